@@ -1,0 +1,48 @@
+# KØS — the two set-up commands are `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+DEMO_DIR     ?= var/demo
+DEMO_PERSONS ?= 60000
+DEMO_YEARS   ?= 2022-2024
+DEMO_SEED    ?= 1
+
+.PHONY: install demo test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install when the package metadata changes.
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/koes generate --persons $(DEMO_PERSONS) --years $(DEMO_YEARS) --seed $(DEMO_SEED) \
+		--out $(DEMO_DIR)/extracts --force
+	@echo
+	@echo "Synthetic Denmark written to $(DEMO_DIR)/extracts (see generation.json there)."
+	@echo "The warehouse load and the web app arrive with the warehouse and web issues."
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test: lint typecheck unit
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

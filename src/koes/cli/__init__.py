@@ -1,0 +1,1 @@
+"""The `koes` command line: thin commands over the services."""

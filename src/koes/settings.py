@@ -1,0 +1,60 @@
+"""Settings, built once at the edge (CLI flags over ``KOES_*`` environment variables).
+
+Nothing below the CLI or the web app factory reads the environment: they receive a
+``Settings`` object. That keeps tests honest (no hidden global state) and makes a deployment's
+configuration visible in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "KOES_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment configuration. Paths are resolved relative to ``data_dir`` by default."""
+
+    data_dir: Path = Path("var")
+    warehouse_dir: Path | None = None
+    pseudonym_key_file: Path | None = None
+    threads: int = 2
+    memory_limit: str = "8GB"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.warehouse_dir or self.data_dir / "warehouse"
+
+    @property
+    def pseudonym_key(self) -> Path:
+        # Outside any release folder on purpose: the key must never ship with the data.
+        return self.pseudonym_key_file or self.data_dir / "secrets" / "pseudonym.key"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``KOES_<FIELD>`` variables, then apply CLI overrides that are not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = env.get(ENV_PREFIX + field.name.upper())
+            if raw is not None and raw != "":
+                values[field.name] = _coerce(field.name, raw)
+        settings = cls(**values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **given) if given else settings
+
+
+def _coerce(name: str, raw: str) -> Any:
+    if name.endswith(("_dir", "_file")):
+        return Path(raw)
+    if name == "threads":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}THREADS must be a whole number, got {raw!r}") from None
+    return raw

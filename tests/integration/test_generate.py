@@ -1,0 +1,161 @@
+"""`koes generate` end to end: files, determinism, schemas, calibration and bad arguments."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from koes.cli.main import app
+from koes.domain.registers import REGISTERS
+from support import schema_problems
+
+runner = CliRunner()
+pytestmark = pytest.mark.xdist_group("generation")
+
+
+def _generate(out: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["generate", "--out", str(out), *args])
+    return result.exit_code, result.output
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def calibration_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("calibration") / "extracts"
+    code, output = _generate(out, "--persons", "20000", "--years", "2023", "--seed", "7")
+    assert code == 0, output
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_same_arguments_give_byte_identical_files(tmp_path: Path, fmt: str) -> None:
+    args = ("--persons", "1500", "--years", "2022-2023", "--seed", "3", "--format", fmt)
+    assert _generate(tmp_path / "a", *args)[0] == 0
+    assert _generate(tmp_path / "b", *args)[0] == 0
+    first, second = _digests(tmp_path / "a"), _digests(tmp_path / "b")
+    assert first == second
+    assert set(first) == {f"{r.name}.{fmt}" for r in REGISTERS} | {"generation.json"}
+    assert _generate(tmp_path / "c", *args[:-2], "--seed", "4", "--format", fmt)[0] == 0
+    assert _digests(tmp_path / "c")["lpr_kontakter." + fmt] != first["lpr_kontakter." + fmt]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_every_file_validates_against_its_declared_schema(tmp_path: Path, fmt: str) -> None:
+    assert _generate(tmp_path, "--persons", "3000", "--years", "2022-2024", "--format", fmt)[0] == 0
+    assert schema_problems(tmp_path, fmt) == []
+
+
+def test_the_schema_check_catches_a_broken_file(tmp_path: Path) -> None:
+    assert _generate(tmp_path, "--persons", "500", "--years", "2023", "--format", "csv")[0] == 0
+    path = tmp_path / "lpr_kontakter.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("ATA1", "ATA9").replace("ATA3", "ATA9")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert schema_problems(tmp_path, "csv") == [
+        "lpr_kontakter.prioritet: 1 values not in code list prioritet"
+    ]
+
+
+def test_manifest_records_parameters_counts_and_calibration(calibration_run: Path) -> None:
+    manifest = json.loads((calibration_run / "generation.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"] == {
+        "persons": 20000,
+        "years": [2023, 2023],
+        "seed": 7,
+        "format": "parquet",
+        "chunk_persons": 250000,
+    }
+    assert manifest["synthetic"] is True
+    assert manifest["row_counts"]["cpr_personer"] > 20000  # births and immigrants come on top
+    assert {row["measure"] for row in manifest["calibration"]} >= {"admissions", "preventable_65"}
+
+
+def test_volumes_are_within_20_percent_of_the_national_figures(calibration_run: Path) -> None:
+    manifest = json.loads((calibration_run / "generation.json").read_text(encoding="utf-8"))
+    off = {
+        r["measure"]: r["ratio"] for r in manifest["calibration"] if not 0.8 <= r["ratio"] <= 1.2
+    }
+    assert off == {}
+
+
+def test_independent_sql_over_the_files_agrees_with_the_manifest(calibration_run: Path) -> None:
+    """Admissions and GP contacts per 1,000 recomputed from the raw files, not the generator."""
+    f = calibration_run
+    con = duckdb.connect()
+    person_years = con.sql(
+        f"""select sum(datediff('day', greatest(fra_dato, date '2023-01-01'),
+                 least(coalesce(til_dato, date '2024-01-01'), date '2024-01-01'))) / 365.25
+            from '{f}/cpr_adresser.parquet'
+            where fra_dato < date '2024-01-01' and coalesce(til_dato, date '2024-01-01') > date '2023-01-01'"""
+    ).fetchone()
+    assert person_years is not None
+    admissions = con.sql(
+        f"""with c as (
+              select pnr, kont_starttidspunkt s, kont_sluttidspunkt e,
+                     max(kont_sluttidspunkt) over (partition by pnr order by kont_starttidspunkt, kont_sluttidspunkt
+                        rows between unbounded preceding and 1 preceding) prev_end
+              from '{f}/lpr_kontakter.parquet' where kont_type in ('ALCA00', 'ALCA10')),
+            marked as (select *, sum(case when prev_end is null or s > prev_end + interval 4 hour then 1 else 0 end)
+                       over (partition by pnr order by s, e) stay from c)
+            select count(*) filter (where dur >= 12 * 3600) from (
+              select pnr, stay, date_diff('second', min(s), max(e)) dur from marked group by pnr, stay)"""
+    ).fetchone()
+    gp = con.sql(
+        f"select sum(kontakt) from '{f}/ssr_ydelser.parquet' where substr(speciale, 1, 2) in ('80', '81')"
+    ).fetchone()
+    assert admissions is not None and gp is not None
+    manifest = json.loads((f / "generation.json").read_text(encoding="utf-8"))
+    generated = {r["measure"]: r["generated_per_1000"] for r in manifest["calibration"]}
+    assert 1000 * admissions[0] / person_years[0] == pytest.approx(
+        generated["admissions"], rel=0.01
+    )
+    assert 1000 * gp[0] / person_years[0] == pytest.approx(generated["gp_contacts"], rel=0.01)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--persons", "0"), "--persons must be at least 1 (got 0)"),
+        (("--persons", "-5"), "--persons must be at least 1"),
+        (("--years", "2024-2022"), "--years"),
+        (("--years", "soon"), "--years"),
+        (("--seed", "-1"), "--seed must be zero or positive"),
+    ],
+)
+def test_bad_arguments_get_a_clear_message_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    code, output = _generate(tmp_path / "out", *args)
+    assert code == 2
+    assert message in output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_holding_other_files_is_refused_even_with_force(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    for extra in ((), ("--force",)):
+        code, output = _generate(tmp_path, "--persons", "100", *extra)
+        assert code == 2
+        assert "holds other files (notes.txt)" in output
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_an_earlier_generation_is_replaced_only_with_force(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    assert _generate(out, "--persons", "200", "--years", "2023")[0] == 0
+    before = _digests(out)
+    code, output = _generate(out, "--persons", "300", "--years", "2023")
+    assert code == 2
+    assert "add --force" in output
+    assert _digests(out) == before
+    assert _generate(out, "--persons", "300", "--years", "2023", "--force")[0] == 0
+    assert _digests(out) != before
+    assert [p.name for p in tmp_path.iterdir()] == ["x"]  # no staging folders left behind

@@ -1,0 +1,103 @@
+"""Helpers shared by tests (importable as ``support``; pytest puts tests/ on the path)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from koes.domain.codelists import CODE_LISTS
+from koes.domain.registers import REFDATA_CODE_LISTS, REGISTERS, Column, Register
+from koes.refdata import RefData, load_refdata
+from koes.synthetic.context import ChunkContext, IdAllocator
+from koes.synthetic.writer import arrow_schema
+
+
+def make_context(
+    refdata: RefData, seed: int = 7, first: int = 2022, last: int = 2022
+) -> ChunkContext:
+    return ChunkContext(
+        seed=seed,
+        chunk=0,
+        start=date(first, 1, 1),
+        end=date(last, 12, 31),
+        refdata=refdata,
+        ids=IdAllocator(),
+        scale=20_000 / 5_930_000,
+    )
+
+
+def schema_problems(folder: Path, fmt: str) -> list[str]:
+    """Every way the extract files in ``folder`` break their declared register schemas.
+
+    Independent of the generator: files are read back with pyarrow and checked column by column.
+    """
+    tables = {r.name: _read_extract(folder / f"{r.name}.{fmt}", r, fmt) for r in REGISTERS}
+    refdata = load_refdata()
+    problems: list[str] = []
+    for register in REGISTERS:
+        table = tables[register.name]
+        if table.schema != arrow_schema(register):
+            problems.append(f"{register.name}: schema {table.schema} differs from the declaration")
+            continue
+        for column in register.columns:
+            problems += [
+                f"{register.name}.{column.name}: {p}"
+                for p in _column_problems(table, column, refdata)
+            ]
+        if register.key:
+            keys = table.group_by(list(register.key)).aggregate([([], "count_all")])
+            if keys.num_rows != table.num_rows:
+                problems.append(f"{register.name}: {table.num_rows - keys.num_rows} duplicate keys")
+        for ref in register.references:
+            target = tables[ref.register].column(ref.ref_columns[0])
+            missing = pc.sum(pc.invert(pc.is_in(table.column(ref.columns[0]), target))).as_py() or 0
+            if missing:
+                problems.append(f"{register.name}: {missing} rows point at no {ref.register} row")
+    return problems
+
+
+def _read_extract(path: Path, register: Register, fmt: str) -> pa.Table:
+    if fmt == "parquet":
+        return pq.read_table(path)
+    schema = arrow_schema(register)
+    options = pacsv.ConvertOptions(column_types=schema, strings_can_be_null=True)
+    return pacsv.read_csv(path, convert_options=options).cast(schema)
+
+
+def _column_problems(table: pa.Table, column: Column, refdata: RefData) -> list[str]:
+    values = table.column(column.name)
+    found = []
+    if column.required and values.null_count:
+        found.append(f"{values.null_count} empty values in a required column")
+    present = pc.drop_null(values)
+    if column.pattern:
+        bad = (
+            pc.sum(pc.invert(pc.match_substring_regex(present, f"^(?:{column.pattern})$"))).as_py()
+            or 0
+        )
+        if bad:
+            found.append(f"{bad} values do not match {column.pattern}")
+    if column.codes:
+        allowed = (
+            refdata.code_list(column.codes)
+            if column.codes in REFDATA_CODE_LISTS
+            else CODE_LISTS[column.codes].values
+        )
+        checked = (
+            pc.utf8_slice_codeunits(present, 0, column.code_prefix)
+            if column.code_prefix
+            else present
+        )
+        bad = pc.sum(pc.invert(pc.is_in(checked, pa.array(sorted(allowed))))).as_py() or 0
+        if bad:
+            found.append(f"{bad} values not in code list {column.codes}")
+    if column.min_value is not None and len(present):
+        low, high = pc.min_max(present).values()
+        if low.as_py() < column.min_value or high.as_py() > (column.max_value or float("inf")):
+            found.append(f"values outside [{column.min_value}, {column.max_value}]")
+    return found
