@@ -42,6 +42,7 @@ class Column:
     min_value: float | None = None
     max_value: float | None = None
     cpr: bool = False  # holds a CPR number: pseudonymised at the door, never stored
+    iso_week: bool = False  # an ISO week written YYYYWW (week 53 only in years that have one)
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,14 @@ class Register:
     key: tuple[str, ...] = ()
     references: tuple[Reference, ...] = ()
     event_date: str | None = None  # the column that places a row in a year (for partitions)
+    ordered: tuple[tuple[str, str], ...] = ()  # (first, second): second may not come before first
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
         if len(set(names)) != len(names):
             raise ValueError(f"register {self.name}: duplicate column names")
-        for col in (*self.key, *(self.event_date,) * bool(self.event_date)):
+        pairs = [c for pair in self.ordered for c in pair]
+        for col in (*self.key, *(self.event_date,) * bool(self.event_date), *pairs):
             if col not in names:
                 raise ValueError(f"register {self.name}: {col!r} is not one of its columns")
 
@@ -130,8 +133,10 @@ CPR_ADRESSER = Register(
     "CPR",
     "CPR bopælshistorik",
     "CPR residence history",
-    "Municipality of residence over time; periods of one person do not overlap. "
-    "An open period has no til_dato.",
+    "Municipality of residence over time. A person lives in kommunekode on the days "
+    "fra_dato <= d < til_dato; periods of one person follow each other without overlap, and the "
+    "current period has no til_dato. Residence on an event's date decides which municipality "
+    "the event belongs to.",
     (
         _pnr(),
         Column(
@@ -154,6 +159,7 @@ CPR_ADRESSER = Register(
     key=("pnr", "fra_dato"),
     references=(Reference(("pnr",), "cpr_personer", ("pnr",)),),
     event_date="fra_dato",
+    ordered=(("fra_dato", "til_dato"),),
 )
 
 LPR_FORLOEBSELEMENTER = Register(
@@ -166,17 +172,14 @@ LPR_FORLOEBSELEMENTER = Register(
         Column("dw_ek_forloeb", _I, "Forløbselementets nøgle", "Course element key"),
         _pnr(),
         Column("forloebslabel", _S, "Forløbslabel", "Course label", codes="forloebslabel"),
-        Column(
-            "ansvarlig_inst", _S, "Ansvarligt sygehus", "Responsible hospital", codes="hospital"
-        ),
+        Column("ansvarlig_inst", _S, "Ansvarligt sygehus", "Responsible hospital", codes="hospital"),
         Column("dato_start", _DT, "Startdato", "Start date"),
-        Column(
-            "dato_slut", _DT, "Slutdato (tom = åbent)", "End date (empty = open)", required=False
-        ),
+        Column("dato_slut", _DT, "Slutdato (tom = åbent)", "End date (empty = open)", required=False),
     ),
     key=("dw_ek_forloeb",),
     references=(Reference(("pnr",), "cpr_personer", ("pnr",)),),
     event_date="dato_start",
+    ordered=(("dato_start", "dato_slut"),),
 )
 
 LPR_KONTAKTER = Register(
@@ -193,9 +196,7 @@ LPR_KONTAKTER = Register(
         Column("kont_starttidspunkt", _TS, "Kontaktens start", "Contact start"),
         Column("kont_sluttidspunkt", _TS, "Kontaktens slut", "Contact end"),
         Column("kont_type", _S, "Kontakttype", "Contact type", codes="kont_type"),
-        Column(
-            "prioritet", _S, "Prioritet (ATA1 akut)", "Priority (ATA1 acute)", codes="prioritet"
-        ),
+        Column("prioritet", _S, "Prioritet (ATA1 akut)", "Priority (ATA1 acute)", codes="prioritet"),
         Column(
             "adiag",
             _S,
@@ -220,6 +221,7 @@ LPR_KONTAKTER = Register(
         Reference(("dw_ek_forloeb",), "lpr_forloebselementer", ("dw_ek_forloeb",)),
     ),
     event_date="kont_starttidspunkt",
+    ordered=(("kont_starttidspunkt", "kont_sluttidspunkt"),),
 )
 
 LPR_DIAGNOSER = Register(
@@ -279,9 +281,7 @@ DRG_KONTAKTER = Register(
     (
         Column("dw_ek_kontakt", _I, "Kontaktens nøgle", "Contact key"),
         Column("drg_kode", _S, "DRG-gruppe", "DRG group", pattern=r"\d{2}[A-Z]{2}\d{2}"),
-        Column(
-            "takst", _D, "DRG-takst (kr.)", "DRG tariff (DKK)", min_value=0, max_value=5_000_000
-        ),
+        Column("takst", _D, "DRG-takst (kr.)", "DRG tariff (DKK)", min_value=0, max_value=5_000_000),
         Column("takst_aar", _I, "Takstår", "Tariff year", min_value=2000, max_value=2100),
     ),
     key=("dw_ek_kontakt",),
@@ -309,6 +309,7 @@ FAERDIGBEHANDLEDE = Register(
         Reference(("dw_ek_kontakt",), "lpr_kontakter", ("dw_ek_kontakt",)),
     ),
     event_date="fra_dato",
+    ordered=(("fra_dato", "til_dato"),),
 )
 
 SSR_YDELSER = Register(
@@ -331,9 +332,7 @@ SSR_YDELSER = Register(
             pattern=r"\d{6}",
         ),
         Column("ydlant", _I, "Antal ydelser", "Number of services", min_value=-99, max_value=999),
-        Column(
-            "kontakt", _I, "Antal kontakter", "Number of contacts", min_value=-99, max_value=999
-        ),
+        Column("kontakt", _I, "Antal kontakter", "Number of contacts", min_value=-99, max_value=999),
         Column(
             "bruhon",
             _D,
@@ -408,6 +407,7 @@ DREAM_FORLOEB = Register(
             "First week (YYYYWW)",
             min_value=199101,
             max_value=210053,
+            iso_week=True,
         ),
         Column(
             "til_uge",
@@ -416,10 +416,12 @@ DREAM_FORLOEB = Register(
             "Last week (YYYYWW)",
             min_value=199101,
             max_value=210053,
+            iso_week=True,
         ),
     ),
     key=("pnr", "fra_uge"),
     references=(Reference(("pnr",), "cpr_personer", ("pnr",)),),
+    ordered=(("fra_uge", "til_uge"),),
 )
 
 EOJ_HJEMMEPLEJE = Register(
@@ -442,12 +444,8 @@ EOJ_HJEMMEPLEJE = Register(
         Column("plejedistrikt", _S, "Plejedistrikt", "Care district", pattern=r"\d{4}-\d{2}"),
         Column("maaned", _DT, "Måned (første dag)", "Month (first day)"),
         Column("ydelsesgruppe", _S, "Ydelsesgruppe", "Service group", codes="pleje_ydelsesgruppe"),
-        Column(
-            "visiterede_timer", _D, "Visiterede timer", "Assessed hours", min_value=0, max_value=744
-        ),
-        Column(
-            "leverede_timer", _D, "Leverede timer", "Delivered hours", min_value=0, max_value=744
-        ),
+        Column("visiterede_timer", _D, "Visiterede timer", "Assessed hours", min_value=0, max_value=744),
+        Column("leverede_timer", _D, "Leverede timer", "Delivered hours", min_value=0, max_value=744),
     ),
     key=("pnr", "maaned", "ydelsesgruppe"),
     references=(Reference(("pnr",), "cpr_personer", ("pnr",)),),
@@ -476,6 +474,7 @@ EOJ_PLEJEBOLIG = Register(
     key=("pnr", "fra_dato"),
     references=(Reference(("pnr",), "cpr_personer", ("pnr",)),),
     event_date="fra_dato",
+    ordered=(("fra_dato", "til_dato"),),
 )
 
 

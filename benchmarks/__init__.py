@@ -1,0 +1,1 @@
+"""Benchmarks: speed and memory targets, measured by `make bench`, written to docs/benchmarks.md."""
