@@ -11,7 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from koes.domain.codelists import CODE_LISTS
 from koes.domain.periods import parse_years
+from koes.domain.register_docs import render_registers_markdown
+from koes.domain.registers import REGISTERS
 from koes.refdata import load_refdata
 from koes.settings import Settings
 from koes.synthetic.generate import GenerationError, GenerationRequest, GenerationResult, generate
@@ -97,6 +100,12 @@ def generate_command(
         except GenerationError as exc:
             _fail(str(exc))
     _print_summary(result, time.perf_counter() - began)
+
+
+@app.command("registers")
+def registers_command() -> None:
+    """Print the register layouts (columns, types, rules, code lists) as Markdown."""
+    typer.echo(render_registers_markdown(REGISTERS, CODE_LISTS), nl=False)
 
 
 def _print_summary(result: GenerationResult, seconds: float) -> None:
