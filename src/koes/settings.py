@@ -25,6 +25,7 @@ class Settings:
     pseudonym_key_file: Path | None = None
     threads: int = 2
     memory_limit: str = "8GB"
+    keep_releases: int = 5
 
     @property
     def warehouse(self) -> Path:
@@ -52,9 +53,9 @@ class Settings:
 def _coerce(name: str, raw: str) -> Any:
     if name.endswith(("_dir", "_file")):
         return Path(raw)
-    if name == "threads":
+    if name in ("threads", "keep_releases"):
         try:
             return int(raw)
         except ValueError:
-            raise ValueError(f"{ENV_PREFIX}THREADS must be a whole number, got {raw!r}") from None
+            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a whole number, got {raw!r}") from None
     return raw

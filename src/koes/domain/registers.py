@@ -55,6 +55,16 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Periods:
+    """Rows of one ``group`` are periods that must not overlap (e.g. a person's addresses)."""
+
+    group: str
+    start: str
+    end: str  # empty end = still open
+    end_inclusive: bool = False  # weeks are inclusive; dates are half-open [start, end)
+
+
+@dataclass(frozen=True)
 class Register:
     name: str
     source: str  # the national register it is an extract of
@@ -66,12 +76,15 @@ class Register:
     references: tuple[Reference, ...] = ()
     event_date: str | None = None  # the column that places a row in a year (for partitions)
     ordered: tuple[tuple[str, str], ...] = ()  # (first, second): second may not come before first
+    periods: Periods | None = None
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
         if len(set(names)) != len(names):
             raise ValueError(f"register {self.name}: duplicate column names")
         pairs = [c for pair in self.ordered for c in pair]
+        if self.periods:
+            pairs += [self.periods.group, self.periods.start, self.periods.end]
         for col in (*self.key, *(self.event_date,) * bool(self.event_date), *pairs):
             if col not in names:
                 raise ValueError(f"register {self.name}: {col!r} is not one of its columns")
@@ -160,6 +173,7 @@ CPR_ADRESSER = Register(
     references=(Reference(("pnr",), "cpr_personer", ("pnr",)),),
     event_date="fra_dato",
     ordered=(("fra_dato", "til_dato"),),
+    periods=Periods("pnr", "fra_dato", "til_dato"),
 )
 
 LPR_FORLOEBSELEMENTER = Register(
@@ -422,6 +436,7 @@ DREAM_FORLOEB = Register(
     key=("pnr", "fra_uge"),
     references=(Reference(("pnr",), "cpr_personer", ("pnr",)),),
     ordered=(("fra_uge", "til_uge"),),
+    periods=Periods("pnr", "fra_uge", "til_uge", end_inclusive=True),
 )
 
 EOJ_HJEMMEPLEJE = Register(
@@ -475,6 +490,7 @@ EOJ_PLEJEBOLIG = Register(
     references=(Reference(("pnr",), "cpr_personer", ("pnr",)),),
     event_date="fra_dato",
     ordered=(("fra_dato", "til_dato"),),
+    periods=Periods("pnr", "fra_dato", "til_dato"),
 )
 
 

@@ -1,0 +1,1 @@
+"""Read → validate → conform → derive → publish: register extracts become a warehouse release."""

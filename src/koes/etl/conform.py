@@ -1,0 +1,48 @@
+"""Conform valid rows: CPR numbers become integer person keys; nothing downstream sees a CPR.
+
+Person keys are assigned in order of the keyed hash (pseudonym), so the same extracts and the
+same key give the same keys in every load, and the key order reveals nothing about CPR order.
+The mapping from CPR to key lives only in the private working database of a load.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from koes.domain.registers import REGISTERS, Register
+from koes.etl.sql import ident
+from koes.etl.validate import valid_table
+from koes.privacy.pseudonymisation import Pseudonymiser
+
+
+def conformed_table(register: Register) -> str:
+    return f"c_{register.name}"
+
+
+def build_person_map(con: duckdb.DuckDBPyConnection, pseudonymiser: Pseudonymiser) -> int:
+    numbers = [row[0] for row in con.execute("SELECT pnr FROM valid_cpr_personer").fetchall()]
+    pseudonyms = pseudonymiser.many(numbers)
+    mapping = pa.table({"pnr": numbers, "pseudonym": pseudonyms})
+    con.register("person_pseudonyms", mapping)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE person_map AS
+           SELECT pnr, pseudonym, CAST(row_number() OVER (ORDER BY pseudonym) AS INTEGER) AS person_id
+           FROM person_pseudonyms"""
+    )
+    con.unregister("person_pseudonyms")
+    return len(numbers)
+
+
+def conform_all(con: duckdb.DuckDBPyConnection) -> None:
+    for register in REGISTERS:
+        columns = [c for c in register.columns if not c.cpr]
+        select = ", ".join(f"v.{ident(c.name)}" for c in columns)
+        if any(c.cpr for c in register.columns):
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE {conformed_table(register)} AS
+                    SELECT m.person_id, {select} FROM {valid_table(register)} v JOIN person_map m USING (pnr)"""
+            )
+        else:
+            source = valid_table(register)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {conformed_table(register)} AS SELECT {select} FROM {source} v")

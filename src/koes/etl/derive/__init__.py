@@ -1,0 +1,1 @@
+"""Derivations: each step is a small documented function that builds warehouse tables in SQL."""

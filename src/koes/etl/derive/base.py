@@ -1,0 +1,140 @@
+"""What every derivation shares: the period, the rules, SQL macros and the residence join."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pyarrow as pa
+
+from koes.domain.codelists import CODE_LISTS
+from koes.domain.codes import IcdHierarchy
+from koes.domain.periods import load_age_band_schemes
+from koes.domain.rules import RuleSet
+from koes.refdata import RefData
+
+MAX_AGE = 130
+
+
+@dataclass(frozen=True)
+class DeriveContext:
+    start: date  # first day of the extract period
+    end: date  # last day of the extract period
+    rules: RuleSet
+    refdata: RefData
+
+    @property
+    def years(self) -> range:
+        return range(self.start.year, self.end.year + 1)
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """CREATE OR REPLACE MACRO age_years(b, d) AS
+           (year(d) - year(b) - CASE WHEN month(d) * 100 + day(d) < month(b) * 100 + day(b) THEN 1 ELSE 0 END)"""
+    )
+    # ISO week YYYYWW -> its Monday. 4 January always lies in ISO week 1.
+    con.execute(
+        """CREATE OR REPLACE MACRO week_monday(code) AS
+           (make_date(CAST(code // 100 AS INTEGER), 1, 4)
+            - CAST(isodow(make_date(CAST(code // 100 AS INTEGER), 1, 4)) - 1 AS INTEGER)
+            + CAST(7 * (code % 100 - 1) AS INTEGER))"""
+    )
+
+
+def resident_join(fact: str, day: str, alias: str = "r") -> str:
+    """LEFT JOIN giving ``{alias}.kommunekode``: the residence on ``day`` (periods are [fra, til))."""
+    return (
+        f"LEFT JOIN residence {alias} ON {alias}.person_id = {fact}.person_id "
+        f"AND {day} >= {alias}.fra AND ({alias}.til IS NULL OR {day} < {alias}.til)"
+    )
+
+
+def build_reference_tables(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> list[str]:
+    """Dimension tables from reference data and code lists; returns their names."""
+    ref = ctx.refdata
+    tables = {
+        "dim_region": pa.table(
+            {
+                "region_code": [r.code for r in ref.regions],
+                "region_name": [r.name for r in ref.regions],
+            }
+        ),
+        "dim_municipality": pa.table(
+            {
+                "kommunekode": pa.array([m.code for m in ref.municipalities], pa.int16()),
+                "name": [m.name for m in ref.municipalities],
+                "region_code": pa.array([m.region_code for m in ref.municipalities], pa.int16()),
+            }
+        ),
+        "dim_hospital": pa.table(
+            {
+                "hospital_id": [h.hospital_id for h in ref.hospitals],
+                "name": [h.name for h in ref.hospitals],
+                "kommunekode": pa.array([h.municipality_code for h in ref.hospitals], pa.int16()),
+                "region_code": pa.array([h.region_code for h in ref.hospitals], pa.int16()),
+            }
+        ),
+        "dim_atc": _atc_table(ref),
+        "dim_diagnosis": _diagnosis_table(ref),
+        "dim_age": _age_table(),
+    }
+    for name, code_list in CODE_LISTS.items():
+        attrs = sorted({k for c in code_list for k in c.attrs})
+        columns: dict[str, list[str | None]] = {
+            "code": [c.code for c in code_list],
+            "label_da": [c.label_da for c in code_list],
+            "label_en": [c.label_en for c in code_list],
+        }
+        for attr in attrs:
+            columns[attr] = [c.attrs.get(attr) for c in code_list]
+        tables[f"code_{name}"] = pa.table(columns)
+    for name, table in tables.items():
+        con.register("_arrow", table)
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _arrow")
+        con.unregister("_arrow")
+    return list(tables)
+
+
+def _atc_table(ref: RefData) -> pa.Table:
+    level1 = {g.code: g.name_en for g in ref.atc_groups if g.level == 1}
+    level2 = [g for g in ref.atc_groups if g.level == 2]
+    return pa.table(
+        {
+            "atc2": [g.code for g in level2],
+            "atc2_name": [g.name_en for g in level2],
+            "atc1": [g.parent for g in level2],
+            "atc1_name": [level1.get(g.parent or "", "") for g in level2],
+        }
+    )
+
+
+def _diagnosis_table(ref: RefData) -> pa.Table:
+    hierarchy = IcdHierarchy(ref.icd10_chapters, ref.icd10_blocks, ref.icd10_categories)
+    rows = []
+    for cat in ref.icd10_categories:
+        code = cat["sks_code"]
+        block = hierarchy.block_of(code)
+        chapter = hierarchy.chapter_of(code)
+        rows.append(
+            {
+                "category": code,
+                "category_title": cat["title_en"],
+                "block": block.code if block else None,
+                "block_title": block.title if block else None,
+                "chapter_no": chapter.number if chapter else None,
+                "chapter": chapter.roman if chapter else None,
+                "chapter_title": chapter.title if chapter else None,
+            }
+        )
+    return pa.Table.from_pylist(rows)
+
+
+def _age_table() -> pa.Table:
+    """One row per age 0–130 with the band of every configured age-band scheme."""
+    schemes = load_age_band_schemes()
+    columns: dict[str, list[object]] = {"age": list(range(MAX_AGE + 1))}
+    for scheme_id, scheme in schemes.items():
+        columns[f"band_{scheme_id}"] = [scheme.band_of(a).label for a in range(MAX_AGE + 1)]
+    return pa.table(columns)

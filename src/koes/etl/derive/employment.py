@@ -1,0 +1,41 @@
+"""DREAM benefit spells → benefit weeks per person, year and benefit type.
+
+A week belongs to its ISO year. The municipality is the residence on the Monday of the first
+week of the spell within that year; age is the age on 1 July.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from koes.etl.derive.base import DeriveContext, resident_join
+
+
+def build_benefit_weeks(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
+    years = ", ".join(f"({y})" for y in range(ctx.start.year - 1, ctx.end.year + 2))
+    con.execute(
+        f"""CREATE OR REPLACE TABLE benefit_weeks AS
+            WITH spells AS (
+              SELECT d.person_id, d.ydelseskode, b.benefit_type,
+                     week_monday(d.fra_uge) AS first_monday, week_monday(d.til_uge) AS last_monday
+              FROM c_dream_forloeb d JOIN code_dream_ydelse b ON b.code = d.ydelseskode),
+            y AS (
+              SELECT year, week_monday(year * 100 + 1) AS first_monday,
+                     week_monday(year * 100 + weekofyear(make_date(year, 12, 28))) AS last_monday
+              FROM (VALUES {years}) v(year)),
+            parts AS (
+              SELECT s.person_id, s.ydelseskode, s.benefit_type, y.year,
+                     greatest(s.first_monday, y.first_monday) AS from_monday,
+                     date_diff('day', greatest(s.first_monday, y.first_monday),
+                               least(s.last_monday, y.last_monday)) // 7 + 1 AS weeks
+              FROM spells s JOIN y ON s.first_monday <= y.last_monday AND s.last_monday >= y.first_monday)
+            SELECT p.person_id, CAST(p.year AS SMALLINT) AS year, p.benefit_type, p.ydelseskode,
+                   CAST(sum(p.weeks) AS INTEGER) AS weeks, min(p.from_monday) AS first_monday,
+                   CAST(age_years(any_value(pe.birth_date), make_date(p.year, 7, 1)) AS SMALLINT) AS age,
+                   any_value(pe.sex) AS sex, arg_min(r.kommunekode, p.from_monday) AS kommunekode
+            FROM parts p JOIN persons pe USING (person_id)
+            {resident_join("p", "p.from_monday")}
+            WHERE p.year BETWEEN {ctx.start.year} AND {ctx.end.year}
+            GROUP BY p.person_id, p.year, p.benefit_type, p.ydelseskode
+            ORDER BY year, kommunekode, person_id"""
+    )

@@ -1,0 +1,223 @@
+"""Hospital contacts → stays, admissions and everything a municipality pays or watches for.
+
+Definitions (domain-notes §1.4, §2.2; eSundhed):
+
+* a **stay** (sygehusophold) couples a person's physical attendances (ALCA00, ALCA10) that
+  overlap or follow each other with at most 4 hours between one's end and the next start;
+  virtual contacts are never part of a stay;
+* an **admission** is a stay of at least 12 hours; **acute** means the stay's first contact had
+  priority ATA1; **patient type** is *indlagt* (admission), *akut* (acute, shorter: emergency) or
+  *ambulant*;
+* **bed days** of an admission are the calendar days from admission to discharge, at least 1;
+* the stay's **action diagnosis** and **sector** are those of its longest contact (the ward
+  contact rather than the emergency department before it); sector follows the responsible
+  specialty (psychiatry or somatics);
+* **value**: somatic contacts carry their DRG tariff; psychiatric stays are valued at the bed-day
+  rate per bed day (admissions) or the visit rate (outpatient stays), spread over their
+  psychiatric contacts; a virtual psychiatric contact is valued as a visit;
+* **co-financing** applies per stay (capped per stay), then is spread over its contacts in
+  proportion to their value; a virtual contact is its own visit;
+* a **preventable admission** is an acute admission of a citizen 65+ whose action diagnosis is in
+  one of the nine groups (``koes.domain.preventable``);
+* a **30-day readmission**: an admission is *followed by a readmission* when an acute admission in
+  the same sector starts within 30 days after its discharge; the share of admissions so followed
+  is the readmission rate. The acute admission itself is marked ``is_readmission``.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from koes.domain.preventable import preventable_group
+from koes.etl.derive.base import resident_join
+from koes.etl.derive.cofinancing import amount, rule_join
+
+COUPLING_GAP = "INTERVAL 4 HOUR"
+ADMISSION_SECONDS = 12 * 3600
+READMISSION_WINDOW = "INTERVAL 30 DAY"
+KMF_SECTOR = "x.sector || CASE WHEN x.admission THEN '_indlagt' ELSE '_ambulant' END"
+
+
+def build_hospital(con: duckdb.DuckDBPyConnection) -> None:
+    _lpr_tables(con)
+    _contacts_base(con)
+    _couple_stays(con)
+    _preventable_codes(con)
+    _stays(con)
+    _contacts(con)
+    for table in ("contacts_base", "contact_stay", "stays_base", "preventable_codes"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _lpr_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """CREATE OR REPLACE TABLE courses AS
+           SELECT dw_ek_forloeb AS course_id, person_id, forloebslabel AS label, ansvarlig_inst AS hospital_id,
+                  dato_start AS start_date, dato_slut AS end_date
+           FROM c_lpr_forloebselementer ORDER BY person_id, course_id"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TABLE diagnoses AS
+           SELECT d.dw_ek_kontakt AS contact_id, k.person_id, d.diag_kode AS diag_code,
+                  left(d.diag_kode, 4) AS category,
+                  d.diag_kode_type AS diag_type, d.senere_afkraeftet = 'Ja' AS disproved
+           FROM c_lpr_diagnoser d JOIN c_lpr_kontakter k USING (dw_ek_kontakt) ORDER BY k.person_id, contact_id"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TABLE procedures AS
+           SELECT p.dw_ek_kontakt AS contact_id, k.person_id, p.procedurekode AS procedure_code,
+                  p.proceduretype AS procedure_type, p.dato_start AS performed_at
+           FROM c_lpr_procedurer p JOIN c_lpr_kontakter k USING (dw_ek_kontakt) ORDER BY k.person_id, contact_id"""
+    )
+
+
+def _contacts_base(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE contacts_base AS
+           SELECT k.dw_ek_kontakt AS contact_id, k.dw_ek_forloeb AS course_id, k.person_id,
+                  k.kont_starttidspunkt AS start_ts, k.kont_sluttidspunkt AS end_ts,
+                  CAST(k.kont_starttidspunkt AS DATE) AS date,
+                  k.kont_type, kt.physical = '1' AS physical, k.prioritet = 'ATA1' AS acute,
+                  k.adiag, k.kont_ans_hovedspec AS specialty, hs.sector,
+                  k.kont_ans_inst AS hospital_id, d.drg_kode AS drg_code, d.takst AS drg_takst
+           FROM c_lpr_kontakter k
+           JOIN code_kont_type kt ON kt.code = k.kont_type
+           JOIN code_hovedspeciale hs ON hs.code = k.kont_ans_hovedspec
+           LEFT JOIN c_drg_kontakter d ON d.dw_ek_kontakt = k.dw_ek_kontakt"""
+    )
+
+
+def _couple_stays(con: duckdb.DuckDBPyConnection) -> None:
+    # A contact opens a new stay when it starts more than 4 hours after the latest end so far.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE contact_stay AS
+            WITH m AS (
+              SELECT contact_id, person_id, start_ts, end_ts,
+                     max(end_ts) OVER (PARTITION BY person_id ORDER BY start_ts, end_ts, contact_id
+                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+              FROM contacts_base WHERE physical),
+            n AS (
+              SELECT contact_id, person_id,
+                     sum(CASE WHEN prev_end IS NULL OR start_ts > prev_end + {COUPLING_GAP} THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY person_id ORDER BY start_ts, end_ts, contact_id ROWS UNBOUNDED PRECEDING)
+                       AS stay_no
+              FROM m)
+            SELECT contact_id, CAST(dense_rank() OVER (ORDER BY person_id, stay_no) AS BIGINT) AS stay_id FROM n"""
+    )
+
+
+def _preventable_codes(con: duckdb.DuckDBPyConnection) -> None:
+    codes = [row[0] for row in con.execute("SELECT DISTINCT adiag FROM contacts_base").fetchall()]
+    groups = [(c, preventable_group(c)) for c in codes]
+    table = pa.table(
+        {"adiag": [c for c, g in groups if g], "preventable_group": [g for _, g in groups if g]},
+        schema=pa.schema([("adiag", pa.string()), ("preventable_group", pa.string())]),
+    )
+    con.register("_arrow", table)
+    con.execute("CREATE OR REPLACE TEMP TABLE preventable_codes AS SELECT * FROM _arrow")
+    con.unregister("_arrow")
+
+
+def _stays(con: duckdb.DuckDBPyConnection) -> None:
+    longest = "ORDER BY c.end_ts - c.start_ts DESC, c.start_ts, c.contact_id"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE stays_base AS
+            SELECT cs.stay_id, c.person_id, min(c.start_ts) AS start_ts, max(c.end_ts) AS end_ts,
+                   count(*) AS n_contacts,
+                   first(c.acute ORDER BY c.start_ts, c.contact_id) AS acute,
+                   first(c.adiag {longest}) AS adiag,
+                   first(c.sector {longest}) AS sector,
+                   first(c.hospital_id {longest}) AS hospital_id,
+                   count(DISTINCT c.hospital_id) > 1 AS transfer,
+                   coalesce(sum(c.drg_takst) FILTER (WHERE c.sector = 'somatik'), 0) AS drg_value,
+                   count(*) FILTER (WHERE c.sector = 'psykiatri') AS n_psych_contacts
+            FROM contacts_base c JOIN contact_stay cs USING (contact_id)
+            GROUP BY cs.stay_id, c.person_id"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE stays AS
+            WITH s AS (
+              SELECT b.*, CAST(b.start_ts AS DATE) AS date,
+                     date_diff('second', b.start_ts, b.end_ts) >= {ADMISSION_SECONDS} AS admission,
+                     age_years(p.birth_date, CAST(b.start_ts AS DATE)) AS age, p.sex
+              FROM stays_base b JOIN persons p USING (person_id)),
+            v AS (
+              SELECT s.*,
+                     CASE WHEN admission THEN greatest(date_diff('day', date, CAST(end_ts AS DATE)), 1) ELSE 0 END
+                       AS bed_days
+              FROM s),
+            valued AS (
+              SELECT v.*,
+                     CASE WHEN n_psych_contacts = 0 THEN 0
+                          WHEN admission THEN bed_days * ts.kr ELSE tb.kr END AS psych_value
+              FROM v
+              LEFT JOIN rule_psychiatric_tariff ts ON ts.year = year(v.date) AND ts.tariff = 'sengedag'
+              LEFT JOIN rule_psychiatric_tariff tb ON tb.year = year(v.date) AND tb.tariff = 'besoeg'),
+            adm AS (
+              SELECT stay_id,
+                     min(CASE WHEN acute THEN start_ts END) OVER (PARTITION BY person_id, sector ORDER BY start_ts
+                       ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_acute_start,
+                     max(end_ts) OVER (PARTITION BY person_id, sector ORDER BY start_ts
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+              FROM s WHERE admission)
+            SELECT x.stay_id, x.person_id, x.start_ts, x.end_ts, x.date,
+                   CAST(year(x.date) AS SMALLINT) AS year, CAST(month(x.date) AS TINYINT) AS month,
+                   round(date_diff('second', x.start_ts, x.end_ts) / 3600.0, 2) AS hours,
+                   x.admission, x.acute,
+                   CASE WHEN x.admission THEN 'indlagt' WHEN x.acute THEN 'akut' ELSE 'ambulant' END AS patient_type,
+                   x.sector, x.hospital_id, x.transfer, x.n_contacts, x.adiag, left(x.adiag, 4) AS diag_category,
+                   x.bed_days, CAST(x.age AS SMALLINT) AS age, x.sex, r.kommunekode,
+                   CAST(x.drg_value + x.psych_value AS DECIMAL(18, 2)) AS value_kr,
+                   CAST(x.psych_value AS DECIMAL(18, 2)) AS psych_value,
+                   CAST({amount("k", "(x.drg_value + x.psych_value)")} AS DECIMAL(18, 2)) AS kmf_kr,
+                   k.basis AS kmf_basis,
+                   CASE WHEN x.admission AND x.acute AND x.age >= 65 THEN pc.preventable_group END AS preventable_group,
+                   coalesce(a.next_acute_start <= x.end_ts + {READMISSION_WINDOW}, false) AS readmitted_30,
+                   coalesce(x.acute AND x.start_ts <= a.prev_end + {READMISSION_WINDOW}, false) AS is_readmission
+            FROM valued x
+            LEFT JOIN adm a USING (stay_id)
+            LEFT JOIN preventable_codes pc ON pc.adiag = x.adiag
+            {resident_join("x", "x.date")}
+            {rule_join("k", KMF_SECTOR, "x.date", "x.age")}
+            ORDER BY year, r.kommunekode, x.person_id, x.start_ts"""
+    )
+
+
+def _contacts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"""CREATE OR REPLACE TABLE contacts AS
+            WITH c AS (
+              SELECT b.*, cs.stay_id, s.kmf_kr AS stay_kmf, s.value_kr AS stay_value, s.n_contacts AS stay_contacts,
+                     s.psych_value, s.n_psych AS stay_psych_contacts,
+                     age_years(p.birth_date, b.date) AS age, p.sex
+              FROM contacts_base b
+              JOIN persons p USING (person_id)
+              LEFT JOIN contact_stay cs USING (contact_id)
+              LEFT JOIN (SELECT st.stay_id, CAST(st.kmf_kr AS DOUBLE) AS kmf_kr,
+                                CAST(st.value_kr AS DOUBLE) AS value_kr, st.n_contacts,
+                                CAST(st.psych_value AS DOUBLE) AS psych_value,
+                                sb.n_psych_contacts AS n_psych
+                         FROM stays st JOIN stays_base sb USING (stay_id)) s USING (stay_id)),
+            v AS (
+              SELECT c.*,
+                     CASE WHEN c.sector = 'somatik' THEN coalesce(c.drg_takst, 0)
+                          WHEN c.stay_id IS NOT NULL THEN c.psych_value / c.stay_psych_contacts
+                          ELSE tb.kr END AS value_kr
+              FROM c LEFT JOIN rule_psychiatric_tariff tb ON tb.year = year(c.date) AND tb.tariff = 'besoeg')
+            SELECT v.contact_id, v.course_id, v.stay_id, v.person_id, v.start_ts, v.end_ts, v.date,
+                   CAST(year(v.date) AS SMALLINT) AS year, CAST(month(v.date) AS TINYINT) AS month,
+                   v.kont_type, v.physical, v.acute, v.adiag, left(v.adiag, 4) AS diag_category,
+                   v.specialty, v.sector, v.hospital_id, h.region_code AS hospital_region,
+                   v.drg_code, CAST(v.drg_takst AS DECIMAL(18, 2)) AS drg_takst,
+                   CAST(v.value_kr AS DECIMAL(18, 2)) AS value_kr,
+                   CAST(CASE WHEN v.stay_id IS NULL THEN {amount("k", "v.value_kr")}
+                        WHEN v.stay_value > 0 THEN v.stay_kmf * v.value_kr / v.stay_value
+                        ELSE v.stay_kmf / v.stay_contacts END AS DECIMAL(18, 2)) AS kmf_kr,
+                   CAST(v.age AS SMALLINT) AS age, v.sex, r.kommunekode
+            FROM v
+            LEFT JOIN dim_hospital h ON h.hospital_id = v.hospital_id
+            {resident_join("v", "v.date")}
+            {rule_join("k", "v.sector || '_ambulant'", "v.date", "v.age")}
+            ORDER BY year, r.kommunekode, v.person_id, v.start_ts"""
+    )

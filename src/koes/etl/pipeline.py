@@ -1,0 +1,328 @@
+"""The load: read → validate → conform → derive → publish, under a lock, atomically.
+
+Everything that holds CPR numbers (raw rows, the CPR-to-key map) lives only in a private
+in-memory DuckDB database whose spill files go to a private temporary folder (mode 0700) that
+is removed when the load ends, however it ends. Only derived tables, keyed by integer person
+keys, are written into the release.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from koes import __version__
+from koes.domain.codelists import CODE_LISTS
+from koes.domain.periods import YearRange
+from koes.domain.registers import REFDATA_CODE_LISTS, REGISTERS, Register
+from koes.domain.rules import RuleSet
+from koes.etl import publish
+from koes.etl.conform import build_person_map, conform_all
+from koes.etl.derive import care, chronic, cubes, discharge_ready, employment, hospital, medicine, people, practice
+from koes.etl.derive import person_year as py
+from koes.etl.derive.base import DeriveContext, build_reference_tables, install_macros
+from koes.etl.derive.cofinancing import build_rule_tables
+from koes.etl.extracts import ExtractSet, discover
+from koes.etl.read import create_staging, stage_file
+from koes.etl.validate import Accounting, create_quarantine, load_code_lists, validate
+from koes.privacy.pseudonymisation import Pseudonymiser, load_or_create_key
+from koes.refdata import RefData
+from koes.settings import Settings
+from koes.storage.releases import Release, ReleaseStore
+
+# (stage, step, done, total): progress reports for the CLI's bars; the pipeline never prints.
+ProgressCallback = Callable[[str, str, int, int], None]
+STAGES = ("read", "validate", "conform", "derive", "publish")
+EVENT_DATES = {
+    "lpr_kontakter": "kont_starttidspunkt",
+    "ssr_ydelser": "behandlingsdato",
+    "lms_ekspeditioner": "eksd",
+    "eoj_hjemmepleje": "maaned",
+}
+
+
+class LoadError(RuntimeError):
+    """A load that cannot complete; ``problems`` lists every reason, each naming where."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    extracts: Path
+    settings: Settings
+    period: YearRange | None = None  # default: the calendar years the events fall in
+
+
+@dataclass
+class LoadResult:
+    release: Release
+    accounting: list[Accounting]
+    seconds: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_rows: dict[str, int] = field(default_factory=dict)
+    content_hash: str = ""
+
+
+def load(
+    request: LoadRequest, refdata: RefData, rules: RuleSet, progress: ProgressCallback | None = None
+) -> LoadResult:
+    report = progress or (lambda stage, step, done, total: None)
+    store = ReleaseStore(request.settings.warehouse)
+    began = time.perf_counter()
+    with store.load_lock():
+        store.remove_abandoned_staging()
+        extracts = discover(request.extracts)
+        if extracts.problems:
+            raise LoadError(extracts.problems)
+        release_id = _new_release_id()
+        staging = store.staging(release_id)
+        try:
+            with _private_database(request.settings) as con:
+                result = _run(con, request, extracts, refdata, rules, staging, release_id, report)
+            release = store.publish(staging, release_id)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        store.prune(request.settings.keep_releases)
+    result.release = release
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    request: LoadRequest,
+    extracts: ExtractSet,
+    refdata: RefData,
+    rules: RuleSet,
+    staging: Path,
+    release_id: str,
+    report: ProgressCallback,
+) -> LoadResult:
+    timer = _StageTimer()
+    with timer("read"):
+        rows_in = _read(con, extracts, staging, report)
+    with timer("validate"):
+        accounting = _validate(con, rows_in, refdata, report)
+    unbalanced = [a for a in accounting if not a.balanced]
+    if unbalanced:
+        raise LoadError([f"{a.register}: row accounting does not balance" for a in unbalanced])
+    with timer("conform"):
+        report("conform", "pseudonymise persons", 0, 1)
+        key = load_or_create_key(request.settings.pseudonym_key)
+        build_person_map(con, Pseudonymiser(key))
+        conform_all(con)
+        report("conform", "pseudonymise persons", 1, 1)
+    period = request.period or _period_from_data(con)
+    ctx = DeriveContext(period.start, period.end, rules, refdata)
+    with timer("derive"):
+        tables = _derive(con, ctx, report)
+    with timer("publish"):
+        publish.write_accounting(con, accounting)
+        tables = [*tables, "quarantine", "load_accounting"]
+        manifest, counts = _publish(con, extracts, accounting, tables, staging, release_id, period, rules, report)
+        problems = publish.verify_release(staging, counts, accounting)
+        if problems:
+            raise LoadError(problems)
+    stage_rows = {"read": sum(rows_in.values()), "validate": sum(rows_in.values())}
+    stage_rows |= {"conform": sum(a.rows_loaded for a in accounting), "derive": sum(counts.values())}
+    stage_rows["publish"] = sum(counts.values())
+    manifest["timings_seconds"] = timer.seconds
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return LoadResult(
+        Release(release_id, staging), accounting, 0.0, timer.seconds, stage_rows, str(manifest["content_hash"])
+    )
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection, extracts: ExtractSet, staging: Path, report: ProgressCallback
+) -> dict[str, int]:
+    rows_in = {}
+    total = len(extracts.files)
+    done = 0
+    workdir = Path(tempfile.mkdtemp(prefix="koes-csv-"))
+    try:
+        for register in REGISTERS:
+            create_staging(con, register)
+            rows_in[register.name] = 0
+            for extract in extracts.for_register(register.name):
+                report("read", extract.describe(), done, total)
+                try:
+                    rows_in[register.name] += stage_file(con, extract, workdir)
+                except duckdb.Error as exc:
+                    raise LoadError([f"{extract.path.name}: could not be read: {_first_line(exc)}"]) from None
+                done += 1
+        report("read", "all files", total, total)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return rows_in
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, rows_in: dict[str, int], refdata: RefData, report: ProgressCallback
+) -> list[Accounting]:
+    create_quarantine(con)
+    load_code_lists(
+        con,
+        REGISTERS,
+        lambda name: refdata.code_list(name) if name in REFDATA_CODE_LISTS else CODE_LISTS[name].values,
+    )
+    accounting = []
+    order = dependency_order(list(REGISTERS))
+    for i, register in enumerate(order):
+        report("validate", register.name, i, len(order))
+        accounting.append(validate(con, register, rows_in[register.name]))
+    report("validate", "all registers", len(order), len(order))
+    by_name = {a.register: a for a in accounting}
+    return [by_name[r.name] for r in REGISTERS]
+
+
+def dependency_order(registers: list[Register]) -> list[Register]:
+    """Registers ordered so that every register comes after those it refers to."""
+    done: list[Register] = []
+    pending = list(registers)
+    while pending:
+        ready = [r for r in pending if all(ref.register in {d.name for d in done} for ref in r.references)]
+        if not ready:
+            raise ValueError(f"circular references among {[r.name for r in pending]}")
+        done += ready
+        pending = [r for r in pending if r not in ready]
+    return done
+
+
+def _derive(con: duckdb.DuckDBPyConnection, ctx: DeriveContext, report: ProgressCallback) -> list[str]:
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("reference tables", lambda: build_reference_tables(con, ctx)),
+        ("rule tables", lambda: build_rule_tables(con, ctx)),
+        ("persons and residence", lambda: (people.build_persons(con), people.build_residence(con))),
+        ("population denominators", lambda: people.build_population(con, ctx)),
+        ("hospital stays, admissions, co-financing", lambda: hospital.build_hospital(con)),
+        ("discharge-ready days", lambda: discharge_ready.build_discharge_ready(con)),
+        ("health-insurance services", lambda: practice.build_services(con)),
+        ("prescriptions", lambda: medicine.build_prescriptions(con)),
+        ("benefit weeks", lambda: employment.build_benefit_weeks(con, ctx)),
+        ("care", lambda: care.build_care(con, ctx)),
+        ("person-years", lambda: py.build_person_year_base(con, ctx)),
+        ("chronic conditions", lambda: chronic.build_chronic(con)),
+        ("person-year tables", lambda: (py.build_person_year_registers(con), py.build_person_year(con))),
+    ]
+    install_macros(con)
+    for i, (name, step) in enumerate(steps):
+        report("derive", name, i, len(steps) + 1)
+        step()
+    report("derive", "cubes", len(steps), len(steps) + 1)
+    cube_names = cubes.build_cubes(con)
+    report("derive", "all derivations", len(steps) + 1, len(steps) + 1)
+    code_tables = [f"code_{name}" for name in CODE_LISTS]
+    return [t for t in publish.RELEASE_TABLES if t not in ("quarantine", "load_accounting")] + code_tables + cube_names
+
+
+def _publish(
+    con: duckdb.DuckDBPyConnection,
+    extracts: ExtractSet,
+    accounting: list[Accounting],
+    tables: list[str],
+    staging: Path,
+    release_id: str,
+    period: YearRange,
+    rules: RuleSet,
+    report: ProgressCallback,
+) -> tuple[dict[str, object], dict[str, int]]:
+    report("publish", "serving file", 0, 4)
+    publish.write_serving_file(con, staging, tables)
+    report("publish", "parquet", 1, 4)
+    parquet = publish.write_parquet(con, staging, tables)
+    report("publish", "quarantine report", 2, 4)
+    publish.write_quarantine_report(con, staging)
+    report("publish", "manifest", 3, 4)
+    counts = publish.table_counts(con, tables)
+    manifest: dict[str, object] = {
+        "id": release_id,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code_version": __version__,
+        "extract_period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+        "source": str(extracts.folder),
+        "source_files": [
+            {
+                "register": f.register.name,
+                "file": f.path.name,
+                "format": f.describe().split(": ", 1)[1],
+                "bytes": f.path.stat().st_size,
+                "sha256": publish.file_sha256(f.path),
+            }
+            for f in extracts.files
+        ],
+        "row_accounting": {
+            a.register: {"in": a.rows_in, "loaded": a.rows_loaded, "quarantined": a.rows_quarantined}
+            for a in accounting
+        },
+        "tables": {t: {"rows": counts[t], "parquet": parquet[t]} for t in tables},
+        "rule_versions": rules.versions,
+        "content_hash": publish.content_hash(con, tables),
+    }
+    report("publish", "verify", 4, 4)
+    return manifest, counts
+
+
+def _period_from_data(con: duckdb.DuckDBPyConnection) -> YearRange:
+    parts = " UNION ALL ".join(
+        f"SELECT min({col}) AS lo, max({col}) AS hi FROM valid_{name}" for name, col in EVENT_DATES.items()
+    )
+    result = con.execute(f"SELECT year(min(lo)), year(max(hi)) FROM ({parts})").fetchone()
+    if not result or result[0] is None:
+        raise LoadError(["the extracts hold no dated events; cannot tell the extract period (give --period)"])
+    return YearRange(int(result[0]), int(result[1]))
+
+
+@contextmanager
+def _private_database(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    workdir = Path(tempfile.mkdtemp(prefix="koes-load-"))  # mkdtemp makes it 0700
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "threads": settings.threads,
+            "memory_limit": settings.memory_limit,
+            "temp_directory": str(workdir / "spill"),
+            "preserve_insertion_order": True,
+        },
+    )
+    try:
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+class _StageTimer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = round(time.perf_counter() - began, 2)
+
+
+def _new_release_id() -> str:
+    now = datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

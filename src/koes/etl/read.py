@@ -1,0 +1,187 @@
+"""Stage extract files into typed tables, keeping the text of every value that will not convert.
+
+Each register gets a staging table ``typed_<register>`` with the declared columns in their
+declared types, plus ``_file`` and ``_row`` (the 1-based data row in its file) and, for every
+non-text column, ``<column>__bad``: the original text when it could not be converted. Nothing is
+dropped here; judging rows is the validator's job.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+
+from koes.domain.registers import Column, ColumnType, Register
+from koes.etl.extracts import Encoding, ExtractFile
+from koes.etl.sql import SQL_TYPES, bad_col, ident, lit
+
+CSV_CHUNK = 1 << 22
+
+# Accepted textual forms besides ISO: Danish Excel writes 24-11-2026 and decimal commas.
+_DATE_FORMATS = ("%d-%m-%Y", "%d.%m.%Y")
+_TIMESTAMP_FORMATS = ("%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%Y-%m-%d %H:%M")
+
+
+def staging_table(register: Register) -> str:
+    return f"typed_{register.name}"
+
+
+def rejects_table(register: Register) -> str:
+    return f"rejects_{register.name}"
+
+
+def create_staging(con: duckdb.DuckDBPyConnection, register: Register) -> None:
+    cols = ["_file VARCHAR", "_row BIGINT"]
+    for c in register.columns:
+        cols.append(f"{ident(c.name)} {SQL_TYPES[c.type]}")
+        if c.type is not ColumnType.STRING:
+            cols.append(f"{ident(bad_col(c))} VARCHAR")
+    con.execute(f"CREATE OR REPLACE TABLE {staging_table(register)} ({', '.join(cols)})")
+    con.execute(f"CREATE OR REPLACE TABLE {rejects_table(register)} (_file VARCHAR, _row BIGINT, reason VARCHAR)")
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, extract: ExtractFile, workdir: Path) -> int:
+    """Append one file's rows to its register's staging table; returns the rows read."""
+    if extract.kind == "parquet":
+        return _stage_parquet(con, extract)
+    return _stage_csv(con, extract, workdir)
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, extract: ExtractFile) -> int:
+    source = f"read_parquet({lit(str(extract.path))}, file_row_number = true)"
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})").fetchall())
+    row = "file_row_number + 1"
+    return _insert(con, extract, source, row, {c.name: str(types[c.name]) for c in extract.register.columns})
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, extract: ExtractFile, workdir: Path) -> int:
+    numbered = workdir / f"{extract.path.name}.numbered.csv"
+    _number_lines(extract, numbered)
+    delim = extract.delimiter or ","
+    names = ["_row", *extract.columns]
+    source = (
+        f"read_csv({lit(str(numbered))}, header = true, delim = {lit(delim)}, quote = '\"', escape = '\"', "
+        f"all_varchar = true, names = [{', '.join(lit(n) for n in names)}], "
+        f"store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')"
+    )
+    con.execute("DROP TABLE IF EXISTS csv_rejects")
+    con.execute("DROP TABLE IF EXISTS csv_reject_scans")
+    types = {c.name: "VARCHAR" for c in extract.register.columns}
+    rows = _insert(con, extract, source, "CAST(_row AS BIGINT)", types)
+    rejected = _collect_csv_rejects(con, extract, len(names))
+    numbered.unlink()
+    return rows + rejected
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, extract: ExtractFile, source: str, row: str, source_types: dict[str, str]
+) -> int:
+    register = extract.register
+    exprs = [lit(extract.path.name), row]
+    for c in register.columns:
+        value, bad = typed_expressions(c, source_types[c.name])
+        exprs.append(value)
+        if c.type is not ColumnType.STRING:
+            exprs.append(bad)
+    table = staging_table(register)
+    before = _count(con, table)
+    con.execute(f"INSERT INTO {table} SELECT {', '.join(exprs)} FROM {source}")
+    return _count(con, table) - before
+
+
+def _collect_csv_rejects(con: duckdb.DuckDBPyConnection, extract: ExtractFile, n_fields: int) -> int:
+    # The numbered copy starts every line with the original data-row number, so a rejected line
+    # still tells which row of the user's file it was.
+    con.execute(
+        f"""INSERT INTO {rejects_table(extract.register)}
+            SELECT {lit(extract.path.name)},
+                   TRY_CAST(regexp_extract(csv_line, '^([0-9]+)', 1) AS BIGINT),
+                   CASE WHEN error_type IN ('TOO MANY COLUMNS', 'TOO FEW COLUMNS', 'MISSING COLUMNS')
+                        THEN 'the row has the wrong number of fields (expected {n_fields - 1})'
+                        WHEN error_type = 'UNQUOTED VALUE' OR error_type = 'INVALID UNICODE'
+                        THEN 'the row is not well-formed CSV (' || lower(error_type) || ')'
+                        ELSE 'the row could not be read as CSV (' || lower(error_type) || ')' END
+            FROM csv_rejects"""
+    )
+    result = con.execute("SELECT count(*) FROM csv_rejects").fetchone()
+    return int(result[0]) if result else 0
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    result = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(result[0]) if result else 0
+
+
+def typed_expressions(column: Column, source_type: str) -> tuple[str, str]:
+    """(value in the declared type, text kept when conversion failed) for one column."""
+    target = SQL_TYPES[column.type]
+    name = ident(column.name)
+    if source_type.upper() == target or (column.type is ColumnType.INTEGER and _is_integer_type(source_type)):
+        if column.type is ColumnType.STRING and not column.cpr:
+            return f"NULLIF(trim({name}), '')", "NULL"
+        return f"CAST({name} AS {target})", "NULL"
+    text = f"NULLIF(trim(CAST({name} AS VARCHAR)), '')"
+    if column.cpr:
+        # One form for every register, so references between registers match: 10 digits.
+        dashed = f"regexp_full_match({text}, '[0-9]{{6}}-[0-9]{{4}}')"
+        return f"CASE WHEN {dashed} THEN replace({text}, '-', '') ELSE {text} END", "NULL"
+    value = _convert(column.type, text)
+    if column.type is ColumnType.STRING:
+        return value, "NULL"
+    return value, f"CASE WHEN {text} IS NOT NULL AND ({value}) IS NULL THEN {text} END"
+
+
+def _convert(kind: ColumnType, text: str) -> str:
+    if kind is ColumnType.STRING:
+        return text
+    if kind is ColumnType.INTEGER:
+        return f"TRY_CAST({text} AS BIGINT)"
+    if kind is ColumnType.DECIMAL:
+        comma = f"CASE WHEN regexp_full_match({text}, '-?[0-9]+,[0-9]+') THEN replace({text}, ',', '.') ELSE {text} END"
+        return f"TRY_CAST({comma} AS DOUBLE)"
+    formats = _DATE_FORMATS if kind is ColumnType.DATE else _TIMESTAMP_FORMATS
+    target = SQL_TYPES[kind]
+    tries = [f"TRY_CAST({text} AS {target})"]
+    tries += [f"TRY_CAST(try_strptime({text}, {lit(fmt)}) AS {target})" for fmt in formats]
+    return f"COALESCE({', '.join(tries)})"
+
+
+def _is_integer_type(source_type: str) -> bool:
+    return source_type.upper() in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+
+
+def _number_lines(extract: ExtractFile, target: Path) -> None:
+    """Copy a CSV as UTF-8 with each data line prefixed by its row number; blank lines skipped."""
+    codec = "cp1252" if extract.encoding is Encoding.WINDOWS_1252 else "utf-8-sig"
+    delim = (extract.delimiter or ",").encode()
+    decoder = codecs.getincrementaldecoder(codec)()
+    with extract.path.open("rb") as src, target.open("wb") as out:
+        row = -1  # the header line gets no number of its own
+        pending = b""
+        while chunk := src.read(CSV_CHUNK):
+            data = pending + (decoder.decode(chunk).encode() if codec == "cp1252" else chunk)
+            lines = data.split(b"\n")
+            pending = lines.pop()
+            row = _write_numbered(out, lines, row, delim)
+        tail = pending + (decoder.decode(b"", final=True).encode() if codec == "cp1252" else b"")
+        _write_numbered(out, [tail], row, delim)
+
+
+def _write_numbered(out: BinaryIO, lines: list[bytes], row: int, delim: bytes) -> int:
+    write = out.write
+    for line in lines:
+        line = line.rstrip(b"\r")
+        if row == -1:
+            if line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8) :]
+            write(b"_row" + delim + line + b"\n")
+            row = 0
+            continue
+        if not line.strip():
+            continue
+        row += 1
+        write(str(row).encode() + delim + line + b"\n")
+    return row

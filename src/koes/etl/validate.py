@@ -1,0 +1,227 @@
+"""Judge staged rows against the register declarations; collect every problem of every row.
+
+A row with any problem is quarantined, with one quarantine entry per problem: register, file,
+row, column and a reason a person can act on. Values are quoted in reasons only with anything
+CPR-shaped masked, and values of CPR columns are never quoted. What remains is the register's
+valid table. The accounting rows in = rows loaded + rows quarantined is checked per register.
+
+Checks run in dependency order (persons before contacts before diagnoses), so a reference is
+checked against the rows of its target that survived validation: a diagnosis of a quarantined
+contact is quarantined too, with a reason saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import duckdb
+
+from koes.domain.registers import REFDATA_CODE_LISTS, Column, ColumnType, Register
+from koes.etl.read import rejects_table, staging_table
+from koes.etl.sql import bad_col, ident, lit, shown
+
+MIN_DATE, MAX_DATE = "1850-01-01", "2100-12-31"
+QUARANTINE = "quarantine"
+CodeListLookup = Callable[[str], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class Accounting:
+    register: str
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.rows_loaded + self.rows_quarantined
+
+
+def valid_table(register: Register) -> str:
+    return f"valid_{register.name}"
+
+
+def create_quarantine(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"CREATE OR REPLACE TABLE {QUARANTINE} "
+        "(register VARCHAR, file VARCHAR, row BIGINT, column_name VARCHAR, reason VARCHAR)"
+    )
+
+
+def load_code_lists(con: duckdb.DuckDBPyConnection, registers: Iterable[Register], lookup: CodeListLookup) -> None:
+    """One table per code list in use, so code checks are joins rather than giant IN lists."""
+    names = {c.codes for r in registers for c in r.columns if c.codes}
+    for name in sorted(names):
+        codes = sorted(set(lookup(name)))
+        con.execute(f"CREATE OR REPLACE TABLE codes_{name} (code VARCHAR PRIMARY KEY)")
+        con.executemany(f"INSERT INTO codes_{name} VALUES (?)", [(c,) for c in codes])
+
+
+def validate(con: duckdb.DuckDBPyConnection, register: Register, rows_in: int) -> Accounting:
+    staged = staging_table(register)
+    problems = f"problems_{register.name}"
+    checks = [sql for c in register.columns for sql in column_checks(register, c, staged)]
+    checks += [ordered_check(register, a, b, staged) for a, b in register.ordered]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {problems} AS {' UNION ALL '.join(checks)}")
+    con.execute(f"INSERT INTO {problems} SELECT _file, _row, '', reason FROM {rejects_table(register)}")
+    # Keys and references are judged only among rows that passed the row checks.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE rowok AS
+            SELECT * FROM {staged} s
+            WHERE NOT EXISTS (SELECT 1 FROM {problems} p WHERE p._file = s._file AND p._row = s._row)"""
+    )
+    for sql in relation_checks(register):
+        con.execute(f"INSERT INTO {problems} {sql}")
+    columns = ", ".join(ident(c) for c in register.column_names)
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {valid_table(register)} AS
+            SELECT _file, _row, {columns} FROM rowok s
+            WHERE NOT EXISTS (SELECT 1 FROM {problems} p WHERE p._file = s._file AND p._row = s._row)"""
+    )
+    con.execute(
+        f"INSERT INTO {QUARANTINE} SELECT {lit(register.name)}, _file, _row, col, reason FROM {problems} "
+        "ORDER BY _file, _row, col"
+    )
+    loaded = _scalar(con, f"SELECT count(*) FROM {valid_table(register)}")
+    quarantined = _scalar(con, f"SELECT count(*) FROM (SELECT DISTINCT _file, _row FROM {problems})")
+    con.execute(f"DROP TABLE {problems}")
+    con.execute("DROP TABLE rowok")
+    return Accounting(register.name, rows_in, loaded, quarantined)
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    result = con.execute(sql).fetchone()
+    return int(result[0]) if result and result[0] is not None else 0
+
+
+def _problem(staged: str, column: str, reason: str, where: str) -> str:
+    return f"SELECT _file, _row, {lit(column)} AS col, {reason} AS reason FROM {staged} WHERE {where}"
+
+
+def column_checks(register: Register, column: Column, staged: str) -> list[str]:
+    c = ident(column.name)
+    checks: list[str] = []
+    has_bad = column.type is not ColumnType.STRING
+    bad = ident(bad_col(column)) if has_bad else "NULL"
+    if column.required:
+        missing = f"{c} IS NULL" + (f" AND {bad} IS NULL" if has_bad else "")
+        checks.append(_problem(staged, column.name, "'required value is missing'", missing))
+    if has_bad:
+        what = {ColumnType.INTEGER: "whole number", ColumnType.DECIMAL: "number"}.get(column.type, column.type.value)
+        reason = f"'not a valid {what}'" if column.cpr else f"'not a valid {what}: ' || {shown(bad)}"
+        checks.append(_problem(staged, column.name, reason, f"{bad} IS NOT NULL"))
+    if column.cpr:
+        checks += _cpr_checks(column, staged)
+    elif column.pattern:
+        reason = f"'does not have the expected form {column.pattern}: ' || {shown(c)}"
+        checks.append(_problem(staged, column.name, reason, f"NOT regexp_full_match({c}, {lit(column.pattern)})"))
+    if column.codes:
+        checks.append(_code_check(column, staged))
+    if column.min_value is not None or column.max_value is not None:
+        low = column.min_value if column.min_value is not None else float("-inf")
+        high = column.max_value if column.max_value is not None else float("inf")
+        reason = f"{shown(c)} || ' is outside the allowed range {low:g} to {high:g}'"
+        checks.append(_problem(staged, column.name, reason, f"{c} < {low!r} OR {c} > {high!r}"))
+    if column.type in (ColumnType.DATE, ColumnType.TIMESTAMP):
+        reason = f"'date ' || {shown(c)} || ' is out of range ({MIN_DATE[:4]}–{MAX_DATE[:4]})'"
+        where = f"CAST({c} AS DATE) < DATE '{MIN_DATE}' OR CAST({c} AS DATE) > DATE '{MAX_DATE}'"
+        checks.append(_problem(staged, column.name, reason, where))
+    if column.iso_week:
+        reason = f"'not an ISO week written YYYYWW: ' || {shown(c)}"
+        checks.append(_problem(staged, column.name, reason, f"{c} IS NOT NULL AND NOT ({iso_week_valid_sql(c)})"))
+    return checks
+
+
+def _cpr_checks(column: Column, staged: str) -> list[str]:
+    c = ident(column.name)
+    form = f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '[0-9]{{6}}-?[0-9]{{4}}')"
+    # Modulus 11 is deliberately not checked: numbers issued since 2007 may fail it.
+    date = f"regexp_full_match({c}, '[0-9]{{6}}-?[0-9]{{4}}') AND ({cpr_birth_date_sql(c)}) IS NULL"
+    return [
+        _problem(staged, column.name, "'not a CPR number of the form DDMMYY-SSSS or DDMMYYSSSS'", form),
+        _problem(staged, column.name, "'CPR number with an impossible birth date (day, month or century digit)'", date),
+    ]
+
+
+def _code_check(column: Column, staged: str) -> str:
+    c = ident(column.name)
+    value = f"left({c}, {column.code_prefix})" if column.code_prefix else c
+    source = "reference data" if column.codes in REFDATA_CODE_LISTS else "code list"
+    reason = f"'unknown code ' || {shown(c)} || ' (not in {source} {column.codes})'"
+    where = f"{c} IS NOT NULL AND {value} NOT IN (SELECT code FROM codes_{column.codes})"
+    return _problem(staged, column.name, reason, where)
+
+
+def ordered_check(register: Register, first: str, second: str, staged: str) -> str:
+    a, b = ident(first), ident(second)
+    reason = f"'{second} ' || {shown(b)} || ' is before {first} ' || {shown(a)}"
+    return _problem(staged, second, reason, f"{a} IS NOT NULL AND {b} IS NOT NULL AND {b} < {a}")
+
+
+def relation_checks(register: Register) -> list[str]:
+    checks = []
+    if register.key:
+        keys = ", ".join(ident(k) for k in register.key)
+        reason = (
+            f"'duplicate key ({', '.join(register.key)}); the first of these rows is ' || first_file "
+            "|| ' row ' || first_row || ', which is kept'"
+        )
+        checks.append(
+            f"""SELECT _file, _row, {lit(register.key[-1])}, {reason} FROM (
+                  SELECT _file, _row,
+                         first_value(_file) OVER w AS first_file, first_value(_row) OVER w AS first_row,
+                         row_number() OVER w AS n
+                  FROM rowok WINDOW w AS (PARTITION BY {keys} ORDER BY _file, _row)) WHERE n > 1"""
+        )
+    if register.periods:
+        checks.append(overlap_check(register))
+    for ref in register.references:
+        target = f"valid_{ref.register}"
+        match = " AND ".join(
+            f"t.{ident(tc)} = s.{ident(sc)}" for sc, tc in zip(ref.columns, ref.ref_columns, strict=True)
+        )
+        about = "a person" if ref.register == "cpr_personer" else f"a {ref.register} row"
+        reason = f"'refers to {about} that is not in the extract or was quarantined'"
+        checks.append(
+            f"""SELECT _file, _row, {lit(ref.columns[0])}, {reason} FROM rowok s
+                WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})"""
+        )
+    return checks
+
+
+def overlap_check(register: Register) -> str:
+    """A period that starts before an earlier period of the same group has ended."""
+    assert register.periods
+    p = register.periods
+    group, start, end = ident(p.group), ident(p.start), ident(p.end)
+    open_end = "DATE '9999-12-31'" if register.column(p.end).type is ColumnType.DATE else "999999"
+    clash = "<=" if p.end_inclusive else "<"
+    reason = f"'starts before an earlier period of the same {p.group} has ended (periods may not overlap)'"
+    return f"""SELECT _file, _row, {lit(p.start)}, {reason} FROM (
+                 SELECT _file, _row, {start} AS s,
+                        max(coalesce({end}, {open_end})) OVER (PARTITION BY {group} ORDER BY {start}, _file, _row
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max
+                 FROM rowok) WHERE prev_max IS NOT NULL AND s {clash} prev_max"""
+
+
+def cpr_birth_date_sql(expr: str) -> str:
+    """Birth date of a CPR number (``DDMMYY-SSSS`` or 10 digits) by the century table; NULL if impossible."""
+    d = f"replace({expr}, '-', '')"
+    yy = f"CAST(substr({d}, 5, 2) AS INTEGER)"
+    d7 = f"CAST(substr({d}, 7, 1) AS INTEGER)"
+    century = (
+        f"CASE WHEN {d7} <= 3 THEN 1900 "
+        f"WHEN {d7} IN (4, 9) THEN CASE WHEN {yy} <= 36 THEN 2000 ELSE 1900 END "
+        f"ELSE CASE WHEN {yy} <= 57 THEN 2000 ELSE 1800 END END"
+    )
+    iso = f"CAST({century} + {yy} AS VARCHAR) || '-' || substr({d}, 3, 2) || '-' || substr({d}, 1, 2)"
+    return f"TRY_CAST({iso} AS DATE)"
+
+
+def iso_week_valid_sql(expr: str) -> str:
+    year, week = f"({expr} // 100)", f"({expr} % 100)"
+    # 28 December always lies in the last ISO week of its year.
+    last = f"weekofyear(make_date(CAST({year} AS INTEGER), 12, 28))"
+    # CASE, not AND: make_date must never see a year it cannot represent.
+    return f"CASE WHEN {year} BETWEEN 1000 AND 9999 THEN {week} BETWEEN 1 AND {last} ELSE false END"

@@ -1,0 +1,1 @@
+"""Rules that protect people: pseudonymisation, disclosure control, access and audit."""

@@ -1,0 +1,68 @@
+"""CPR numbers become keyed hashes at the door (HMAC-SHA256); the key never ships with data.
+
+The key lives in a file outside every release, created on first use with mode 0600. The same key
+gives the same pseudonym for the same person across loads, so releases can be compared, while a
+copied release without the key cannot be linked back to CPR numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+KEY_BYTES = 32
+
+
+class KeyFileError(RuntimeError):
+    pass
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """Read the pseudonymisation key, creating it (0600, parent 0700) if it does not exist."""
+    if path.exists():
+        return _read_key(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = secrets.token_bytes(KEY_BYTES)
+    # O_EXCL: two processes creating the key at once must not end up with different keys.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_key(path)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key.hex() + "\n")
+    return key
+
+
+def _read_key(path: Path) -> bytes:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise KeyFileError(f"pseudonymisation key {path} is readable by others (mode {mode:o}); chmod 600 it")
+    text = path.read_text(encoding="ascii").strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise KeyFileError(f"pseudonymisation key {path} is not a hex-encoded key") from None
+    if len(key) < 16:
+        raise KeyFileError(f"pseudonymisation key {path} is too short ({len(key)} bytes; need at least 16)")
+    return key
+
+
+class Pseudonymiser:
+    """Keyed hash of normalised CPR numbers (10 digits, no dash)."""
+
+    def __init__(self, key: bytes) -> None:
+        # Precomputed inner/outer states make hashing millions of numbers cheap.
+        self._template = hmac.new(key, digestmod=hashlib.sha256)
+
+    def pseudonym(self, cpr_digits: str) -> str:
+        h = self._template.copy()
+        h.update(cpr_digits.encode("ascii"))
+        return h.hexdigest()
+
+    def many(self, numbers: Iterable[str]) -> list[str]:
+        return [self.pseudonym(n) for n in numbers]

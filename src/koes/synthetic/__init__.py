@@ -1,0 +1,1 @@
+"""Seeded, vectorised generator of a synthetic Denmark in the registers' own layouts."""
