@@ -23,11 +23,13 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/koes generate --persons $(DEMO_PERSONS) --years $(DEMO_YEARS) --seed $(DEMO_SEED) \
-		--out $(DEMO_DIR)/extracts --force
+	$(BIN)/koes --data-dir $(DEMO_DIR) generate --persons $(DEMO_PERSONS) --years $(DEMO_YEARS) \
+		--seed $(DEMO_SEED) --out $(DEMO_DIR)/extracts --force
+	$(BIN)/koes --data-dir $(DEMO_DIR) load $(DEMO_DIR)/extracts
 	@echo
-	@echo "Synthetic Denmark written to $(DEMO_DIR)/extracts (see generation.json there)."
-	@echo "The warehouse load and the web app arrive with the warehouse and web issues."
+	@echo "Synthetic Denmark: $(DEMO_DIR)/extracts (generation.json says what it holds)."
+	@echo "Warehouse:         $(DEMO_DIR)/warehouse (koes --data-dir $(DEMO_DIR) releases list)."
+	@echo "The web app arrives with the web issue."
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

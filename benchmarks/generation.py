@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -14,26 +13,22 @@ from koes.refdata import load_refdata
 from koes.synthetic.generate import GenerationRequest, generate
 
 
-def measure(persons: int, years: str, seed: int = 1) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="koes-bench-") as tmp:
-        request = GenerationRequest(persons=persons, years=parse_years(years), seed=seed, out=Path(tmp) / "x")
-        began = time.perf_counter()
-        result = generate(request, load_refdata())
-        seconds = time.perf_counter() - began
-        size = sum(p.stat().st_size for p in request.out.iterdir())
+def measure(persons: int, years: str, out: Path, seed: int = 1) -> dict[str, object]:
+    request = GenerationRequest(persons=persons, years=parse_years(years), seed=seed, out=out, force=True)
+    began = time.perf_counter()
+    result = generate(request, load_refdata())
+    seconds = time.perf_counter() - began
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rows = sum(result.row_counts.values())
     return {
-        "persons": persons,
-        "years": years,
         "seconds": round(seconds, 1),
         "peak_rss_gib": round(peak_kib / 1024 / 1024, 2),
         "rows": rows,
         "rows_per_second": round(rows / seconds),
-        "bytes": size,
+        "bytes": sum(p.stat().st_size for p in out.iterdir()),
         "row_counts": dict(result.row_counts),
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(int(sys.argv[1]), sys.argv[2])))
+    print(json.dumps(measure(int(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))))

@@ -17,9 +17,7 @@ from koes.synthetic.context import ChunkContext, IdAllocator
 from koes.synthetic.writer import arrow_schema
 
 
-def make_context(
-    refdata: RefData, seed: int = 7, first: int = 2022, last: int = 2022
-) -> ChunkContext:
+def make_context(refdata: RefData, seed: int = 7, first: int = 2022, last: int = 2022) -> ChunkContext:
     return ChunkContext(
         seed=seed,
         chunk=0,
@@ -45,10 +43,7 @@ def schema_problems(folder: Path, fmt: str) -> list[str]:
             problems.append(f"{register.name}: schema {table.schema} differs from the declaration")
             continue
         for column in register.columns:
-            problems += [
-                f"{register.name}.{column.name}: {p}"
-                for p in _column_problems(table, column, refdata)
-            ]
+            problems += [f"{register.name}.{column.name}: {p}" for p in _column_problems(table, column, refdata)]
         if register.key:
             keys = table.group_by(list(register.key)).aggregate([([], "count_all")])
             if keys.num_rows != table.num_rows:
@@ -63,7 +58,14 @@ def schema_problems(folder: Path, fmt: str) -> list[str]:
 
 def _read_extract(path: Path, register: Register, fmt: str) -> pa.Table:
     if fmt == "parquet":
-        return pq.read_table(path)
+        table = pq.read_table(path)
+        # Parquet has no second-precision timestamps: pyarrow stores them as milliseconds.
+        declared = arrow_schema(register)
+        coerced = [
+            declared.field(i) if pa.types.is_timestamp(f.type) and declared.field(i).type == pa.timestamp("s") else f
+            for i, f in enumerate(table.schema)
+        ]
+        return table.cast(pa.schema(coerced)) if len(coerced) == len(declared) else table
     schema = arrow_schema(register)
     options = pacsv.ConvertOptions(column_types=schema, strings_can_be_null=True)
     return pacsv.read_csv(path, convert_options=options).cast(schema)
@@ -76,23 +78,14 @@ def _column_problems(table: pa.Table, column: Column, refdata: RefData) -> list[
         found.append(f"{values.null_count} empty values in a required column")
     present = pc.drop_null(values)
     if column.pattern:
-        bad = (
-            pc.sum(pc.invert(pc.match_substring_regex(present, f"^(?:{column.pattern})$"))).as_py()
-            or 0
-        )
+        bad = pc.sum(pc.invert(pc.match_substring_regex(present, f"^(?:{column.pattern})$"))).as_py() or 0
         if bad:
             found.append(f"{bad} values do not match {column.pattern}")
     if column.codes:
         allowed = (
-            refdata.code_list(column.codes)
-            if column.codes in REFDATA_CODE_LISTS
-            else CODE_LISTS[column.codes].values
+            refdata.code_list(column.codes) if column.codes in REFDATA_CODE_LISTS else CODE_LISTS[column.codes].values
         )
-        checked = (
-            pc.utf8_slice_codeunits(present, 0, column.code_prefix)
-            if column.code_prefix
-            else present
-        )
+        checked = pc.utf8_slice_codeunits(present, 0, column.code_prefix) if column.code_prefix else present
         bad = pc.sum(pc.invert(pc.is_in(checked, pa.array(sorted(allowed))))).as_py() or 0
         if bad:
             found.append(f"{bad} values not in code list {column.codes}")

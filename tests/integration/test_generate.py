@@ -59,9 +59,7 @@ def test_the_schema_check_catches_a_broken_file(tmp_path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[1] = lines[1].replace("ATA1", "ATA9").replace("ATA3", "ATA9")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert schema_problems(tmp_path, "csv") == [
-        "lpr_kontakter.prioritet: 1 values not in code list prioritet"
-    ]
+    assert schema_problems(tmp_path, "csv") == ["lpr_kontakter.prioritet: 1 values not in code list prioritet"]
 
 
 def test_manifest_records_parameters_counts_and_calibration(calibration_run: Path) -> None:
@@ -80,9 +78,7 @@ def test_manifest_records_parameters_counts_and_calibration(calibration_run: Pat
 
 def test_volumes_are_within_20_percent_of_the_national_figures(calibration_run: Path) -> None:
     manifest = json.loads((calibration_run / "generation.json").read_text(encoding="utf-8"))
-    off = {
-        r["measure"]: r["ratio"] for r in manifest["calibration"] if not 0.8 <= r["ratio"] <= 1.2
-    }
+    off = {r["measure"]: r["ratio"] for r in manifest["calibration"] if not 0.8 <= r["ratio"] <= 1.2}
     assert off == {}
 
 
@@ -90,14 +86,14 @@ def test_independent_sql_over_the_files_agrees_with_the_manifest(calibration_run
     """Admissions and GP contacts per 1,000 recomputed from the raw files, not the generator."""
     f = calibration_run
     con = duckdb.connect()
-    person_years = con.sql(
+    person_years = con.execute(
         f"""select sum(datediff('day', greatest(fra_dato, date '2023-01-01'),
                  least(coalesce(til_dato, date '2024-01-01'), date '2024-01-01'))) / 365.25
             from '{f}/cpr_adresser.parquet'
             where fra_dato < date '2024-01-01' and coalesce(til_dato, date '2024-01-01') > date '2023-01-01'"""
     ).fetchone()
     assert person_years is not None
-    admissions = con.sql(
+    admissions = con.execute(
         f"""with c as (
               select pnr, kont_starttidspunkt s, kont_sluttidspunkt e,
                      max(kont_sluttidspunkt) over (partition by pnr order by kont_starttidspunkt, kont_sluttidspunkt
@@ -108,15 +104,13 @@ def test_independent_sql_over_the_files_agrees_with_the_manifest(calibration_run
             select count(*) filter (where dur >= 12 * 3600) from (
               select pnr, stay, date_diff('second', min(s), max(e)) dur from marked group by pnr, stay)"""
     ).fetchone()
-    gp = con.sql(
+    gp = con.execute(
         f"select sum(kontakt) from '{f}/ssr_ydelser.parquet' where substr(speciale, 1, 2) in ('80', '81')"
     ).fetchone()
     assert admissions is not None and gp is not None
     manifest = json.loads((f / "generation.json").read_text(encoding="utf-8"))
     generated = {r["measure"]: r["generated_per_1000"] for r in manifest["calibration"]}
-    assert 1000 * admissions[0] / person_years[0] == pytest.approx(
-        generated["admissions"], rel=0.01
-    )
+    assert 1000 * admissions[0] / person_years[0] == pytest.approx(generated["admissions"], rel=0.01)
     assert 1000 * gp[0] / person_years[0] == pytest.approx(generated["gp_contacts"], rel=0.01)
 
 
@@ -130,9 +124,7 @@ def test_independent_sql_over_the_files_agrees_with_the_manifest(calibration_run
         (("--seed", "-1"), "--seed must be zero or positive"),
     ],
 )
-def test_bad_arguments_get_a_clear_message_and_exit_2(
-    tmp_path: Path, args: tuple[str, ...], message: str
-) -> None:
+def test_bad_arguments_get_a_clear_message_and_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     code, output = _generate(tmp_path / "out", *args)
     assert code == 2
     assert message in output

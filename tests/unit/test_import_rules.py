@@ -80,9 +80,7 @@ def test_source_tree_keeps_the_layering() -> None:
         ("koes.domain", "from .codelists import KOEN", "koes.domain.codelists"),
     ],
 )
-def test_imports_are_resolved_like_python_does(
-    tmp_path: Path, module: str, source: str, expected: str
-) -> None:
+def test_imports_are_resolved_like_python_does(tmp_path: Path, module: str, source: str, expected: str) -> None:
     path = tmp_path / ("__init__.py" if module == "koes.domain" else "x.py")
     path.write_text(source)
     assert list(_imports(path, module)) == [expected]
@@ -93,7 +91,5 @@ def test_a_forbidden_import_is_reported(tmp_path: Path) -> None:
     pkg.mkdir(parents=True)
     (pkg / "bad.py").write_text("import duckdb\nfrom koes.refdata import load_refdata\n")
     found = _violations(tmp_path / "koes")
-    assert (
-        "koes.domain.bad imports koes.refdata: domain is pure and imports nothing of ours" in found
-    )
+    assert "koes.domain.bad imports koes.refdata: domain is pure and imports nothing of ours" in found
     assert "koes.domain.bad imports duckdb: only storage, engines and etl may" in found

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from koes.domain.codelists import CODE_LISTS
@@ -16,6 +18,15 @@ from koes.domain.periods import parse_years
 from koes.domain.register_docs import render_registers_markdown
 from koes.domain.registers import REGISTERS
 from koes.refdata import load_refdata
+from koes.services.warehouse import (
+    LoadError,
+    LoadResult,
+    ReleaseError,
+    list_releases,
+    load_extracts,
+    release_manifest,
+    rollback,
+)
 from koes.settings import Settings
 from koes.synthetic.generate import GenerationError, GenerationRequest, GenerationResult, generate
 from koes.synthetic.writer import ExtractFormat
@@ -35,19 +46,17 @@ def _root(
     ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
-        typer.Option(
-            "--data-dir", help="Where KØS keeps its data (default var, or KOES_DATA_DIR)."
-        ),
+        typer.Option("--data-dir", help="Where KØS keeps its data (default var, or KOES_DATA_DIR)."),
     ] = None,
 ) -> None:
     """KØS command line."""
     ctx.obj = Settings.from_env(data_dir=data_dir)
 
 
-def _settings(ctx: typer.Context) -> Settings:
+def _settings(ctx: typer.Context, warehouse_dir: Path | None = None) -> Settings:
     settings = ctx.obj
     assert isinstance(settings, Settings)
-    return settings
+    return replace(settings, warehouse_dir=warehouse_dir) if warehouse_dir else settings
 
 
 @app.command("generate")
@@ -58,18 +67,10 @@ def generate_command(
         typer.Option("--out", help="Folder to write the extracts to (default DATA_DIR/extracts)."),
     ] = None,
     persons: Annotated[int, typer.Option("--persons", help="Residents on the first day.")] = 60_000,
-    years: Annotated[
-        str, typer.Option("--years", help="Period, e.g. 2022-2024 or 2023.")
-    ] = "2022-2024",
-    seed: Annotated[
-        int, typer.Option("--seed", help="Random seed; same arguments, same files.")
-    ] = 1,
-    fmt: Annotated[
-        ExtractFormat, typer.Option("--format", help="File format.")
-    ] = ExtractFormat.PARQUET,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace an earlier generation in --out.")
-    ] = False,
+    years: Annotated[str, typer.Option("--years", help="Period, e.g. 2022-2024 or 2023.")] = "2022-2024",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same arguments, same files.")] = 1,
+    fmt: Annotated[ExtractFormat, typer.Option("--format", help="File format.")] = ExtractFormat.PARQUET,
+    force: Annotated[bool, typer.Option("--force", help="Replace an earlier generation in --out.")] = False,
 ) -> None:
     """Generate a synthetic Denmark as register extracts in the registers' own layouts."""
     try:
@@ -77,9 +78,7 @@ def generate_command(
     except ValueError as exc:
         _fail(f"--years: {exc}")
     folder = out or _settings(ctx).data_dir / "extracts"
-    request = GenerationRequest(
-        persons=persons, years=period, seed=seed, out=folder, fmt=fmt, force=force
-    )
+    request = GenerationRequest(persons=persons, years=period, seed=seed, out=folder, fmt=fmt, force=force)
     problems = request.problems()
     if problems:
         _fail("; ".join(problems))
@@ -94,9 +93,7 @@ def generate_command(
     ) as bar:
         task = bar.add_task("persons", total=persons)
         try:
-            result = generate(
-                request, load_refdata(), lambda done, _total: bar.update(task, completed=done)
-            )
+            result = generate(request, load_refdata(), lambda done, _total: bar.update(task, completed=done))
         except GenerationError as exc:
             _fail(str(exc))
     _print_summary(result, time.perf_counter() - began)
@@ -106,6 +103,120 @@ def generate_command(
 def registers_command() -> None:
     """Print the register layouts (columns, types, rules, code lists) as Markdown."""
     typer.echo(render_registers_markdown(REGISTERS, CODE_LISTS), nl=False)
+
+
+@app.command("load")
+def load_command(
+    ctx: typer.Context,
+    extracts: Annotated[Path, typer.Argument(help="Folder of register extracts (Parquet or CSV).")],
+    warehouse: Annotated[
+        Path | None, typer.Option("--warehouse", help="Warehouse folder (default DATA_DIR/warehouse).")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Extract period, e.g. 2022-2024 (default: from the events).")
+    ] = None,
+) -> None:
+    """Load register extracts into a new, verified warehouse release and make it current."""
+    settings = _settings(ctx, warehouse_dir=warehouse)
+    try:
+        years = parse_years(period) if period else None
+    except ValueError as exc:
+        _fail(f"--period: {exc}")
+    began = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]{task.fields[stage]:<9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, step: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(step, total=total, stage=stage)
+            bars.update(tasks[stage], completed=done, total=total, description=step)
+
+        try:
+            result = load_extracts(settings, extracts, years, progress)
+        except (LoadError, ReleaseError) as exc:
+            problems = exc.problems if isinstance(exc, LoadError) else [str(exc)]
+            console.print(
+                f"[bold red]The load stopped; the current release is unchanged.[/] {len(problems)} problem(s):"
+            )
+            for problem in problems:
+                console.print(f"  • {problem}", soft_wrap=True, markup=False)
+            raise typer.Exit(code=2) from None
+    _print_load_summary(result, time.perf_counter() - began)
+
+
+def _print_load_summary(result: LoadResult, seconds: float) -> None:
+    table = Table(title=f"Release {result.release.id} is current ({seconds:,.1f} s)")
+    for column in ("register", "rows read", "loaded", "quarantined"):
+        table.add_column(column, justify="left" if column == "register" else "right")
+    for a in result.accounting:
+        table.add_row(a.register, f"{a.rows_in:,}", f"{a.rows_loaded:,}", f"{a.rows_quarantined:,}")
+    console.print(table)
+    stages = Table(title="Stages")
+    for column in ("stage", "seconds", "rows", "rows/s"):
+        stages.add_column(column, justify="left" if column == "stage" else "right")
+    for stage, secs in result.stage_seconds.items():
+        rows = result.stage_rows.get(stage, 0)
+        stages.add_row(stage, f"{secs:,.1f}", f"{rows:,}", f"{rows / secs:,.0f}" if secs else "–")
+    console.print(stages)
+    quarantined = sum(a.rows_quarantined for a in result.accounting)
+    if quarantined:
+        console.print(f"{quarantined:,} rows quarantined: see {result.release.folder / 'quarantine.md'}")
+
+
+releases_app = typer.Typer(help="List, inspect and roll back warehouse releases.", no_args_is_help=True)
+app.add_typer(releases_app, name="releases")
+
+
+@releases_app.command("list")
+def releases_list(
+    ctx: typer.Context,
+    warehouse: Annotated[Path | None, typer.Option("--warehouse", help="Warehouse folder.")] = None,
+) -> None:
+    """List the releases, newest last; the current one is marked."""
+    settings = _settings(ctx, warehouse_dir=warehouse)
+    table = Table(title=f"Releases in {settings.warehouse}")
+    for column in ("", "release", "created", "period", "persons", "quarantined"):
+        table.add_column(column)
+    for r in list_releases(settings):
+        period = f"{r.period_start} – {r.period_end}"
+        mark = "→" if r.current else ""
+        table.add_row(mark, r.id, r.created, period, f"{r.persons:,}", f"{r.rows_quarantined:,}")
+    console.print(table)
+
+
+@releases_app.command("show")
+def releases_show(
+    ctx: typer.Context,
+    release_id: Annotated[str, typer.Argument(help="Release id (see `koes releases list`).")],
+    warehouse: Annotated[Path | None, typer.Option("--warehouse", help="Warehouse folder.")] = None,
+) -> None:
+    """Print a release's manifest."""
+    try:
+        manifest = release_manifest(_settings(ctx, warehouse_dir=warehouse), release_id)
+    except ReleaseError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
+
+
+@releases_app.command("rollback")
+def releases_rollback(
+    ctx: typer.Context,
+    release_id: Annotated[str, typer.Argument(help="Release to make current again.")],
+    warehouse: Annotated[Path | None, typer.Option("--warehouse", help="Warehouse folder.")] = None,
+) -> None:
+    """Make an earlier release current again (atomically)."""
+    try:
+        rollback(_settings(ctx, warehouse_dir=warehouse), release_id)
+    except ReleaseError as exc:
+        _fail(str(exc))
+    console.print(f"Release {release_id} is now current.")
 
 
 def _print_summary(result: GenerationResult, seconds: float) -> None:
@@ -129,7 +240,8 @@ def _print_summary(result: GenerationResult, seconds: float) -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    console.print(f"[bold red]Error:[/] {message}")
+    console.print("[bold red]Error:[/] ", end="")
+    console.print(message, soft_wrap=True, markup=False, highlight=False)
     raise typer.Exit(code=2)
 
 

@@ -50,9 +50,7 @@ class CodeList:
 
     def where(self, **attrs: str) -> tuple[str, ...]:
         """Codes whose attributes all equal the given values, e.g. ``where(sector="psykiatri")``."""
-        return tuple(
-            c.code for c in self.codes if all(c.attrs.get(k) == v for k, v in attrs.items())
-        )
+        return tuple(c.code for c in self.codes if all(c.attrs.get(k) == v for k, v in attrs.items()))
 
 
 def _codes(*rows: tuple[str, str, str] | tuple[str, str, str, dict[str, str]]) -> tuple[Code, ...]:
@@ -102,14 +100,10 @@ PRIORITET = CodeList(
 DIAGNOSETYPE = CodeList(
     "diag_kode_type",
     "Diagnosis type: A action diagnosis (aktionsdiagnose), B secondary (bidiagnose).",
-    _codes(
-        ("A", "Aktionsdiagnose", "Action diagnosis"), ("B", "Bidiagnose", "Secondary diagnosis")
-    ),
+    _codes(("A", "Aktionsdiagnose", "Action diagnosis"), ("B", "Bidiagnose", "Secondary diagnosis")),
 )
 
-JA_NEJ = CodeList(
-    "ja_nej", "Yes/no flag as written in LPR.", _codes(("Ja", "Ja", "Yes"), ("Nej", "Nej", "No"))
-)
+JA_NEJ = CodeList("ja_nej", "Yes/no flag as written in LPR.", _codes(("Ja", "Ja", "Yes"), ("Nej", "Nej", "No")))
 
 PROCEDURETYPE = CodeList(
     "proceduretype",

@@ -37,9 +37,7 @@ PREVENTABLE_GROUPS: tuple[PreventableGroup, ...] = (
     PreventableGroup("blaerebetaendelse", "Blærebetændelse", "Cystitis", ("DN300", "DN390")),
     PreventableGroup("gastroenteritis", "Gastroenteritis", "Gastroenteritis", ("DA09", "DK529")),
     PreventableGroup("brud", "Brud", "Fractures", ("DS32", "DS42", "DS52", "DS72")),
-    PreventableGroup(
-        "anaemi", "Ernæringsbetinget anæmi", "Nutritional anaemia", _span("DD", 50, 53)
-    ),
+    PreventableGroup("anaemi", "Ernæringsbetinget anæmi", "Nutritional anaemia", _span("DD", 50, 53)),
     PreventableGroup(
         "sociale_forhold",
         "Sociale og plejemæssige forhold",

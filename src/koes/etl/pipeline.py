@@ -41,7 +41,7 @@ from koes.storage.releases import Release, ReleaseStore
 
 # (stage, step, done, total): progress reports for the CLI's bars; the pipeline never prints.
 ProgressCallback = Callable[[str, str, int, int], None]
-STAGES = ("read", "validate", "conform", "derive", "publish")
+STAGES = ("read", "validate", "conform", "derive", "publish", "verify")
 EVENT_DATES = {
     "lpr_kontakter": "kont_starttidspunkt",
     "ssr_ydelser": "behandlingsdato",
@@ -127,18 +127,21 @@ def _run(
         report("conform", "pseudonymise persons", 1, 1)
     period = request.period or _period_from_data(con)
     ctx = DeriveContext(period.start, period.end, rules, refdata)
-    with timer("derive"):
+    with timer("derive"), publish.release_database(con, staging):
+        # Derived tables are created straight in the release file; working tables stay TEMP.
         tables = _derive(con, ctx, report)
-    with timer("publish"):
-        publish.write_accounting(con, accounting)
-        tables = [*tables, "quarantine", "load_accounting"]
-        manifest, counts = _publish(con, extracts, accounting, tables, staging, release_id, period, rules, report)
+        with timer("publish"):
+            publish.write_accounting(con, accounting)
+            publish.copy_quarantine(con)
+            tables = [*tables, "quarantine", "load_accounting"]
+            manifest, counts = _publish(con, extracts, accounting, tables, staging, release_id, period, rules, report)
+    with timer("verify"):
         problems = publish.verify_release(staging, counts, accounting)
-        if problems:
-            raise LoadError(problems)
+    if problems:
+        raise LoadError(problems)
     stage_rows = {"read": sum(rows_in.values()), "validate": sum(rows_in.values())}
     stage_rows |= {"conform": sum(a.rows_loaded for a in accounting), "derive": sum(counts.values())}
-    stage_rows["publish"] = sum(counts.values())
+    stage_rows["publish"] = stage_rows["verify"] = sum(counts.values())
     manifest["timings_seconds"] = timer.seconds
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return LoadResult(
@@ -206,7 +209,8 @@ def _derive(con: duckdb.DuckDBPyConnection, ctx: DeriveContext, report: Progress
     steps: list[tuple[str, Callable[[], object]]] = [
         ("reference tables", lambda: build_reference_tables(con, ctx)),
         ("rule tables", lambda: build_rule_tables(con, ctx)),
-        ("persons and residence", lambda: (people.build_persons(con), people.build_residence(con))),
+        ("persons", lambda: people.build_persons(con)),
+        ("residence", lambda: people.build_residence(con)),
         ("population denominators", lambda: people.build_population(con, ctx)),
         ("hospital stays, admissions, co-financing", lambda: hospital.build_hospital(con)),
         ("discharge-ready days", lambda: discharge_ready.build_discharge_ready(con)),
@@ -216,7 +220,8 @@ def _derive(con: duckdb.DuckDBPyConnection, ctx: DeriveContext, report: Progress
         ("care", lambda: care.build_care(con, ctx)),
         ("person-years", lambda: py.build_person_year_base(con, ctx)),
         ("chronic conditions", lambda: chronic.build_chronic(con)),
-        ("person-year tables", lambda: (py.build_person_year_registers(con), py.build_person_year(con))),
+        ("person-year tables per register", lambda: py.build_person_year_registers(con)),
+        ("person-year table", lambda: py.build_person_year(con)),
     ]
     install_macros(con)
     for i, (name, step) in enumerate(steps):
@@ -240,8 +245,6 @@ def _publish(
     rules: RuleSet,
     report: ProgressCallback,
 ) -> tuple[dict[str, object], dict[str, int]]:
-    report("publish", "serving file", 0, 4)
-    publish.write_serving_file(con, staging, tables)
     report("publish", "parquet", 1, 4)
     parquet = publish.write_parquet(con, staging, tables)
     report("publish", "quarantine report", 2, 4)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -56,6 +57,7 @@ RELEASE_TABLES: tuple[str, ...] = (
     "load_accounting",
 )
 FORBIDDEN_COLUMNS = frozenset({"pnr", "cpr", "cprnr", "personnummer"})
+SERVING_FILE = "warehouse.duckdb"
 
 
 def write_accounting(con: duckdb.DuckDBPyConnection, accounting: Sequence[Accounting]) -> None:
@@ -69,15 +71,22 @@ def write_accounting(con: duckdb.DuckDBPyConnection, accounting: Sequence[Accoun
     )
 
 
-def write_serving_file(con: duckdb.DuckDBPyConnection, folder: Path, tables: Iterable[str]) -> None:
-    path = folder / "warehouse.duckdb"
+@contextmanager
+def release_database(con: duckdb.DuckDBPyConnection, folder: Path) -> Iterator[None]:
+    """Make the release's serving file the default database while derived tables are built."""
+    path = folder / SERVING_FILE
     con.execute(f"ATTACH {lit(str(path))} AS rel")
+    con.execute("USE rel")
     try:
-        for table in tables:
-            con.execute(f"CREATE TABLE rel.{ident(table)} AS SELECT * FROM {ident(table)}")
+        yield
         con.execute("CHECKPOINT rel")
     finally:
+        con.execute("USE memory")
         con.execute("DETACH rel")
+
+
+def copy_quarantine(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE rel.quarantine AS SELECT * FROM memory.main.quarantine ORDER BY ALL")
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, folder: Path, tables: Iterable[str]) -> dict[str, str]:
@@ -153,7 +162,7 @@ def verify_release(folder: Path, expected_counts: dict[str, int], accounting: Se
         for a in accounting
         if not a.balanced
     ]
-    con = duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(folder / SERVING_FILE), read_only=True)
     try:
         written = table_counts(con, expected_counts)
         problems += [
@@ -165,13 +174,13 @@ def verify_release(folder: Path, expected_counts: dict[str, int], accounting: Se
             if str(column).lower() in FORBIDDEN_COLUMNS:
                 problems.append(f"table {table} has a column {column!r}: the warehouse must hold no CPR numbers")
         problems += _invariant_problems(con)
+        for table, n in expected_counts.items():
+            parquet = folder / "parquet" / table
+            source = f"{parquet}/**/*.parquet" if parquet.is_dir() else f"{parquet}.parquet"
+            if n and _scalar(con, f"SELECT count(*) FROM read_parquet({lit(source)})") != n:
+                problems.append(f"table {table}: Parquet copy does not hold {n:,} rows")
     finally:
         con.close()
-    for table, n in expected_counts.items():
-        parquet = folder / "parquet" / table
-        source = f"{parquet}/**/*.parquet" if parquet.is_dir() else f"{parquet}.parquet"
-        if n and _scalar(duckdb.connect(), f"SELECT count(*) FROM read_parquet({lit(source)})") != n:
-            problems.append(f"table {table}: Parquet copy does not hold {n:,} rows")
     return problems
 
 

@@ -178,9 +178,7 @@ def load_refdata(folder: Path | None = None) -> RefData:
             for r in _rows(folder, "population_national_sex_age.csv")
         ),
         hospitals=tuple(
-            Hospital(
-                r["hospital_id"], r["name"], int(r["municipality_code"]), int(r["region_code"])
-            )
+            Hospital(r["hospital_id"], r["name"], int(r["municipality_code"]), int(r["region_code"]))
             for r in _rows(folder, "hospitals.csv")
         ),
         atc_groups=tuple(

@@ -91,9 +91,7 @@ def generate(
     try:
         counts, calibration = _write_all(request, refdata, staging, progress)
         manifest = _manifest(request, counts, calibration)
-        (staging / MANIFEST).write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _replace(staging, request.out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -177,9 +175,7 @@ def _output_problems(out: Path, force: bool) -> list[str]:
     foreign = [e for e in entries if e not in ours]
     if foreign:
         # --force replaces an earlier generation, never files somebody else put there.
-        return [
-            f"--out {out} holds files that are not from a generation ({', '.join(foreign[:5])})"
-        ]
+        return [f"--out {out} holds files that are not from a generation ({', '.join(foreign[:5])})"]
     if not force:
         return [f"--out {out} holds an earlier generation; add --force to replace it"]
     return []

@@ -76,9 +76,7 @@ class Population:
 
 
 def age_in_years(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
-    years = day.astype("datetime64[Y]").astype(np.int64) - birth.astype("datetime64[Y]").astype(
-        np.int64
-    )
+    years = day.astype("datetime64[Y]").astype(np.int64) - birth.astype("datetime64[Y]").astype(np.int64)
     before_birthday = _month_day(day) < _month_day(birth)
     return (years - before_birthday).astype(np.int64)
 
@@ -123,14 +121,10 @@ def generate_population(ctx: ChunkContext, n_start: int, used_pnr: PnrRegistry) 
     residence = _moves(ctx, rng, first_kommune, first_fra, entry, exit_, birth)
     residence = _close_residence(residence, exit_, status)
     pnr = _unique_pnr(rng, birth, sex == 1, used_pnr)
-    return Population(
-        pnr, sex, birth, entry, exit_, status, status_date, residence, conditions, frailty
-    )
+    return Population(pnr, sex, birth, entry, exit_, status, status_date, residence, conditions, frailty)
 
 
-def _residents_at_start(
-    ctx: ChunkContext, rng: np.random.Generator, n: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _residents_at_start(ctx: ChunkContext, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     groups = ctx.refdata.national_structure(ctx.start.year)
     weights = np.array([g.population for g in groups], dtype=np.float64)
     pick = rng.choice(len(groups), size=n, p=weights / weights.sum())
@@ -155,9 +149,7 @@ def _newborns(ctx: ChunkContext, rng: np.random.Generator, n: int) -> tuple[np.n
     return sex, birth
 
 
-def _immigrants(
-    ctx: ChunkContext, rng: np.random.Generator, n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _immigrants(ctx: ChunkContext, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     entry = _uniform_days(rng, ctx.start64 + DAY, ctx.end64, n)
     age_days = rng.integers(0, 365 * 50, n) + np.where(rng.random(n) < 0.8, 365 * 18, 0)
     birth = _avoid_new_year(entry - age_days.astype("timedelta64[D]"))
@@ -165,9 +157,7 @@ def _immigrants(
     return sex, birth, entry
 
 
-def _uniform_days(
-    rng: np.random.Generator, lo: np.datetime64, hi: np.datetime64, n: int
-) -> np.ndarray:
+def _uniform_days(rng: np.random.Generator, lo: np.datetime64, hi: np.datetime64, n: int) -> np.ndarray:
     span = int((hi - lo) / DAY) + 1
     return lo + rng.integers(0, span, n).astype("timedelta64[D]")
 
@@ -189,13 +179,8 @@ def _draw_municipalities(ctx: ChunkContext, rng: np.random.Generator, n: int) ->
     return codes[rng.choice(len(codes), size=n, p=p)]
 
 
-def _health_state(
-    rng: np.random.Generator, age: np.ndarray
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    conditions = {
-        name: rng.random(len(age)) < steps.at(age)
-        for name, steps in demo.CONDITION_PREVALENCE.items()
-    }
+def _health_state(rng: np.random.Generator, age: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    conditions = {name: rng.random(len(age)) < steps.at(age) for name, steps in demo.CONDITION_PREVALENCE.items()}
     load = np.ones(len(age))
     for name, has in conditions.items():
         load = np.where(has, load * demo.CONDITION_LOAD[name], load)
@@ -275,9 +260,7 @@ def _moves(
     n_moves = np.minimum(rng.poisson(rate), 3)
     mover = np.repeat(np.arange(n), n_moves)
     span = ((exit_[mover] - entry[mover]) / DAY).astype(np.int64)
-    when = entry[mover] + (np.floor(rng.random(len(mover)) * span).astype(np.int64) + 1).astype(
-        "timedelta64[D]"
-    )
+    when = entry[mover] + (np.floor(rng.random(len(mover)) * span).astype(np.int64) + 1).astype("timedelta64[D]")
     order = np.lexsort((when, mover))
     mover, when = mover[order], when[order]
     keep = np.ones(len(mover), dtype=bool)
@@ -296,9 +279,7 @@ def _moves(
     return Residence(person.astype(np.int64), kommune.astype(np.int16), fra, til)
 
 
-def _destinations(
-    ctx: ChunkContext, rng: np.random.Generator, first: np.ndarray, mover: np.ndarray
-) -> np.ndarray:
+def _destinations(ctx: ChunkContext, rng: np.random.Generator, first: np.ndarray, mover: np.ndarray) -> np.ndarray:
     codes, p = _municipality_weights(ctx)
     region_of = {m.code: m.region_code for m in ctx.refdata.municipalities}
     regions = np.array([region_of[int(c)] for c in codes])
@@ -370,9 +351,7 @@ class PnrRegistry:
         self._used = np.union1d(self._used, pnr.astype(np.int64))
 
 
-def _unique_pnr(
-    rng: np.random.Generator, birth: np.ndarray, male: np.ndarray, used: PnrRegistry
-) -> np.ndarray:
+def _unique_pnr(rng: np.random.Generator, birth: np.ndarray, male: np.ndarray, used: PnrRegistry) -> np.ndarray:
     pnr = synthetic_cpr_numbers(birth, male, rng)
     for _ in range(50):
         clash = used.clashes(pnr)
@@ -381,9 +360,7 @@ def _unique_pnr(
             return pnr
         idx = np.flatnonzero(clash)
         pnr[idx] = synthetic_cpr_numbers(birth[idx], male[idx], rng)
-    raise RuntimeError(
-        "could not draw unique synthetic CPR numbers; the birth-date space is exhausted"
-    )
+    raise RuntimeError("could not draw unique synthetic CPR numbers; the birth-date space is exhausted")
 
 
 def person_tables(pop: Population) -> dict[str, pa.Table]:

@@ -32,9 +32,7 @@ class ExtractFormat(StrEnum):
 
 
 def arrow_schema(register: Register) -> pa.Schema:
-    return pa.schema(
-        [pa.field(c.name, ARROW_TYPES[c.type], nullable=not c.required) for c in register.columns]
-    )
+    return pa.schema([pa.field(c.name, ARROW_TYPES[c.type], nullable=not c.required) for c in register.columns])
 
 
 def conform(table: pa.Table, register: Register) -> pa.Table:

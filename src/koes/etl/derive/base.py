@@ -31,12 +31,12 @@ class DeriveContext:
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        """CREATE OR REPLACE MACRO age_years(b, d) AS
+        """CREATE OR REPLACE TEMP MACRO age_years(b, d) AS
            (year(d) - year(b) - CASE WHEN month(d) * 100 + day(d) < month(b) * 100 + day(b) THEN 1 ELSE 0 END)"""
     )
     # ISO week YYYYWW -> its Monday. 4 January always lies in ISO week 1.
     con.execute(
-        """CREATE OR REPLACE MACRO week_monday(code) AS
+        """CREATE OR REPLACE TEMP MACRO week_monday(code) AS
            (make_date(CAST(code // 100 AS INTEGER), 1, 4)
             - CAST(isodow(make_date(CAST(code // 100 AS INTEGER), 1, 4)) - 1 AS INTEGER)
             + CAST(7 * (code % 100 - 1) AS INTEGER))"""
