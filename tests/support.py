@@ -43,7 +43,7 @@ def schema_problems(folder: Path, fmt: str) -> list[str]:
             problems.append(f"{register.name}: schema {table.schema} differs from the declaration")
             continue
         for column in register.columns:
-            problems += [f"{register.name}.{column.name}: {p}" for p in _column_problems(table, column, refdata)]
+            problems += [f"{register.name}.{column.name}: {p}" for p in column_problems(table, column, refdata)]
         if register.key:
             keys = table.group_by(list(register.key)).aggregate([([], "count_all")])
             if keys.num_rows != table.num_rows:
@@ -71,7 +71,7 @@ def _read_extract(path: Path, register: Register, fmt: str) -> pa.Table:
     return pacsv.read_csv(path, convert_options=options).cast(schema)
 
 
-def _column_problems(table: pa.Table, column: Column, refdata: RefData) -> list[str]:
+def column_problems(table: pa.Table, column: Column, refdata: RefData) -> list[str]:
     values = table.column(column.name)
     found = []
     if column.required and values.null_count:

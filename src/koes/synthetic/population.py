@@ -74,6 +74,20 @@ class Population:
     def has(self, condition: str) -> np.ndarray:
         return self.conditions[condition]
 
+    def pnr_column(self, person: np.ndarray) -> pa.Array:
+        """CPR numbers of the given persons as an Arrow string column.
+
+        Gathered as fixed-width ASCII rather than through Python strings: register tables have
+        millions of rows per chunk.
+        """
+        width = self.pnr.dtype.itemsize // 4  # numpy stores text as 4-byte code points
+        ascii_digits = np.frombuffer(self.pnr.tobytes(), np.uint32).astype(np.uint8)
+        gathered = ascii_digits.reshape(-1, width)[person]
+        column = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(width), len(person), [None, pa.py_buffer(np.ascontiguousarray(gathered))]
+        )
+        return column.cast(pa.string())
+
 
 def age_in_years(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
     years = day.astype("datetime64[Y]").astype(np.int64) - birth.astype("datetime64[Y]").astype(np.int64)
@@ -207,7 +221,7 @@ def _deaths_and_emigration(
         ),
         start=np.zeros(n),
     )
-    sick = sick / sick.mean()
+    sick = sick / sick.mean() if n else sick  # normalise: the average person keeps base mortality
     for year in ctx.years:
         y0 = np.datetime64(f"{year}-01-01")
         y1 = np.datetime64(f"{year}-12-31")
@@ -379,7 +393,7 @@ def person_tables(pop: Population) -> dict[str, pa.Table]:
         ),
         "cpr_adresser": pa.table(
             {
-                "pnr": pa.array(pop.pnr[res.person], pa.string()),
+                "pnr": pop.pnr_column(res.person),
                 "kommunekode": pa.array(kommunekode, pa.string()),
                 "fra_dato": pa.array(res.fra),
                 "til_dato": pa.array(res.til),
