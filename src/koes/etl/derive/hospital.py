@@ -14,14 +14,17 @@ Definitions (domain-notes §1.4, §2.2; eSundhed):
   specialty (psychiatry or somatics);
 * **value**: somatic contacts carry their DRG tariff; psychiatric stays are valued at the bed-day
   rate per bed day (admissions) or the visit rate (outpatient stays), spread over their
-  psychiatric contacts; a virtual psychiatric contact is valued as a visit;
+  psychiatric contacts; a psychiatric contact inside a somatic stay, and a virtual psychiatric
+  contact, are valued as one psychiatric visit each;
 * **co-financing** applies per stay (capped per stay), then is spread over its contacts in
   proportion to their value; a virtual contact is its own visit;
 * a **preventable admission** is an acute admission of a citizen 65+ whose action diagnosis is in
   one of the nine groups (``koes.domain.preventable``);
 * a **30-day readmission**: an admission is *followed by a readmission* when an acute admission in
-  the same sector starts within 30 days after its discharge; the share of admissions so followed
-  is the readmission rate. The acute admission itself is marked ``is_readmission``.
+  the same sector starts within 30 calendar days of its discharge date; the share of admissions
+  so followed is the readmission rate. The acute admission itself is marked ``is_readmission``.
+  Co-financing is fixed by the stay's start date; spread over contacts, a stay across New Year
+  puts each contact's share in that contact's year.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from koes.etl.derive.cofinancing import amount, rule_join
 
 COUPLING_GAP = "INTERVAL 4 HOUR"
 ADMISSION_SECONDS = 12 * 3600
-READMISSION_WINDOW = "INTERVAL 30 DAY"
+READMISSION_DAYS = 30  # calendar days from the discharge date to the readmission date
 KMF_SECTOR = "x.sector || CASE WHEN x.admission THEN '_indlagt' ELSE '_ambulant' END"
 
 
@@ -150,6 +153,7 @@ def _stays(con: duckdb.DuckDBPyConnection) -> None:
             valued AS (
               SELECT v.*,
                      CASE WHEN n_psych_contacts = 0 THEN 0
+                          WHEN sector = 'somatik' THEN n_psych_contacts * tb.kr
                           WHEN admission THEN bed_days * ts.kr ELSE tb.kr END AS psych_value
               FROM v
               LEFT JOIN rule_psychiatric_tariff ts ON ts.year = year(v.date) AND ts.tariff = 'sengedag'
@@ -173,8 +177,10 @@ def _stays(con: duckdb.DuckDBPyConnection) -> None:
                    CAST({amount("k", "(x.drg_value + x.psych_value)")} AS DECIMAL(18, 2)) AS kmf_kr,
                    k.basis AS kmf_basis,
                    CASE WHEN x.admission AND x.acute AND x.age >= 65 THEN pc.preventable_group END AS preventable_group,
-                   coalesce(a.next_acute_start <= x.end_ts + {READMISSION_WINDOW}, false) AS readmitted_30,
-                   coalesce(x.acute AND x.start_ts <= a.prev_end + {READMISSION_WINDOW}, false) AS is_readmission
+                   coalesce(CAST(a.next_acute_start AS DATE) <= CAST(x.end_ts AS DATE) + {READMISSION_DAYS}, false)
+                     AS readmitted_30,
+                   coalesce(x.acute AND x.date <= CAST(a.prev_end AS DATE) + {READMISSION_DAYS}, false)
+                     AS is_readmission
             FROM valued x
             LEFT JOIN adm a USING (stay_id)
             LEFT JOIN preventable_codes pc ON pc.adiag = x.adiag

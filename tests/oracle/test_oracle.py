@@ -1,0 +1,583 @@
+"""Oracle tests: key figures recomputed from the raw register extracts, independently of the ETL.
+
+Everything on the oracle side is plain Python over the Parquet extracts (CPR numbers and all),
+with its own stay coupling, residence lookup, age rule and reading of the rule tables; nothing
+from ``koes.etl`` is imported. The warehouse holds only ``person_id``, so the two sides meet in
+aggregates: counts must be equal, money equal to the øre (a tolerance of 0.01 kr. per summed row
+allows for the warehouse's rounding of each row to two decimals).
+
+Definitions used here (DESIGN.md §6, domain-notes §1.3–§1.5, §3):
+
+* a stay couples a person's physical contacts (ALCA00, ALCA10) that overlap or start at most
+  4 hours after the latest end so far; an admission is a stay of at least 12 hours; acute when its
+  first contact is ATA1; bed days are calendar days from admission to discharge, at least 1;
+* a stay's action diagnosis and sector are those of its longest contact;
+* residence on a day is the CPR period with ``fra <= day < til``;
+* co-financing: the rule of the stay's start date, KMF sector and age, ``pct`` % of the value,
+  capped per stay; virtual contacts are their own outpatient visit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from koes.services.warehouse import LoadResult
+
+PSYCHIATRIC_SPECIALTIES = frozenset({"psykiatri", "boerne_ungdomspsykiatri"})
+PHYSICAL_TYPES = frozenset({"ALCA00", "ALCA10"})
+COUPLING_GAP = timedelta(hours=4)
+ADMISSION_LENGTH = timedelta(hours=12)
+READMISSION_WINDOW = timedelta(days=30)
+PREVENTABLE_MIN_AGE = 65
+GP_SPECIALTIES = frozenset({"80", "81"})
+SPECIALIST_SPECIALTIES = frozenset({"04", "06", "07", "08", "09", "19", "20", "21", "24", "25", "26"})
+OTHER_SPECIALTIES = frozenset({"50", "51", "53", "54", "62", "63"})
+
+
+def _codes(letters: str, first: int, last: int) -> tuple[str, ...]:
+    return tuple(f"{letters}{n:02d}" for n in range(first, last + 1))
+
+
+# The nine groups with the ICD-10 mapping written out in domain-notes §1.3 (own copy, not imported).
+PREVENTABLE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "dehydrering": ("DE86",),
+    "forstoppelse": ("DK590",),
+    "nedre_luftveje": (*_codes("DJ", 12, 18), *_codes("DJ", 20, 22), "DJ44"),
+    "blaerebetaendelse": ("DN300", "DN390"),
+    "gastroenteritis": ("DA09", "DK529"),
+    "brud": ("DS32", "DS42", "DS52", "DS72"),
+    "anaemi": _codes("DD", 50, 53),
+    "sociale_forhold": (*_codes("DZ", 59, 60), *_codes("DZ", 74, 75)),
+    "tryksaar": ("DL89",),
+}
+
+Key = tuple[Any, ...]
+
+
+# --- reading the raw extracts and the rule tables -------------------------------------------------
+
+
+def _rows(folder: Path, register: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = pq.read_table(folder / f"{register}.parquet").to_pylist()
+    return rows
+
+
+def _rule_csv(name: str) -> list[dict[str, str]]:
+    text = (files("koes.domain") / "rules" / name).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@dataclass(frozen=True)
+class CofinancingRule:
+    valid_from: date
+    valid_to: date
+    sector: str
+    age_from: int
+    age_to: int | None
+    pct: float
+    cap_kr: float | None
+
+    def applies(self, sector: str, day: date, age: int) -> bool:
+        in_age = self.age_from <= age and (self.age_to is None or age <= self.age_to)
+        return self.sector == sector and self.valid_from <= day <= self.valid_to and in_age
+
+    def amount(self, value: float) -> float:
+        raw = self.pct / 100 * value
+        return raw if self.cap_kr is None else min(raw, self.cap_kr)
+
+
+@dataclass(frozen=True)
+class Rules:
+    cofinancing: list[CofinancingRule]
+    psychiatric: dict[tuple[int, str], float]  # (year, sengedag|besoeg) -> kr.
+    cache: dict[tuple[str, date, int], CofinancingRule | None] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def read(cls) -> Rules:
+        cofinancing = [
+            CofinancingRule(
+                date.fromisoformat(r["valid_from"]),
+                date.fromisoformat(r["valid_to"]),
+                r["sector"],
+                int(r["age_from"]),
+                int(r["age_to"]) if r["age_to"] else None,
+                float(r["pct"]),
+                float(r["cap_kr"]) if r["cap_kr"] else None,
+            )
+            for r in _rule_csv("medfinansiering.csv")
+        ]
+        psychiatric = {(int(r["year"]), r["tariff"]): float(r["kr"]) for r in _rule_csv("psykiatri_takster.csv")}
+        return cls(cofinancing, psychiatric)
+
+    def cofinancing_of(self, sector: str, day: date, age: int, value: float) -> float:
+        """The amount under the one rule that applies; 0 outside the scheme (no rule)."""
+        key = (sector, day, age)
+        if key not in self.cache:
+            found = [r for r in self.cofinancing if r.applies(sector, day, age)]
+            assert len(found) <= 1, f"overlapping co-financing rules for {sector} {day} age {age}"
+            self.cache[key] = found[0] if found else None
+        rule = self.cache[key]
+        return rule.amount(value) if rule else 0.0
+
+
+def age_on(birth: date, day: date) -> int:
+    """Completed years: compare YYYYMMDD numbers (a different formulation from the warehouse's)."""
+    return (_yyyymmdd(day) - _yyyymmdd(birth)) // 10000
+
+
+def _yyyymmdd(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+@dataclass
+class Residence:
+    periods: dict[str, list[tuple[date, date | None, int]]] = field(default_factory=lambda: defaultdict(list))
+
+    def municipality(self, pnr: str, day: date) -> int | None:
+        found = [k for fra, til, k in self.periods.get(pnr, []) if fra <= day and (til is None or day < til)]
+        assert len(found) <= 1, "overlapping residence periods in the raw extract"
+        return found[0] if found else None
+
+    def residents_on(self, day: date) -> Counter[int]:
+        return Counter(
+            k
+            for periods in self.periods.values()
+            for fra, til, k in periods
+            if fra <= day and (til is None or day < til)
+        )
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    pnr: str
+    start: datetime
+    end: datetime
+    kont_type: str
+    acute: bool
+    adiag: str
+    psychiatric: bool
+    drg_takst: float | None
+
+    @property
+    def sector(self) -> str:
+        return "psykiatri" if self.psychiatric else "somatik"
+
+
+@dataclass
+class Stay:
+    """A stay; read its (cached) properties only once all its contacts are in."""
+
+    pnr: str
+    contacts: list[Contact]
+
+    @cached_property
+    def start(self) -> datetime:
+        return min(c.start for c in self.contacts)
+
+    @cached_property
+    def end(self) -> datetime:
+        return max(c.end for c in self.contacts)
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    @property
+    def admission(self) -> bool:
+        return self.end - self.start >= ADMISSION_LENGTH
+
+    @property
+    def acute(self) -> bool:
+        first = min(self.contacts, key=lambda c: (c.start, c.id))
+        return first.acute
+
+    @cached_property
+    def longest(self) -> Contact:
+        return sorted(self.contacts, key=lambda c: (-(c.end - c.start).total_seconds(), c.start, c.id))[0]
+
+    @property
+    def sector(self) -> str:
+        return self.longest.sector
+
+    @property
+    def bed_days(self) -> int:
+        return max((self.end.date() - self.start.date()).days, 1) if self.admission else 0
+
+
+@dataclass
+class Raw:
+    """The raw extracts, parsed once, with the oracle's own derivations."""
+
+    birth: dict[str, date]
+    residence: Residence
+    contacts: list[Contact]
+    stays: list[Stay]
+    services: list[dict[str, Any]]
+    rules: Rules
+    years: range
+
+    def age(self, pnr: str, day: date) -> int:
+        return age_on(self.birth[pnr], day)
+
+    def municipality(self, pnr: str, day: date) -> int | None:
+        return self.residence.municipality(pnr, day)
+
+
+def couple_stays(contacts: Iterable[Contact]) -> list[Stay]:
+    """Walk each person's physical contacts in time order; a start more than 4 h after the latest
+    end so far opens a new stay."""
+    by_person: dict[str, list[Contact]] = defaultdict(list)
+    for c in contacts:
+        if c.kont_type in PHYSICAL_TYPES:
+            by_person[c.pnr].append(c)
+    stays: list[Stay] = []
+    for pnr, own in by_person.items():
+        own.sort(key=lambda c: (c.start, c.end, c.id))
+        current: Stay | None = None
+        latest_end = datetime.min
+        for c in own:
+            if current is None or c.start - latest_end > COUPLING_GAP:
+                current = Stay(pnr, [])
+                stays.append(current)
+                latest_end = c.end
+            current.contacts.append(c)
+            latest_end = max(latest_end, c.end)
+    return stays
+
+
+def read_raw(folder: Path) -> Raw:
+    birth = {r["pnr"]: r["foed_dato"] for r in _rows(folder, "cpr_personer")}
+    residence = Residence()
+    for r in _rows(folder, "cpr_adresser"):
+        residence.periods[r["pnr"]].append((r["fra_dato"], r["til_dato"], int(r["kommunekode"])))
+    drg = {r["dw_ek_kontakt"]: float(r["takst"]) for r in _rows(folder, "drg_kontakter")}
+    contacts = [
+        Contact(
+            r["dw_ek_kontakt"],
+            r["pnr"],
+            r["kont_starttidspunkt"],
+            r["kont_sluttidspunkt"],
+            r["kont_type"],
+            r["prioritet"] == "ATA1",
+            r["adiag"],
+            r["kont_ans_hovedspec"] in PSYCHIATRIC_SPECIALTIES,
+            drg.get(r["dw_ek_kontakt"]),
+        )
+        for r in _rows(folder, "lpr_kontakter")
+    ]
+    services = _rows(folder, "ssr_ydelser")
+    first = min(min(c.start.date() for c in contacts), min(s["behandlingsdato"] for s in services))
+    last = max(max(c.start.date() for c in contacts), max(s["behandlingsdato"] for s in services))
+    return Raw(
+        birth, residence, contacts, couple_stays(contacts), services, Rules.read(), range(first.year, last.year + 1)
+    )
+
+
+# --- oracle figures ---------------------------------------------------------------------------------
+
+
+def preventable_group_of(adiag: str) -> str | None:
+    for group, prefixes in PREVENTABLE_PREFIXES.items():
+        if adiag.startswith(prefixes):
+            return group
+    return None
+
+
+def stay_value(raw: Raw, stay: Stay) -> float:
+    """DRG tariffs of the somatic contacts plus the psychiatric bed-day or visit rate."""
+    drg = sum(c.drg_takst or 0.0 for c in stay.contacts if not c.psychiatric)
+    psych = 0.0
+    if any(c.psychiatric for c in stay.contacts):
+        if stay.admission:
+            psych = stay.bed_days * raw.rules.psychiatric[(stay.year, "sengedag")]
+        else:
+            psych = raw.rules.psychiatric[(stay.year, "besoeg")]
+    return drg + psych
+
+
+def stay_cofinancing(raw: Raw, stay: Stay) -> float:
+    sector = stay.sector + ("_indlagt" if stay.admission else "_ambulant")
+    day = stay.start.date()
+    return raw.rules.cofinancing_of(sector, day, raw.age(stay.pnr, day), stay_value(raw, stay))
+
+
+def contact_shares(raw: Raw, stay: Stay) -> list[tuple[Contact, float]]:
+    """The stay's co-financing spread over its contacts in proportion to their value (somatic: DRG
+    tariff; psychiatric: an equal part of the psychiatric value), equally when the stay has none."""
+    total = stay_cofinancing(raw, stay)
+    value = stay_value(raw, stay)
+    n_psych = sum(c.psychiatric for c in stay.contacts)
+    psych_value = value - sum(c.drg_takst or 0.0 for c in stay.contacts if not c.psychiatric)
+    if value == 0:
+        return [(c, total / len(stay.contacts)) for c in stay.contacts]
+    return [
+        (c, total * (psych_value / n_psych if c.psychiatric else c.drg_takst or 0.0) / value) for c in stay.contacts
+    ]
+
+
+def virtual_value(raw: Raw, contact: Contact) -> float:
+    if contact.psychiatric:
+        return raw.rules.psychiatric[(contact.start.year, "besoeg")]
+    return contact.drg_takst or 0.0
+
+
+def virtual_cofinancing(raw: Raw, contact: Contact) -> float:
+    day = contact.start.date()
+    age = raw.age(contact.pnr, day)
+    return raw.rules.cofinancing_of(contact.sector + "_ambulant", day, age, virtual_value(raw, contact))
+
+
+def readmitted(stays: list[Stay]) -> set[int]:
+    """ids of admissions followed by an acute admission of the same person and sector that starts
+    within 30 calendar days of the discharge date."""
+    admissions: dict[tuple[str, str], list[Stay]] = defaultdict(list)
+    for s in stays:
+        if s.admission:
+            admissions[(s.pnr, s.sector)].append(s)
+    found: set[int] = set()
+    for own in admissions.values():
+        for s in own:
+            if any(o.acute and s.end < o.start and o.start.date() <= s.end.date() + READMISSION_WINDOW for o in own):
+                found.add(id(s))
+    return found
+
+
+def service_group(speciale: str) -> str:
+    specialty = speciale[:2]
+    if specialty in GP_SPECIALTIES:
+        return "almen_praksis"
+    if specialty in SPECIALIST_SPECIALTIES:
+        return "speciallaege"
+    assert specialty in OTHER_SPECIALTIES, f"speciality {specialty} unknown to the oracle"
+    return "oevrige"
+
+
+# --- fixtures -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def raw(small_extracts: Path) -> Raw:
+    return read_raw(small_extracts)
+
+
+@pytest.fixture(scope="module")
+def warehouse(small_load: LoadResult) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect(str(small_load.release.serving_file), read_only=True)
+    yield con
+    con.close()
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, n_keys: int) -> dict[Key, tuple[Any, ...]]:
+    return {tuple(row[:n_keys]): tuple(row[n_keys:]) for row in con.execute(sql).fetchall()}
+
+
+def assert_money_equal(expected: dict[Key, float], actual: dict[Key, float], rows: dict[Key, int]) -> None:
+    """Sums equal to the øre: at most 0.01 kr. difference per row summed (plus float noise)."""
+    assert set(expected) == set(actual), f"keys differ: {set(expected) ^ set(actual)}"
+    off = {
+        k: (expected[k], actual[k])
+        for k in expected
+        if abs(expected[k] - actual[k]) > 0.01 * max(rows.get(k, 1), 1) + 1e-6
+    }
+    assert not off, f"co-financing differs (expected, warehouse): {off}"
+
+
+# --- the tests ----------------------------------------------------------------------------------------
+
+
+def test_extracts_loaded_without_quarantine(warehouse: duckdb.DuckDBPyConnection, small_extracts: Path) -> None:
+    """Precondition of the oracle: it reads every raw row, so the load must have kept every row."""
+    accounting = query(warehouse, "SELECT register, rows_in, rows_loaded, rows_quarantined FROM load_accounting", 1)
+    for (register,), (rows_in, loaded, quarantined) in accounting.items():
+        assert quarantined == 0, register
+        assert rows_in == loaded == pq.read_metadata(small_extracts / f"{register}.parquet").num_rows
+
+
+def test_stays_and_admissions_per_year(raw: Raw, warehouse: duckdb.DuckDBPyConnection) -> None:
+    """The coupling itself: stays by year, sector, admission and acute."""
+    expected: Counter[Key] = Counter((s.year, s.sector, s.admission, s.acute) for s in raw.stays)
+    actual = query(warehouse, "SELECT year, sector, admission, acute, count(*) FROM stays GROUP BY ALL", 4)
+    assert {k: v[0] for k, v in actual.items()} == dict(expected)
+
+
+def test_admissions_per_municipality_and_year(raw: Raw, warehouse: duckdb.DuckDBPyConnection) -> None:
+    expected: Counter[Key] = Counter(
+        (raw.municipality(s.pnr, s.start.date()), s.year) for s in raw.stays if s.admission
+    )
+    actual = query(warehouse, "SELECT kommunekode, year, count(*) FROM stays WHERE admission GROUP BY ALL", 2)
+    assert {k: v[0] for k, v in actual.items()} == dict(expected)
+    cube = query(
+        warehouse,
+        "SELECT kommunekode, year, sum(admissions) FROM cube_stays GROUP BY ALL HAVING sum(admissions) > 0",
+        2,
+    )
+    assert {k: int(v[0]) for k, v in cube.items()} == dict(expected)
+
+
+def test_bed_days_per_municipality_and_year(raw: Raw, warehouse: duckdb.DuckDBPyConnection) -> None:
+    expected: Counter[Key] = Counter()
+    for s in raw.stays:
+        if s.admission:
+            expected[(raw.municipality(s.pnr, s.start.date()), s.year)] += s.bed_days
+    actual = query(warehouse, "SELECT kommunekode, year, sum(bed_days) FROM stays WHERE admission GROUP BY ALL", 2)
+    assert {k: int(v[0]) for k, v in actual.items()} == dict(expected)
+    cube = query(
+        warehouse, "SELECT kommunekode, year, sum(bed_days) FROM cube_stays GROUP BY ALL HAVING sum(bed_days) > 0", 2
+    )
+    assert {k: int(v[0]) for k, v in cube.items()} == dict(expected)
+
+
+def test_hospital_cofinancing_per_stay_sector_and_year(raw: Raw, warehouse: duckdb.DuckDBPyConnection) -> None:
+    """Per stay: the rule of the stay's start date, sector and age, capped per stay."""
+    expected: dict[Key, float] = defaultdict(float)
+    rows: Counter[Key] = Counter()
+    for s in raw.stays:
+        expected[(s.sector, s.admission, s.year)] += stay_cofinancing(raw, s)
+        rows[(s.sector, s.admission, s.year)] += 1
+    assert any(stay_cofinancing(raw, s) == 31029 for s in raw.stays), "some stays should reach the 2022+ cap"
+    actual = query(warehouse, "SELECT sector, admission, year, sum(kmf_kr) FROM stays GROUP BY ALL", 3)
+    assert_money_equal(dict(expected), {k: float(v[0]) for k, v in actual.items()}, rows)
+
+
+def test_hospital_cofinancing_per_sector_and_year(raw: Raw, warehouse: duckdb.DuckDBPyConnection) -> None:
+    """What the co-financing report sums: stays' amounts spread over their contacts (placed in the
+    contact's sector and year) plus virtual contacts, each its own visit."""
+    expected: dict[Key, float] = defaultdict(float)
+    rows: Counter[Key] = Counter()
+    for s in raw.stays:
+        for c, share in contact_shares(raw, s):
+            expected[(c.sector, c.start.year)] += share
+            rows[(c.sector, c.start.year)] += 1
+    for c in raw.contacts:
+        if c.kont_type not in PHYSICAL_TYPES:
+            expected[(c.sector, c.start.year)] += virtual_cofinancing(raw, c)
+            rows[(c.sector, c.start.year)] += 1
+    actual = query(
+        warehouse,
+        "SELECT sector, year, sum(kmf_kr) FROM cube_cofinancing WHERE sector IN ('somatik', 'psykiatri') GROUP BY ALL",
+        2,
+    )
+    assert_money_equal(dict(expected), {k: float(v[0]) for k, v in actual.items()}, rows)
+
+
+def test_practice_cofinancing_per_sector_and_year(raw: Raw, warehouse: duckdb.DuckDBPyConnection) -> None:
+    expected: dict[Key, float] = defaultdict(float)
+    rows: Counter[Key] = Counter()
+    for r in raw.services:
+        group = service_group(r["speciale"])
+        if group == "oevrige":
+            continue
+        day = r["behandlingsdato"]
+        key = (group, day.year)
+        expected[key] += raw.rules.cofinancing_of(group, day, raw.age(r["pnr"], day), float(r["bruhon"]))
+        rows[key] += 1
+    actual = query(
+        warehouse,
+        "SELECT sector, year, sum(kmf_kr) FROM cube_cofinancing "
+        "WHERE sector IN ('almen_praksis', 'speciallaege') GROUP BY ALL",
+        2,
+    )
+    assert_money_equal(dict(expected), {k: float(v[0]) for k, v in actual.items()}, rows)
+
+
+def test_preventable_admissions(raw: Raw, warehouse: duckdb.DuckDBPyConnection) -> None:
+    by_municipality: Counter[Key] = Counter()
+    by_group: Counter[Key] = Counter()
+    for s in raw.stays:
+        day = s.start.date()
+        group = preventable_group_of(s.longest.adiag)
+        if s.admission and s.acute and raw.age(s.pnr, day) >= PREVENTABLE_MIN_AGE and group:
+            by_municipality[(raw.municipality(s.pnr, day), s.year)] += 1
+            by_group[(group, s.year)] += 1
+    assert sum(by_group.values()) > 0, "the synthetic data should hold preventable admissions"
+    actual_m = query(
+        warehouse,
+        "SELECT kommunekode, year, count(*) FROM stays WHERE preventable_group IS NOT NULL GROUP BY ALL",
+        2,
+    )
+    actual_g = query(
+        warehouse,
+        "SELECT preventable_group, year, count(*) FROM stays WHERE preventable_group IS NOT NULL GROUP BY ALL",
+        2,
+    )
+    assert {k: v[0] for k, v in actual_m.items()} == dict(by_municipality)
+    assert {k: v[0] for k, v in actual_g.items()} == dict(by_group)
+    person_year = query(warehouse, "SELECT year, sum(preventable_admissions) FROM person_year GROUP BY ALL", 1)
+    per_year = Counter[Key]()
+    for (_, year), n in by_municipality.items():
+        per_year[(year,)] += n
+    assert {k: int(v[0]) for k, v in person_year.items() if v[0]} == dict(per_year)
+
+
+def test_readmission_share_per_year_and_sector(raw: Raw, warehouse: duckdb.DuckDBPyConnection) -> None:
+    followed = readmitted(raw.stays)
+    admissions: Counter[Key] = Counter()
+    readmissions: Counter[Key] = Counter()
+    for s in raw.stays:
+        if s.admission:
+            admissions[(s.year, s.sector)] += 1
+            readmissions[(s.year, s.sector)] += id(s) in followed
+    assert sum(readmissions.values()) > 0, "the synthetic data should hold readmissions"
+    actual = query(
+        warehouse,
+        "SELECT year, sector, count(*), count(*) FILTER (WHERE readmitted_30) FROM stays WHERE admission GROUP BY ALL",
+        2,
+    )
+    assert {k: v[0] for k, v in actual.items()} == dict(admissions)
+    assert {k: v[1] for k, v in actual.items()} == {k: readmissions[k] for k in admissions}
+    share = {k: readmissions[k] / admissions[k] for k in admissions}
+    assert {k: v[1] / v[0] for k, v in actual.items()} == pytest.approx(share, abs=1e-12)
+    cube = query(warehouse, "SELECT year, sector, sum(admissions), sum(readmitted_30) FROM cube_stays GROUP BY ALL", 2)
+    assert {k: (int(v[0]), int(v[1])) for k, v in cube.items()} == {
+        k: (admissions[k], readmissions[k]) for k in admissions
+    }
+
+
+def test_gp_contacts_per_1000_citizens(raw: Raw, warehouse: duckdb.DuckDBPyConnection) -> None:
+    contacts: Counter[Key] = Counter()
+    for r in raw.services:
+        if r["speciale"][:2] in GP_SPECIALTIES:
+            day = r["behandlingsdato"]
+            contacts[(raw.municipality(r["pnr"], day), day.year)] += r["kontakt"]
+    month_counts: Counter[Key] = Counter()
+    for year in raw.years:
+        for month in range(1, 13):
+            for kommune, n in raw.residence.residents_on(date(year, month, 1)).items():
+                month_counts[(kommune, year)] += n
+    average = {k: n / 12 for k, n in month_counts.items()}
+    expected = {k: 1000 * n / average[k] for k, n in contacts.items() if k in average}
+
+    actual_contacts = query(
+        warehouse,
+        "SELECT kommunekode, year, sum(contacts) FROM services WHERE provider_group = 'almen_praksis' GROUP BY ALL",
+        2,
+    )
+    assert {k: int(v[0]) for k, v in actual_contacts.items()} == dict(contacts)
+    cube = query(
+        warehouse,
+        "SELECT kommunekode, year, sum(contacts) FROM cube_services "
+        "WHERE provider_group = 'almen_praksis' GROUP BY ALL",
+        2,
+    )
+    assert {k: int(v[0]) for k, v in cube.items()} == dict(contacts)
+    population = query(warehouse, "SELECT kommunekode, year, sum(persons) FROM population_month GROUP BY ALL", 2)
+    assert {k: int(v[0]) for k, v in population.items()} == dict(month_counts)
+    cube = query(warehouse, "SELECT kommunekode, year, sum(persons) FROM cube_population GROUP BY ALL", 2)
+    assert {k: int(v[0]) for k, v in cube.items()} == dict(month_counts)
+    avg = query(warehouse, "SELECT kommunekode, year, sum(persons_avg) FROM population_year GROUP BY ALL", 2)
+    rates = {k: 1000 * int(v[0]) / avg[k][0] for k, v in actual_contacts.items() if k in avg}
+    assert rates == pytest.approx(expected, rel=1e-12)
