@@ -183,7 +183,10 @@ def releases_list(
     settings = _settings(ctx, warehouse_dir=warehouse)
     table = Table(title=f"Releases in {settings.warehouse}")
     for column in ("", "release", "created", "period", "persons", "quarantined"):
-        table.add_column(column)
+        # Ids are copied into `show` and `rollback`: never cut or wrap them.
+        table.add_column(
+            column, no_wrap=column in ("release", "created"), min_width=19 if column == "release" else None
+        )
     for r in list_releases(settings):
         period = f"{r.period_start} – {r.period_end}"
         mark = "→" if r.current else ""

@@ -10,6 +10,7 @@ reported together, naming the file.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -18,6 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from koes.domain.registers import REGISTERS, Register
+from koes.etl.sql import CPR_SHAPE
 
 SNIFF_BYTES = 1 << 16
 DECODE_CHUNK = 1 << 24
@@ -112,6 +114,9 @@ def _sniff_parquet(path: Path, register: Register, known: dict[str, Register]) -
 
 def _sniff_csv(path: Path, register: Register, known: dict[str, Register]) -> ExtractFile | list[str]:
     encoding = detect_encoding(path)
+    if encoding is Encoding.WINDOWS_1252 and (line := _undecodable_line(path, "cp1252")) is not None:
+        # Five byte values mean nothing in Windows-1252; such a file would fail half-way through reading.
+        return [f"{path.name}: line {line} is neither UTF-8 nor Windows-1252 text; save the file as UTF-8"]
     with path.open("rb") as f:
         head = f.read(SNIFF_BYTES)
     text = head.decode("cp1252" if encoding is Encoding.WINDOWS_1252 else "utf-8-sig", errors="replace")
@@ -146,6 +151,20 @@ def detect_encoding(path: Path) -> Encoding:
     return Encoding.UTF8_BOM if bom else Encoding.UTF8
 
 
+def _undecodable_line(path: Path, codec: str) -> int | None:
+    """The 1-based line of the first byte ``codec`` cannot decode, or None. For single-byte codecs."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    line = 1
+    with path.open("rb") as f:
+        while chunk := f.read(DECODE_CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return line + chunk.count(b"\n", 0, exc.start)
+            line += chunk.count(b"\n")
+    return None
+
+
 def column_problems(
     filename: str, columns: tuple[str, ...], register: Register, known: dict[str, Register]
 ) -> list[str]:
@@ -156,8 +175,9 @@ def column_problems(
         if other.name != register.name and set(columns) == set(other.column_names):
             return [f"{filename}: has the columns of register {other.name}, not {register.name}"]
     missing = [c for c in expected if c not in columns]
-    extra = [c for c in columns if c not in expected]
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    # A file without a header line has data in its first line: never repeat a CPR number from it.
+    extra = [_masked(c) for c in columns if c not in expected]
+    duplicated = sorted({_masked(c) for c in columns if columns.count(c) > 1})
     parts = []
     if missing:
         parts.append(f"missing column(s) {', '.join(missing)}")
@@ -166,6 +186,10 @@ def column_problems(
     if duplicated:
         parts.append(f"repeated column(s) {', '.join(duplicated)}")
     return [f"{filename}: {'; '.join(parts)} (expected {', '.join(expected)})"]
+
+
+def _masked(text: str) -> str:
+    return re.sub(CPR_SHAPE, "XXXXXX-XXXX", text)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -88,9 +87,12 @@ def load(
             raise LoadError(extracts.problems)
         release_id = _new_release_id()
         staging = store.staging(release_id)
+        # Raw rows (with CPR numbers) may spill to disk: only ever inside this private folder, which
+        # the next load removes as abandoned staging if this process is killed before it can.
+        workdir = store.root / f".staging-{release_id}-work"
         try:
-            with _private_database(request.settings) as con:
-                result = _run(con, request, extracts, refdata, rules, staging, release_id, report)
+            with _private_database(request.settings, workdir) as con:
+                result = _run(con, request, extracts, refdata, rules, staging, workdir, release_id, report)
             release = store.publish(staging, release_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -108,12 +110,13 @@ def _run(
     refdata: RefData,
     rules: RuleSet,
     staging: Path,
+    workdir: Path,
     release_id: str,
     report: ProgressCallback,
 ) -> LoadResult:
     timer = _StageTimer()
     with timer("read"):
-        rows_in = _read(con, extracts, staging, report)
+        rows_in = _read(con, extracts, workdir, report)
     with timer("validate"):
         accounting = _validate(con, rows_in, refdata, report)
     unbalanced = [a for a in accounting if not a.balanced]
@@ -150,12 +153,11 @@ def _run(
 
 
 def _read(
-    con: duckdb.DuckDBPyConnection, extracts: ExtractSet, staging: Path, report: ProgressCallback
+    con: duckdb.DuckDBPyConnection, extracts: ExtractSet, workdir: Path, report: ProgressCallback
 ) -> dict[str, int]:
     rows_in = {}
     total = len(extracts.files)
     done = 0
-    workdir = Path(tempfile.mkdtemp(prefix="koes-csv-"))
     try:
         for register in REGISTERS:
             create_staging(con, register)
@@ -169,7 +171,8 @@ def _read(
                 done += 1
         report("read", "all files", total, total)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        for copy in workdir.glob("*.numbered.csv"):
+            copy.unlink()
     return rows_in
 
 
@@ -290,8 +293,9 @@ def _period_from_data(con: duckdb.DuckDBPyConnection) -> YearRange:
 
 
 @contextmanager
-def _private_database(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    workdir = Path(tempfile.mkdtemp(prefix="koes-load-"))  # mkdtemp makes it 0700
+def _private_database(settings: Settings, workdir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(mode=0o700, parents=True)
     con = duckdb.connect(
         ":memory:",
         config={

@@ -62,9 +62,12 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, extract: ExtractFile, workdir: Pa
     _number_lines(extract, numbered)
     delim = extract.delimiter or ","
     names = ["_row", *extract.columns]
+    # The dialect is known, so nothing is sniffed: DuckDB's sniffer gives up on a whole file for one
+    # badly quoted line, which must instead be rejected with its row number like any other bad line.
+    columns = ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names)
     source = (
         f"read_csv({lit(str(numbered))}, header = true, delim = {lit(delim)}, quote = '\"', escape = '\"', "
-        f"all_varchar = true, names = [{', '.join(lit(n) for n in names)}], "
+        f"auto_detect = false, columns = {{{columns}}}, "
         f"store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')"
     )
     con.execute("DROP TABLE IF EXISTS csv_rejects")
@@ -95,6 +98,7 @@ def _insert(
 def _collect_csv_rejects(con: duckdb.DuckDBPyConnection, extract: ExtractFile, n_fields: int) -> int:
     # The numbered copy starts every line with the original data-row number, so a rejected line
     # still tells which row of the user's file it was.
+    # DuckDB lists a line once per error (a line short of two fields appears twice); a line is one row.
     con.execute(
         f"""INSERT INTO {rejects_table(extract.register)}
             SELECT {lit(extract.path.name)},
@@ -104,9 +108,10 @@ def _collect_csv_rejects(con: duckdb.DuckDBPyConnection, extract: ExtractFile, n
                         WHEN error_type = 'UNQUOTED VALUE' OR error_type = 'INVALID UNICODE'
                         THEN 'the row is not well-formed CSV (' || lower(error_type) || ')'
                         ELSE 'the row could not be read as CSV (' || lower(error_type) || ')' END
-            FROM csv_rejects"""
+            FROM (SELECT line, min(error_type) AS error_type, min(csv_line) AS csv_line
+                  FROM csv_rejects GROUP BY line)"""
     )
-    result = con.execute("SELECT count(*) FROM csv_rejects").fetchone()
+    result = con.execute("SELECT count(DISTINCT line) FROM csv_rejects").fetchone()
     return int(result[0]) if result else 0
 
 
@@ -154,26 +159,31 @@ def _is_integer_type(source_type: str) -> bool:
 
 
 def _number_lines(extract: ExtractFile, target: Path) -> None:
-    """Copy a CSV as UTF-8 with each data line prefixed by its row number; blank lines skipped."""
+    """Copy a CSV as UTF-8 with each data row prefixed by its row number; blank lines skipped."""
     codec = "cp1252" if extract.encoding is Encoding.WINDOWS_1252 else "utf-8-sig"
     delim = (extract.delimiter or ",").encode()
     decoder = codecs.getincrementaldecoder(codec)()
     with extract.path.open("rb") as src, target.open("wb") as out:
         row = -1  # the header line gets no number of its own
+        quoted = False  # the last line ended inside a quoted value, so the next one continues it
         pending = b""
         while chunk := src.read(CSV_CHUNK):
             data = pending + (decoder.decode(chunk).encode() if codec == "cp1252" else chunk)
             lines = data.split(b"\n")
             pending = lines.pop()
-            row = _write_numbered(out, lines, row, delim)
+            row, quoted = _write_numbered(out, lines, row, delim, quoted)
         tail = pending + (decoder.decode(b"", final=True).encode() if codec == "cp1252" else b"")
-        _write_numbered(out, [tail], row, delim)
+        _write_numbered(out, [tail], row, delim, quoted)
 
 
-def _write_numbered(out: BinaryIO, lines: list[bytes], row: int, delim: bytes) -> int:
+def _write_numbered(out: BinaryIO, lines: list[bytes], row: int, delim: bytes, quoted: bool) -> tuple[int, bool]:
     write = out.write
     for line in lines:
         line = line.rstrip(b"\r")
+        if quoted:  # a line break inside a quoted value: part of the row before, no number of its own
+            write(line + b"\n")
+            quoted = _ends_quoted(line, delim, True)
+            continue
         if row == -1:
             if line.startswith(codecs.BOM_UTF8):
                 line = line[len(codecs.BOM_UTF8) :]
@@ -184,4 +194,25 @@ def _write_numbered(out: BinaryIO, lines: list[bytes], row: int, delim: bytes) -
             continue
         row += 1
         write(str(row).encode() + delim + line + b"\n")
-    return row
+        quoted = line.count(b'"') % 2 == 1 and _ends_quoted(line, delim, False)
+    return row, quoted
+
+
+def _ends_quoted(line: bytes, delim: bytes, quoted: bool) -> bool:
+    """Whether ``line`` ends inside a quoted value (a quote opens one only at the start of a field;
+    a doubled quote inside one is a quote character). Only lines with an odd number of quotes can."""
+    field_start = not quoted
+    i = 0
+    while i < len(line):
+        c = line[i : i + 1]
+        if quoted:
+            if c == b'"':
+                if line[i + 1 : i + 2] == b'"':
+                    i += 1
+                else:
+                    quoted = False
+        elif c == b'"' and field_start:
+            quoted = True
+        field_start = not quoted and c == delim
+        i += 1
+    return quoted

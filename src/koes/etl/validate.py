@@ -71,7 +71,14 @@ def validate(con: duckdb.DuckDBPyConnection, register: Register, rows_in: int) -
             SELECT * FROM {staged} s
             WHERE NOT EXISTS (SELECT 1 FROM {problems} p WHERE p._file = s._file AND p._row = s._row)"""
     )
-    for sql in relation_checks(register):
+    for sql in reference_checks(register):
+        con.execute(f"INSERT INTO {problems} {sql}")
+    # Keys and periods only among rows whose references hold too: a copy that is itself refused
+    # must not be "the first, which is kept" and take the valid copy down with it.
+    con.execute(
+        f"DELETE FROM rowok s WHERE EXISTS (SELECT 1 FROM {problems} p WHERE p._file = s._file AND p._row = s._row)"
+    )
+    for sql in key_checks(register):
         con.execute(f"INSERT INTO {problems} {sql}")
     columns = ", ".join(ident(c) for c in register.column_names)
     con.execute(
@@ -159,7 +166,7 @@ def ordered_check(register: Register, first: str, second: str, staged: str) -> s
     return _problem(staged, second, reason, f"{a} IS NOT NULL AND {b} IS NOT NULL AND {b} < {a}")
 
 
-def relation_checks(register: Register) -> list[str]:
+def key_checks(register: Register) -> list[str]:
     checks = []
     if register.key:
         keys = ", ".join(ident(k) for k in register.key)
@@ -176,6 +183,11 @@ def relation_checks(register: Register) -> list[str]:
         )
     if register.periods:
         checks.append(overlap_check(register))
+    return checks
+
+
+def reference_checks(register: Register) -> list[str]:
+    checks = []
     for ref in register.references:
         target = f"valid_{ref.register}"
         match = " AND ".join(

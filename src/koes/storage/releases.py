@@ -122,7 +122,11 @@ class ReleaseStore:
         releases = self.releases()
         doomed = [r for r in releases[: max(len(releases) - keep, 0)] if not current or r.id != current.id]
         for r in doomed:
-            shutil.rmtree(r.folder)
+            # Out of releases/ in one rename first: a crash inside rmtree must not leave a release that
+            # is listed (and could be rolled back to) with half its files gone. The next load removes it.
+            trash = self.root / f".staging-pruned-{r.id}"
+            r.folder.rename(trash)
+            shutil.rmtree(trash)
         return [r.id for r in doomed]
 
     def remove_abandoned_staging(self) -> list[str]:
