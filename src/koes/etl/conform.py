@@ -2,7 +2,9 @@
 
 Person keys are assigned in order of the keyed hash (pseudonym), so the same extracts and the
 same key give the same keys in every load, and the key order reveals nothing about CPR order.
-The mapping from CPR to key lives only in the private working database of a load.
+The mapping from CPR to key lives only in the private working database of a load. Conformed
+registers are views (valid rows joined to the key map), read once by the derivations that need
+them, so no copy of a national extract is held in memory.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ def conform_all(con: duckdb.DuckDBPyConnection) -> None:
         select = ", ".join(f"v.{ident(c.name)}" for c in columns)
         if any(c.cpr for c in register.columns):
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {conformed_table(register)} AS
+                f"""CREATE OR REPLACE TEMP VIEW {conformed_table(register)} AS
                     SELECT m.person_id, {select} FROM {valid_table(register)} v JOIN person_map m USING (pnr)"""
             )
         else:
             source = valid_table(register)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {conformed_table(register)} AS SELECT {select} FROM {source} v")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {conformed_table(register)} AS SELECT {select} FROM {source} v")

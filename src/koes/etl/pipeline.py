@@ -31,7 +31,7 @@ from koes.etl.derive import person_year as py
 from koes.etl.derive.base import DeriveContext, build_reference_tables, install_macros
 from koes.etl.derive.cofinancing import build_rule_tables
 from koes.etl.extracts import ExtractSet, discover
-from koes.etl.read import create_staging, stage_file
+from koes.etl.read import create_staging, finish_staging, stage_file
 from koes.etl.validate import Accounting, create_quarantine, load_code_lists, validate
 from koes.privacy.pseudonymisation import Pseudonymiser, load_or_create_key
 from koes.refdata import RefData
@@ -159,16 +159,21 @@ def _read(
     total = len(extracts.files)
     done = 0
     try:
+        problems = []
         for register in REGISTERS:
             create_staging(con, register)
-            rows_in[register.name] = 0
+            staged = []
             for extract in extracts.for_register(register.name):
                 report("read", extract.describe(), done, total)
                 try:
-                    rows_in[register.name] += stage_file(con, extract, workdir)
+                    staged.append(stage_file(con, extract, workdir))
                 except duckdb.Error as exc:
-                    raise LoadError([f"{extract.path.name}: could not be read: {_first_line(exc)}"]) from None
+                    problems.append(f"{extract.path.name}: could not be read: {_first_line(exc)}")
                 done += 1
+            finish_staging(con, register, staged)
+            rows_in[register.name] = sum(s.rows for s in staged)
+        if problems:
+            raise LoadError(problems)
         report("read", "all files", total, total)
     finally:
         for copy in workdir.glob("*.numbered.csv"):

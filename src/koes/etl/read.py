@@ -1,14 +1,19 @@
-"""Stage extract files into typed tables, keeping the text of every value that will not convert.
+"""Stage extract files as typed rows, keeping the text of every value that will not convert.
 
-Each register gets a staging table ``typed_<register>`` with the declared columns in their
+Each register gets a staging view ``typed_<register>`` with the declared columns in their
 declared types, plus ``_file`` and ``_row`` (the 1-based data row in its file) and, for every
 non-text column, ``<column>__bad``: the original text when it could not be converted. Nothing is
 dropped here; judging rows is the validator's job.
+
+Parquet files are not copied: the view reads them in place, so a national extract of a hundred
+million rows costs no memory until something is derived from it. CSV files are parsed once into
+a private table (CSV cannot be read column by column).
 """
 
 from __future__ import annotations
 
 import codecs
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,28 +38,45 @@ def rejects_table(register: Register) -> str:
     return f"rejects_{register.name}"
 
 
+def _csv_table(register: Register) -> str:
+    return f"csv_{register.name}"
+
+
 def create_staging(con: duckdb.DuckDBPyConnection, register: Register) -> None:
     cols = ["_file VARCHAR", "_row BIGINT"]
     for c in register.columns:
         cols.append(f"{ident(c.name)} {SQL_TYPES[c.type]}")
         if c.type is not ColumnType.STRING:
             cols.append(f"{ident(bad_col(c))} VARCHAR")
-    con.execute(f"CREATE OR REPLACE TABLE {staging_table(register)} ({', '.join(cols)})")
-    con.execute(f"CREATE OR REPLACE TABLE {rejects_table(register)} (_file VARCHAR, _row BIGINT, reason VARCHAR)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_csv_table(register)} ({', '.join(cols)})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {rejects_table(register)} (_file VARCHAR, _row BIGINT, reason VARCHAR)")
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, extract: ExtractFile, workdir: Path) -> int:
-    """Append one file's rows to its register's staging table; returns the rows read."""
+@dataclass(frozen=True)
+class StagedFile:
+    rows: int  # data rows in the file, including rows that could not be parsed
+    source: str | None  # a SELECT reading the file in place (Parquet); None when copied (CSV)
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, extract: ExtractFile, workdir: Path) -> StagedFile:
+    """Stage one file of a register; ``finish_staging`` then makes the register's view."""
     if extract.kind == "parquet":
         return _stage_parquet(con, extract)
-    return _stage_csv(con, extract, workdir)
+    return StagedFile(_stage_csv(con, extract, workdir), None)
 
 
-def _stage_parquet(con: duckdb.DuckDBPyConnection, extract: ExtractFile) -> int:
+def finish_staging(con: duckdb.DuckDBPyConnection, register: Register, staged: list[StagedFile]) -> None:
+    parts = [f"SELECT * FROM {_csv_table(register)}", *(s.source for s in staged if s.source)]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {staging_table(register)} AS {' UNION ALL '.join(parts)}")
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, extract: ExtractFile) -> StagedFile:
     source = f"read_parquet({lit(str(extract.path))}, file_row_number = true)"
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})").fetchall())
-    row = "file_row_number + 1"
-    return _insert(con, extract, source, row, {c.name: str(types[c.name]) for c in extract.register.columns})
+    # Read the whole file once here, so damage beyond the footer is found while reading, per file.
+    rows = _scalar(con, f"SELECT count(*) FROM read_parquet({lit(str(extract.path))})")
+    exprs = _select_list(extract, "file_row_number + 1", {c.name: str(types[c.name]) for c in extract.register.columns})
+    return StagedFile(rows, f"SELECT {exprs} FROM {source}")
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, extract: ExtractFile, workdir: Path) -> int:
@@ -79,19 +101,22 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, extract: ExtractFile, workdir: Pa
     return rows + rejected
 
 
+def _select_list(extract: ExtractFile, row: str, source_types: dict[str, str]) -> str:
+    exprs = [f"{lit(extract.path.name)} AS _file", f"CAST({row} AS BIGINT) AS _row"]
+    for c in extract.register.columns:
+        value, bad = typed_expressions(c, source_types[c.name])
+        exprs.append(f"{value} AS {ident(c.name)}")
+        if c.type is not ColumnType.STRING:
+            exprs.append(f"{bad} AS {ident(bad_col(c))}")
+    return ", ".join(exprs)
+
+
 def _insert(
     con: duckdb.DuckDBPyConnection, extract: ExtractFile, source: str, row: str, source_types: dict[str, str]
 ) -> int:
-    register = extract.register
-    exprs = [lit(extract.path.name), row]
-    for c in register.columns:
-        value, bad = typed_expressions(c, source_types[c.name])
-        exprs.append(value)
-        if c.type is not ColumnType.STRING:
-            exprs.append(bad)
-    table = staging_table(register)
+    table = _csv_table(extract.register)
     before = _count(con, table)
-    con.execute(f"INSERT INTO {table} SELECT {', '.join(exprs)} FROM {source}")
+    con.execute(f"INSERT INTO {table} SELECT {_select_list(extract, row, source_types)} FROM {source}")
     return _count(con, table) - before
 
 
@@ -116,7 +141,11 @@ def _collect_csv_rejects(con: duckdb.DuckDBPyConnection, extract: ExtractFile, n
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    result = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return _scalar(con, f"SELECT count(*) FROM {table}")
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    result = con.execute(sql).fetchone()
     return int(result[0]) if result else 0
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 
 from koes.domain.registers import REFDATA_CODE_LISTS, Column, ColumnType, Register
 from koes.etl.read import rejects_table, staging_table
@@ -53,48 +54,55 @@ def load_code_lists(con: duckdb.DuckDBPyConnection, registers: Iterable[Register
     """One table per code list in use, so code checks are joins rather than giant IN lists."""
     names = {c.codes for r in registers for c in r.columns if c.codes}
     for name in sorted(names):
-        codes = sorted(set(lookup(name)))
-        con.execute(f"CREATE OR REPLACE TABLE codes_{name} (code VARCHAR PRIMARY KEY)")
-        con.executemany(f"INSERT INTO codes_{name} VALUES (?)", [(c,) for c in codes])
+        con.register("_codes", pa.table({"code": pa.array(sorted(set(lookup(name))), pa.string())}))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE codes_{name} AS SELECT code FROM _codes")
+        con.unregister("_codes")
 
 
 def validate(con: duckdb.DuckDBPyConnection, register: Register, rows_in: int) -> Accounting:
+    """Judge a register's staged rows; leaves the view ``valid_<register>`` of the rows that pass."""
     staged = staging_table(register)
-    problems = f"problems_{register.name}"
-    checks = [sql for c in register.columns for sql in column_checks(register, c, staged)]
-    checks += [ordered_check(register, a, b, staged) for a, b in register.ordered]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {problems} AS {' UNION ALL '.join(checks)}")
-    con.execute(f"INSERT INTO {problems} SELECT _file, _row, '', reason FROM {rejects_table(register)}")
-    # Keys and references are judged only among rows that passed the row checks.
+    name = register.name
+    # Problems are few, so they are kept as small tables and the good rows as views over the
+    # staged files: nothing the size of the extract is copied here.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE row_problems_{name} AS {row_checks_sql(register, staged)}")
+    con.execute(f"INSERT INTO row_problems_{name} SELECT _file, _row, '', reason FROM {rejects_table(register)}")
+    con.execute(_without(f"rowok_{name}", staged, [f"row_problems_{name}"]))
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE rowok AS
-            SELECT * FROM {staged} s
-            WHERE NOT EXISTS (SELECT 1 FROM {problems} p WHERE p._file = s._file AND p._row = s._row)"""
+        f"CREATE OR REPLACE TEMP TABLE ref_problems_{name} (_file VARCHAR, _row BIGINT, col VARCHAR, reason VARCHAR)"
     )
-    for sql in reference_checks(register):
-        con.execute(f"INSERT INTO {problems} {sql}")
+    for sql in reference_checks(register, f"rowok_{name}"):
+        con.execute(f"INSERT INTO ref_problems_{name} {sql}")
     # Keys and periods only among rows whose references hold too: a copy that is itself refused
     # must not be "the first, which is kept" and take the valid copy down with it.
+    con.execute(_without(f"refok_{name}", f"rowok_{name}", [f"ref_problems_{name}"]))
     con.execute(
-        f"DELETE FROM rowok s WHERE EXISTS (SELECT 1 FROM {problems} p WHERE p._file = s._file AND p._row = s._row)"
+        f"CREATE OR REPLACE TEMP TABLE key_problems_{name} (_file VARCHAR, _row BIGINT, col VARCHAR, reason VARCHAR)"
     )
-    for sql in key_checks(register):
-        con.execute(f"INSERT INTO {problems} {sql}")
+    for sql in key_checks(register, f"refok_{name}"):
+        con.execute(f"INSERT INTO key_problems_{name} {sql}")
     columns = ", ".join(ident(c) for c in register.column_names)
     con.execute(
-        f"""CREATE OR REPLACE TABLE {valid_table(register)} AS
-            SELECT _file, _row, {columns} FROM rowok s
-            WHERE NOT EXISTS (SELECT 1 FROM {problems} p WHERE p._file = s._file AND p._row = s._row)"""
+        f"""CREATE OR REPLACE TEMP VIEW {valid_table(register)} AS
+            SELECT _file, _row, {columns} FROM refok_{name} s
+            WHERE NOT EXISTS (SELECT 1 FROM key_problems_{name} p WHERE p._file = s._file AND p._row = s._row)"""
     )
+    kinds = ("row", "ref", "key")
+    problems = "(" + " UNION ALL ".join(f"SELECT * FROM {kind}_problems_{name}" for kind in kinds) + ")"
     con.execute(
-        f"INSERT INTO {QUARANTINE} SELECT {lit(register.name)}, _file, _row, col, reason FROM {problems} "
+        f"INSERT INTO {QUARANTINE} SELECT {lit(name)}, _file, _row, col, reason FROM {problems} "
         "ORDER BY _file, _row, col"
     )
     loaded = _scalar(con, f"SELECT count(*) FROM {valid_table(register)}")
     quarantined = _scalar(con, f"SELECT count(*) FROM (SELECT DISTINCT _file, _row FROM {problems})")
-    con.execute(f"DROP TABLE {problems}")
-    con.execute("DROP TABLE rowok")
-    return Accounting(register.name, rows_in, loaded, quarantined)
+    return Accounting(name, rows_in, loaded, quarantined)
+
+
+def _without(view: str, source: str, problem_tables: list[str]) -> str:
+    excluded = " AND ".join(
+        f"NOT EXISTS (SELECT 1 FROM {t} p WHERE p._file = s._file AND p._row = s._row)" for t in problem_tables
+    )
+    return f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {source} s WHERE {excluded}"
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -102,71 +110,95 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(result[0]) if result and result[0] is not None else 0
 
 
+@dataclass(frozen=True)
+class Check:
+    """One row rule: rows where ``where`` holds get ``reason`` (a SQL text expression) for ``column``."""
+
+    column: str
+    reason: str
+    where: str
+
+
 def _problem(staged: str, column: str, reason: str, where: str) -> str:
     return f"SELECT _file, _row, {lit(column)} AS col, {reason} AS reason FROM {staged} WHERE {where}"
 
 
-def column_checks(register: Register, column: Column, staged: str) -> list[str]:
+def row_checks_sql(register: Register, staged: str) -> str:
+    """Every row rule of a register in one scan; code lists as anti-joins (one per coded column).
+
+    Rows that break no rule are filtered out before any reason text is built, so a clean national
+    extract costs one pass over its columns.
+    """
+    checks = [check for c in register.columns for check in column_checks(c)]
+    checks += [ordered_check(a, b) for a, b in register.ordered]
+    cases = ", ".join(f"CASE WHEN {c.where} THEN {{'col': {lit(c.column)}, 'reason': {c.reason}}} END" for c in checks)
+    any_broken = " OR ".join(f"({c.where})" for c in checks)
+    one_pass = f"""SELECT _file, _row, p.col AS col, p.reason AS reason FROM (
+                     SELECT _file, _row, unnest([{cases}]) AS p FROM {staged} WHERE {any_broken})
+                   WHERE p IS NOT NULL"""
+    coded = [_code_check(c, staged) for c in register.columns if c.codes]
+    return " UNION ALL ".join([one_pass, *coded])
+
+
+def column_checks(column: Column) -> list[Check]:
     c = ident(column.name)
-    checks: list[str] = []
+    checks: list[Check] = []
     has_bad = column.type is not ColumnType.STRING
     bad = ident(bad_col(column)) if has_bad else "NULL"
     if column.required:
         missing = f"{c} IS NULL" + (f" AND {bad} IS NULL" if has_bad else "")
-        checks.append(_problem(staged, column.name, "'required value is missing'", missing))
+        checks.append(Check(column.name, "'required value is missing'", missing))
     if has_bad:
         what = {ColumnType.INTEGER: "whole number", ColumnType.DECIMAL: "number"}.get(column.type, column.type.value)
         reason = f"'not a valid {what}'" if column.cpr else f"'not a valid {what}: ' || {shown(bad)}"
-        checks.append(_problem(staged, column.name, reason, f"{bad} IS NOT NULL"))
+        checks.append(Check(column.name, reason, f"{bad} IS NOT NULL"))
     if column.cpr:
-        checks += _cpr_checks(column, staged)
+        checks += _cpr_checks(column)
     elif column.pattern:
         reason = f"'does not have the expected form {column.pattern}: ' || {shown(c)}"
-        checks.append(_problem(staged, column.name, reason, f"NOT regexp_full_match({c}, {lit(column.pattern)})"))
-    if column.codes:
-        checks.append(_code_check(column, staged))
+        checks.append(Check(column.name, reason, f"NOT regexp_full_match({c}, {lit(column.pattern)})"))
     if column.min_value is not None or column.max_value is not None:
         low = column.min_value if column.min_value is not None else float("-inf")
         high = column.max_value if column.max_value is not None else float("inf")
         reason = f"{shown(c)} || ' is outside the allowed range {low:g} to {high:g}'"
-        checks.append(_problem(staged, column.name, reason, f"{c} < {low!r} OR {c} > {high!r}"))
+        checks.append(Check(column.name, reason, f"{c} < {low!r} OR {c} > {high!r}"))
     if column.type in (ColumnType.DATE, ColumnType.TIMESTAMP):
         reason = f"'date ' || {shown(c)} || ' is out of range ({MIN_DATE[:4]}–{MAX_DATE[:4]})'"
         where = f"CAST({c} AS DATE) < DATE '{MIN_DATE}' OR CAST({c} AS DATE) > DATE '{MAX_DATE}'"
-        checks.append(_problem(staged, column.name, reason, where))
+        checks.append(Check(column.name, reason, where))
     if column.iso_week:
         reason = f"'not an ISO week written YYYYWW: ' || {shown(c)}"
-        checks.append(_problem(staged, column.name, reason, f"{c} IS NOT NULL AND NOT ({iso_week_valid_sql(c)})"))
+        checks.append(Check(column.name, reason, f"{c} IS NOT NULL AND NOT ({iso_week_valid_sql(c)})"))
     return checks
 
 
-def _cpr_checks(column: Column, staged: str) -> list[str]:
+def _cpr_checks(column: Column) -> list[Check]:
     c = ident(column.name)
     form = f"{c} IS NOT NULL AND NOT regexp_full_match({c}, '[0-9]{{6}}-?[0-9]{{4}}')"
     # Modulus 11 is deliberately not checked: numbers issued since 2007 may fail it.
     date = f"regexp_full_match({c}, '[0-9]{{6}}-?[0-9]{{4}}') AND ({cpr_birth_date_sql(c)}) IS NULL"
     return [
-        _problem(staged, column.name, "'not a CPR number of the form DDMMYY-SSSS or DDMMYYSSSS'", form),
-        _problem(staged, column.name, "'CPR number with an impossible birth date (day, month or century digit)'", date),
+        Check(column.name, "'not a CPR number of the form DDMMYY-SSSS or DDMMYYSSSS'", form),
+        Check(column.name, "'CPR number with an impossible birth date (day, month or century digit)'", date),
     ]
 
 
 def _code_check(column: Column, staged: str) -> str:
     c = ident(column.name)
-    value = f"left({c}, {column.code_prefix})" if column.code_prefix else c
+    value = f"left(s.{c}, {column.code_prefix})" if column.code_prefix else f"s.{c}"
     source = "reference data" if column.codes in REFDATA_CODE_LISTS else "code list"
-    reason = f"'unknown code ' || {shown(c)} || ' (not in {source} {column.codes})'"
-    where = f"{c} IS NOT NULL AND {value} NOT IN (SELECT code FROM codes_{column.codes})"
-    return _problem(staged, column.name, reason, where)
+    reason = f"'unknown code ' || {shown('s.' + c)} || ' (not in {source} {column.codes})'"
+    return f"""SELECT s._file, s._row, {lit(column.name)} AS col, {reason} AS reason FROM {staged} s
+               WHERE s.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM codes_{column.codes} k WHERE k.code = {value})"""
 
 
-def ordered_check(register: Register, first: str, second: str, staged: str) -> str:
+def ordered_check(first: str, second: str) -> Check:
     a, b = ident(first), ident(second)
     reason = f"'{second} ' || {shown(b)} || ' is before {first} ' || {shown(a)}"
-    return _problem(staged, second, reason, f"{a} IS NOT NULL AND {b} IS NOT NULL AND {b} < {a}")
+    return Check(second, reason, f"{a} IS NOT NULL AND {b} IS NOT NULL AND {b} < {a}")
 
 
-def key_checks(register: Register) -> list[str]:
+def key_checks(register: Register, source: str) -> list[str]:
     checks = []
     if register.key:
         keys = ", ".join(ident(k) for k in register.key)
@@ -174,19 +206,22 @@ def key_checks(register: Register) -> list[str]:
             f"'duplicate key ({', '.join(register.key)}); the first of these rows is ' || first_file "
             "|| ' row ' || first_row || ', which is kept'"
         )
+        # Find duplicated keys by hashing first; only their rows are then ordered.
         checks.append(
             f"""SELECT _file, _row, {lit(register.key[-1])}, {reason} FROM (
-                  SELECT _file, _row,
-                         first_value(_file) OVER w AS first_file, first_value(_row) OVER w AS first_row,
+                  SELECT s._file, s._row,
+                         first_value(s._file) OVER w AS first_file, first_value(s._row) OVER w AS first_row,
                          row_number() OVER w AS n
-                  FROM rowok WINDOW w AS (PARTITION BY {keys} ORDER BY _file, _row)) WHERE n > 1"""
+                  FROM {source} s
+                  SEMI JOIN (SELECT {keys} FROM {source} GROUP BY {keys} HAVING count(*) > 1) d USING ({keys})
+                  WINDOW w AS (PARTITION BY {keys} ORDER BY s._file, s._row)) WHERE n > 1"""
         )
     if register.periods:
-        checks.append(overlap_check(register))
+        checks.append(overlap_check(register, source))
     return checks
 
 
-def reference_checks(register: Register) -> list[str]:
+def reference_checks(register: Register, source: str) -> list[str]:
     checks = []
     for ref in register.references:
         target = f"valid_{ref.register}"
@@ -196,13 +231,13 @@ def reference_checks(register: Register) -> list[str]:
         about = "a person" if ref.register == "cpr_personer" else f"a {ref.register} row"
         reason = f"'refers to {about} that is not in the extract or was quarantined'"
         checks.append(
-            f"""SELECT _file, _row, {lit(ref.columns[0])}, {reason} FROM rowok s
+            f"""SELECT _file, _row, {lit(ref.columns[0])}, {reason} FROM {source} s
                 WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})"""
         )
     return checks
 
 
-def overlap_check(register: Register) -> str:
+def overlap_check(register: Register, source: str) -> str:
     """A period that starts before an earlier period of the same group has ended."""
     assert register.periods
     p = register.periods
@@ -214,7 +249,7 @@ def overlap_check(register: Register) -> str:
                  SELECT _file, _row, {start} AS s,
                         max(coalesce({end}, {open_end})) OVER (PARTITION BY {group} ORDER BY {start}, _file, _row
                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max
-                 FROM rowok) WHERE prev_max IS NOT NULL AND s {clash} prev_max"""
+                 FROM {source}) WHERE prev_max IS NOT NULL AND s {clash} prev_max"""
 
 
 def cpr_birth_date_sql(expr: str) -> str:
