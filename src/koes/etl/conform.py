@@ -10,30 +10,25 @@ them, so no copy of a national extract is held in memory.
 from __future__ import annotations
 
 import duckdb
-import pyarrow as pa
 
 from koes.domain.registers import REGISTERS, Register
 from koes.etl.sql import ident
 from koes.etl.validate import valid_table
-from koes.privacy.pseudonymisation import Pseudonymiser
+from koes.privacy.pseudonymisation import hmac_sha256_sql
 
 
 def conformed_table(register: Register) -> str:
     return f"c_{register.name}"
 
 
-def build_person_map(con: duckdb.DuckDBPyConnection, pseudonymiser: Pseudonymiser) -> int:
-    numbers = [row[0] for row in con.execute("SELECT pnr FROM valid_cpr_personer").fetchall()]
-    pseudonyms = pseudonymiser.many(numbers)
-    mapping = pa.table({"pnr": numbers, "pseudonym": pseudonyms})
-    con.register("person_pseudonyms", mapping)
+def build_person_map(con: duckdb.DuckDBPyConnection, key: bytes) -> int:
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE person_map AS
-           SELECT pnr, pseudonym, CAST(row_number() OVER (ORDER BY pseudonym) AS INTEGER) AS person_id
-           FROM person_pseudonyms"""
+        f"""CREATE OR REPLACE TEMP TABLE person_map AS
+            SELECT pnr, pseudonym, CAST(row_number() OVER (ORDER BY pseudonym) AS INTEGER) AS person_id
+            FROM (SELECT pnr, {hmac_sha256_sql(key, "pnr")} AS pseudonym FROM valid_cpr_personer)"""
     )
-    con.unregister("person_pseudonyms")
-    return len(numbers)
+    result = con.execute("SELECT count(*) FROM person_map").fetchone()
+    return int(result[0]) if result else 0
 
 
 def conform_all(con: duckdb.DuckDBPyConnection) -> None:

@@ -33,7 +33,7 @@ from koes.etl.derive.cofinancing import build_rule_tables
 from koes.etl.extracts import ExtractSet, discover
 from koes.etl.read import create_staging, finish_staging, stage_file
 from koes.etl.validate import Accounting, create_quarantine, load_code_lists, validate
-from koes.privacy.pseudonymisation import Pseudonymiser, load_or_create_key
+from koes.privacy.pseudonymisation import load_or_create_key
 from koes.refdata import RefData
 from koes.settings import Settings
 from koes.storage.releases import Release, ReleaseStore
@@ -125,7 +125,7 @@ def _run(
     with timer("conform"):
         report("conform", "pseudonymise persons", 0, 1)
         key = load_or_create_key(request.settings.pseudonym_key)
-        build_person_map(con, Pseudonymiser(key))
+        build_person_map(con, key)
         conform_all(con)
         report("conform", "pseudonymise persons", 1, 1)
     period = request.period or _period_from_data(con)
@@ -310,6 +310,7 @@ def _private_database(settings: Settings, workdir: Path) -> Iterator[duckdb.Duck
             "preserve_insertion_order": True,
         },
     )
+    con.execute("SET enable_progress_bar = false")  # progress is ours to report; DuckDB's would garble it
     try:
         yield con
     finally:

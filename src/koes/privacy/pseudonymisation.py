@@ -66,3 +66,18 @@ class Pseudonymiser:
 
     def many(self, numbers: Iterable[str]) -> list[str]:
         return [self.pseudonym(n) for n in numbers]
+
+
+def hmac_sha256_sql(key: bytes, expr: str) -> str:
+    """The same keyed hash as :class:`Pseudonymiser`, as a DuckDB SQL expression over ``expr``.
+
+    HMAC (RFC 2104) is H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)) with the key padded to the 64-byte SHA-256
+    block; written in SQL it runs vectorised on every core instead of one number at a time. The
+    padded keys are key material: the expression must only ever be executed, never logged.
+    """
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(64, b"\0")
+    inner = bytes(b ^ 0x36 for b in block).hex()
+    outer = bytes(b ^ 0x5C for b in block).hex()
+    return f"sha256(unhex('{outer}') || unhex(sha256(unhex('{inner}') || encode({expr}))))"

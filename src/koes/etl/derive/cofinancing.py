@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from koes.etl.derive.base import DeriveContext
+from koes.etl.derive.base import MAX_AGE, DeriveContext
 
 HOSPITAL_SECTORS = ("somatik_indlagt", "somatik_ambulant", "psykiatri_indlagt", "psykiatri_ambulant")
 
@@ -61,14 +61,24 @@ def build_rule_tables(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> Non
         con.register("_arrow", table)
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _arrow")
         con.unregister("_arrow")
+    # The rule in force for every sector, day of the period and age: events find their rule by an
+    # exact (hash) join instead of testing each event against every period and age band.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE rule_cofinancing_day AS
+            SELECT r.sector, CAST(d.day AS DATE) AS day, CAST(a.age AS SMALLINT) AS age,
+                   r.version, r.basis, r.pct, r.cap_kr, r.cap_unit
+            FROM generate_series(DATE '{ctx.start}', DATE '{ctx.end}', INTERVAL 1 DAY) d(day)
+            CROSS JOIN range(0, {MAX_AGE + 1}) a(age)
+            JOIN rule_cofinancing r
+              ON CAST(d.day AS DATE) BETWEEN r.valid_from AND r.valid_to AND a.age BETWEEN r.age_from AND r.age_to"""
+    )
 
 
 def rule_join(alias: str, sector: str, day: str, age: str) -> str:
     """LEFT JOIN of the co-financing rule that applies; no rule (outside the scheme) gives NULL."""
     return (
-        f"LEFT JOIN rule_cofinancing {alias} ON {alias}.sector = {sector} "
-        f"AND {day} BETWEEN {alias}.valid_from AND {alias}.valid_to "
-        f"AND {age} BETWEEN {alias}.age_from AND {alias}.age_to"
+        f"LEFT JOIN rule_cofinancing_day {alias} ON {alias}.sector = {sector} "
+        f"AND {alias}.day = {day} AND {alias}.age = {age}"
     )
 
 

@@ -39,6 +39,8 @@ from koes.etl.derive.cofinancing import amount, rule_join
 COUPLING_GAP = "INTERVAL 4 HOUR"
 ADMISSION_SECONDS = 12 * 3600
 READMISSION_DAYS = 30  # calendar days from the discharge date to the readmission date
+# Person key and the stay's number within the person: unique and stable without a global sort.
+STAY_ID = "CAST(person_id AS BIGINT) * 1048576 + stay_no"
 KMF_SECTOR = "x.sector || CASE WHEN x.admission THEN '_indlagt' ELSE '_ambulant' END"
 
 
@@ -58,20 +60,20 @@ def _lpr_tables(con: duckdb.DuckDBPyConnection) -> None:
         """CREATE OR REPLACE TABLE courses AS
            SELECT dw_ek_forloeb AS course_id, person_id, forloebslabel AS label, ansvarlig_inst AS hospital_id,
                   dato_start AS start_date, dato_slut AS end_date
-           FROM c_lpr_forloebselementer ORDER BY person_id, course_id"""
+           FROM c_lpr_forloebselementer"""
     )
     con.execute(
         """CREATE OR REPLACE TABLE diagnoses AS
            SELECT d.dw_ek_kontakt AS contact_id, k.person_id, d.diag_kode AS diag_code,
                   left(d.diag_kode, 4) AS category,
                   d.diag_kode_type AS diag_type, d.senere_afkraeftet = 'Ja' AS disproved
-           FROM c_lpr_diagnoser d JOIN c_lpr_kontakter k USING (dw_ek_kontakt) ORDER BY k.person_id, contact_id"""
+           FROM c_lpr_diagnoser d JOIN c_lpr_kontakter k USING (dw_ek_kontakt)"""
     )
     con.execute(
         """CREATE OR REPLACE TABLE procedures AS
            SELECT p.dw_ek_kontakt AS contact_id, k.person_id, p.procedurekode AS procedure_code,
                   p.proceduretype AS procedure_type, p.dato_start AS performed_at
-           FROM c_lpr_procedurer p JOIN c_lpr_kontakter k USING (dw_ek_kontakt) ORDER BY k.person_id, contact_id"""
+           FROM c_lpr_procedurer p JOIN c_lpr_kontakter k USING (dw_ek_kontakt)"""
     )
 
 
@@ -106,7 +108,7 @@ def _couple_stays(con: duckdb.DuckDBPyConnection) -> None:
                        OVER (PARTITION BY person_id ORDER BY start_ts, end_ts, contact_id ROWS UNBOUNDED PRECEDING)
                        AS stay_no
               FROM m)
-            SELECT contact_id, CAST(dense_rank() OVER (ORDER BY person_id, stay_no) AS BIGINT) AS stay_id FROM n"""
+            SELECT contact_id, {STAY_ID} AS stay_id FROM n"""
     )
 
 
@@ -123,15 +125,17 @@ def _preventable_codes(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _stays(con: duckdb.DuckDBPyConnection) -> None:
-    longest = "ORDER BY c.end_ts - c.start_ts DESC, c.start_ts, c.contact_id"
+    # The longest contact, ties to the earliest: arg_max with a struct key is one hash pass,
+    # where ordered aggregates would sort every stay's contacts.
+    longest = "{'d': epoch(c.end_ts) - epoch(c.start_ts), 's': -epoch(c.start_ts), 'c': -c.contact_id}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE stays_base AS
             SELECT cs.stay_id, c.person_id, min(c.start_ts) AS start_ts, max(c.end_ts) AS end_ts,
                    count(*) AS n_contacts,
-                   first(c.acute ORDER BY c.start_ts, c.contact_id) AS acute,
-                   first(c.adiag {longest}) AS adiag,
-                   first(c.sector {longest}) AS sector,
-                   first(c.hospital_id {longest}) AS hospital_id,
+                   arg_min(c.acute, {{'s': c.start_ts, 'c': c.contact_id}}) AS acute,
+                   arg_max(c.adiag, {longest}) AS adiag,
+                   arg_max(c.sector, {longest}) AS sector,
+                   arg_max(c.hospital_id, {longest}) AS hospital_id,
                    count(DISTINCT c.hospital_id) > 1 AS transfer,
                    coalesce(sum(c.drg_takst) FILTER (WHERE c.sector = 'somatik'), 0) AS drg_value,
                    count(*) FILTER (WHERE c.sector = 'psykiatri') AS n_psych_contacts
