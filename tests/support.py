@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from unittest import mock
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from rich.console import Console
+from typer.testing import CliRunner
 
+from koes.cli import main as cli
 from koes.domain.codelists import CODE_LISTS
 from koes.domain.registers import REFDATA_CODE_LISTS, REGISTERS, Column, Register
 from koes.refdata import RefData, load_refdata
@@ -94,3 +100,33 @@ def column_problems(table: pa.Table, column: Column, refdata: RefData) -> list[s
         if low.as_py() < column.min_value or high.as_py() > (column.max_value or float("inf")):
             found.append(f"values outside [{column.min_value}, {column.max_value}]")
     return found
+
+
+# Settings from the developer's environment must not leak into CLI tests.
+CLEAN_ENV: dict[str, str | None] = {
+    "KOES_DATA_DIR": None,
+    "KOES_WAREHOUSE_DIR": None,
+    "KOES_PSEUDONYM_KEY_FILE": None,
+    "KOES_KEEP_RELEASES": None,
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """The outcome of one in-process ``koes`` command."""
+
+    exit_code: int
+    output: str
+    exception: BaseException | None
+
+    @property
+    def text(self) -> str:
+        """The output with Rich's line wrapping undone."""
+        return " ".join(self.output.split())
+
+
+def koes(data_dir: Path, *args: str, env: Mapping[str, str | None] | None = None, width: int = 200) -> Run:
+    """Run the CLI in-process, its console as wide as a terminal of ``width`` columns."""
+    with mock.patch.object(cli, "console", Console(stderr=True, width=width)):
+        result = CliRunner().invoke(cli.app, ["--data-dir", str(data_dir), *args], env={**CLEAN_ENV, **(env or {})})
+    return Run(result.exit_code, result.output, result.exception)

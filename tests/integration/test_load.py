@@ -17,21 +17,17 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from rich.console import Console
-from typer.testing import CliRunner
 
 from koes import __version__
-from koes.cli import main as cli
 from koes.domain.periods import YearRange
 from koes.domain.registers import REGISTERS, ColumnType
 from koes.domain.rules import load_rules
@@ -41,37 +37,12 @@ from koes.settings import Settings
 from koes.storage.releases import Release, ReleaseStore
 from koes.synthetic.generate import GenerationRequest, generate
 from koes.synthetic.writer import ExtractFormat
+from support import Run, koes
 
 pytestmark = pytest.mark.xdist_group("load")
 
 CPR_SHAPE = r"[0-9]{6}-?[0-9]{4}"
 PSEUDONYM = r"[0-9a-f]{64}"  # an HMAC-SHA256 pseudonym may hold ten digits in a row by chance
-# Location settings from the environment would send the load elsewhere; the tests give their own.
-CLEAN_ENV: Mapping[str, str | None] = {
-    "KOES_WAREHOUSE_DIR": None,
-    "KOES_PSEUDONYM_KEY_FILE": None,
-    "KOES_KEEP_RELEASES": None,
-}
-runner = CliRunner()
-
-
-@dataclass(frozen=True)
-class Run:
-    exit_code: int
-    output: str
-    exception: BaseException | None
-
-    @property
-    def text(self) -> str:
-        """The output with Rich's line wrapping undone."""
-        return " ".join(self.output.split())
-
-
-def koes(data_dir: Path, *args: str, env: Mapping[str, str | None] | None = None, width: int = 200) -> Run:
-    """Run the CLI in-process, its console as wide as a terminal of ``width`` columns."""
-    with mock.patch.object(cli, "console", Console(stderr=True, width=width)):
-        result = runner.invoke(cli.app, ["--data-dir", str(data_dir), *args], env={**CLEAN_ENV, **(env or {})})
-    return Run(result.exit_code, result.output, result.exception)
 
 
 def store_of(data_dir: Path) -> ReleaseStore:

@@ -21,15 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from rich.console import Console
-from typer.testing import CliRunner
 
-from koes.cli import main as cli
 from koes.domain.periods import YearRange
 from koes.domain.registers import REGISTERS
 from koes.refdata import load_refdata
@@ -38,14 +34,9 @@ from koes.settings import Settings
 from koes.storage.releases import Release, ReleaseStore
 from koes.synthetic.generate import GenerationRequest, generate
 from koes.synthetic.writer import ExtractFormat
+from support import Run, koes
 
 CPR = re.compile(r"[0-9]{6}-?[0-9]{4}")
-CLEAN_ENV: Mapping[str, str | None] = {
-    "KOES_WAREHOUSE_DIR": None,
-    "KOES_PSEUDONYM_KEY_FILE": None,
-    "KOES_KEEP_RELEASES": None,
-}
-runner = CliRunner()
 
 Rows = list[list[str]]
 
@@ -165,21 +156,8 @@ def _is_utf8(raw: bytes) -> bool:
 # --- running the load and judging the outcome ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Run:
-    exit_code: int
-    output: str
-    exception: BaseException | None
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.output.split())
-
-
 def load(world: World) -> Run:
-    with mock.patch.object(cli, "console", Console(stderr=True, width=200)):
-        result = runner.invoke(cli.app, ["--data-dir", str(world.data_dir), "load", str(world.extracts)], env=CLEAN_ENV)
-    return Run(result.exit_code, result.output, result.exception)
+    return koes(world.data_dir, "load", str(world.extracts))
 
 
 def assert_clean_exit(run: Run) -> None:

@@ -130,9 +130,10 @@ def _run(
         report("conform", "pseudonymise persons", 1, 1)
     period = request.period or _period_from_data(con)
     ctx = DeriveContext(period.start, period.end, rules, refdata)
-    with timer("derive"), publish.release_database(con, staging):
+    with publish.release_database(con, staging):
         # Derived tables are created straight in the release file; working tables stay TEMP.
-        tables = _derive(con, ctx, report)
+        with timer("derive"):
+            tables = _derive(con, ctx, report)
         with timer("publish"):
             publish.write_accounting(con, accounting)
             publish.copy_quarantine(con)
