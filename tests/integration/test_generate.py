@@ -11,7 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from koes.cli.main import app
+from koes.domain.periods import YearRange
 from koes.domain.registers import REGISTERS
+from koes.refdata import load_refdata
+from koes.synthetic.generate import GenerationRequest, generate
 from support import schema_problems
 
 runner = CliRunner()
@@ -45,6 +48,19 @@ def test_same_arguments_give_byte_identical_files(tmp_path: Path, fmt: str) -> N
     assert set(first) == {f"{r.name}.{fmt}" for r in REGISTERS} | {"generation.json"}
     assert _generate(tmp_path / "c", *args[:-2], "--seed", "4", "--format", fmt)[0] == 0
     assert _digests(tmp_path / "c")["lpr_kontakter." + fmt] != first["lpr_kontakter." + fmt]
+
+
+def test_several_chunks_give_identical_files_and_unique_persons_and_keys(tmp_path: Path) -> None:
+    """Chunks share CPR uniqueness, running keys and a background writer: all must hold across them."""
+    runs = []
+    for name in ("a", "b"):
+        request = GenerationRequest(3000, YearRange(2023, 2023), 5, tmp_path / name, chunk_persons=700)
+        generate(request, load_refdata())
+        runs.append(_digests(tmp_path / name))
+    assert runs[0] == runs[1]
+    manifest = json.loads((tmp_path / "a" / "generation.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["chunk_persons"] == 700
+    assert schema_problems(tmp_path / "a", "parquet") == []  # keys unique, references whole
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,7 @@ class GenerationRequest:
     out: Path
     fmt: ExtractFormat = ExtractFormat.PARQUET
     force: bool = False
+    chunk_persons: int = CHUNK_PERSONS  # part of the output's identity; small values are for tests
 
     def problems(self) -> list[str]:
         found = []
@@ -98,9 +100,9 @@ def generate(
     return GenerationResult(request.out, counts, calibration)
 
 
-def chunk_sizes(persons: int) -> Iterator[int]:
-    full, rest = divmod(persons, CHUNK_PERSONS)
-    yield from [CHUNK_PERSONS] * full
+def chunk_sizes(persons: int, chunk: int = CHUNK_PERSONS) -> Iterator[int]:
+    full, rest = divmod(persons, chunk)
+    yield from [chunk] * full
     if rest:
         yield rest
 
@@ -111,27 +113,39 @@ def _write_all(
     writer = ExtractWriter(folder, request.fmt)
     ids, used, tally = IdAllocator(), PnrRegistry(), CalibrationTally()
     done = 0
-    for chunk, n in enumerate(chunk_sizes(request.persons)):
-        ctx = ChunkContext(
-            seed=request.seed,
-            chunk=chunk,
-            start=request.years.start,
-            end=request.years.end,
-            refdata=refdata,
-            ids=ids,
-            scale=request.persons / NATIONAL_POPULATION,
-        )
-        pop = generate_population(ctx, n, used)
-        tables = person_tables(pop)
-        for generator in GENERATORS:
-            tables.update(generator(pop, ctx))
-        tally.add(pop, tables, ctx.years)
-        for name, table in tables.items():
-            writer.write(name, table)
-        done += n
-        if progress:
-            progress(done, request.persons)
+    # One chunk is written (Arrow encodes and compresses without the GIL) while the next is
+    # generated, so both cores work; writes stay in chunk order, so the files are unchanged.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="koes-writer") as pool:
+        pending: Future[None] | None = None
+        for chunk, n in enumerate(chunk_sizes(request.persons, request.chunk_persons)):
+            ctx = ChunkContext(
+                seed=request.seed,
+                chunk=chunk,
+                start=request.years.start,
+                end=request.years.end,
+                refdata=refdata,
+                ids=ids,
+                scale=request.persons / NATIONAL_POPULATION,
+            )
+            pop = generate_population(ctx, n, used)
+            tables = person_tables(pop)
+            for generator in GENERATORS:
+                tables.update(generator(pop, ctx))
+            tally.add(pop, tables, ctx.years)
+            if pending:
+                pending.result()  # at most one chunk waits in memory
+            pending = pool.submit(_write_chunk, writer, tables)
+            done += n
+            if progress:
+                progress(done, request.persons)
+        if pending:
+            pending.result()
     return writer.close(), tally.table()
+
+
+def _write_chunk(writer: ExtractWriter, tables: Mapping[str, pa.Table]) -> None:
+    for name, table in tables.items():
+        writer.write(name, table)
 
 
 def _manifest(
@@ -147,7 +161,7 @@ def _manifest(
             "years": [request.years.first, request.years.last],
             "seed": request.seed,
             "format": request.fmt.value,
-            "chunk_persons": CHUNK_PERSONS,
+            "chunk_persons": request.chunk_persons,
         },
         "period": {"start": request.years.start.isoformat(), "end": request.years.end.isoformat()},
         "files": {r.name: extract_filename(r.name, request.fmt) for r in REGISTERS},
