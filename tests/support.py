@@ -31,7 +31,6 @@ def make_context(refdata: RefData, seed: int = 7, first: int = 2022, last: int =
         end=date(last, 12, 31),
         refdata=refdata,
         ids=IdAllocator(),
-        scale=20_000 / 5_930_000,
     )
 
 

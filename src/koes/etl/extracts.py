@@ -41,11 +41,16 @@ class ExtractFile:
     delimiter: str | None = None  # CSV only
     columns: tuple[str, ...] = ()
 
-    def describe(self) -> str:
+    @property
+    def format_label(self) -> str:
+        """How the file was read, e.g. "CSV, windows-1252, semicolon-separated"."""
         if self.kind == "parquet":
-            return f"{self.path.name}: Parquet"
+            return "Parquet"
         name = "semicolon" if self.delimiter == ";" else "comma"
-        return f"{self.path.name}: CSV, {self.encoding}, {name}-separated"
+        return f"CSV, {self.encoding}, {name}-separated"
+
+    def describe(self) -> str:
+        return f"{self.path.name}: {self.format_label}"
 
 
 @dataclass

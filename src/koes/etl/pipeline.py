@@ -270,7 +270,7 @@ def _publish(
             {
                 "register": f.register.name,
                 "file": f.path.name,
-                "format": f.describe().split(": ", 1)[1],
+                "format": f.format_label,
                 "bytes": f.path.stat().st_size,
                 "sha256": publish.file_sha256(f.path),
             }

@@ -35,7 +35,6 @@ class ChunkContext:
     end: date  # last day of the extract period (inclusive)
     refdata: RefData
     ids: IdAllocator
-    scale: float  # persons generated / persons in Denmark
 
     def rng(self, stream: str) -> np.random.Generator:
         """An independent generator per (seed, chunk, stream); adding a stream changes no other."""

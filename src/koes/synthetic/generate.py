@@ -33,7 +33,6 @@ from koes.synthetic.writer import ExtractFormat, ExtractWriter, extract_filename
 MANIFEST = "generation.json"
 CHUNK_PERSONS = 250_000  # part of the output's identity: changing it changes the data
 MAX_PERSONS = 10_000_000
-NATIONAL_POPULATION = 5_932_654  # 1 January 2023 (domain-notes §5)
 
 RegisterGenerator = Callable[[Population, ChunkContext], dict[str, pa.Table]]
 GENERATORS: tuple[RegisterGenerator, ...] = (
@@ -125,7 +124,6 @@ def _write_all(
                 end=request.years.end,
                 refdata=refdata,
                 ids=ids,
-                scale=request.persons / NATIONAL_POPULATION,
             )
             pop = generate_population(ctx, n, used)
             tables = person_tables(pop)

@@ -61,7 +61,6 @@ def _generate(refdata: RefData, seed: int, persons: int = PERSONS, start: date =
         end=END,
         refdata=refdata,
         ids=IdAllocator(),
-        scale=persons / 5_930_000,
     )
     pop = generate_population(ctx, persons, PnrRegistry())
     return Generated(pop, generate_hospital(pop, ctx))
