@@ -8,6 +8,7 @@ import pytest
 
 from koes.domain.periods import YearRange
 from koes.refdata import RefData, load_refdata
+from koes.services.analysis import AnalysisService
 from koes.services.warehouse import LoadResult, load_extracts
 from koes.settings import Settings
 from koes.synthetic.context import ChunkContext
@@ -37,6 +38,12 @@ def small_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def small_load(small_extracts: Path, small_settings: Settings) -> LoadResult:
     """The small extracts loaded into a warehouse; its current release. Treat as read-only."""
     return load_extracts(small_settings, small_extracts)
+
+
+@pytest.fixture(scope="session")
+def analysis(small_load: LoadResult, small_settings: Settings) -> AnalysisService:
+    """The analysis service over the small release, as the configured local principal (national, aggregate)."""
+    return AnalysisService(small_settings)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pyarrow as pa
@@ -18,9 +19,13 @@ from typer.testing import CliRunner
 from koes.cli import main as cli
 from koes.domain.codelists import CODE_LISTS
 from koes.domain.registers import REFDATA_CODE_LISTS, REGISTERS, Column, Register
+from koes.query.assemble import TOTAL
 from koes.refdata import RefData, load_refdata
+from koes.services.results import AnalysisResult
 from koes.synthetic.context import ChunkContext, IdAllocator
 from koes.synthetic.writer import arrow_schema
+
+Key = tuple[Any, ...]
 
 
 def make_context(refdata: RefData, seed: int = 7, first: int = 2022, last: int = 2022) -> ChunkContext:
@@ -107,7 +112,32 @@ CLEAN_ENV: dict[str, str | None] = {
     "KOES_WAREHOUSE_DIR": None,
     "KOES_PSEUDONYM_KEY_FILE": None,
     "KOES_KEEP_RELEASES": None,
+    "KOES_ENGINE": None,
+    "KOES_LOCAL_ORG": None,
+    "KOES_LOCAL_ROLE": None,
+    "KOES_LOCAL_USER": None,
+    "KOES_SUPPRESSION_THRESHOLD": None,
+    "KOES_SUPPRESSION_ROUNDING": None,
+    "KOES_CACHE_ENTRIES": None,
 }
+
+
+TOTAL_KEY = ("total",)
+
+
+def result_cells(result: AnalysisResult, measure: str, block: int = 0) -> dict[tuple[Key, Key], Any]:
+    """One measure of one block as {(row key, column key): published value}; totals keyed ("total",).
+
+    Hidden cells come out as their status (``"primary"``, ``"secondary"``, ``"derived"``)."""
+    protected = result.blocks[block]
+    b = protected.block
+    out: dict[tuple[Key, Key], Any] = {}
+    for r, c in b.cells():
+        row = TOTAL_KEY if r == TOTAL else b.row_keys[r]
+        col = TOTAL_KEY if c == TOTAL else b.col_keys[c]
+        status = protected.status(measure, (r, c))
+        out[(row, col)] = status if status is not None else protected.values[measure][(r, c)]
+    return out
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,13 @@ class Settings:
     threads: int = 2
     memory_limit: str = "8GB"
     keep_releases: int = 5
+    engine: str = "duckdb"  # duckdb | spark
+    local_org: str = "national"  # the principal of the CLI and API until sign-in exists
+    local_role: str = "aggregeret"
+    local_user: str = "lokal"
+    suppression_threshold: int = 5
+    suppression_rounding: int = 0  # 0: no rounding
+    cache_entries: int = 256
 
     @property
     def warehouse(self) -> Path:
@@ -53,7 +60,7 @@ class Settings:
 def _coerce(name: str, raw: str) -> Any:
     if name.endswith(("_dir", "_file")):
         return Path(raw)
-    if name in ("threads", "keep_releases"):
+    if name in ("threads", "keep_releases", "suppression_threshold", "suppression_rounding", "cache_entries"):
         try:
             return int(raw)
         except ValueError:

@@ -34,7 +34,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from koes.privacy.access import Organisation, Principal
+from koes.services.analysis import AnalysisService
+from koes.services.results import AnalysisResult
 from koes.services.warehouse import LoadResult
+from support import TOTAL_KEY, result_cells
 
 PSYCHIATRIC_SPECIALTIES = frozenset({"psykiatri", "boerne_ungdomspsykiatri"})
 PHYSICAL_TYPES = frozenset({"ALCA00", "ALCA10"})
@@ -581,3 +585,82 @@ def test_gp_contacts_per_1000_citizens(raw: Raw, warehouse: duckdb.DuckDBPyConne
     avg = query(warehouse, "SELECT kommunekode, year, sum(persons_avg) FROM population_year GROUP BY ALL", 2)
     rates = {k: 1000 * int(v[0]) / avg[k][0] for k, v in actual_contacts.items() if k in avg}
     assert rates == pytest.approx(expected, rel=1e-12)
+
+
+# --- the analysis service against the raw extracts -----------------------------------------------------
+# The whole query path (catalog, planner, scope rewrite, SQL, engine, assembly) as a national user
+# with individual-level rights, so figures are exact and comparable with the oracle's.
+
+EXACT = Principal("oracle", Organisation("national"), frozenset({"individ"}))
+
+
+def _by_key(result: AnalysisResult, measure: str) -> dict[tuple[Key, Key], Any]:
+    return {k: v for k, v in result_cells(result, measure).items() if v != 0}
+
+
+def test_analysis_admissions_by_municipality_and_year(raw: Raw, analysis: AnalysisService) -> None:
+    """Routed to the person-year table; the same request split by sex is routed to the stays: same numbers."""
+    somatic = [s for s in raw.stays if s.admission and s.sector == "somatik"]
+    cells: Counter[tuple[Key, Key]] = Counter()
+    for s in somatic:
+        kommune = raw.municipality(s.pnr, s.start.date())
+        for row in ((kommune,), TOTAL_KEY):
+            for col in ((s.year,), TOTAL_KEY):
+                cells[(row, col)] += 1
+    request = {
+        "perspective": "somatik",
+        "measures": ["indlaeggelser"],
+        "rows": ["kommune"],
+        "columns": ["aar"],
+        "period": {"from": "2022", "to": "2023"},
+    }
+    by_person_year = analysis.run(request, EXACT)
+    assert by_person_year.plan.queries[0].source.id == "person_year_hospital"
+    assert _by_key(by_person_year, "indlaeggelser") == dict(cells)
+    by_stays = analysis.run({**request, "filters": {"koen": [1, 2]}}, EXACT)
+    assert by_stays.plan.queries[0].source.id == "stays"
+    assert _by_key(by_stays, "indlaeggelser") == dict(cells)
+
+
+def test_analysis_patients_are_distinct_persons(raw: Raw, analysis: AnalysisService) -> None:
+    """Patients per year, and over both years (a person counted once, not once per year)."""
+    per_year: defaultdict[Key, set[str]] = defaultdict(set)
+    for c in raw.contacts:
+        if c.sector == "somatik" and raw.municipality(c.pnr, c.start.date()) is not None:
+            per_year[(c.start.year,)].add(c.pnr)
+            per_year[TOTAL_KEY].add(c.pnr)
+    result = analysis.run(
+        {
+            "perspective": "somatik",
+            "measures": ["patienter"],
+            "columns": ["aar"],
+            "period": {"from": "2022", "to": "2023"},
+        },
+        EXACT,
+    )
+    actual = {col: v for (_, col), v in result_cells(result, "patienter").items()}
+    assert actual == {k: len(v) for k, v in per_year.items()}
+
+
+def test_analysis_gp_contacts_per_citizen(raw: Raw, analysis: AnalysisService) -> None:
+    """Contacts from SSR at the residence on the day, over the average of the monthly resident counts."""
+    year = max(raw.years)
+    contacts: Counter[int | None] = Counter()
+    for r in raw.services:
+        if r["speciale"][:2] in GP_SPECIALTIES and r["behandlingsdato"].year == year:
+            contacts[raw.municipality(r["pnr"], r["behandlingsdato"])] += r["kontakt"]
+    residents: Counter[int] = Counter()
+    for month in range(1, 13):
+        residents.update(raw.residence.residents_on(date(year, month, 1)))
+    expected = {(k,): contacts[k] / (residents[k] / 12) for k in residents if contacts[k]}
+    result = analysis.run(
+        {
+            "perspective": "sygesikring",
+            "measures": ["laegekontakter_pr_borger"],
+            "rows": ["kommune"],
+            "period": {"from": str(year)},
+        },
+        EXACT,
+    )
+    actual = {row: v for (row, _), v in result_cells(result, "laegekontakter_pr_borger").items() if row != TOTAL_KEY}
+    assert {k: v for k, v in actual.items() if v} == pytest.approx(expected, rel=1e-9)

@@ -1,0 +1,71 @@
+"""Principals and their scope: which citizens' events a user may see, and how exactly.
+
+An organisation is a municipality, a region or the national authority. Aggregate rights cover
+all municipalities (suppressed figures, so users can compare themselves with others);
+individual-level rights give exact figures only for the organisation's own citizens: its
+municipality, or a region's municipalities. No role, no scope: default deny.
+
+Until the access issue lands, the API and CLI run as one configured local principal
+(``KOES_LOCAL_ORG``, ``KOES_LOCAL_ROLE``); the scope rewrite is the same one either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from koes.query.scope import Scope
+
+ROLES = ("aggregeret", "individ")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    kind: str  # kommune | region | national
+    code: int | None = None  # kommunekode or region code
+
+    @classmethod
+    def parse(cls, text: str) -> Organisation:
+        """``national``, ``kommune:101`` or ``region:1084``."""
+        kind, _, code = text.partition(":")
+        if kind == "national" and not code:
+            return cls("national")
+        if kind in ("kommune", "region") and code.isdigit():
+            return cls(kind, int(code))
+        raise ValueError(f"organisation {text!r} is not 'national', 'kommune:<kode>' or 'region:<kode>'")
+
+    def __str__(self) -> str:
+        return self.kind if self.code is None else f"{self.kind}:{self.code}"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: str
+    organisation: Organisation
+    roles: frozenset[str]
+
+    @property
+    def home_municipality(self) -> int | None:
+        return self.organisation.code if self.organisation.kind == "kommune" else None
+
+
+def scope_for(principal: Principal, regions: Mapping[int, Collection[int]]) -> Scope:
+    """The principal's scope; ``regions`` maps a region code to its municipalities."""
+    everyone = frozenset(k for members in regions.values() for k in members)
+    if not principal.roles & set(ROLES):
+        return Scope(frozenset())
+    own = _own(principal.organisation, regions, everyone)
+    exact = own if "individ" in principal.roles else frozenset()
+    return Scope(everyone, exact)
+
+
+def _own(
+    organisation: Organisation, regions: Mapping[int, Collection[int]], everyone: frozenset[int]
+) -> frozenset[int]:
+    if organisation.kind == "kommune" and organisation.code in everyone:
+        return frozenset({organisation.code})
+    if organisation.kind == "region" and organisation.code is not None and organisation.code in regions:
+        return frozenset(regions[organisation.code])
+    if organisation.kind == "national":
+        return everyone
+    return frozenset()

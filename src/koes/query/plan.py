@@ -1,0 +1,61 @@
+"""Immutable plan nodes: what to aggregate from which source, before any scope or SQL.
+
+A ``Plan`` is a few ``AggregateQuery`` nodes (the measures, the citizens behind rates, the strata
+of a standardised rate), each answered by one source with GROUPING SETS for the margins. Plans
+know nothing of users; ``koes.query.scope`` turns a plan into a ``ScopedPlan``, and only a scoped
+plan can become SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from koes.query.request import AnalysisRequest, Period
+from koes.semantic.model import Dimension, Measure, MeasureInput, Segment, Source
+
+
+@dataclass(frozen=True)
+class MeasureColumn:
+    """One aggregate column: the value of a base measure and the persons behind it."""
+
+    measure: str
+    spec: MeasureInput
+
+
+@dataclass(frozen=True)
+class Area:
+    """A comparison area: own municipality, its region, the country, similar municipalities."""
+
+    id: str  # kommune | region | land | lignende
+    kommuner: frozenset[int]
+    label_da: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class AggregateQuery:
+    role: str  # values | citizens | strata | citizen_strata
+    source: Source
+    dimensions: tuple[Dimension, ...]  # everything grouped by in any grouping set
+    grouping_sets: tuple[tuple[str, ...], ...]  # dimension ids
+    measures: tuple[MeasureColumn, ...]
+    filters: tuple[tuple[Dimension, tuple[Any, ...]], ...]
+    fixed: tuple[tuple[str, tuple[str, ...]], ...]  # perspective filters: attribute → values
+    period: Period
+    segment: Segment | None
+    segment_source: Source | None
+    area: Area | None = None
+    strata: tuple[Dimension, ...] = ()  # added to every grouping set, aliased apart from `dimensions`
+
+
+@dataclass(frozen=True)
+class Plan:
+    request: AnalysisRequest
+    period: Period
+    rows: tuple[Dimension, ...]
+    columns: tuple[Dimension, ...]
+    measures: tuple[Measure, ...]  # requested, in order
+    base_measures: tuple[Measure, ...]  # requested or needed by a derived one
+    queries: tuple[AggregateQuery, ...]
+    areas: tuple[Area, ...] = ()  # comparison areas, in row order

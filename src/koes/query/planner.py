@@ -1,0 +1,238 @@
+"""Plan a request: route each measure to the smallest source that answers it.
+
+Routing rules, in order:
+
+1. a source can answer a base measure if the measure declares an input for it, the source has
+   every attribute the request groups or filters by, it can cut the period (year-grain sources
+   only take whole years) and it can apply the segment (it has a person column);
+2. among those, the lowest ``priority`` wins (population counts, then person-year tables, then
+   the raw facts), so yearly per-municipality questions never scan events;
+3. rates and per-citizen amounts add a *citizens* query over the same cross-section (the
+   dimensions the population source has; a diagnosis chapter, say, does not split citizens);
+4. a standardised rate adds the same two queries split by sex and 5-year age group (*strata*).
+
+Person counts are always exact distinct counts: answers never depend on the route.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan
+from koes.query.request import AnalysisRequest, FieldProblem, Period, RequestError
+from koes.semantic.model import Catalog, DerivedKind, Dimension, Measure, Source
+
+CITIZENS = "borgere"
+STRATA = ("koen", "aldersgruppe_5")
+TIME_DIMENSIONS = frozenset({"aar", "kvartal", "maaned"})
+
+
+@dataclass(frozen=True)
+class Municipality:
+    code: int
+    name: str
+    region: int
+    population: int
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What the planner needs to know about the release and the country, nothing about users."""
+
+    years: tuple[int, ...]
+    municipalities: Mapping[int, Municipality]
+    regions: Mapping[int, str]
+    home_municipality: int | None = None
+
+
+def plan_request(request: AnalysisRequest, catalog: Catalog, context: PlanContext) -> Plan:
+    period = _period(request, context)
+    rows = tuple(catalog.dimensions[d] for d in request.rows)
+    columns = tuple(catalog.dimensions[d] for d in request.columns)
+    measures = tuple(catalog.measures[m] for m in request.measures)
+    base = _base_measures(measures, catalog)
+    areas = _areas(request, context, catalog.similar.count)
+    planner = _Planner(request, catalog, period)
+    queries: list[AggregateQuery] = []
+    for area in areas or (None,):
+        queries.extend(planner.queries(rows + columns, base, measures, area))
+    return Plan(request, period, rows, columns, measures, base, tuple(queries), areas)
+
+
+def _period(request: AnalysisRequest, context: PlanContext) -> Period:
+    if not context.years:
+        raise RequestError([FieldProblem("period", "the release holds no data")])
+    if request.period is None:
+        year = max(context.years)
+        return Period(year * 100 + 1, year * 100 + 12)
+    first, last = min(context.years), max(context.years)
+    if request.period.first // 100 < first or request.period.last // 100 > last:
+        raise RequestError(
+            [FieldProblem("period", f"{request.period} is outside the release, which holds {first}–{last}")]
+        )
+    return request.period
+
+
+def _base_measures(measures: tuple[Measure, ...], catalog: Catalog) -> tuple[Measure, ...]:
+    out: dict[str, Measure] = {}
+    for measure in measures:
+        if measure.is_base:
+            out[measure.id] = measure
+            continue
+        for ref in (measure.numerator, measure.denominator):
+            if ref is not None:
+                out.setdefault(ref, catalog.measures[ref])
+        if measure.derived in (DerivedKind.RATE, DerivedKind.PER_CITIZEN, DerivedKind.STANDARDISED_RATE):
+            out.setdefault(CITIZENS, catalog.measures[CITIZENS])
+    return tuple(out.values())
+
+
+class _Planner:
+    def __init__(self, request: AnalysisRequest, catalog: Catalog, period: Period) -> None:
+        self.request = request
+        self.catalog = catalog
+        self.period = period
+        self.perspective = catalog.perspectives[request.perspective]
+        self.segment = catalog.segments[request.segment] if request.segment else None
+        self.filters = tuple((catalog.dimensions[d], values) for d, values in request.filters)
+
+    def queries(
+        self,
+        dimensions: tuple[Dimension, ...],
+        base: tuple[Measure, ...],
+        requested: tuple[Measure, ...],
+        area: Area | None,
+    ) -> list[AggregateQuery]:
+        out: list[AggregateQuery] = []
+        values = [m for m in base if m.id != CITIZENS or CITIZENS in self.request.measures]
+        by_source: dict[str, list[Measure]] = {}
+        for measure in values:
+            source = self._route(measure, dimensions, self.filters, f"measures: {measure.id!r}")
+            by_source.setdefault(source.id, []).append(measure)
+        for source_id, measures in by_source.items():
+            out.append(self._query("values", self.catalog.sources[source_id], dimensions, measures, self.filters, area))
+        if any(m.id == CITIZENS for m in base) and CITIZENS not in self.request.measures:
+            out.append(self._citizens("citizens", dimensions, area))
+        standardised = [m for m in requested if m.derived is DerivedKind.STANDARDISED_RATE]
+        if standardised:
+            strata = tuple(self.catalog.dimensions[d] for d in STRATA)
+            for numerator in dict.fromkeys(m.numerator for m in standardised if m.numerator):
+                measure = self.catalog.measures[numerator]
+                where = f"measures: {measure.id!r} (standardised by sex and age)"
+                source = self._route(measure, dimensions + strata, self.filters, where)
+                out.append(self._query("strata", source, dimensions, [measure], self.filters, area, strata))
+            out.append(self._citizens("citizen_strata", dimensions, area, strata))
+        return out
+
+    def _citizens(
+        self, role: str, dimensions: tuple[Dimension, ...], area: Area | None, strata: tuple[Dimension, ...] = ()
+    ) -> AggregateQuery:
+        measure = self.catalog.measures[CITIZENS]
+        source = self._route(measure, strata, (), "measures: citizens")
+        kept = tuple(d for d in dimensions if all(source.has(a) for a in d.attributes))
+        dropped_time = [d.id for d in dimensions if d not in kept and d.id in TIME_DIMENSIONS]
+        if dropped_time:
+            raise RequestError(
+                [
+                    FieldProblem(
+                        "rows", f"citizens in a segment are counted per year; group by 'aar', not {dropped_time}"
+                    )
+                ]
+            )
+        filters = tuple((d, v) for d, v in self.filters if all(source.has(a) for a in d.attributes))
+        return self._query(role, source, kept, [measure], filters, area, strata)
+
+    def _query(
+        self,
+        role: str,
+        source: Source,
+        dimensions: tuple[Dimension, ...],
+        measures: list[Measure],
+        filters: tuple[tuple[Dimension, tuple[object, ...]], ...],
+        area: Area | None,
+        strata: tuple[Dimension, ...] = (),
+    ) -> AggregateQuery:
+        ids = tuple(d.id for d in dimensions)
+        rows = tuple(d for d in self.request.rows if d in ids)
+        cols = tuple(d for d in self.request.columns if d in ids)
+        fixed = tuple((a, v) for a, v in self.perspective.filters.items() if source.has(a))
+        return AggregateQuery(
+            role=role,
+            source=source,
+            dimensions=dimensions,
+            grouping_sets=_grouping_sets(rows, cols),
+            measures=tuple(MeasureColumn(m.id, m.inputs[source.id]) for m in measures),
+            filters=filters,
+            fixed=fixed,
+            period=self.period,
+            segment=self.segment,
+            segment_source=self.catalog.sources[self.segment.source] if self.segment else None,
+            area=area,
+            strata=strata,
+        )
+
+    def _route(
+        self,
+        measure: Measure,
+        dimensions: tuple[Dimension, ...],
+        filters: tuple[tuple[Dimension, tuple[object, ...]], ...],
+        where: str,
+    ) -> Source:
+        needed = {a for d in dimensions for a in d.attributes} | {a for d, _ in filters for a in d.attributes}
+        reasons: list[str] = []
+        for source_id in sorted(measure.inputs, key=lambda s: (self.catalog.sources[s].priority, s)):
+            source = self.catalog.sources[source_id]
+            missing = sorted(needed - set(source.attributes))
+            if missing:
+                reasons.append(f"{source.id} lacks {', '.join(missing)}")
+            elif source.time_grain == "year" and not self.period.whole_years:
+                reasons.append(f"{source.id} holds whole years only")
+            elif self.segment is not None and source.person is None:
+                reasons.append(f"{source.id} cannot apply a segment")
+            else:
+                return source
+        unavailable = [
+            d.id
+            for d in dimensions
+            if not any(all(self.catalog.sources[s].has(a) for a in d.attributes) for s in measure.inputs)
+        ]
+        message = (
+            f"not available by {', '.join(repr(d) for d in unavailable)}"
+            if unavailable
+            else "no source can answer this combination (" + "; ".join(reasons) + ")"
+        )
+        raise RequestError([FieldProblem(where.split(":")[0], f"{where.split(': ', 1)[-1]} is {message}")])
+
+
+def _grouping_sets(rows: tuple[str, ...], cols: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Cells, row totals, column totals and the grand total, without repeats."""
+    return tuple(dict.fromkeys((rows + cols, rows, cols, ())))
+
+
+def _areas(request: AnalysisRequest, context: PlanContext, similar_count: int) -> tuple[Area, ...]:
+    if not request.comparison:
+        return ()
+    code = request.comparison_municipality or context.home_municipality
+    own = context.municipalities.get(code) if code is not None else None
+    if own is None:
+        raise RequestError(
+            [FieldProblem("comparison", 'name the municipality to compare: {"municipality": <kommunekode>}')]
+        )
+    region = frozenset(m.code for m in context.municipalities.values() if m.region == own.region)
+    similar = _similar(own, context, similar_count)
+    return (
+        Area("kommune", frozenset({own.code}), own.name, own.name),
+        Area("region", region, context.regions[own.region], context.regions[own.region]),
+        Area("land", frozenset(context.municipalities), "Hele landet", "Denmark"),
+        Area("lignende", similar, "Sammenlignelige kommuner", "Similar municipalities"),
+    )
+
+
+def _similar(own: Municipality, context: PlanContext, count: int) -> frozenset[int]:
+    """The municipalities nearest in population size (on a log scale), the municipality itself excluded."""
+    others = [m for m in context.municipalities.values() if m.code != own.code]
+    size = math.log(max(own.population, 1))
+    others.sort(key=lambda m: (abs(math.log(max(m.population, 1)) - size), m.code))
+    return frozenset(m.code for m in others[:count])

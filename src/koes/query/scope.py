@@ -1,0 +1,73 @@
+"""The one scope rewrite: every query path turns a ``Plan`` into a ``ScopedPlan`` here.
+
+A ``Scope`` is the set of municipalities whose citizens' events a principal may see in
+aggregates (an event belongs to the municipality of residence on its date). ``apply_scope``
+restricts every query of a plan to that set (intersected with a comparison area); SQL can only
+be generated from a ``ScopedQuery``, and a ``ScopedQuery`` can only be made here, so no path can
+reach an engine without the rewrite. An empty scope is refused: default deny.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from koes.query.plan import AggregateQuery, Plan
+
+_REWRITE = object()  # only this module holds it; constructors check it
+
+
+class ScopeDeniedError(PermissionError):
+    """The principal may not see any data (no valid grant)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    kommuner: frozenset[int]  # aggregate-level: events of citizens resident here
+    exact: frozenset[int] = frozenset()  # individual-level: exact figures for these citizens
+
+    def fingerprint(self) -> str:
+        """A short stable hash, part of every cache key and audit record."""
+        text = ",".join(map(str, sorted(self.kommuner))) + "|" + ",".join(map(str, sorted(self.exact)))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ScopedQuery:
+    query: AggregateQuery
+    kommuner: frozenset[int]  # the scope, within the query's comparison area
+    token: object
+
+    def __post_init__(self) -> None:
+        if self.token is not _REWRITE:
+            raise TypeError("a ScopedQuery is made only by koes.query.scope.apply_scope")
+
+
+@dataclass(frozen=True)
+class ScopedPlan:
+    plan: Plan
+    scope: Scope
+    queries: tuple[ScopedQuery, ...]
+    token: object
+
+    def __post_init__(self) -> None:
+        if self.token is not _REWRITE:
+            raise TypeError("a ScopedPlan is made only by koes.query.scope.apply_scope")
+
+    @property
+    def exact(self) -> bool:
+        """True when every row the plan can read belongs to the principal's own citizens."""
+        return bool(self.scope.exact) and all(q.kommuner <= self.scope.exact for q in self.queries)
+
+
+def apply_scope(plan: Plan, scope: Scope) -> ScopedPlan:
+    if not scope.kommuner:
+        raise ScopeDeniedError("no grant gives access to data")
+    wanted = plan.request.filter_values("kommune")
+    queries = []
+    for query in plan.queries:
+        allowed = scope.kommuner if query.area is None else scope.kommuner & query.area.kommuner
+        if wanted is not None:  # a municipality filter narrows the scope; it never widens it
+            allowed = allowed & frozenset(int(k) for k in wanted)
+        queries.append(ScopedQuery(query, frozenset(allowed), _REWRITE))
+    return ScopedPlan(plan, scope, tuple(queries), _REWRITE)

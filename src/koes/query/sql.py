@@ -1,0 +1,229 @@
+"""SQL for a scoped query, built as SQLGlot trees and rendered per engine (DuckDB, Spark).
+
+Every query has the same shape, chosen so that every dialect accepts it:
+
+    SELECT d_<dim>…, s_<stratum>…, GROUPING(d_<dim>) AS g_<dim>…, <aggregates>
+    FROM (SELECT <dimension expressions>, <person>, <raw columns>
+          FROM <table> AS f LEFT JOIN <lookups>
+          WHERE <scope> AND <period> AND <perspective> AND <filters> AND <segment>) AS t
+    GROUP BY GROUPING SETS ((cells), (rows), (columns), ())
+
+The inner query names its outputs so the GROUP BY lists are plain columns (no ``GROUP BY ALL``,
+no positional references). Person counts are ``COUNT(DISTINCT …)``: exact on every engine.
+Output columns: ``d_`` dimension values, ``g_`` grouping flags (1 = totalled), ``s_`` strata,
+``m_`` measure values, ``n_`` the distinct persons behind a measure (the disclosure base).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlglot.expressions as exp
+
+from koes.query.plan import AggregateQuery, MeasureColumn
+from koes.query.scope import ScopedQuery
+from koes.semantic.loader import literal
+from koes.semantic.model import Aggregation, Dimension, Source
+
+FACT = "f"
+SEGMENT = "s"
+PERSON = "p_person"
+
+
+def to_sql(scoped: ScopedQuery, dialect: str = "duckdb", *, pretty: bool = True) -> str:
+    return build(scoped).sql(dialect=dialect, pretty=pretty)
+
+
+def build(scoped: ScopedQuery) -> exp.Select:
+    query = scoped.query
+    inner = _inner(query, scoped.kommuner)
+    outer = exp.select(*_outer_columns(query)).from_(inner.subquery("t"))
+    sets = query.grouping_sets
+    strata = [exp.column(f"s_{d.id}") for d in query.strata]
+    if sets == ((),) and not strata:
+        return outer
+    grouping = exp.GroupingSets(
+        expressions=[exp.Tuple(expressions=[*(exp.column(f"d_{d}") for d in s), *strata]) for s in sets]
+    )
+    return outer.group_by(grouping)
+
+
+def output_names(query: AggregateQuery) -> list[str]:
+    return [str(c.alias_or_name) for c in _outer_columns(query)]
+
+
+def _outer_columns(query: AggregateQuery) -> list[exp.Expr]:
+    columns: list[exp.Expr] = [exp.column(f"d_{d.id}") for d in query.dimensions]
+    columns += [exp.column(f"s_{d.id}") for d in query.strata]
+    if query.grouping_sets != ((),):
+        columns += [exp.alias_(exp.func("GROUPING", exp.column(f"d_{d.id}")), f"g_{d.id}") for d in query.dimensions]
+    for column in query.measures:
+        columns += _aggregates(column)
+    return columns
+
+
+def _aggregates(column: MeasureColumn) -> list[exp.Expr]:
+    spec, name = column.spec, column.measure
+    where = _outer(spec.where) if spec.where is not None else None
+    person = exp.column(PERSON)
+    if spec.aggregation is Aggregation.AVERAGE_POPULATION:
+        assert spec.expr is not None
+        # Divided by the months of the cell's period after the query (koes.query.assemble).
+        return [exp.alias_(exp.func("SUM", _outer(spec.expr)), f"m_{name}")]
+    if spec.aggregation is Aggregation.PERSONS:
+        return [exp.alias_(_distinct(person, where), f"m_{name}")]
+    if spec.aggregation is Aggregation.COUNT:
+        value: exp.Expr = (
+            exp.Count(this=exp.Star())
+            if where is None
+            else exp.func(
+                "SUM", exp.Case(ifs=[exp.If(this=where, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+            )
+        )
+    else:
+        assert spec.expr is not None
+        summed = _outer(spec.expr)
+        value = exp.func("SUM", summed if where is None else exp.Case(ifs=[exp.If(this=where, true=summed)]))
+    return [exp.alias_(value, f"m_{name}"), exp.alias_(_distinct(person, where), f"n_{name}")]
+
+
+def _distinct(person: exp.Expr, where: exp.Expr | None) -> exp.Expr:
+    target = person if where is None else exp.Case(ifs=[exp.If(this=where, true=person)])
+    return exp.Count(this=exp.Distinct(expressions=[target]))
+
+
+def _outer(tree: exp.Expr) -> exp.Expr:
+    """A catalog expression over raw columns, as seen from the outer query (``c_<column>``)."""
+    return tree.copy().transform(lambda n: exp.column(f"c_{n.name}") if isinstance(n, exp.Column) else n)
+
+
+def _fact(tree: exp.Expr, source: Source, alias: str = FACT, *, attributes: bool = False) -> exp.Expr:
+    """A catalog expression qualified with a table alias (attributes mapped to their columns)."""
+
+    def qualify(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column):
+            name = source.attributes.get(node.name, node.name) if attributes else node.name
+            return exp.column(name, table=alias)
+        return node
+
+    return tree.copy().transform(qualify)
+
+
+def _raw_columns(query: AggregateQuery) -> list[str]:
+    names: dict[str, None] = {}
+    for column in query.measures:
+        for tree in (column.spec.expr, column.spec.where):
+            if tree is not None:
+                names.update((c.name, None) for c in tree.find_all(exp.Column))
+    return list(names)
+
+
+def _dimension_expr(dimension: Dimension, source: Source) -> exp.Expr:
+    if dimension.lookup is not None:
+        return exp.column(dimension.lookup.value, table=f"l_{dimension.id}")
+    if dimension.expr is not None:
+        return _fact(dimension.expr, source, attributes=True)
+    return exp.column(source.attributes[dimension.attribute], table=FACT)
+
+
+def _inner(query: AggregateQuery, kommuner: frozenset[int]) -> exp.Select:
+    source = query.source
+    columns: list[exp.Expr] = [exp.alias_(_dimension_expr(d, source), f"d_{d.id}") for d in query.dimensions]
+    columns += [exp.alias_(_dimension_expr(d, source), f"s_{d.id}") for d in query.strata]
+    if source.person is not None:
+        columns.append(exp.alias_(exp.column(source.person, table=FACT), PERSON))
+    columns += [exp.alias_(exp.column(name, table=FACT), f"c_{name}") for name in _raw_columns(query)]
+    select = exp.select(*columns).from_(exp.to_table(source.table).as_(FACT))
+    for dimension in _lookups(query):
+        assert dimension.lookup is not None
+        alias = f"l_{dimension.id}"
+        on = exp.EQ(
+            this=exp.column(dimension.lookup.key, table=alias),
+            expression=exp.column(source.attributes[dimension.attribute], table=FACT),
+        )
+        select = select.join(exp.to_table(dimension.lookup.table).as_(alias), on=on, join_type="LEFT")
+    return select.where(exp.and_(*_conditions(query, kommuner)))
+
+
+def _lookups(query: AggregateQuery) -> list[Dimension]:
+    used = {d.id: d for d in (*query.dimensions, *query.strata, *(d for d, _ in query.filters))}
+    return [d for d in used.values() if d.lookup is not None]
+
+
+def _month_key(source: Source) -> exp.Expr:
+    # Years are SMALLINT in the release: widen before multiplying.
+    year = exp.Cast(this=exp.column(source.attributes["year"], table=FACT), to=exp.DataType.build("INT"))
+    if "month" not in source.attributes:
+        return year
+    return exp.Add(
+        this=exp.Mul(this=year, expression=exp.Literal.number(100)),
+        expression=exp.column(source.attributes["month"], table=FACT),
+    )
+
+
+def _conditions(query: AggregateQuery, kommuner: frozenset[int]) -> Iterable[exp.Expr]:
+    source = query.source
+    yield _in(exp.column(source.attributes["kommunekode"], table=FACT), sorted(kommuner))
+    yield from _period(query, source)
+    for attribute, values in query.fixed:
+        yield _in(exp.column(source.attributes[attribute], table=FACT), values)
+    for dimension, values in query.filters:
+        if not _is_residence(dimension):  # apply_scope has put it into the scope predicate already
+            yield _in(_dimension_expr(dimension, source), values)
+    if query.segment is not None:
+        yield _segment(query)
+
+
+def _is_residence(dimension: Dimension) -> bool:
+    return dimension.attributes == ("kommunekode",) and dimension.lookup is None and dimension.expr is None
+
+
+def _in(target: exp.Expr, values: Iterable[object]) -> exp.Expr:
+    items = [literal(v) for v in values]
+    if not items:
+        return exp.false()  # an empty scope or filter matches nothing
+    return exp.In(this=target, expressions=items)
+
+
+def _period(query: AggregateQuery, source: Source) -> Iterable[exp.Expr]:
+    period = query.period
+    year = exp.column(source.attributes["year"], table=FACT)
+    yield exp.Between(
+        this=year, low=exp.Literal.number(period.first // 100), high=exp.Literal.number(period.last // 100)
+    )
+    if not period.whole_years and "month" in source.attributes:
+        yield exp.Between(
+            this=_month_key(source), low=exp.Literal.number(period.first), high=exp.Literal.number(period.last)
+        )
+
+
+def _segment(query: AggregateQuery) -> exp.Expr:
+    segment, seg_source, source = query.segment, query.segment_source, query.source
+    assert segment is not None and seg_source is not None and seg_source.person is not None
+    same_table = seg_source.table == source.table
+    alias = FACT if same_table else SEGMENT
+    conditions = [_compare(exp.column(c.column, table=alias), c.op, literal(c.value)) for c in segment.conditions]
+    if same_table:
+        return exp.and_(*conditions)
+    assert source.person is not None
+    link = [
+        exp.EQ(this=exp.column(seg_source.person, table=SEGMENT), expression=exp.column(source.person, table=FACT)),
+        exp.EQ(
+            this=exp.column(seg_source.attributes["year"], table=SEGMENT),
+            expression=exp.column(source.attributes["year"], table=FACT),
+        ),
+    ]
+    sub = exp.select(exp.Literal.number(1)).from_(exp.to_table(seg_source.table).as_(SEGMENT))
+    return exp.Exists(this=sub.where(exp.and_(*link, *conditions)))
+
+
+def _compare(left: exp.Expr, op: str, right: exp.Expr) -> exp.Expr:
+    kinds: dict[str, type[exp.Binary]] = {
+        "=": exp.EQ,
+        "!=": exp.NEQ,
+        ">": exp.GT,
+        ">=": exp.GTE,
+        "<": exp.LT,
+        "<=": exp.LTE,
+    }
+    return kinds[op](this=left, expression=right)

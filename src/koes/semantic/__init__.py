@@ -1,0 +1,1 @@
+"""The semantic model: perspectives, measures, dimensions and segments, declared as data."""

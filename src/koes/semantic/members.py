@@ -1,0 +1,171 @@
+"""Members of a dimension: the values a user can filter on, in display order, with labels.
+
+Values are typed as in the warehouse (``kommune`` 101, ``koen`` 1, ``aldersgruppe`` "65-74"),
+labels come from the code lists, the shipped reference data and the age-band schemes, so no
+label is written twice and none lives in a template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from koes.domain.codelists import CODE_LISTS
+from koes.domain.periods import load_age_band_schemes
+from koes.domain.preventable import PREVENTABLE_GROUPS
+from koes.refdata import RefData, load_refdata
+from koes.semantic.model import Dimension, Label
+
+NOT_RECORDED = Label("Uoplyst", "Not recorded")
+
+
+@dataclass(frozen=True)
+class Member:
+    value: Any
+    label: Label
+
+
+def members(dimension: Dimension, years: Sequence[int] = ()) -> tuple[Member, ...]:
+    """Every known member, in display order; an open dimension (``release``) returns none."""
+    source = dimension.members
+    if source.kind == "period":
+        return _periods(source.name, years)
+    if source.kind == "release":
+        return ()
+    return _static(dimension)
+
+
+_STATIC: dict[tuple[str, str, str], tuple[Member, ...]] = {}
+
+
+def _static(dimension: Dimension) -> tuple[Member, ...]:
+    key = (dimension.id, dimension.members.kind, dimension.members.name)
+    if key not in _STATIC:
+        _STATIC[key] = _build_static(dimension)
+    return _STATIC[key]
+
+
+def _build_static(dimension: Dimension) -> tuple[Member, ...]:
+    source = dimension.members
+    kind, name = source.kind, source.name
+    if kind == "inline":
+        return tuple(Member(_typed(dimension, k), v) for k, v in source.values.items())
+    if kind == "code_list":
+        return tuple(Member(_typed(dimension, c.code), Label(c.label_da, c.label_en)) for c in CODE_LISTS[name])
+    if kind == "age_bands":
+        return tuple(Member(b.label, Label(f"{b.label} år", f"{b.label} years")) for b in _schemes()[name].bands)
+    if kind == "preventable_groups":
+        return tuple(Member(g.id, Label(g.label_da, g.label_en)) for g in PREVENTABLE_GROUPS)
+    return _refdata_members(name, _refdata())
+
+
+def _refdata_members(name: str, ref: RefData) -> tuple[Member, ...]:
+    if name == "municipalities":
+        return tuple(Member(m.code, Label(m.name, m.name)) for m in sorted(ref.municipalities, key=lambda m: m.code))
+    if name == "regions":
+        return tuple(Member(r.code, Label(r.name, r.name)) for r in ref.regions)
+    if name == "hospitals":
+        return tuple(Member(h.hospital_id, Label(h.name, h.name)) for h in ref.hospitals)
+    if name in ("atc1", "atc2"):
+        level = int(name[-1])
+        groups = (g for g in ref.atc_groups if g.level == level)
+        return tuple(
+            Member(g.code, Label(f"{g.code} {g.name_en.capitalize()}", f"{g.code} {g.name_en.capitalize()}"))
+            for g in groups
+        )
+    if name == "icd10_chapters":
+        return tuple(
+            Member(
+                int(c["chapter_no"]),
+                Label(f"Kapitel {c['chapter']}: {c['title_en']}", f"Chapter {c['chapter']}: {c['title_en']}"),
+            )
+            for c in ref.icd10_chapters
+        )
+    if name == "icd10_blocks":
+        return tuple(
+            Member(b["block"], Label(f"{b['block']} {b['title_en']}", f"{b['block']} {b['title_en']}"))
+            for b in ref.icd10_blocks
+        )
+    if name == "icd10_categories":
+        return tuple(
+            Member(c["sks_code"], Label(f"{c['code']} {c['title_en']}", f"{c['code']} {c['title_en']}"))
+            for c in ref.icd10_categories
+        )
+    raise KeyError(f"no reference member list named {name!r}")
+
+
+def _periods(name: str, years: Sequence[int]) -> tuple[Member, ...]:
+    out: list[Member] = []
+    for year in sorted(years):
+        if name == "year":
+            out.append(Member(year, Label(str(year), str(year))))
+        elif name == "quarter":
+            out += [Member(year * 10 + q, Label(f"{year} K{q}", f"{year} Q{q}")) for q in range(1, 5)]
+        else:
+            out += [Member(year * 100 + m, Label(f"{year}-{m:02d}", f"{year}-{m:02d}")) for m in range(1, 13)]
+    return tuple(out)
+
+
+def label_of(dimension: Dimension, value: Any, language: str = "da") -> str:
+    """The label of one value; values outside the known members are shown as they are."""
+    if value is None:
+        return NOT_RECORDED.get(language)
+    if dimension.members.kind == "period":
+        return _periods(dimension.members.name, [_year_of(dimension.members.name, value)])[
+            _index(dimension, value)
+        ].label.get(language)
+    for member in members(dimension):
+        if member.value == value:
+            return member.label.get(language)
+    return str(value)
+
+
+def _year_of(kind: str, value: int) -> int:
+    return value if kind == "year" else value // 10 if kind == "quarter" else value // 100
+
+
+def _index(dimension: Dimension, value: int) -> int:
+    kind = dimension.members.name
+    return 0 if kind == "year" else (value % 10) - 1 if kind == "quarter" else (value % 100) - 1
+
+
+def sort_key(dimension: Dimension, value: Any) -> tuple[int, Any]:
+    """Display order: the members' order where known, else natural order; missing values last."""
+    if value is None:
+        return (3, "")
+    if dimension.members.kind not in ("period", "release"):
+        order = _order(dimension)
+        if value in order:
+            return (0, order[value])
+    return (1, _natural(value))
+
+
+def _order(dimension: Dimension) -> dict[Any, int]:
+    return {m.value: i for i, m in enumerate(_static(dimension))}
+
+
+def _natural(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", value))
+    return (value,)
+
+
+def _typed(dimension: Dimension, text: str) -> Any:
+    if dimension.value_type == "int":
+        return int(text)
+    if dimension.value_type == "bool":
+        return text == "true"
+    return text
+
+
+@cache
+def _refdata() -> RefData:
+    return load_refdata()
+
+
+@cache
+def _schemes() -> dict[str, Any]:
+    return load_age_band_schemes()

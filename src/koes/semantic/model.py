@@ -1,0 +1,209 @@
+"""The semantic model: what users ask for, declared as data and read by small engines.
+
+Vocabulary (metricflow-like, in KØS words):
+
+* a **source** is one table of a release (a fact, a person-year table or a cube) with the
+  *attributes* it carries (``year``, ``kommunekode``, ``age`` …) and the *measure inputs* it can
+  aggregate;
+* a **dimension** is something to group or filter by; it needs one or more attributes and may map
+  them through a lookup table (``age`` → KØS age band) or a neutral SQL expression;
+* a **measure** is a number users see; it is *base* (an aggregate with one definition per source
+  that can answer it) or *derived* (a rate per 1,000 citizens, a per-citizen amount, a share or a
+  directly standardised rate);
+* a **perspective** groups the measures of one area (somatik, psykiatri, …) and may fix a filter
+  (sector = psykiatri) on every source it reads;
+* a **segment** is a population filter defined on a person-year table, usable with any
+  perspective: "citizens 65+ receiving home care in the year".
+
+Every element carries Danish and English labels and a description; ``downloadable: false`` marks
+view-only elements, which exports and the API leave out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import sqlglot.expressions as exp
+
+
+@dataclass(frozen=True)
+class Label:
+    da: str
+    en: str
+
+    def get(self, language: str) -> str:
+        return self.en if language == "en" else self.da
+
+
+class SourceKind(StrEnum):
+    FACT = "fact"  # one row per event; exact distinct persons by COUNT(DISTINCT person)
+    PERSON_YEAR = "person_year"  # one row per person, year (and a small grouping)
+    POPULATION = "population"  # counts of residents; the count is its own disclosure base
+
+
+class Aggregation(StrEnum):
+    COUNT = "count"  # rows (optionally where …)
+    SUM = "sum"  # sum of an expression
+    PERSONS = "persons"  # exact distinct persons (optionally where …)
+    AVERAGE_POPULATION = "average_population"  # sum of resident counts / months in the cell
+
+
+class DerivedKind(StrEnum):
+    RATE = "rate"  # numerator per `per` citizens of the same cross-section
+    PER_CITIZEN = "per_citizen"  # numerator per citizen (amounts)
+    SHARE = "share"  # numerator / denominator measure, as a percentage
+    STANDARDISED_RATE = "standardised_rate"  # direct age/sex standardisation, with 95 % CI
+
+
+class Unit(StrEnum):
+    COUNT = "antal"
+    PERSONS = "personer"
+    KR = "kr"
+    DAYS = "dage"
+    HOURS = "timer"
+    WEEKS = "uger"
+    RATE = "pr_1000"
+    PERCENT = "pct"
+    KR_PER_CITIZEN = "kr_pr_borger"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Map a fact attribute to a dimension value through a release table (``dim_age.band_koes``)."""
+
+    table: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class MemberSource:
+    """Where a dimension's members (values and labels) come from, for filters and headers."""
+
+    kind: str  # code_list | refdata | age_bands | period | inline | preventable_groups | release
+    name: str = ""
+    values: Mapping[str, Label] = field(default_factory=dict)  # for inline members
+
+
+@dataclass(frozen=True)
+class Dimension:
+    id: str
+    label: Label
+    description: str
+    attributes: tuple[str, ...]
+    members: MemberSource
+    lookup: Lookup | None = None
+    expr: exp.Expr | None = None  # over `attributes`, when not a plain attribute or lookup
+    value_type: str = "str"  # str | int | bool
+    downloadable: bool = True
+    group: str = ""  # for the UI: tid, geografi, person, …
+
+    @property
+    def attribute(self) -> str:
+        return self.attributes[0]
+
+
+@dataclass(frozen=True)
+class MeasureInput:
+    """How one source computes a base measure."""
+
+    aggregation: Aggregation
+    expr: exp.Expr | None = None  # what to sum; None for count/persons
+    where: exp.Expr | None = None  # rows that count
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    table: str
+    kind: SourceKind
+    label: Label
+    attributes: Mapping[str, str]  # attribute → column of `table`
+    person: str | None  # the person column, for exact distinct persons and segments
+    priority: int  # lower is smaller/faster; the planner tries sources in this order
+    time_grain: str  # month | year: the finest period a filter can cut
+    description: str = ""
+
+    def has(self, attribute: str) -> bool:
+        return attribute in self.attributes
+
+
+@dataclass(frozen=True)
+class Measure:
+    id: str
+    label: Label
+    description: str
+    unit: Unit
+    perspectives: tuple[str, ...]
+    inputs: Mapping[str, MeasureInput] = field(default_factory=dict)  # source id → how
+    derived: DerivedKind | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    per: int = 1000
+    downloadable: bool = True
+    decimals: int = 0
+
+    @property
+    def is_base(self) -> bool:
+        return self.derived is None
+
+    @property
+    def additive(self) -> bool:
+        return self.is_base and all(i.aggregation in (Aggregation.COUNT, Aggregation.SUM) for i in self.inputs.values())
+
+
+@dataclass(frozen=True)
+class Perspective:
+    id: str
+    label: Label
+    description: str
+    filters: Mapping[str, tuple[str, ...]]  # attribute → allowed values, on every source that has it
+    default_measures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One comparison in a segment definition: ``column op value``."""
+
+    column: str
+    op: str  # = != > >= < <= in
+    value: object
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: str
+    label: Label
+    description: str
+    source: str  # a person-year source id
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class SimilarMunicipalities:
+    """How the comparison's group of similar municipalities is chosen."""
+
+    method: str  # nearest_population
+    count: int
+
+
+@dataclass(frozen=True)
+class Catalog:
+    dimensions: Mapping[str, Dimension]
+    sources: Mapping[str, Source]
+    measures: Mapping[str, Measure]
+    perspectives: Mapping[str, Perspective]
+    segments: Mapping[str, Segment]
+    similar: SimilarMunicipalities
+    standard_population_year: int
+
+    def measures_of(self, perspective: str) -> tuple[Measure, ...]:
+        return tuple(m for m in self.measures.values() if perspective in m.perspectives)
+
+    def sources_by_priority(self) -> tuple[Source, ...]:
+        return tuple(sorted(self.sources.values(), key=lambda s: (s.priority, s.id)))
+
+    def dimensions_in(self, source: Source) -> tuple[Dimension, ...]:
+        return tuple(d for d in self.dimensions.values() if all(source.has(a) for a in d.attributes))

@@ -1,0 +1,226 @@
+"""The one analysis path: parse → plan → scope → SQL → engine → assemble → protect → result.
+
+Every route (API, CLI, exports, later the web pages and Standard reports) calls
+``AnalysisService.run``. Results are cached by (release, request, scope, rule, engine): the scope
+is part of the key, and only protected results are cached, so a cache hit is as safe as a fresh
+answer. The engine is opened read-only on the current release and reopened when it changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from koes.engines.base import Engine, Row
+from koes.privacy.access import Organisation, Principal, scope_for
+from koes.privacy.suppression import DisclosureRule
+from koes.query.assemble import StandardWeights, assemble
+from koes.query.planner import Municipality, PlanContext, plan_request
+from koes.query.request import FieldProblem, RequestError, parse_request
+from koes.query.scope import Scope, ScopedPlan, apply_scope
+from koes.query.sql import to_sql
+from koes.refdata import RefData, load_refdata
+from koes.semantic.loader import CatalogError, default_catalog, release_problems
+from koes.semantic.members import members, sort_key
+from koes.semantic.model import Catalog
+from koes.services.disclosure import protect
+from koes.services.results import AnalysisResult, Provenance
+from koes.settings import Settings
+from koes.storage.releases import Release, ReleaseStore
+
+
+class NoReleaseError(RuntimeError):
+    """There is no current release to analyse: load extracts first."""
+
+
+@dataclass(frozen=True)
+class _Opened:
+    release: Release
+    engine: Engine
+    years: tuple[int, ...]
+    extract_period: str
+    rule_versions: Mapping[str, str]
+
+
+class AnalysisService:
+    def __init__(self, settings: Settings, catalog: Catalog | None = None) -> None:
+        self.settings = settings
+        self.catalog = catalog or default_catalog()
+        self.rule = DisclosureRule(
+            threshold=settings.suppression_threshold, rounding=settings.suppression_rounding or None
+        )
+        self._lock = threading.Lock()
+        self._opened: _Opened | None = None
+        self._cache: OrderedDict[tuple[str, ...], AnalysisResult] = OrderedDict()
+
+    # --- the path --------------------------------------------------------------------------
+    def run(self, raw: object, principal: Principal, language: str = "da") -> AnalysisResult:
+        opened = self._open()
+        request = parse_request(raw, self.catalog)
+        self._check_members(request.filters, opened.years)
+        scope = self.scope_of(principal)
+        key = (
+            opened.release.id,
+            request.canonical(),
+            scope.fingerprint(),
+            self.rule.name,
+            self.rule.version,
+            str(self.rule.threshold),
+            str(self.rule.rounding),
+            opened.engine.dialect,
+            str(principal.home_municipality),
+        )
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        context = PlanContext(opened.years, self._municipalities, self._regions, principal.home_municipality)
+        scoped = apply_scope(plan_request(request, self.catalog, context), scope)
+        result = self._execute(scoped, opened)
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > self.settings.cache_entries:
+                self._cache.popitem(last=False)
+        return result
+
+    def sql(self, raw: object, principal: Principal) -> list[str]:
+        """The SQL a request runs, after the scope rewrite (for `koes query --explain` and tests)."""
+        opened = self._open()
+        request = parse_request(raw, self.catalog)
+        context = PlanContext(opened.years, self._municipalities, self._regions, principal.home_municipality)
+        scoped = apply_scope(plan_request(request, self.catalog, context), self.scope_of(principal))
+        return [to_sql(q, opened.engine.dialect) for q in scoped.queries]
+
+    def _execute(self, scoped: ScopedPlan, opened: _Opened) -> AnalysisResult:
+        rows: list[Sequence[Row]] = [
+            opened.engine.execute(to_sql(q, opened.engine.dialect, pretty=False)) for q in scoped.queries
+        ]
+        plan = scoped.plan
+        blocks = assemble(plan, rows, self._weights, sort_key)
+        protected = tuple(
+            protect(b, plan.measures, self.catalog.measures, self.rule, exact=scoped.exact) for b in blocks
+        )
+        provenance = Provenance(
+            release_id=opened.release.id,
+            extract_period=opened.extract_period,
+            rule_versions=opened.rule_versions,
+            suppression_rule=f"{self.rule.name} v{self.rule.version}",
+            suppression_description=self.rule.describe("da"),
+            engine=opened.engine.dialect,
+            generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            scope=scoped.scope.fingerprint(),
+            exact=scoped.exact,
+        )
+        return AnalysisResult(plan.request, plan, protected, provenance)
+
+    # --- principals and scope --------------------------------------------------------------
+    def local_principal(self) -> Principal:
+        organisation = Organisation.parse(self.settings.local_org)
+        return Principal(self.settings.local_user, organisation, frozenset({self.settings.local_role}))
+
+    def scope_of(self, principal: Principal) -> Scope:
+        regions: dict[int, set[int]] = {}
+        for m in self._municipalities.values():
+            regions.setdefault(m.region, set()).add(m.code)
+        return scope_for(principal, regions)
+
+    # --- the release -----------------------------------------------------------------------
+    def release_id(self) -> str:
+        return self._open().release.id
+
+    def years(self) -> tuple[int, ...]:
+        return self._open().years
+
+    def _open(self) -> _Opened:
+        current = ReleaseStore(self.settings.warehouse).current()
+        if current is None:
+            raise NoReleaseError(f"no release in {self.settings.warehouse}: run `koes load EXTRACTS_DIR` first")
+        with self._lock:
+            if self._opened is not None and self._opened.release.id == current.id:
+                return self._opened
+            if self._opened is not None:
+                self._opened.engine.close()
+            self._opened = self._open_release(current)
+            self._cache.clear()
+            return self._opened
+
+    def _open_release(self, release: Release) -> _Opened:
+        engine = open_engine(self.settings, release)
+        problems = release_problems(self.catalog, engine.table_columns())
+        if problems:
+            engine.close()
+            raise CatalogError(problems)
+        manifest = release.manifest()
+        period = manifest.get("extract_period", {})
+        start, end = int(str(period.get("start", "0000"))[:4]), int(str(period.get("end", "0000"))[:4])
+        return _Opened(
+            release=release,
+            engine=engine,
+            years=tuple(range(start, end + 1)) if start else (),
+            extract_period=f"{period.get('start', '?')} – {period.get('end', '?')}",
+            rule_versions=dict(manifest.get("rule_versions", {})),
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._opened is not None:
+                self._opened.engine.close()
+                self._opened = None
+
+    # --- reference data --------------------------------------------------------------------
+    @cached_property
+    def _refdata(self) -> RefData:
+        return load_refdata()
+
+    @cached_property
+    def _municipalities(self) -> dict[int, Municipality]:
+        ref = self._refdata
+        population = ref.population_in(self.catalog.standard_population_year)
+        return {
+            m.code: Municipality(m.code, m.name, m.region_code, population.get(m.code, 0)) for m in ref.municipalities
+        }
+
+    @cached_property
+    def _regions(self) -> dict[int, str]:
+        return {r.code: r.name for r in self._refdata.regions}
+
+    @cached_property
+    def _weights(self) -> StandardWeights:
+        """The standard population: national residents by sex and 5-year group (Statistics Denmark)."""
+        rows = self._refdata.national_structure(self.catalog.standard_population_year)
+        total = sum(r.population for r in rows)
+        return {(1 if r.sex == "M" else 2, _band(r.age_from, r.age_to)): r.population / total for r in rows}
+
+    def _check_members(self, filters: tuple[tuple[str, tuple[Any, ...]], ...], years: tuple[int, ...]) -> None:
+        problems = []
+        for dimension_id, values in filters:
+            dimension = self.catalog.dimensions[dimension_id]
+            known = {m.value for m in members(dimension, years)}
+            if not known:
+                continue
+            problems += [
+                FieldProblem(f"filters.{dimension_id}", f"{v!r} is not a value of {dimension_id!r}")
+                for v in values
+                if v not in known
+            ]
+        if problems:
+            raise RequestError(problems)
+
+
+def _band(age_from: int, age_to: int | None) -> str:
+    return f"{age_from}+" if age_to is None else f"{age_from}-{age_to}"
+
+
+def open_engine(settings: Settings, release: Release) -> Engine:
+    if settings.engine == "spark":
+        from koes.engines.spark import SparkEngine  # imported only when chosen: pyspark is optional
+
+        return SparkEngine(release.parquet_dir, release.id)
+    from koes.engines.duckdb import DuckDBEngine
+
+    return DuckDBEngine(release.serving_file, release.id, threads=settings.threads, memory_limit=settings.memory_limit)

@@ -1,0 +1,205 @@
+"""Published analysis results: protected blocks, labels and the provenance stamp.
+
+This is the only shape that leaves the services: the JSON API, the CLI, exports and (later) the
+web pages all render an ``AnalysisResult``. A suppressed cell is always explicit: its value is
+``null`` with a status (``primary`` shows ``<5``, ``secondary`` and ``derived`` show ``x``), never
+0 and never left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from koes.query.assemble import TOTAL, CellKey, Number
+from koes.query.plan import Plan
+from koes.query.request import AnalysisRequest
+from koes.semantic.members import label_of
+from koes.semantic.model import Dimension, Measure
+from koes.services.disclosure import PRIMARY, ProtectedBlock
+
+TOTAL_LABEL = {"da": "I alt", "en": "Total"}
+AREA_LABEL = {"da": "Område", "en": "Area"}
+HIDDEN_NOTE = {
+    "da": "<5: færre end 5 personer. x: skjult, så en skjult værdi ikke kan regnes ud fra totaler eller afledte tal.",
+    "en": "<5: fewer than 5 persons. x: hidden so that no hidden value can be worked out from totals or derived "
+    "figures.",
+}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    release_id: str
+    extract_period: str
+    rule_versions: Mapping[str, str]
+    suppression_rule: str
+    suppression_description: str
+    engine: str
+    generated_at: str
+    scope: str
+    exact: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "release_id": self.release_id,
+            "extract_period": self.extract_period,
+            "rule_versions": dict(self.rule_versions),
+            "suppression_rule": self.suppression_rule,
+            "suppression": self.suppression_description,
+            "engine": self.engine,
+            "generated_at": self.generated_at,
+            "scope": self.scope,
+            "exact_figures": self.exact,
+        }
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    request: AnalysisRequest
+    plan: Plan
+    blocks: tuple[ProtectedBlock, ...]
+    provenance: Provenance
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        return self.plan.measures
+
+    @property
+    def cells_suppressed(self) -> int:
+        return sum(len(marks) for b in self.blocks for m, marks in b.hidden.items() if m in self.request.measures)
+
+    @property
+    def cells_returned(self) -> int:
+        return sum(len(b.block.cells()) for b in self.blocks) * len(self.measures)
+
+    def cell(self, block: ProtectedBlock, measure: Measure, key: CellKey) -> dict[str, Any]:
+        status = block.status(measure.id, key)
+        if status is not None:
+            return {"value": None, "status": status, "display": display_hidden(status)}
+        value = block.values[measure.id].get(key)
+        out: dict[str, Any] = {"value": json_number(value), "status": "ok" if value is not None else "none"}
+        interval = block.block.intervals.get(measure.id, {}).get(key)
+        if interval is not None:
+            out["ci95"] = [round(interval[0], 6), round(interval[1], 6)]
+        return out
+
+    def to_json(self, language: str = "da", *, downloadable_only: bool = False) -> dict[str, Any]:
+        measures = [m for m in self.measures if m.downloadable or not downloadable_only]
+        return {
+            "request": self.request.to_json(),
+            "language": language,
+            "measures": [_measure_json(m, language) for m in measures],
+            "rows": [_dimension_json(d, language) for d in self.plan.rows],
+            "columns": [_dimension_json(d, language) for d in self.plan.columns],
+            "blocks": [self._block_json(b, measures, language) for b in self.blocks],
+            "suppression": {
+                "cells_suppressed": self.cells_suppressed,
+                "note": HIDDEN_NOTE[language],
+                "rule": self.provenance.suppression_description,
+            },
+            "provenance": self.provenance.to_json(),
+        }
+
+    def _block_json(self, block: ProtectedBlock, measures: list[Measure], language: str) -> dict[str, Any]:
+        b = block.block
+        area = b.area
+        return {
+            "area": None
+            if area is None
+            else {"id": area.id, "label": area.label_en if language == "en" else area.label_da},
+            "rows": _axis_json(self.plan.rows, b.row_keys, language),
+            "columns": _axis_json(self.plan.columns, b.col_keys, language),
+            "cells": [
+                {
+                    "row": "total" if r == TOTAL else r,
+                    "column": "total" if c == TOTAL else c,
+                    "values": {m.id: self.cell(block, m, (r, c)) for m in measures},
+                }
+                for r, c in b.cells()
+            ],
+        }
+
+    def table(self, language: str = "da", *, downloadable_only: bool = False) -> list[list[Any]]:
+        """The pivot as a rectangle (header row first): what CSV, XLSX and the CLI print."""
+        measures = [m for m in self.measures if m.downloadable or not downloadable_only]
+        first = self.blocks[0].block
+        col_keys = [*range(len(first.col_keys)), TOTAL]
+        header: list[Any] = []
+        if self.plan.areas:
+            header.append(AREA_LABEL[language])
+        header += [d.label.get(language) for d in self.plan.rows]
+        for c in col_keys:
+            for m in measures:
+                header.append(_column_title(self.plan.columns, first.col_keys, c, m, language))
+        out = [header]
+        for block in self.blocks:
+            for r, labels in _row_labels(self.plan.rows, block.block.row_keys, language):
+                line: list[Any] = []
+                if self.plan.areas and block.block.area is not None:
+                    area = block.block.area
+                    line.append(area.label_en if language == "en" else area.label_da)
+                line += labels
+                for c in col_keys:
+                    for m in measures:
+                        cell = self.cell(block, m, (r, c))
+                        line.append(cell["display"] if cell["status"] not in ("ok", "none") else cell["value"])
+                out.append(line)
+        return out
+
+
+def display_hidden(status: str) -> str:
+    return "<5" if status == PRIMARY else "x"
+
+
+def json_number(value: Number | None) -> int | float | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else round(float(value), 6)
+    if isinstance(value, float):
+        return round(value, 6)
+    return int(value)
+
+
+def _measure_json(measure: Measure, language: str) -> dict[str, Any]:
+    return {
+        "id": measure.id,
+        "label": measure.label.get(language),
+        "unit": measure.unit.value,
+        "decimals": measure.decimals,
+        "downloadable": measure.downloadable,
+    }
+
+
+def _dimension_json(dimension: Dimension, language: str) -> dict[str, Any]:
+    return {"id": dimension.id, "label": dimension.label.get(language), "downloadable": dimension.downloadable}
+
+
+def _axis_json(dims: tuple[Dimension, ...], keys: tuple[tuple[Any, ...], ...], language: str) -> list[dict[str, Any]]:
+    return [
+        {"key": list(key), "labels": [label_of(d, v, language) for d, v in zip(dims, key, strict=True)]} for key in keys
+    ]
+
+
+def _row_labels(
+    dims: tuple[Dimension, ...], keys: tuple[tuple[Any, ...], ...], language: str
+) -> Iterator[tuple[int, list[str]]]:
+    for i, key in enumerate(keys):
+        yield i, [label_of(d, v, language) for d, v in zip(dims, key, strict=True)]
+    yield TOTAL, [TOTAL_LABEL[language]] + [""] * (len(dims) - 1) if dims else []
+
+
+def _column_title(
+    dims: tuple[Dimension, ...], keys: tuple[tuple[Any, ...], ...], c: int, measure: Measure, language: str
+) -> str:
+    label = measure.label.get(language)
+    if not dims:
+        return label
+    part = (
+        TOTAL_LABEL[language]
+        if c == TOTAL
+        else " / ".join(label_of(d, v, language) for d, v in zip(dims, keys[c], strict=True))
+    )
+    return f"{part}: {label}"

@@ -1,0 +1,44 @@
+-- values: services
+SELECT
+  d_aldersgruppe_bred,
+  GROUPING(d_aldersgruppe_bred) AS g_aldersgruppe_bred,
+  SUM(CASE WHEN c_provider_group = 'almen_praksis' THEN c_contacts END) AS m_laegekontakter,
+  COUNT(DISTINCT CASE WHEN c_provider_group = 'almen_praksis' THEN p_person END) AS n_laegekontakter
+FROM (
+  SELECT
+    l_aldersgruppe_bred.band_bred AS d_aldersgruppe_bred,
+    f.person_id AS p_person,
+    f.contacts AS c_contacts,
+    f.provider_group AS c_provider_group
+  FROM services AS f
+  LEFT JOIN dim_age AS l_aldersgruppe_bred
+    ON l_aldersgruppe_bred.age = f.age
+  WHERE
+    f.kommunekode IN (101, 147, 151) AND f.year BETWEEN 2024 AND 2024
+) AS t
+GROUP BY
+  GROUPING SETS (
+    (d_aldersgruppe_bred),
+    ()
+  );
+
+-- citizens: population_month
+SELECT
+  d_aldersgruppe_bred,
+  GROUPING(d_aldersgruppe_bred) AS g_aldersgruppe_bred,
+  SUM(c_persons) AS m_borgere
+FROM (
+  SELECT
+    l_aldersgruppe_bred.band_bred AS d_aldersgruppe_bred,
+    f.persons AS c_persons
+  FROM population_month AS f
+  LEFT JOIN dim_age AS l_aldersgruppe_bred
+    ON l_aldersgruppe_bred.age = f.age
+  WHERE
+    f.kommunekode IN (101, 147, 151) AND f.year BETWEEN 2024 AND 2024
+) AS t
+GROUP BY
+  GROUPING SETS (
+    (d_aldersgruppe_bred),
+    ()
+  );

@@ -1,0 +1,21 @@
+-- values: home_care
+SELECT
+  d_plejedistrikt,
+  GROUPING(d_plejedistrikt) AS g_plejedistrikt,
+  SUM(c_hours_delivered) AS m_hjemmepleje_timer,
+  COUNT(DISTINCT p_person) AS n_hjemmepleje_timer,
+  COUNT(DISTINCT p_person) AS m_hjemmepleje_modtagere
+FROM (
+  SELECT
+    f.care_district AS d_plejedistrikt,
+    f.person_id AS p_person,
+    f.hours_delivered AS c_hours_delivered
+  FROM home_care AS f
+  WHERE
+    f.kommunekode IN (101, 147, 151) AND f.year BETWEEN 2024 AND 2024
+) AS t
+GROUP BY
+  GROUPING SETS (
+    (d_plejedistrikt),
+    ()
+  );

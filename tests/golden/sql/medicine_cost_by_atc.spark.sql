@@ -1,0 +1,21 @@
+-- values: person_year_medicine
+SELECT
+  d_atc1,
+  GROUPING(d_atc1) AS g_atc1,
+  SUM(c_price_kr) AS m_medicinudgift_kr,
+  COUNT(DISTINCT p_person) AS n_medicinudgift_kr,
+  COUNT(DISTINCT p_person) AS m_medicinbrugere
+FROM (
+  SELECT
+    f.atc1 AS d_atc1,
+    f.person_id AS p_person,
+    f.price_kr AS c_price_kr
+  FROM person_year_medicine AS f
+  WHERE
+    f.kommunekode IN (101, 147, 151) AND f.year BETWEEN 2024 AND 2024
+) AS t
+GROUP BY
+  GROUPING SETS (
+    (d_atc1),
+    ()
+  );

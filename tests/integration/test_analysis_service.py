@@ -1,0 +1,171 @@
+"""The analysis path end to end on a real release: suppression, scope, caching, standardisation."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+import duckdb
+import pytest
+
+from koes.privacy.access import Organisation, Principal
+from koes.query.assemble import TOTAL
+from koes.query.request import RequestError
+from koes.query.scope import ScopeDeniedError
+from koes.refdata import RefData
+from koes.services.analysis import AnalysisService
+from koes.services.warehouse import LoadResult
+from support import TOTAL_KEY, result_cells
+
+NATIONAL = Principal("analytiker", Organisation("national"), frozenset({"aggregeret"}))
+EXACT = Principal("oracle", Organisation("national"), frozenset({"individ"}))
+SMALL_CELLS = {
+    "perspective": "somatik",
+    "measures": ["indlaeggelser", "indlagte_patienter", "indlaeggelser_pr_1000"],
+    "rows": ["kommune"],
+    "columns": ["aldersgruppe"],
+    "period": {"from": "2023"},
+}
+
+
+def test_small_counts_are_hidden_and_cannot_be_worked_back(analysis: AnalysisService) -> None:
+    result = analysis.run(SMALL_CELLS, NATIONAL)
+    exact = analysis.run(SMALL_CELLS, EXACT)
+    protected, truth = result.blocks[0], exact.blocks[0]
+    hidden = protected.hidden["indlagte_patienter"]
+    assert any(s == "primary" for s in hidden.values()), "the small release should have small cells"
+    for cell, persons in truth.values["indlagte_patienter"].items():
+        published = protected.values["indlagte_patienter"][cell]
+        assert published is None or not 1 <= int(published) <= 4
+        if 1 <= int(persons or 0) <= 4:
+            assert hidden[cell] == "primary"
+    # No line of the published table has exactly one hidden cell (that one would be a subtraction away).
+    block = protected.block
+    for measure in ("indlaeggelser", "indlagte_patienter"):
+        marks = protected.hidden[measure]
+        rows = [*range(len(block.row_keys)), TOTAL]
+        cols = [*range(len(block.col_keys)), TOTAL]
+        for r in rows:
+            assert sum((r, c) in marks for c in cols) != 1, (measure, "row", r)
+        for c in cols:
+            assert sum((r, c) in marks for r in rows) != 1, (measure, "column", c)
+    # A rate is hidden wherever its count is: count = rate × citizens would give it back.
+    rate_marks = protected.hidden["indlaeggelser_pr_1000"]
+    assert set(protected.hidden["indlaeggelser"]) <= set(rate_marks)
+
+
+def test_hidden_cells_are_explicit_in_json(analysis: AnalysisService) -> None:
+    request = {**SMALL_CELLS, "rows": ["aldersgruppe_bred"], "columns": ["diagnosekapitel"]}
+    data = analysis.run(request, NATIONAL).to_json("en")
+    cells = [c["values"]["indlagte_patienter"] for c in data["blocks"][0]["cells"]]
+    statuses = {c["status"] for c in cells}
+    assert {"ok", "primary", "secondary"} <= statuses
+    for c in cells:
+        if c["status"] == "primary":
+            assert c == {"value": None, "status": "primary", "display": "<5"}
+        elif c["status"] in ("secondary", "derived"):
+            assert c["value"] is None and c["display"] == "x"
+    assert data["suppression"]["cells_suppressed"] > 0
+    assert data["provenance"]["release_id"] == analysis.release_id()
+    assert set(data["provenance"]["rule_versions"]) >= {"medfinansiering"}
+
+
+def test_no_grant_sees_nothing(analysis: AnalysisService) -> None:
+    nobody = Principal("ny", Organisation("kommune", 101), frozenset())
+    with pytest.raises(ScopeDeniedError):
+        analysis.run(SMALL_CELLS, nobody)
+
+
+def test_individual_rights_give_exact_figures_for_own_citizens_only(analysis: AnalysisService) -> None:
+    own = Principal("sagsbehandler", Organisation("kommune", 101), frozenset({"individ"}))
+    everywhere = analysis.run(SMALL_CELLS, own)
+    assert not everywhere.provenance.exact and everywhere.cells_suppressed > 0
+    mine = analysis.run({**SMALL_CELLS, "filters": {"kommune": [101]}}, own)
+    assert mine.provenance.exact and mine.cells_suppressed == 0
+    truth = analysis.run({**SMALL_CELLS, "filters": {"kommune": [101]}}, EXACT)
+    assert result_cells(mine, "indlagte_patienter") == result_cells(truth, "indlagte_patienter")
+
+
+def test_cache_is_keyed_by_scope(analysis: AnalysisService) -> None:
+    first = analysis.run(SMALL_CELLS, NATIONAL)
+    assert analysis.run(SMALL_CELLS, NATIONAL) is first
+    other = analysis.run(SMALL_CELLS, EXACT)
+    assert other is not first and other.provenance.scope != first.provenance.scope
+
+
+def test_filter_values_are_checked_against_members(analysis: AnalysisService) -> None:
+    with pytest.raises(RequestError) as caught:
+        analysis.run({**SMALL_CELLS, "filters": {"kommune": [101, 999], "aldersgruppe": ["200+"]}}, NATIONAL)
+    assert {p.field for p in caught.value.problems} == {"filters.kommune", "filters.aldersgruppe"}
+
+
+def test_comparison_blocks(analysis: AnalysisService) -> None:
+    request = {
+        "perspective": "somatik",
+        "measures": ["indlaeggelser_pr_1000"],
+        "columns": ["aar"],
+        "period": {"from": "2022", "to": "2023"},
+        "comparison": {"municipality": 101},
+    }
+    result = analysis.run(request, EXACT)
+    assert [b.block.area.id for b in result.blocks if b.block.area] == ["kommune", "region", "land", "lignende"]
+    land = analysis.run({k: v for k, v in request.items() if k != "comparison"}, EXACT)
+    assert result_cells(result, "indlaeggelser_pr_1000", block=2) == result_cells(land, "indlaeggelser_pr_1000")
+    table = result.table("da")
+    assert table[0][0] == "Område" and len(table) == 1 + 4 * 1  # header + one total row per area
+
+
+def test_standardised_rate_matches_a_hand_computation(
+    analysis: AnalysisService, small_load: LoadResult, refdata: RefData
+) -> None:
+    """Direct standardisation written out independently: SQL over the release and the formula."""
+    year = 2023
+    result = analysis.run(
+        {
+            "perspective": "somatik",
+            "measures": ["indlaeggelser_std"],
+            "rows": ["region"],
+            "period": {"from": str(year)},
+        },
+        EXACT,
+    )
+    actual = {row: v for (row, _), v in result_cells(result, "indlaeggelser_std").items()}
+    con = duckdb.connect(str(small_load.release.serving_file), read_only=True)
+    events = con.execute(
+        """SELECT m.region_code, s.sex, a.band_fem_aar, count(*) FROM stays s
+           JOIN dim_municipality m USING (kommunekode) JOIN dim_age a ON a.age = s.age
+           WHERE s.admission AND s.sector = 'somatik' AND s.year = ? GROUP BY ALL""",
+        [year],
+    ).fetchall()
+    people = con.execute(
+        """SELECT m.region_code, p.sex, a.band_fem_aar, sum(p.persons) / 12 FROM population_month p
+           JOIN dim_municipality m USING (kommunekode) JOIN dim_age a ON a.age = p.age
+           WHERE p.year = ? GROUP BY ALL""",
+        [year],
+    ).fetchall()
+    con.close()
+    standard = refdata.national_structure(2024)
+    total = sum(r.population for r in standard)
+    weights = {
+        (1 if r.sex == "M" else 2, f"{r.age_from}+" if r.age_to is None else f"{r.age_from}-{r.age_to}"): r.population
+        / total
+        for r in standard
+    }
+    d: dict[Any, float] = defaultdict(float)
+    n: dict[Any, float] = defaultdict(float)
+    for region, sex, band, count in events:
+        for key in ((region,), TOTAL_KEY):
+            d[(key, sex, band)] += count
+    for region, sex, band, persons in people:
+        for key in ((region,), TOTAL_KEY):
+            n[(key, sex, band)] += float(persons)
+    for key, value in actual.items():
+        covered = [(s, b) for (s, b) in weights if n[(key, s, b)] > 0]
+        w = sum(weights[s] for s in covered)
+        expected = 1000 * sum(weights[s] * d[(key, *s)] / n[(key, *s)] for s in covered) / w
+        assert value == pytest.approx(expected, rel=1e-9), key
+        assert math.isfinite(expected)
+    intervals = result.blocks[0].block.intervals["indlaeggelser_std"]
+    for cell, (lo, hi) in intervals.items():
+        assert lo <= float(result.blocks[0].values["indlaeggelser_std"][cell] or 0) <= hi

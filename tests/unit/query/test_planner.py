@@ -1,0 +1,111 @@
+"""Routing: the smallest source that answers the whole request, never a different answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from koes.query.planner import PlanContext, plan_request
+from koes.query.request import RequestError, parse_request
+from koes.semantic.model import Catalog
+
+
+def plan(raw: dict[str, Any], catalog: Catalog, context: PlanContext) -> list[tuple[str, str]]:
+    request = parse_request({"perspective": "somatik", **raw}, catalog)
+    return [(q.role, q.source.id) for q in plan_request(request, catalog, context).queries]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            {"measures": ["indlaeggelser"], "rows": ["kommune"], "columns": ["aar"]},
+            [("values", "person_year_hospital")],
+        ),
+        (
+            {"measures": ["indlaeggelser"], "rows": ["region"], "filters": {"aldersgruppe": ["85+"]}},
+            [("values", "stays")],
+        ),
+        ({"measures": ["indlaeggelser"], "period": {"from": "2023-01", "to": "2023-06"}}, [("values", "stays")]),
+        (
+            {"measures": ["kontakter", "indlaeggelser"], "rows": ["diagnosekapitel"]},
+            [("values", "contacts"), ("values", "stays")],
+        ),
+        (
+            {"measures": ["indlaeggelser_pr_1000"], "rows": ["kommune"]},
+            [("values", "person_year_hospital"), ("citizens", "population_month")],
+        ),
+        (
+            {"measures": ["indlaeggelser_pr_1000"], "rows": ["kommune"], "segment": "diabetes"},
+            [("values", "person_year_hospital"), ("citizens", "person_year")],
+        ),
+        (
+            {"measures": ["indlaeggelser_std"], "rows": ["region"]},
+            [
+                ("values", "person_year_hospital"),
+                ("citizens", "population_month"),
+                ("strata", "stays"),
+                ("citizen_strata", "population_month"),
+            ],
+        ),
+        ({"measures": ["borgere"], "rows": ["aldersgruppe"]}, [("values", "population_month")]),
+    ],
+)
+def test_routes(raw: dict[str, Any], expected: list[tuple[str, str]], catalog: Catalog, context: PlanContext) -> None:
+    assert plan(raw, catalog, context) == expected
+
+
+def test_margins_are_grouping_sets(catalog: Catalog, context: PlanContext) -> None:
+    request = parse_request(
+        {"perspective": "somatik", "measures": ["indlaeggelser"], "rows": ["kommune", "koen"], "columns": ["aar"]},
+        catalog,
+    )
+    (query,) = plan_request(request, catalog, context).queries
+    assert query.grouping_sets == (("kommune", "koen", "aar"), ("kommune", "koen"), ("aar",), ())
+
+
+def test_rates_split_citizens_only_by_what_citizens_have(catalog: Catalog, context: PlanContext) -> None:
+    request = parse_request(
+        {"perspective": "somatik", "measures": ["indlaeggelser_pr_1000"], "rows": ["diagnosekapitel", "koen"]},
+        catalog,
+    )
+    citizens = plan_request(request, catalog, context).queries[-1]
+    assert [d.id for d in citizens.dimensions] == ["koen"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "text"),
+    [
+        ({"measures": ["recepter"], "rows": ["diagnosekapitel"]}, "measures", "not available by 'diagnosekapitel'"),
+        ({"measures": ["indlaeggelser"], "period": {"from": "2019"}}, "period", "outside the release"),
+        ({"measures": ["indlaeggelser_pr_1000"], "rows": ["maaned"], "segment": "diabetes"}, "rows", "per year"),
+    ],
+)
+def test_unanswerable_requests_say_why(
+    raw: dict[str, Any], field: str, text: str, catalog: Catalog, context: PlanContext
+) -> None:
+    perspective = "medicin" if raw["measures"] == ["recepter"] else "somatik"
+    request = parse_request({"perspective": perspective, **raw}, catalog)
+    with pytest.raises(RequestError) as caught:
+        plan_request(request, catalog, context)
+    (problem,) = caught.value.problems
+    assert problem.field == field
+    assert text in problem.message
+
+
+def test_comparison_areas(catalog: Catalog, context: PlanContext) -> None:
+    request = parse_request(
+        {"perspective": "somatik", "measures": ["indlaeggelser_pr_1000"], "columns": ["aar"], "comparison": True},
+        catalog,
+    )
+    planned = plan_request(request, catalog, context)
+    areas = {a.id: a for a in planned.areas}
+    assert list(areas) == ["kommune", "region", "land", "lignende"]
+    assert areas["kommune"].kommuner == {101}
+    assert 101 in areas["region"].kommuner and len(areas["region"].kommuner) == 29
+    assert len(areas["land"].kommuner) == 98
+    assert len(areas["lignende"].kommuner) == catalog.similar.count and 101 not in areas["lignende"].kommuner
+    assert {q.area.id for q in planned.queries if q.area} == set(areas)
+    other = parse_request({**request.to_json(), "comparison": {"municipality": 751}}, catalog)
+    assert plan_request(other, catalog, context).areas[0].kommuner == {751}
