@@ -9,7 +9,7 @@ DEMO_PERSONS ?= 60000
 DEMO_YEARS   ?= 2022-2024
 DEMO_SEED    ?= 1
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo test lint typecheck unit bench golden clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,15 @@ demo: install
 	@echo
 	@echo "Synthetic Denmark: $(DEMO_DIR)/extracts (generation.json says what it holds)."
 	@echo "Warehouse:         $(DEMO_DIR)/warehouse (koes --data-dir $(DEMO_DIR) releases list)."
-	@echo "The web app arrives with the web issue."
+	@echo
+	@echo "Analysis API on http://127.0.0.1:8000/api/v1 (stop with Ctrl-C; the web pages arrive later):"
+	@echo "  description  http://127.0.0.1:8000/api/v1/docs  and  /api/v1/openapi.json"
+	@echo "  catalog      curl 'http://127.0.0.1:8000/api/v1/catalog?lang=en'"
+	@echo "  analysis     curl -H 'Content-Type: application/json' http://127.0.0.1:8000/api/v1/analysis \\"
+	@echo "                 -d '{\"perspective\": \"somatik\", \"measures\": [\"indlaeggelser\"], \"rows\": [\"region\"]}'"
+	@echo "  export       the same body to /api/v1/analysis/export?format=xlsx (or format=csv&delimiter=%3B)"
+	@echo "  command line $(BIN)/koes --data-dir $(DEMO_DIR) query REQUEST.json | catalog"
+	$(BIN)/koes --data-dir $(DEMO_DIR) serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -42,6 +50,10 @@ unit: install
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit
+
+# Rewrite tests/golden/sql after a deliberate change to the generated SQL; review the diff.
+golden: install
+	KOES_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/query/test_golden_sql.py
 
 bench: install
 	$(BIN)/python -m benchmarks.run

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import replace
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,7 +19,13 @@ from koes.domain.codelists import CODE_LISTS
 from koes.domain.periods import parse_years
 from koes.domain.register_docs import render_registers_markdown
 from koes.domain.registers import REGISTERS
+from koes.query.request import RequestError
+from koes.query.scope import ScopeDeniedError
 from koes.refdata import load_refdata
+from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
+from koes.services.catalog import service_catalog
+from koes.services.export import DELIMITERS, check_downloadable, to_csv
+from koes.services.results import HIDDEN_NOTE, AnalysisResult
 from koes.services.warehouse import (
     LoadError,
     LoadResult,
@@ -240,6 +248,216 @@ def _print_summary(result: GenerationResult, seconds: float) -> None:
             f"{row['ratio']}",
         )
     console.print(calib)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+class CatalogFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+class Language(StrEnum):
+    DA = "da"
+    EN = "en"
+
+
+@app.command("query")
+def query_command(
+    ctx: typer.Context,
+    request_file: Annotated[
+        Path, typer.Argument(metavar="REQUEST.json", help="An analysis request as JSON; - reads standard input.")
+    ],
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table (to read), json or csv (to save).")] = (
+        OutputFormat.TABLE
+    ),
+    lang: Annotated[Language, typer.Option("--lang", help="Language of labels.")] = Language.DA,
+    delimiter: Annotated[str, typer.Option("--delimiter", help="CSV delimiter: , or ; (with ; decimal commas).")] = ",",
+    warehouse: Annotated[Path | None, typer.Option("--warehouse", help="Warehouse folder.")] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print the SQL the request runs (after the scope rewrite); run nothing.")
+    ] = False,
+) -> None:
+    """Run an analysis request against the current release, after scope and disclosure control.
+
+    json and csv follow the download rules: view-only measures are left out and a view-only
+    dimension in rows or columns is refused.
+    """
+    raw = _read_request(request_file)
+    service = AnalysisService(_settings(ctx, warehouse_dir=warehouse))
+    try:
+        principal = service.local_principal()
+    except ValueError as exc:  # KOES_LOCAL_ORG is not an organisation
+        _fail(str(exc))
+    try:
+        if explain:
+            for i, sql in enumerate(service.sql(raw, principal), start=1):
+                typer.echo(f"-- query {i}\n{sql};\n")
+            return
+        if fmt is not OutputFormat.TABLE:
+            check_downloadable(raw, service.catalog)
+        result = service.run(raw, principal, lang.value)
+        if fmt is OutputFormat.JSON:
+            body = result.to_json(lang.value, downloadable_only=True)
+            typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+        elif fmt is OutputFormat.CSV:
+            if delimiter not in DELIMITERS:
+                _fail(f"--delimiter: {delimiter!r} is not , or ;")
+            typer.echo(to_csv(result, lang.value, delimiter), nl=False)
+        else:
+            _print_result(result, lang.value)
+    except RequestError as exc:
+        _request_problems(exc)
+    except (NoReleaseError, AnalysisFailedError) as exc:
+        _stop(str(exc))
+    except ScopeDeniedError as exc:
+        _stop(f"{exc} (local principal {principal.organisation}, roles {', '.join(sorted(principal.roles))})")
+    finally:
+        service.close()
+
+
+def _read_request(path: Path) -> object:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        _fail(f"{path} is not UTF-8 text")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+
+
+def _request_problems(exc: RequestError) -> NoReturn:
+    count = len(exc.problems)
+    console.print(f"[bold red]The request has {count} problem{'s' if count != 1 else ''}:[/]")
+    for problem in exc.problems:
+        console.print(f"  • {problem.field}: {problem.message}", soft_wrap=True, markup=False, highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _print_result(result: AnalysisResult, language: str) -> None:
+    rows = result.table(language)
+    labels = (1 if result.plan.areas else 0) + len(result.plan.rows)
+    p = result.provenance
+    table = Table(title=f"{result.request.perspective} {result.plan.period}", caption=HIDDEN_NOTE[language])
+    for j, title in enumerate(rows[0]):
+        table.add_column(str(title), justify="left" if j < labels else "right")
+    for line in rows[1:]:
+        table.add_row(*(_shown(v) for v in line))
+    console.print(table)
+    console.print(
+        f"Release {p.release_id} ({p.extract_period}) · {p.suppression_rule} · {result.cells_suppressed} hidden cell(s)"
+        f" · {p.engine} · {p.generated_at}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+@app.command("catalog")
+def catalog_command(
+    ctx: typer.Context,
+    fmt: Annotated[CatalogFormat, typer.Option("--format", help="table or json.")] = CatalogFormat.TABLE,
+    lang: Annotated[Language, typer.Option("--lang", help="Language of labels.")] = Language.DA,
+    warehouse: Annotated[Path | None, typer.Option("--warehouse", help="Warehouse folder (for the years).")] = None,
+) -> None:
+    """List perspectives and their measures, dimensions (with members as json) and segments."""
+    service = AnalysisService(_settings(ctx, warehouse_dir=warehouse))
+    try:
+        body = service_catalog(service, lang.value)
+    finally:
+        service.close()
+    if fmt is CatalogFormat.JSON:
+        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+        return
+    perspectives = Table(title="Perspectives")
+    for column in ("perspective", "label", "default measures"):
+        perspectives.add_column(column, no_wrap=column == "perspective")
+    by_measure: dict[str, dict[str, Any]] = {}
+    for p in body["perspectives"]:
+        perspectives.add_row(p["id"], p["label"], ", ".join(p["default_measures"]))
+        for m in p["measures"]:
+            by_measure.setdefault(m["id"], {**m, "perspectives": []})["perspectives"].append(p["id"])
+    console.print(perspectives)
+    measures = Table(title="Measures")
+    for column in ("measure", "label", "unit", "perspectives", "download"):
+        measures.add_column(column, no_wrap=column == "measure")
+    for m in by_measure.values():
+        shown = "all" if len(m["perspectives"]) == len(body["perspectives"]) else ", ".join(m["perspectives"])
+        measures.add_row(m["id"], m["label"], m["unit"], shown, "yes" if m["downloadable"] else "view only")
+    console.print(measures)
+    dimensions = Table(title="Dimensions")
+    for column in ("dimension", "label", "group", "members", "download"):
+        dimensions.add_column(column, no_wrap=column == "dimension")
+    for d in body["dimensions"]:
+        count = "from the data" if d["open"] else f"{len(d['members']):,}"
+        dimensions.add_row(d["id"], d["label"], d["group"], count, "yes" if d["downloadable"] else "view only")
+    console.print(dimensions)
+    segments = Table(title="Segments")
+    for column in ("segment", "label", "description"):
+        segments.add_column(column, no_wrap=column == "segment")
+    for s in body["segments"]:
+        segments.add_row(s["id"], s["label"], s["description"])
+    console.print(segments)
+    if body["release"] is None:
+        console.print("No release is loaded: period members (years, quarters, months) are empty.")
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    warehouse: Annotated[Path | None, typer.Option("--warehouse", help="Warehouse folder.")] = None,
+) -> None:
+    """Serve the JSON API (and, later, the web app) with uvicorn."""
+    import uvicorn  # only this command needs the server
+
+    from koes.web.app import create_app
+
+    settings = _settings(ctx, warehouse_dir=warehouse)
+    try:
+        web = create_app(settings)
+    except ValueError as exc:  # a misconfigured local principal
+        _fail(str(exc))
+    console.print(
+        f"KØS API on http://{host}:{port}/api/v1 (description: /api/v1/docs, /api/v1/openapi.json); "
+        f"warehouse {settings.warehouse}",
+        markup=False,
+        highlight=False,
+    )
+    service = web.state.service
+    assert isinstance(service, AnalysisService)
+    try:
+        console.print(f"Serving release {service.release_id()}.", markup=False, highlight=False)
+    except NoReleaseError:
+        console.print(
+            "No release is loaded yet: analyses answer 503 until `koes load EXTRACTS_DIR` has made one.",
+            markup=False,
+            highlight=False,
+        )
+    uvicorn.run(web, host=host, port=port, log_level="info")
+
+
+def _stop(message: str) -> NoReturn:
+    console.print("[bold red]Error:[/] ", end="")
+    console.print(message, soft_wrap=True, markup=False, highlight=False)
+    raise typer.Exit(code=1)
 
 
 def _fail(message: str) -> NoReturn:

@@ -170,11 +170,14 @@ class Grid:
         for label, size in (("n_rows", self.n_rows), ("n_cols", self.n_cols)):
             if not _is_int(size) or size < 0:
                 raise ValueError(f"{label} must be an integer >= 0, got {size!r}")
-        for key, value in self.base.items():
+        base = dict(self.base)
+        valid = set(self.cells())
+        for key in base.keys() - valid:  # only the bad keys pay for the detailed check
             self.check_key(key, "base")
+        for key, value in base.items():
             if not _is_int(value) or value < 0:
                 raise ValueError(f"base of cell {key!r} must be an integer >= 0, got {value!r}")
-        object.__setattr__(self, "base", MappingProxyType(dict(self.base)))
+        object.__setattr__(self, "base", MappingProxyType(base))
 
     def check_key(self, key: object, what: str = "cell") -> None:
         """Raise ValueError (naming the key) unless ``key`` is a cell of this grid."""
@@ -411,6 +414,8 @@ def suppress(
     primary = {key for key in grid.cells() if 1 <= grid.base_of(key) < rule.threshold}
     primary.update(already_hidden)
     hidden = set(primary)
+    if not hidden:  # nothing to protect: no graph needed
+        return Suppression(primary=frozenset(), secondary=frozenset(), rule=rule)
     network = _Network(grid)
     while bridges := network.bridges(hidden):
         first = min(bridges, key=grid.position)

@@ -65,11 +65,30 @@ def assemble(plan: Plan, results: Sequence[Rows], weights: StandardWeights, sort
         by_area.setdefault(query.area.id if query.area else None, []).append((query, rows))
     areas: Sequence[Area | None] = plan.areas or (None,)
     # Every area shows the same columns, so the blocks line up in one table.
-    columns = _Block(plan, None, list(zip(plan.queries, results, strict=True)), weights, sort_key).col_keys
+    columns = _keys(plan.columns, list(zip(plan.queries, results, strict=True)), sort_key)
     return tuple(
         _Block(plan, area, by_area.get(area.id if area else None, []), weights, sort_key, columns).build()
         for area in areas
     )
+
+
+def _keys(
+    dims: tuple[Dimension, ...], results: Sequence[tuple[AggregateQuery, Rows]], sort_key: SortKey
+) -> tuple[tuple[Any, ...], ...]:
+    """The inner keys of one axis: every combination the value queries returned, in display order."""
+    if not dims:
+        return ()
+    flags = [f"g_{d.id}" for d in dims]
+    names = [f"d_{d.id}" for d in dims]
+    keys = set()
+    for query, rows in results:
+        if query.role != "values" or not all(d in query.dimensions for d in dims):
+            continue
+        for row in rows:
+            if not any(row[g] for g in flags):
+                keys.add(tuple(row[n] for n in names))
+    order = [{v: sort_key(d, v) for v in {k[i] for k in keys}} for i, d in enumerate(dims)]
+    return tuple(sorted(keys, key=lambda k: tuple(o[v] for o, v in zip(order, k, strict=True))))
 
 
 class _Block:
@@ -88,22 +107,10 @@ class _Block:
         self.weights = weights
         self.row_dims = plan.rows
         self.col_dims = plan.columns
-        self.row_keys = self._keys(self.row_dims, sort_key)
-        self.col_keys = self._keys(self.col_dims, sort_key) if col_keys is None else col_keys
+        self.row_keys = _keys(self.row_dims, results, sort_key)
+        self.col_keys = _keys(self.col_dims, results, sort_key) if col_keys is None else col_keys
         self.row_index = {k: i for i, k in enumerate(self.row_keys)}
         self.col_index = {k: i for i, k in enumerate(self.col_keys)}
-
-    def _keys(self, dims: tuple[Dimension, ...], sort_key: SortKey) -> tuple[tuple[Any, ...], ...]:
-        if not dims:
-            return ()
-        keys = set()
-        for query, rows in self.results:
-            if query.role != "values" or not all(d in query.dimensions for d in dims):
-                continue
-            for row in rows:
-                if not any(row[f"g_{d.id}"] for d in dims):
-                    keys.add(tuple(row[f"d_{d.id}"] for d in dims))
-        return tuple(sorted(keys, key=lambda k: tuple(sort_key(d, v) for d, v in zip(dims, k, strict=True))))
 
     def _cell_of(self, row: Mapping[str, Any], query: AggregateQuery) -> CellKey | None:
         return (
@@ -142,7 +149,7 @@ class _Block:
                 continue
             values[measure.id] = {}
             bases[measure.id] = {}
-        if CITIZENS not in values:
+        if CITIZENS not in values and citizens_rows:
             values[CITIZENS], bases[CITIZENS] = self._citizens(citizens_rows, cells)
         self._zero_fill(values, bases, cells)
         intervals: dict[str, dict[CellKey, tuple[float, float]]] = {}
@@ -166,7 +173,8 @@ class _Block:
             if cell is None or None in cell:
                 continue
             for column in query.measures:
-                value, base = _read(row, column.measure, column.spec.aggregation, self._months(row, query))
+                months = self._months(row, query) if column.spec.aggregation is Aggregation.AVERAGE_POPULATION else 0
+                value, base = _read(row, column.measure, column.spec.aggregation, months)
                 values[column.measure][cell] = value
                 bases[column.measure][cell] = base
 

@@ -37,7 +37,7 @@ def to_sql(scoped: ScopedQuery, dialect: str = "duckdb", *, pretty: bool = True)
 def build(scoped: ScopedQuery) -> exp.Select:
     query = scoped.query
     inner = _inner(query, scoped.kommuner)
-    outer = exp.select(*_outer_columns(query)).from_(inner.subquery("t"))
+    outer = exp.select(*_outer_columns(query)).from_(inner.subquery("t", copy=False), copy=False)
     sets = query.grouping_sets
     strata = [exp.column(f"s_{d.id}") for d in query.strata]
     if sets == ((),) and not strata:
@@ -45,7 +45,7 @@ def build(scoped: ScopedQuery) -> exp.Select:
     grouping = exp.GroupingSets(
         expressions=[exp.Tuple(expressions=[*(exp.column(f"d_{d}") for d in s), *strata]) for s in sets]
     )
-    return outer.group_by(grouping)
+    return outer.group_by(grouping, copy=False)
 
 
 def output_names(query: AggregateQuery) -> list[str]:
@@ -84,6 +84,10 @@ def _aggregates(column: MeasureColumn) -> list[exp.Expr]:
         assert spec.expr is not None
         summed = _outer(spec.expr)
         value = exp.func("SUM", summed if where is None else exp.Case(ifs=[exp.If(this=where, true=summed)]))
+        # The persons behind a sum are those who add something to it: a person-year row with 0
+        # admissions is no one's admission, and must not make a small count look safe.
+        contributes = exp.NEQ(this=_outer(spec.expr), expression=exp.Literal.number(0))
+        where = contributes if where is None else exp.and_(where, contributes, copy=False)
     return [exp.alias_(value, f"m_{name}"), exp.alias_(_distinct(person, where), f"n_{name}")]
 
 
@@ -133,7 +137,7 @@ def _inner(query: AggregateQuery, kommuner: frozenset[int]) -> exp.Select:
     if source.person is not None:
         columns.append(exp.alias_(exp.column(source.person, table=FACT), PERSON))
     columns += [exp.alias_(exp.column(name, table=FACT), f"c_{name}") for name in _raw_columns(query)]
-    select = exp.select(*columns).from_(exp.to_table(source.table).as_(FACT))
+    select = exp.select(*columns).from_(exp.to_table(source.table).as_(FACT), copy=False)
     for dimension in _lookups(query):
         assert dimension.lookup is not None
         alias = f"l_{dimension.id}"
@@ -141,8 +145,8 @@ def _inner(query: AggregateQuery, kommuner: frozenset[int]) -> exp.Select:
             this=exp.column(dimension.lookup.key, table=alias),
             expression=exp.column(source.attributes[dimension.attribute], table=FACT),
         )
-        select = select.join(exp.to_table(dimension.lookup.table).as_(alias), on=on, join_type="LEFT")
-    return select.where(exp.and_(*_conditions(query, kommuner)))
+        select = select.join(exp.to_table(dimension.lookup.table).as_(alias), on=on, join_type="LEFT", copy=False)
+    return select.where(exp.and_(*_conditions(query, kommuner), copy=False), copy=False)
 
 
 def _lookups(query: AggregateQuery) -> list[Dimension]:
@@ -213,8 +217,8 @@ def _segment(query: AggregateQuery) -> exp.Expr:
             expression=exp.column(source.attributes["year"], table=FACT),
         ),
     ]
-    sub = exp.select(exp.Literal.number(1)).from_(exp.to_table(seg_source.table).as_(SEGMENT))
-    return exp.Exists(this=sub.where(exp.and_(*link, *conditions)))
+    sub = exp.select(exp.Literal.number(1)).from_(exp.to_table(seg_source.table).as_(SEGMENT), copy=False)
+    return exp.Exists(this=sub.where(exp.and_(*link, *conditions, copy=False), copy=False))
 
 
 def _compare(left: exp.Expr, op: str, right: exp.Expr) -> exp.Expr:

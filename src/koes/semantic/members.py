@@ -117,10 +117,16 @@ def label_of(dimension: Dimension, value: Any, language: str = "da") -> str:
         return _periods(dimension.members.name, [_year_of(dimension.members.name, value)])[
             _index(dimension, value)
         ].label.get(language)
-    for member in members(dimension):
-        if member.value == value:
-            return member.label.get(language)
-    return str(value)
+    if dimension.members.kind == "release":
+        return str(value)
+    key = (dimension.id, dimension.members.kind, dimension.members.name)
+    if key not in _LABELS:
+        _LABELS[key] = {m.value: m.label for m in _static(dimension)}
+    label = _LABELS[key].get(value)
+    return str(value) if label is None else label.get(language)
+
+
+_LABELS: dict[tuple[str, str, str], dict[Any, Label]] = {}
 
 
 def _year_of(kind: str, value: int) -> int:
@@ -143,8 +149,14 @@ def sort_key(dimension: Dimension, value: Any) -> tuple[int, Any]:
     return (1, _natural(value))
 
 
+_ORDER: dict[tuple[str, str, str], dict[Any, int]] = {}
+
+
 def _order(dimension: Dimension) -> dict[Any, int]:
-    return {m.value: i for i, m in enumerate(_static(dimension))}
+    key = (dimension.id, dimension.members.kind, dimension.members.name)
+    if key not in _ORDER:
+        _ORDER[key] = {m.value: i for i, m in enumerate(_static(dimension))}
+    return _ORDER[key]
 
 
 def _natural(value: Any) -> Any:

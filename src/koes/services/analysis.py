@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from koes.engines.base import Engine, Row
+from koes.engines.base import Engine, EngineError, Row
 from koes.privacy.access import Organisation, Principal, scope_for
 from koes.privacy.suppression import DisclosureRule
 from koes.query.assemble import StandardWeights, assemble
@@ -36,6 +36,10 @@ from koes.storage.releases import Release, ReleaseStore
 
 class NoReleaseError(RuntimeError):
     """There is no current release to analyse: load extracts first."""
+
+
+class AnalysisFailedError(RuntimeError):
+    """The engine could not run a query; the message is safe to show (no values, no SQL)."""
 
 
 @dataclass(frozen=True)
@@ -97,9 +101,12 @@ class AnalysisService:
         return [to_sql(q, opened.engine.dialect) for q in scoped.queries]
 
     def _execute(self, scoped: ScopedPlan, opened: _Opened) -> AnalysisResult:
-        rows: list[Sequence[Row]] = [
-            opened.engine.execute(to_sql(q, opened.engine.dialect, pretty=False)) for q in scoped.queries
-        ]
+        try:
+            rows: list[Sequence[Row]] = [
+                opened.engine.execute(to_sql(q, opened.engine.dialect, pretty=False)) for q in scoped.queries
+            ]
+        except EngineError as error:
+            raise AnalysisFailedError(str(error)) from error
         plan = scoped.plan
         blocks = assemble(plan, rows, self._weights, sort_key)
         protected = tuple(
@@ -110,7 +117,7 @@ class AnalysisService:
             extract_period=opened.extract_period,
             rule_versions=opened.rule_versions,
             suppression_rule=f"{self.rule.name} v{self.rule.version}",
-            suppression_description=self.rule.describe("da"),
+            suppression_descriptions={language: self.rule.describe(language) for language in ("da", "en")},
             engine=opened.engine.dialect,
             generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
             scope=scoped.scope.fingerprint(),
@@ -132,6 +139,13 @@ class AnalysisService:
     # --- the release -----------------------------------------------------------------------
     def release_id(self) -> str:
         return self._open().release.id
+
+    def release(self) -> Release:
+        return self._open().release
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def years(self) -> tuple[int, ...]:
         return self._open().years

@@ -35,19 +35,22 @@ class Provenance:
     extract_period: str
     rule_versions: Mapping[str, str]
     suppression_rule: str
-    suppression_description: str
+    suppression_descriptions: Mapping[str, str]  # language → sentence
     engine: str
     generated_at: str
     scope: str
     exact: bool
 
-    def to_json(self) -> dict[str, Any]:
+    def suppression_description(self, language: str = "da") -> str:
+        return self.suppression_descriptions.get(language) or self.suppression_descriptions["da"]
+
+    def to_json(self, language: str = "da") -> dict[str, Any]:
         return {
             "release_id": self.release_id,
             "extract_period": self.extract_period,
             "rule_versions": dict(self.rule_versions),
             "suppression_rule": self.suppression_rule,
-            "suppression": self.suppression_description,
+            "suppression": self.suppression_description(language),
             "engine": self.engine,
             "generated_at": self.generated_at,
             "scope": self.scope,
@@ -97,9 +100,9 @@ class AnalysisResult:
             "suppression": {
                 "cells_suppressed": self.cells_suppressed,
                 "note": HIDDEN_NOTE[language],
-                "rule": self.provenance.suppression_description,
+                "rule": self.provenance.suppression_description(language),
             },
-            "provenance": self.provenance.to_json(),
+            "provenance": self.provenance.to_json(language),
         }
 
     def _block_json(self, block: ProtectedBlock, measures: list[Measure], language: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ SELECT
   SUM(CASE WHEN c_admission THEN 1 ELSE 0 END) AS m_indlaeggelser,
   COUNT(DISTINCT CASE WHEN c_admission THEN p_person END) AS n_indlaeggelser,
   SUM(c_bed_days) AS m_sengedage,
-  COUNT(DISTINCT p_person) AS n_sengedage
+  COUNT(DISTINCT CASE WHEN c_bed_days <> 0 THEN p_person END) AS n_sengedage
 FROM (
   SELECT
     l_aldersgruppe.band_koes AS d_aldersgruppe,

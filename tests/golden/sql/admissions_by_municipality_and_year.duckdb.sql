@@ -5,7 +5,7 @@ SELECT
   GROUPING(d_kommune) AS g_kommune,
   GROUPING(d_aar) AS g_aar,
   SUM(c_admissions) AS m_indlaeggelser,
-  COUNT(DISTINCT p_person) AS n_indlaeggelser,
+  COUNT(DISTINCT CASE WHEN c_admissions <> 0 THEN p_person END) AS n_indlaeggelser,
   COUNT(DISTINCT p_person) AS m_patienter
 FROM (
   SELECT

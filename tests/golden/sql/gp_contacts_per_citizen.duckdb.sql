@@ -3,7 +3,9 @@ SELECT
   d_aldersgruppe_bred,
   GROUPING(d_aldersgruppe_bred) AS g_aldersgruppe_bred,
   SUM(CASE WHEN c_provider_group = 'almen_praksis' THEN c_contacts END) AS m_laegekontakter,
-  COUNT(DISTINCT CASE WHEN c_provider_group = 'almen_praksis' THEN p_person END) AS n_laegekontakter
+  COUNT(
+    DISTINCT CASE WHEN c_provider_group = 'almen_praksis' AND c_contacts <> 0 THEN p_person END
+  ) AS n_laegekontakter
 FROM (
   SELECT
     l_aldersgruppe_bred.band_bred AS d_aldersgruppe_bred,

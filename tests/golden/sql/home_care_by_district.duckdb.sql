@@ -3,7 +3,7 @@ SELECT
   d_plejedistrikt,
   GROUPING(d_plejedistrikt) AS g_plejedistrikt,
   SUM(c_hours_delivered) AS m_hjemmepleje_timer,
-  COUNT(DISTINCT p_person) AS n_hjemmepleje_timer,
+  COUNT(DISTINCT CASE WHEN c_hours_delivered <> 0 THEN p_person END) AS n_hjemmepleje_timer,
   COUNT(DISTINCT p_person) AS m_hjemmepleje_modtagere
 FROM (
   SELECT

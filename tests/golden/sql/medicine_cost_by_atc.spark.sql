@@ -3,7 +3,7 @@ SELECT
   d_atc1,
   GROUPING(d_atc1) AS g_atc1,
   SUM(c_price_kr) AS m_medicinudgift_kr,
-  COUNT(DISTINCT p_person) AS n_medicinudgift_kr,
+  COUNT(DISTINCT CASE WHEN c_price_kr <> 0 THEN p_person END) AS n_medicinudgift_kr,
   COUNT(DISTINCT p_person) AS m_medicinbrugere
 FROM (
   SELECT

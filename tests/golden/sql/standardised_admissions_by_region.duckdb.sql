@@ -3,7 +3,7 @@ SELECT
   d_region,
   GROUPING(d_region) AS g_region,
   SUM(c_admissions) AS m_indlaeggelser,
-  COUNT(DISTINCT p_person) AS n_indlaeggelser
+  COUNT(DISTINCT CASE WHEN c_admissions <> 0 THEN p_person END) AS n_indlaeggelser
 FROM (
   SELECT
     l_region.region_code AS d_region,

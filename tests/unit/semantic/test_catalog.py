@@ -9,6 +9,7 @@ import duckdb
 import pytest
 import yaml
 
+from koes.semantic.docs import catalog_markdown
 from koes.semantic.expressions import ExpressionError, parse_expression
 from koes.semantic.loader import (
     CatalogError,
@@ -102,3 +103,9 @@ def test_members_and_labels_come_from_code_lists_and_reference_data() -> None:
     assert label_of(catalog.dimensions["prioritet"], True) == "Akut"
     assert [m.value for m in members(catalog.dimensions["aldersgruppe"])][:3] == ["0-2", "3-17", "18-24"]
     assert label_of(kommune, None, "en") == "Not recorded"
+
+
+def test_catalog_reference_is_current() -> None:
+    """docs/reference/catalog.md is generated; regenerate with `python -m koes.semantic.docs`."""
+    path = Path(__file__).resolve().parents[3] / "docs" / "reference" / "catalog.md"
+    assert path.read_text(encoding="utf-8") == catalog_markdown(default_catalog())

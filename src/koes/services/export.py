@@ -1,0 +1,242 @@
+"""Downloads of an analysis result: CSV (UTF-8 with BOM, ``,`` or ``;``) and XLSX.
+
+Exports obey the same rules as the JSON API: view-only measures are left out, a view-only
+dimension in the rows or columns refuses the whole download (naming the field), and suppressed
+cells are written as their display text (``<5``, ``x``), never as 0 or an empty cell. Every file
+carries the provenance stamp and the suppression note, so a number keeps its context after it
+has left KØS.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from koes.query.request import FieldProblem, RequestError, parse_request
+from koes.semantic.model import Catalog, Measure
+from koes.services.results import HIDDEN_NOTE, AnalysisResult
+
+FORMATS = ("csv", "xlsx")
+DELIMITERS = (",", ";")
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+TABLE_SHEET = "Tabel"
+ABOUT_SHEET = "Om tallene"
+VIEW_ONLY = "dimension {id!r} is view-only: it can be shown but not downloaded"
+
+_ABOUT_TITLES: dict[str, dict[str, str]] = {
+    "da": {
+        "title": "Om tallene",
+        "perspective": "Perspektiv",
+        "period": "Periode",
+        "release": "Udgivelse",
+        "extract_period": "Udtræksperiode",
+        "rule_versions": "Regelversioner",
+        "suppression_rule": "Diskretionering",
+        "suppression": "Regel",
+        "cells_suppressed": "Skjulte celler",
+        "note": "Tegn",
+        "exact_figures": "Eksakte tal",
+        "engine": "Motor",
+        "scope": "Adgang (fingeraftryk)",
+        "generated_at": "Dannet",
+        "left_out": "Udeladt (kun visning)",
+        "yes": "ja",
+        "no": "nej",
+    },
+    "en": {
+        "title": "About the figures",
+        "perspective": "Perspective",
+        "period": "Period",
+        "release": "Release",
+        "extract_period": "Extract period",
+        "rule_versions": "Rule versions",
+        "suppression_rule": "Disclosure control",
+        "suppression": "Rule",
+        "cells_suppressed": "Hidden cells",
+        "note": "Signs",
+        "exact_figures": "Exact figures",
+        "engine": "Engine",
+        "scope": "Access (fingerprint)",
+        "generated_at": "Generated",
+        "left_out": "Left out (view only)",
+        "yes": "yes",
+        "no": "no",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Export:
+    content: bytes
+    media_type: str
+    filename: str
+
+
+def check_downloadable(raw: object, catalog: Catalog) -> None:
+    """Refuse, before anything runs, a request whose rows or columns hold a view-only dimension.
+
+    Raises ``RequestError`` (every problem with its field): the request's own problems first, as
+    ``AnalysisService.run`` would report them, then each view-only dimension (``rows[0]``).
+    """
+    request = parse_request(raw, catalog)
+    problems = [
+        FieldProblem(f"{axis}[{i}]", VIEW_ONLY.format(id=dimension_id))
+        for axis, ids in (("rows", request.rows), ("columns", request.columns))
+        for i, dimension_id in enumerate(ids)
+        if not catalog.dimensions[dimension_id].downloadable
+    ]
+    if not any(catalog.measures[m].downloadable for m in request.measures):
+        problems.append(FieldProblem("measures", "every requested measure is view-only: nothing can be downloaded"))
+    if problems:
+        raise RequestError(problems)
+
+
+def result_problems(result: AnalysisResult) -> list[FieldProblem]:
+    """The same check on a result (for callers that hold a result, not a request)."""
+    problems = [
+        FieldProblem(f"{axis}[{i}]", VIEW_ONLY.format(id=d.id))
+        for axis, dims in (("rows", result.plan.rows), ("columns", result.plan.columns))
+        for i, d in enumerate(dims)
+        if not d.downloadable
+    ]
+    if not downloadable_measures(result):
+        problems.append(FieldProblem("measures", "every requested measure is view-only: nothing can be downloaded"))
+    return problems
+
+
+def downloadable_measures(result: AnalysisResult) -> list[Measure]:
+    return [m for m in result.measures if m.downloadable]
+
+
+def export(result: AnalysisResult, fmt: str, language: str = "da", delimiter: str = ",") -> Export:
+    """The result as a file; raises ``RequestError`` when it holds anything view-only."""
+    if fmt not in FORMATS:
+        raise RequestError([FieldProblem("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")])
+    content = to_csv(result, language, delimiter) if fmt == "csv" else to_xlsx(result, language)
+    return Export(content, MEDIA_TYPES[fmt], filename(result, fmt))
+
+
+def filename(result: AnalysisResult, fmt: str) -> str:
+    release = _safe(result.provenance.release_id)
+    return f"koes-analyse-{release}-{_safe(result.request.perspective)}.{fmt}"
+
+
+def table(result: AnalysisResult, language: str = "da") -> list[list[Any]]:
+    """The downloadable table (header row first); raises ``RequestError`` on view-only content."""
+    problems = result_problems(result)
+    if problems:
+        raise RequestError(problems)
+    return result.table(language, downloadable_only=True)
+
+
+def about(result: AnalysisResult, language: str = "da") -> list[tuple[str, str]]:
+    """The provenance stamp and the suppression note, as (title, text) lines."""
+    t = _ABOUT_TITLES["en" if language == "en" else "da"]
+    p = result.provenance
+    left_out = [m.label.get(language) for m in result.measures if not m.downloadable]
+    lines = [
+        (t["perspective"], result.request.perspective),
+        (t["period"], str(result.plan.period)),
+        (t["release"], p.release_id),
+        (t["extract_period"], p.extract_period),
+        (t["rule_versions"], ", ".join(f"{k} {v}" for k, v in sorted(p.rule_versions.items()))),
+        (t["suppression_rule"], p.suppression_rule),
+        (t["suppression"], p.suppression_description(language)),
+        (t["cells_suppressed"], str(result.cells_suppressed)),
+        (t["note"], HIDDEN_NOTE["en" if language == "en" else "da"]),
+        (t["exact_figures"], t["yes"] if p.exact else t["no"]),
+        (t["engine"], p.engine),
+        (t["scope"], p.scope),
+        (t["generated_at"], p.generated_at),
+    ]
+    if left_out:
+        lines.append((t["left_out"], ", ".join(left_out)))
+    return lines
+
+
+def to_csv(result: AnalysisResult, language: str = "da", delimiter: str = ",") -> bytes:
+    """UTF-8 with BOM (so Excel reads æøå); with ``;`` numbers get decimal commas."""
+    if delimiter not in DELIMITERS:
+        raise RequestError([FieldProblem("delimiter", f"{delimiter!r} is not one of {' '.join(DELIMITERS)}")])
+    rows = table(result, language)
+    decimal = "," if delimiter == ";" else "."
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(rows[0])
+    for line in rows[1:]:
+        writer.writerow([number_text(v, decimal) for v in line])
+    writer.writerow([])
+    writer.writerow([_ABOUT_TITLES["en" if language == "en" else "da"]["title"]])
+    for title, text in about(result, language):
+        writer.writerow([title, text])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(result: AnalysisResult, language: str = "da") -> bytes:
+    """The table on sheet "Tabel" (bold, frozen header), provenance on sheet "Om tallene"."""
+    rows = table(result, language)
+    measures = downloadable_measures(result)
+    labels = (1 if result.plan.areas else 0) + len(result.plan.rows)
+    book = Workbook()
+    sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook has one worksheet
+    sheet.title = TABLE_SHEET
+    for line in rows:
+        sheet.append(list(line))
+    bold = Font(bold=True)
+    for cell in sheet[1]:
+        cell.font = bold
+    sheet.freeze_panes = "A2"
+    for j in range(labels, len(rows[0])):
+        measure = measures[(j - labels) % len(measures)]
+        number_format = "#,##0" if measure.decimals == 0 else "#,##0." + "0" * measure.decimals
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=j + 1, max_col=j + 1):
+            if isinstance(cell.value, int | float):
+                cell.number_format = number_format
+    _widths(sheet, rows)
+    notes = book.create_sheet(ABOUT_SHEET)
+    notes.append([_ABOUT_TITLES["en" if language == "en" else "da"]["title"]])
+    notes["A1"].font = bold
+    for title, text in about(result, language):
+        notes.append([title, text])
+    notes.column_dimensions["A"].width = 24
+    notes.column_dimensions["B"].width = 100
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _widths(sheet: Worksheet, rows: Sequence[Sequence[Any]]) -> None:
+    for j in range(len(rows[0])):
+        longest = max(len(str(line[j])) if line[j] is not None else 0 for line in rows)
+        sheet.column_dimensions[get_column_letter(j + 1)].width = min(max(10, longest + 2), 60)
+
+
+def number_text(value: Any, decimal: str = ".") -> str:
+    """A table value as CSV text: no exponent, at most 6 decimals, ``decimal`` as the separator."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text.replace(".", decimal)
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text) or "x"

@@ -1,0 +1,1 @@
+"""Versioned JSON APIs, published with their OpenAPI description."""

@@ -1,0 +1,196 @@
+"""One error envelope for every error the web app returns, and the headers on every response.
+
+Every failure answers ``{"error": {"status", "code", "message", "problems": [{"field",
+"message"}]}}``: a bad request names each bad field, a missing grant is 403, an unknown route 404,
+a wrong method 405, no release 503. Anything unexpected becomes a 500 envelope with a generic
+message; the log records the exception's type only, never a request value or a stack trace
+(requests may carry sensitive data, and an engine message is no business of the client's).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from koes.query.request import FieldProblem, RequestError
+from koes.query.scope import ScopeDeniedError
+from koes.services.analysis import NoReleaseError
+
+logger = logging.getLogger("koes.web")
+
+CODES: Mapping[int, str] = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    500: "internal_error",
+    503: "no_release",
+}
+MESSAGES: Mapping[int, str] = {
+    400: "the request is not valid",
+    403: "you have no access to this data",
+    404: "there is nothing at this address; the API is described at /api/v1/docs",
+    405: "this address does not take that method",
+    413: "the request body is too large",
+    500: "something went wrong on the server; the error has been logged",
+    503: "no warehouse release is loaded yet; load register extracts first",
+}
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"),
+)
+API_PREFIX = "/api/"
+
+
+class Problem(BaseModel):
+    field: str = Field(description="The request field at fault, e.g. `measures[0]` or `filters.kommune[1]`.")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    status: int = Field(description="The HTTP status, repeated.")
+    code: str = Field(description="bad_request, forbidden, not_found, method_not_allowed, internal_error, no_release …")
+    message: str
+    problems: list[Problem] = Field(default_factory=list, description="Every problem of a bad request, by field.")
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """Raised by routes for an error answer of their own (bad body, wrong content type)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        problems: Iterable[FieldProblem] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.message = message or MESSAGES.get(status, "error")
+        self.problems = tuple(problems)
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+
+def envelope(
+    status: int,
+    message: str | None = None,
+    problems: Sequence[FieldProblem] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = {
+        "error": {
+            "status": status,
+            "code": CODES.get(status, "error"),
+            "message": message or MESSAGES.get(status, "error"),
+            "problems": [{"field": p.field, "message": p.message} for p in problems],
+        }
+    }
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def bad_request(problems: Sequence[FieldProblem]) -> JSONResponse:
+    count = len(problems)
+    return envelope(400, f"the request has {count} problem{'s' if count != 1 else ''}", problems)
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return envelope(exc.status, exc.message, exc.problems, exc.headers)
+
+
+async def _request_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestError)
+    return bad_request(exc.problems)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own checks (query parameters): 400, each problem under its parameter's name."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [FieldProblem(_field(e.get("loc", ())), str(e.get("msg", "invalid value"))) for e in exc.errors()]
+    return bad_request(problems)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return envelope(exc.status_code, None, (), exc.headers)
+
+
+async def _scope_denied(_request: Request, _exc: Exception) -> JSONResponse:
+    return envelope(403, "no grant gives you access to data")
+
+
+async def _no_release(_request: Request, _exc: Exception) -> JSONResponse:
+    return envelope(503)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestError, _request_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ScopeDeniedError, _scope_denied)
+    app.add_exception_handler(NoReleaseError, _no_release)
+    app.add_middleware(GuardMiddleware)
+
+
+class GuardMiddleware:
+    """Security headers on every response; a 500 envelope for anything no handler took.
+
+    A plain ASGI middleware rather than an ``Exception`` handler: Starlette re-raises after its
+    server-error handler, which would print the stack trace (and perhaps request values) to the
+    server log. Here the exception stops, and only its type is logged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = str(scope.get("path", "")).startswith(API_PREFIX)
+        started = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+                if api:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, guarded_send)
+        except Exception as exc:
+            kind = type(exc)
+            logger.error("unhandled %s.%s in %s", kind.__module__, kind.__qualname__, scope.get("method", "?"))
+            if not started:  # otherwise the client sees a cut-off response; nothing more can be sent
+                await envelope(500)(scope, receive, guarded_send)
+
+
+def _field(loc: Any) -> str:
+    """``("query", "lang")`` → ``lang``; ``("body", "measures", 0)`` → ``measures[0]``."""
+    parts = list(loc)[1:] if loc and loc[0] in ("query", "body", "path", "header") else list(loc)
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "request"
