@@ -23,7 +23,7 @@ import sqlglot.expressions as exp
 from koes.query.plan import AggregateQuery, MeasureColumn
 from koes.query.scope import ScopedQuery
 from koes.semantic.loader import literal
-from koes.semantic.model import Aggregation, Dimension, Source
+from koes.semantic.model import Aggregation, Dimension, MeasureInput, Source
 
 FACT = "f"
 SEGMENT = "s"
@@ -84,11 +84,23 @@ def _aggregates(column: MeasureColumn) -> list[exp.Expr]:
         assert spec.expr is not None
         summed = _outer(spec.expr)
         value = exp.func("SUM", summed if where is None else exp.Case(ifs=[exp.If(this=where, true=summed)]))
-        # The persons behind a sum are those who add something to it: a person-year row with 0
-        # admissions is no one's admission, and must not make a small count look safe.
-        contributes = exp.NEQ(this=_outer(spec.expr), expression=exp.Literal.number(0))
-        where = contributes if where is None else exp.and_(where, contributes, copy=False)
-    return [exp.alias_(value, f"m_{name}"), exp.alias_(_distinct(person, where), f"n_{name}")]
+    contributes = _contribution(spec)
+    base = _distinct(person, None if contributes is None else _outer(contributes))
+    return [exp.alias_(value, f"m_{name}"), exp.alias_(base, f"n_{name}")]
+
+
+def _contribution(spec: MeasureInput) -> exp.Expr | None:
+    """The rows that add to a measure (None: every row), over the source's raw columns.
+
+    The persons behind a sum are those who add something to it: a person-year row with 0
+    admissions is no one's admission, and must not make a small count look safe."""
+    if spec.aggregation is Aggregation.AVERAGE_POPULATION:
+        return None
+    if spec.aggregation is not Aggregation.SUM:
+        return spec.where
+    assert spec.expr is not None
+    nonzero = exp.NEQ(this=spec.expr.copy(), expression=exp.Literal.number(0))
+    return nonzero if spec.where is None else exp.and_(spec.where.copy(), nonzero, copy=False)
 
 
 def _distinct(person: exp.Expr, where: exp.Expr | None) -> exp.Expr:
@@ -176,6 +188,10 @@ def _conditions(query: AggregateQuery, kommuner: frozenset[int]) -> Iterable[exp
             yield _in(_dimension_expr(dimension, source), values)
     if query.segment is not None:
         yield _segment(query)
+    contributions = [_contribution(c.spec) for c in query.measures]
+    if contributions and all(c is not None for c in contributions):
+        # Rows that add to no measure change no cell: leave them in the table (fewer rows to group).
+        yield _fact(exp.or_(*(c for c in contributions if c is not None), copy=False), source)
 
 
 def _is_residence(dimension: Dimension) -> bool:

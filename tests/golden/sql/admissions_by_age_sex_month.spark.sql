@@ -26,6 +26,9 @@ FROM (
     AND f.year BETWEEN 2024 AND 2024
     AND CAST(f.year AS INT) * 100 + f.month BETWEEN 202401 AND 202406
     AND f.sector IN ('somatik')
+    AND (
+      f.admission OR f.bed_days <> 0
+    )
 ) AS t
 GROUP BY
   GROUPING SETS (

@@ -16,7 +16,11 @@ FROM (
   LEFT JOIN dim_age AS l_aldersgruppe_bred
     ON l_aldersgruppe_bred.age = f.age
   WHERE
-    f.kommunekode IN (101, 147, 151) AND f.year BETWEEN 2024 AND 2024
+    f.kommunekode IN (101, 147, 151)
+    AND f.year BETWEEN 2024 AND 2024
+    AND (
+      f.provider_group = 'almen_praksis' AND f.contacts <> 0
+    )
 ) AS t
 GROUP BY
   GROUPING SETS (

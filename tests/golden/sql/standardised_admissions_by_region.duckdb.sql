@@ -16,6 +16,7 @@ FROM (
     f.kommunekode IN (101, 147, 151)
     AND f.year BETWEEN 2024 AND 2024
     AND f.sector IN ('somatik')
+    AND f.admissions <> 0
 ) AS t
 GROUP BY
   GROUPING SETS (
@@ -68,6 +69,7 @@ FROM (
     f.kommunekode IN (101, 147, 151)
     AND f.year BETWEEN 2024 AND 2024
     AND f.sector IN ('somatik')
+    AND f.admission
 ) AS t
 GROUP BY
   GROUPING SETS (
