@@ -28,10 +28,9 @@ RUNS = 5
 HAND_WRITTEN = """
 SELECT f.kommunekode, a.band_koes, CAST(f.year AS INT) * 100 + f.month AS maaned,
        GROUPING(f.kommunekode, a.band_koes) AS g_rows, GROUPING(CAST(f.year AS INT) * 100 + f.month) AS g_cols,
-       count(*) FILTER (WHERE f.admission) AS admissions,
-       count(DISTINCT f.person_id) FILTER (WHERE f.admission) AS persons
+       count(*) AS admissions, count(DISTINCT f.person_id) AS persons
 FROM stays f LEFT JOIN dim_age a ON a.age = f.age
-WHERE f.sector = 'somatik' AND f.year = {year}
+WHERE f.sector = 'somatik' AND f.year = {year} AND f.admission
 GROUP BY GROUPING SETS ((f.kommunekode, a.band_koes, CAST(f.year AS INT) * 100 + f.month),
                         (f.kommunekode, a.band_koes), (CAST(f.year AS INT) * 100 + f.month), ())
 """

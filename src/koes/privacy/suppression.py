@@ -418,6 +418,9 @@ def suppress(
         return Suppression(primary=frozenset(), secondary=frozenset(), rule=rule)
     network = _Network(grid)
     while bridges := network.bridges(hidden):
-        first = min(bridges, key=grid.position)
-        hidden.update(network.cheapest_cover(first, hidden))
+        # Covering a bridge only adds hidden cells on a cycle through it, so the other bridges stay
+        # bridges or are already covered (their cheapest path is then free and adds nothing): taking
+        # them all in reading order in one pass gives exactly the one-at-a-time result.
+        for bridge in sorted(bridges, key=grid.position):
+            hidden.update(network.cheapest_cover(bridge, hidden))
     return Suppression(primary=frozenset(primary), secondary=frozenset(hidden - primary), rule=rule)
