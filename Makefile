@@ -2,25 +2,39 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+STAMP  := $(VENV)/.installed-dev-spark
 
 DEMO_DIR     ?= var/demo
 DEMO_PERSONS ?= 60000
 DEMO_YEARS   ?= 2022-2024
 DEMO_SEED    ?= 1
 
-.PHONY: install demo test lint typecheck unit bench golden clean
+.PHONY: install java postgres demo test lint typecheck unit bench golden clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Re-install when the package metadata changes.
+# Re-install when the package metadata changes. The spark extra is for the Spark parity tests
+# (tests/integration/test_spark_parity.py) and for `engine = spark`; the stamp is named after the
+# extras, so a venv installed before they changed is updated.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Spark needs a Java runtime: install Debian's when there is none (apt-get, as root).
+java:
+	@command -v java >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jre-headless; }
+
+# The app-database tests also run on PostgreSQL: tests/conftest.py starts a throwaway cluster
+# (initdb/pg_ctl in a temporary folder) and stops it after. Install Debian's server binaries when
+# there are none (apt-get, as root).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 demo: install
 	$(BIN)/koes --data-dir $(DEMO_DIR) generate --persons $(DEMO_PERSONS) --years $(DEMO_YEARS) \
@@ -46,7 +60,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install java postgres
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit

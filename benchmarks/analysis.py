@@ -90,6 +90,7 @@ def measure(data_dir: Path) -> dict[str, object]:
             service.run(request, AGGREGATE)
 
         uncached = _median(fresh)
+
         def repeat(request: dict[str, Any] = request) -> None:
             service.run(request, AGGREGATE)
 

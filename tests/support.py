@@ -119,6 +119,7 @@ CLEAN_ENV: dict[str, str | None] = {
     "KOES_SUPPRESSION_THRESHOLD": None,
     "KOES_SUPPRESSION_ROUNDING": None,
     "KOES_CACHE_ENTRIES": None,
+    "KOES_APP_DB_URL": None,
 }
 
 

@@ -7,6 +7,7 @@ configuration visible in one place.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -33,6 +34,8 @@ class Settings:
     suppression_threshold: int = 5
     suppression_rounding: int = 0  # 0: no rounding
     cache_entries: int = 256
+    # SQLAlchemy URL of the app database; empty: SQLite file DATA_DIR/app.db. Out of repr: it may hold a password.
+    app_db_url: str = dataclasses.field(default="", repr=False)
 
     @property
     def warehouse(self) -> Path:
@@ -42,6 +45,11 @@ class Settings:
     def pseudonym_key(self) -> Path:
         # Outside any release folder on purpose: the key must never ship with the data.
         return self.pseudonym_key_file or self.data_dir / "secrets" / "pseudonym.key"
+
+    @property
+    def app_database_url(self) -> str:
+        """Where users, organisations and the audit trail live: ``KOES_APP_DB_URL`` or SQLite in ``data_dir``."""
+        return self.app_db_url or f"sqlite:///{self.data_dir / 'app.db'}"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -20,10 +20,16 @@ RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ),
     ("koes.engines", ("koes.semantic",), "engines never see the semantic model"),
     ("koes.privacy.suppression", ("koes.",), "suppression is pure"),
-    ("koes.web", ("koes.engines", "koes.storage"), "web goes through services"),
-    ("koes.cli", ("koes.engines", "koes.storage"), "cli goes through services"),
+    ("koes.web", ("koes.engines", "koes.storage", "koes.appdb"), "web goes through services"),
+    ("koes.cli", ("koes.engines", "koes.storage", "koes.appdb"), "cli goes through services"),
+    (
+        "koes.privacy.audit",
+        ("koes.appdb", "koes.services", "koes.storage", "koes.engines", "koes.web", "koes.cli"),
+        "the audit chain rules are pure",
+    ),
 )
 DUCKDB_ALLOWED = ("koes.storage", "koes.engines", "koes.etl")
+SQLALCHEMY_ALLOWED = ("koes.appdb",)  # the app database: sqlalchemy and alembic
 
 
 def _modules(src: Path) -> Iterator[tuple[str, Path]]:
@@ -54,6 +60,10 @@ def _within(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
+def _within_any(module: str, packages: tuple[str, ...]) -> bool:
+    return any(_within(module, p) for p in packages)
+
+
 def _violations(src: Path = SRC) -> list[str]:
     found = []
     for module, path in _modules(src):
@@ -64,6 +74,9 @@ def _violations(src: Path = SRC) -> list[str]:
                     found.append(f"{module} imports {imported}: {why}")
             if imported.split(".")[0] == "duckdb" and not module.startswith(DUCKDB_ALLOWED):
                 found.append(f"{module} imports duckdb: only storage, engines and etl may")
+            top = imported.split(".")[0]
+            if top in ("sqlalchemy", "alembic") and not _within_any(module, SQLALCHEMY_ALLOWED):
+                found.append(f"{module} imports {top}: only appdb may")
     return found
 
 
@@ -89,7 +102,23 @@ def test_imports_are_resolved_like_python_does(tmp_path: Path, module: str, sour
 def test_a_forbidden_import_is_reported(tmp_path: Path) -> None:
     pkg = tmp_path / "koes" / "domain"
     pkg.mkdir(parents=True)
-    (pkg / "bad.py").write_text("import duckdb\nfrom koes.refdata import load_refdata\n")
+    (pkg / "bad.py").write_text("import duckdb\nfrom koes.refdata import load_refdata\nfrom sqlalchemy import text\n")
     found = _violations(tmp_path / "koes")
     assert "koes.domain.bad imports koes.refdata: domain is pure and imports nothing of ours" in found
     assert "koes.domain.bad imports duckdb: only storage, engines and etl may" in found
+    assert "koes.domain.bad imports sqlalchemy: only appdb may" in found
+
+
+def test_only_appdb_may_use_sqlalchemy_or_alembic(tmp_path: Path) -> None:
+    services = tmp_path / "koes" / "services"
+    appdb = tmp_path / "koes" / "appdb"
+    cli = tmp_path / "koes" / "cli"
+    for folder in (services, appdb, cli):
+        folder.mkdir(parents=True)
+    (services / "audit.py").write_text("from sqlalchemy.orm import Session\nfrom koes.appdb.audit import append\n")
+    (appdb / "database.py").write_text("from alembic import command\nimport sqlalchemy\n")
+    (cli / "main.py").write_text("from koes.appdb.database import AppDatabase\nfrom koes.services.appdb import x\n")
+    assert sorted(_violations(tmp_path / "koes")) == [
+        "koes.cli.main imports koes.appdb.database: cli goes through services",
+        "koes.services.audit imports sqlalchemy: only appdb may",
+    ]

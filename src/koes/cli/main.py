@@ -23,8 +23,11 @@ from koes.query.request import RequestError
 from koes.query.scope import ScopeDeniedError
 from koes.refdata import load_refdata
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
+from koes.services.appdb import AppDatabase, AppDatabaseError, open_app_database
+from koes.services.audit import AuditTrail, parse_anchor, parse_instant
 from koes.services.catalog import service_catalog
 from koes.services.export import DELIMITERS, check_downloadable, to_csv
+from koes.services.organisations import list_organisations
 from koes.services.results import HIDDEN_NOTE, AnalysisResult
 from koes.services.warehouse import (
     LoadError,
@@ -288,19 +291,22 @@ def query_command(
     dimension in rows or columns is refused.
     """
     raw = _read_request(request_file)
-    service = AnalysisService(_settings(ctx, warehouse_dir=warehouse))
+    settings = _settings(ctx, warehouse_dir=warehouse)
+    database = None if explain else _app_database(settings)  # --explain reads no data: nothing to audit
+    service = AnalysisService(settings, audit=AuditTrail(database) if database else None)
     try:
         principal = service.local_principal()
     except ValueError as exc:  # KOES_LOCAL_ORG is not an organisation
+        if database:
+            database.dispose()
         _fail(str(exc))
     try:
         if explain:
             for i, sql in enumerate(service.sql(raw, principal), start=1):
                 typer.echo(f"-- query {i}\n{sql};\n")
             return
-        if fmt is not OutputFormat.TABLE:
-            check_downloadable(raw, service.catalog)
-        result = service.run(raw, principal, lang.value)
+        downloads = fmt is not OutputFormat.TABLE  # json and csv follow the download rules
+        result = service.run(raw, principal, lang.value, check=check_downloadable if downloads else None)
         if fmt is OutputFormat.JSON:
             body = result.to_json(lang.value, downloadable_only=True)
             typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
@@ -316,8 +322,12 @@ def query_command(
         _stop(str(exc))
     except ScopeDeniedError as exc:
         _stop(f"{exc} (local principal {principal.organisation}, roles {', '.join(sorted(principal.roles))})")
+    except AppDatabaseError as exc:
+        _stop(f"{exc}; nothing is shown without an audit record")
     finally:
         service.close()
+        if database:
+            database.dispose()
 
 
 def _read_request(path: Path) -> object:
@@ -435,6 +445,8 @@ def serve_command(
         web = create_app(settings)
     except ValueError as exc:  # a misconfigured local principal
         _fail(str(exc))
+    except AppDatabaseError as exc:
+        _stop(str(exc))
     console.print(
         f"KØS API on http://{host}:{port}/api/v1 (description: /api/v1/docs, /api/v1/openapi.json); "
         f"warehouse {settings.warehouse}",
@@ -452,6 +464,129 @@ def serve_command(
             highlight=False,
         )
     uvicorn.run(web, host=host, port=port, log_level="info")
+
+
+orgs_app = typer.Typer(
+    help="Organisations: the national authority, the regions, the municipalities.", no_args_is_help=True
+)
+app.add_typer(orgs_app, name="orgs")
+
+
+@orgs_app.command("list")
+def orgs_list(
+    ctx: typer.Context,
+    fmt: Annotated[CatalogFormat, typer.Option("--format", help="table or json.")] = CatalogFormat.TABLE,
+) -> None:
+    """List the organisations (seeded from reference data into the app database)."""
+    database = _app_database(_settings(ctx))
+    try:
+        organisations = list_organisations(database)
+    except AppDatabaseError as exc:
+        _stop(str(exc))
+    finally:
+        database.dispose()
+    if fmt is CatalogFormat.JSON:
+        typer.echo(json.dumps([o.to_json() for o in organisations], indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(organisations)} organisations")
+    for column in ("key", "kind", "code", "name", "region"):
+        table.add_column(column, no_wrap=column == "key", justify="right" if column in ("code", "region") else "left")
+    for o in organisations:
+        code = "" if o.code is None else str(o.code)
+        table.add_row(o.key, o.kind, code, o.name, "" if o.region is None else str(o.region))
+    console.print(table)
+
+
+audit_app = typer.Typer(
+    help="The audit trail of every data access: verify the hash chain, export.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+
+class AuditFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    anchor: Annotated[
+        str | None,
+        typer.Option("--anchor", help="ID:HASH of a head noted earlier: also detects a cut-off or rewritten trail."),
+    ] = None,
+) -> None:
+    """Check the hash chain: exit 0 when intact, 1 listing every edited, deleted or reordered record."""
+    try:
+        expected = parse_anchor(anchor) if anchor else None
+    except ValueError as exc:
+        _fail(f"--anchor: {exc}")
+    database = _app_database(_settings(ctx))
+    try:
+        report = AuditTrail(database).check(expected)
+    except AppDatabaseError as exc:
+        _stop(str(exc))
+    finally:
+        database.dispose()
+    noun = "record" if report.records == 1 else "records"
+    if report.intact:
+        typer.echo(f"{report.records:,} {noun}, chain intact")
+        if report.head_id is not None:
+            typer.echo(f"head {report.head_id}:{report.head_hash} (note it; check later with --anchor)")
+        return
+    typer.echo(f"{report.records:,} {noun}, chain BROKEN: {len(report.problems)} problem(s)")
+    for problem in report.problems:
+        typer.echo(f"  • {problem}")
+    raise typer.Exit(code=1)
+
+
+@audit_app.command("export")
+def audit_export(
+    ctx: typer.Context,
+    fmt: Annotated[AuditFormat, typer.Option("--format", help="csv (UTF-8 with BOM) or json.")] = AuditFormat.CSV,
+    since: Annotated[str | None, typer.Option("--since", help="From this date or time (UTC), inclusive.")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Up to this date (inclusive) or time (exclusive), UTC.")
+    ] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", help="One organisation: national, region:1084 or kommune:101.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """Export audit records (with their hashes) as CSV or JSON."""
+    try:
+        start = parse_instant(since) if since else None
+    except ValueError as exc:
+        _fail(f"--since: {exc}")
+    try:
+        end = parse_instant(until, end=True) if until else None
+    except ValueError as exc:
+        _fail(f"--until: {exc}")
+    database = _app_database(_settings(ctx))
+    trail = AuditTrail(database)
+    try:
+        body = trail.export(start, end, org, fmt.value)
+    except ValueError as exc:  # --org is not an organisation
+        _fail(f"--org: {exc}")
+    except AppDatabaseError as exc:
+        _stop(str(exc))
+    finally:
+        database.dispose()
+    if out is None:
+        typer.echo(body, nl=False)
+        return
+    try:
+        out.write_bytes(body)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
+    console.print(f"Audit records written to {out}.", markup=False, highlight=False)
+
+
+def _app_database(settings: Settings) -> AppDatabase:
+    try:
+        return open_app_database(settings)
+    except AppDatabaseError as exc:
+        _stop(str(exc))
 
 
 def _stop(message: str) -> NoReturn:

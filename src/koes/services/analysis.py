@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -18,6 +18,7 @@ from typing import Any
 
 from koes.engines.base import Engine, EngineError, Row
 from koes.privacy.access import Organisation, Principal, scope_for
+from koes.privacy.audit import AuditEvent
 from koes.privacy.suppression import DisclosureRule
 from koes.query.assemble import StandardWeights, assemble
 from koes.query.planner import Municipality, PlanContext, plan_request
@@ -28,10 +29,11 @@ from koes.refdata import RefData, load_refdata
 from koes.semantic.loader import CatalogError, default_catalog, release_problems
 from koes.semantic.members import members, sort_key
 from koes.semantic.model import Catalog
+from koes.services.audit import AuditTrail, analysis_event, failed_analysis_event
 from koes.services.disclosure import protect
 from koes.services.results import AnalysisResult, Provenance
 from koes.settings import Settings
-from koes.storage.releases import Release, ReleaseStore
+from koes.storage.releases import Release, ReleaseError, ReleaseStore
 
 
 class NoReleaseError(RuntimeError):
@@ -52,8 +54,9 @@ class _Opened:
 
 
 class AnalysisService:
-    def __init__(self, settings: Settings, catalog: Catalog | None = None) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog | None = None, audit: AuditTrail | None = None) -> None:
         self.settings = settings
+        self.audit = audit  # when set, every run() writes one audit record, whatever its outcome
         self.catalog = catalog or default_catalog()
         self.rule = DisclosureRule(
             threshold=settings.suppression_threshold, rounding=settings.suppression_rounding or None
@@ -63,7 +66,49 @@ class AnalysisService:
         self._cache: OrderedDict[tuple[str, ...], AnalysisResult] = OrderedDict()
 
     # --- the path --------------------------------------------------------------------------
-    def run(self, raw: object, principal: Principal, language: str = "da") -> AnalysisResult:
+    def run(
+        self,
+        raw: object,
+        principal: Principal,
+        language: str = "da",
+        action: str = "analysis",
+        check: Callable[[object, Catalog], None] | None = None,
+    ) -> AnalysisResult:
+        """Answer ``raw`` for ``principal``. ``check`` is a route's own rule applied first (the download
+        rules: ``export.check_downloadable``). With an audit trail, one record per call (``action``),
+        also for cache hits, refusals (outcome ``denied``) and bad requests or failures (``error``)."""
+        try:
+            if check is not None:
+                check(raw, self.catalog)
+            result = self._run(raw, principal, language)
+        except Exception as error:
+            if self.audit is not None:
+                self.audit.record(self._failure_event(raw, principal, action, error))
+            raise
+        if self.audit is not None:
+            self.audit.record(analysis_event(result, principal, action))  # no record, no answer
+        return result
+
+    def _failure_event(self, raw: object, principal: Principal, action: str, error: Exception) -> AuditEvent:
+        try:
+            request = parse_request(raw, self.catalog)
+        except RequestError:
+            request = None
+        return failed_analysis_event(
+            raw, principal, action, error, request, self.scope_of(principal).fingerprint(), self._serving_id()
+        )
+
+    def _serving_id(self) -> str | None:
+        """The release being served, without opening it (a refused request may come first)."""
+        if self._opened is not None:
+            return self._opened.release.id
+        try:
+            current = ReleaseStore(self.settings.warehouse).current()
+        except ReleaseError:
+            return None
+        return current.id if current else None
+
+    def _run(self, raw: object, principal: Principal, language: str) -> AnalysisResult:
         opened = self._open()
         request = parse_request(raw, self.catalog)
         self._check_members(request.filters, opened.years)

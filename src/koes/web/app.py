@@ -15,6 +15,8 @@ from fastapi.openapi.utils import get_openapi
 
 from koes import __version__
 from koes.services.analysis import AnalysisService
+from koes.services.appdb import open_app_database
+from koes.services.audit import AuditTrail
 from koes.settings import Settings
 from koes.web.api import v1
 from koes.web.errors import install_error_handlers
@@ -28,15 +30,25 @@ DESCRIPTION = (
 
 
 def create_app(settings: Settings, service: AnalysisService | None = None) -> FastAPI:
+    """The app. Without a ``service``, it builds one that audits every analysis and export in the
+    app database (``settings.app_database_url``, migrated and seeded here, at start-up)."""
     owned = service is None
-    analysis = service or AnalysisService(settings)
-    analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
+    database = open_app_database(settings) if service is None else None
+    try:
+        analysis = service or AnalysisService(settings, audit=AuditTrail(database) if database else None)
+        analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
+    except BaseException:
+        if database is not None:
+            database.dispose()
+        raise
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if owned:
             analysis.close()
+        if database is not None:
+            database.dispose()
 
     app = FastAPI(
         title="KØS API",
@@ -49,6 +61,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.service = analysis
+    app.state.audit = analysis.audit
     app.include_router(v1.router)
     install_error_handlers(app)
 

@@ -39,7 +39,9 @@ class StubService(AnalysisService):
         self.error = error
         self.ran_on_event_loop: bool | None = None
 
-    def run(self, raw: object, principal: Principal, language: str = "da") -> AnalysisResult:
+    def run(
+        self, raw: object, principal: Principal, language: str = "da", action: str = "analysis", check: Any = None
+    ) -> AnalysisResult:
         try:
             asyncio.get_running_loop()
             self.ran_on_event_loop = True

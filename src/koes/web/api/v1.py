@@ -145,8 +145,7 @@ async def analysis(request: Request, lang: Language = "da") -> JSONResponse:
     service = _service(request)
 
     def run() -> dict[str, Any]:
-        check_downloadable(raw, service.catalog)
-        result = service.run(raw, service.local_principal(), lang)
+        result = service.run(raw, service.local_principal(), lang, check=check_downloadable)
         return result.to_json(lang, downloadable_only=True)
 
     return JSONResponse(await run_in_threadpool(run))
@@ -175,8 +174,7 @@ async def analysis_export(
     sep = {"comma": ",", "semicolon": ";"}.get(delimiter, delimiter)
 
     def run() -> Export:
-        check_downloadable(raw, service.catalog)
-        result = service.run(raw, service.local_principal(), lang)
+        result = service.run(raw, service.local_principal(), lang, action="export", check=check_downloadable)
         return export(result, fmt, lang, sep)
 
     file = await run_in_threadpool(run)

@@ -1,0 +1,119 @@
+"""Tables of the app database, as SQLAlchemy 2 typed declarative classes.
+
+The schema itself is made by the Alembic migrations in ``migrations/versions``; these classes
+describe it for queries (a test checks that the two agree).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time, always timezone-aware UTC in Python.
+
+    PostgreSQL stores ``timestamp with time zone``; SQLite has no time zones, so the UTC wall time
+    is stored and UTC attached again on reading. Microseconds survive both, which the audit hash
+    relies on.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("the app database stores timezone-aware times only")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Ids: BIGINT on PostgreSQL, INTEGER (the rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+ORGANISATION_KINDS = ("kommune", "region", "national")
+AUDIT_OUTCOMES = ("ok", "denied", "error")
+
+
+class Organisation(Base):
+    """A municipality, a region or the national health data authority (seeded from reference data)."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (
+        CheckConstraint("kind IN ('kommune', 'region', 'national')", name="kind"),
+        CheckConstraint("(kind = 'national') = (code IS NULL)", name="code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # "national", "region:1084", "kommune:101"
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[int | None] = mapped_column(Integer)  # kommunekode or region code; none for national
+    name: Mapped[str] = mapped_column(String(200))
+    parent_region_code: Mapped[int | None] = mapped_column(Integer)  # a municipality's region
+
+
+class AuditRecord(Base):
+    """One data access. Append-only: database triggers refuse UPDATE and DELETE.
+
+    ``id`` is assigned by the writer as the previous id + 1 while it holds the chain lock (a
+    PostgreSQL sequence would leave gaps after a rollback, and a gap must mean a deletion).
+    ``prev_hash`` is unique, so two writers can never fork the chain, whatever they do.
+    """
+
+    __tablename__ = "audit_records"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('ok', 'denied', 'error')", name="outcome"),
+        CheckConstraint("rows_returned >= 0 AND cells_returned >= 0 AND cells_suppressed >= 0", name="counts"),
+        Index("ix_audit_records_at", "at"),
+        Index("ix_audit_records_organisation_at", "organisation", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # "user" is a reserved word in PostgreSQL: the column is user_name.
+    user: Mapped[str] = mapped_column("user_name", String(200))
+    organisation: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(Text)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(64))
+    rows_returned: Mapped[int] = mapped_column(BigInteger)
+    cells_returned: Mapped[int] = mapped_column(BigInteger)
+    cells_suppressed: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    release_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    record_hash: Mapped[str] = mapped_column(String(64), unique=True)
