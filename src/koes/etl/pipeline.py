@@ -240,7 +240,11 @@ def _derive(con: duckdb.DuckDBPyConnection, ctx: DeriveContext, report: Progress
     cube_names = cubes.build_cubes(con)
     report("derive", "all derivations", len(steps) + 1, len(steps) + 1)
     code_tables = [f"code_{name}" for name in CODE_LISTS]
-    return [t for t in publish.RELEASE_TABLES if t not in ("quarantine", "load_accounting")] + code_tables + cube_names
+    tables = (
+        [t for t in publish.RELEASE_TABLES if t not in ("quarantine", "load_accounting")] + code_tables + cube_names
+    )
+    publish.narrow_integers(con, tables)
+    return tables
 
 
 def _publish(

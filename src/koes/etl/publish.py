@@ -89,14 +89,32 @@ def copy_quarantine(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE rel.quarantine AS SELECT * FROM memory.main.quarantine ORDER BY ALL")
 
 
+def narrow_integers(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> list[str]:
+    """HUGEINT columns (DuckDB's type for sums of integers) become BIGINT.
+
+    Parquet has no 128-bit integer, so DuckDB would write them as DOUBLE and Spark would read
+    counts back as floats; no count in a release comes near 2**63. Returns the columns changed."""
+    changed = []
+    for table in tables:
+        for name, kind, *_ in con.execute(f"DESCRIBE {ident(table)}").fetchall():
+            if kind == "HUGEINT":
+                con.execute(f"ALTER TABLE {ident(table)} ALTER COLUMN {ident(name)} SET DATA TYPE BIGINT")
+                changed.append(f"{table}.{name}")
+    return changed
+
+
 def write_parquet(con: duckdb.DuckDBPyConnection, folder: Path, tables: Iterable[str]) -> dict[str, str]:
-    """Each table as Parquet: partitioned by year where it has one. Returns table -> relative path."""
+    """Each table as Parquet: partitioned by year where it has one. Returns table -> relative path.
+
+    An empty table is written as one file: partitioning it would leave an empty folder, with no
+    file to hold its columns."""
     out = folder / "parquet"
     out.mkdir()
     written = {}
     for table in tables:
         columns = {row[0] for row in con.execute(f"DESCRIBE {ident(table)}").fetchall()}
-        if "year" in columns:
+        empty = con.execute(f"SELECT count(*) = 0 FROM (SELECT 1 FROM {ident(table)} LIMIT 1)").fetchall()[0][0]
+        if "year" in columns and not empty:
             target = out / table
             con.execute(
                 f"COPY {ident(table)} TO {lit(str(target))} (FORMAT parquet, PARTITION_BY (year), COMPRESSION zstd)"

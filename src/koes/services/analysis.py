@@ -277,7 +277,10 @@ def _band(age_from: int, age_to: int | None) -> str:
 
 def open_engine(settings: Settings, release: Release) -> Engine:
     if settings.engine == "spark":
-        from koes.engines.spark import SparkEngine  # imported only when chosen: pyspark is optional
+        try:
+            from koes.engines.spark import SparkEngine  # imported only when chosen: pyspark is optional
+        except ImportError:
+            raise NoReleaseError("KOES_ENGINE=spark needs pyspark: pip install -e '.[spark]'") from None
 
         return SparkEngine(release.parquet_dir, release.id)
     from koes.engines.duckdb import DuckDBEngine
