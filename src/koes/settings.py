@@ -28,9 +28,11 @@ class Settings:
     memory_limit: str = "8GB"
     keep_releases: int = 5
     engine: str = "duckdb"  # duckdb | spark
-    local_org: str = "national"  # the principal of the CLI and API until sign-in exists
+    local_org: str = "national"  # the principal of `koes query` and of the API with api_auth = local
     local_role: str = "aggregeret"
     local_user: str = "lokal"
+    api_auth: str = "token"  # token: Authorization: Bearer <API token>; local: every call is the local principal
+    secret_key_file: Path | None = None  # seals TOTP secrets; default DATA_DIR/secrets/app.key
     suppression_threshold: int = 5
     suppression_rounding: int = 0  # 0: no rounding
     cache_entries: int = 256
@@ -45,6 +47,11 @@ class Settings:
     def pseudonym_key(self) -> Path:
         # Outside any release folder on purpose: the key must never ship with the data.
         return self.pseudonym_key_file or self.data_dir / "secrets" / "pseudonym.key"
+
+    @property
+    def secret_key(self) -> Path:
+        """The app's secret key file (TOTP secrets are sealed with it): outside the database, never in a release."""
+        return self.secret_key_file or self.data_dir / "secrets" / "app.key"
 
     @property
     def app_database_url(self) -> str:

@@ -7,13 +7,14 @@ in any text, an unknown action …) before it touches the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Connection, Select, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from koes.appdb.database import AppDatabase, AppDatabaseError, describe_error
 from koes.appdb.models import AuditRecord
@@ -21,6 +22,7 @@ from koes.privacy.audit import GENESIS, AuditEntry, AuditEvent, check_event, sea
 
 CHAIN_LOCK = "audit-chain"
 BATCH = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,13 +41,46 @@ def append(database: AppDatabase, event: AuditEvent) -> AuditEntry:
     check_event(event)
     try:
         with database.writer(CHAIN_LOCK) as connection:
-            head = connection.execute(
-                select(AuditRecord.id, AuditRecord.record_hash).order_by(AuditRecord.id.desc()).limit(1)
-            ).first()
-            entry = seal(head.id + 1, event, head.record_hash) if head else seal(1, event, GENESIS)
-            connection.execute(insert(AuditRecord).values(**_values(entry)))
+            entry = _append_on(connection, event)
     except SQLAlchemyError as exc:
         raise AppDatabaseError(f"cannot write the audit record: {describe_error(exc)}") from exc
+    return entry
+
+
+def audited_change(
+    database: AppDatabase,
+    change: Callable[[Session], T],
+    event: Callable[[T], AuditEvent | None],
+    what: str = "the change",
+) -> T:
+    """Make ``change`` and append its audit record in **one** transaction: both happen or neither.
+
+    ``change`` runs in an ORM session under the chain lock and returns a plain value; ``event``
+    turns that value into the audit record (None: nothing to record). A refused event (a CPR
+    number in its text …) rolls the change back. Exceptions raised by ``change`` itself (a rule of
+    the caller's) pass through unchanged, after the rollback.
+    """
+    try:
+        with database.writer(CHAIN_LOCK) as connection:
+            with Session(bind=connection) as session:
+                result = change(session)
+                session.flush()
+            record = event(result)
+            if record is not None:
+                check_event(record)
+                _append_on(connection, record)
+    except SQLAlchemyError as exc:
+        raise AppDatabaseError(f"cannot store {what}: {describe_error(exc)}") from exc
+    return result
+
+
+def _append_on(connection: Connection, event: AuditEvent) -> AuditEntry:
+    """Seal ``event`` after the head and insert it; the caller holds the chain lock."""
+    head = connection.execute(
+        select(AuditRecord.id, AuditRecord.record_hash).order_by(AuditRecord.id.desc()).limit(1)
+    ).first()
+    entry = seal(head.id + 1, event, head.record_hash) if head else seal(1, event, GENESIS)
+    connection.execute(insert(AuditRecord).values(**_values(entry)))
     return entry
 
 
@@ -55,6 +90,13 @@ def entries(database: AppDatabase, where: AuditFilter | None = None) -> Iterator
     with database.session() as session:
         for record in session.scalars(statement.execution_options(yield_per=BATCH)):
             yield to_entry(record)
+
+
+def latest(database: AppDatabase, where: AuditFilter | None, limit: int) -> list[AuditEntry]:
+    """The last ``limit`` entries matching ``where``, newest first."""
+    statement = _filtered(select(AuditRecord), where or AuditFilter()).order_by(AuditRecord.id.desc()).limit(limit)
+    with database.session() as session:
+        return [to_entry(record) for record in session.scalars(statement)]
 
 
 def count(database: AppDatabase, where: AuditFilter | None = None) -> int:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -26,9 +29,20 @@ from koes.services.analysis import AnalysisFailedError, AnalysisService, NoRelea
 from koes.services.appdb import AppDatabase, AppDatabaseError, open_app_database
 from koes.services.audit import AuditTrail, parse_anchor, parse_instant
 from koes.services.catalog import service_catalog
+from koes.services.demo import ensure_demo_users
 from koes.services.export import DELIMITERS, check_downloadable, to_csv
 from koes.services.organisations import list_organisations
 from koes.services.results import HIDDEN_NOTE, AnalysisResult
+from koes.services.tokens import TokenService
+from koes.services.users import (
+    OPERATOR,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    UserInfo,
+    UserService,
+)
 from koes.services.warehouse import (
     LoadError,
     LoadResult,
@@ -580,6 +594,212 @@ def audit_export(
     except OSError as exc:
         _fail(f"cannot write {out}: {exc.strerror or exc}")
     console.print(f"Audit records written to {out}.", markup=False, highlight=False)
+
+
+users_app = typer.Typer(
+    help="Users, their grants (roles with an expiry) and API tokens. The command line acts as the operator "
+    "(system level) and is audited as user `cli`.",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+
+
+@dataclass(frozen=True)
+class _Admin:
+    users: UserService
+    tokens: TokenService
+
+
+@contextmanager
+def _admin(ctx: typer.Context) -> Iterator[_Admin]:
+    """The user services on the app database, with every service error turned into a clean exit."""
+    database = _app_database(_settings(ctx))
+    trail = AuditTrail(database)
+    users = UserService(trail)
+    try:
+        yield _Admin(users, TokenService(trail, users))
+    except InvalidInputError as exc:
+        _request_problems(exc)
+    except (NotFoundError, ForbiddenError, ConflictError, AppDatabaseError) as exc:
+        _stop(str(exc))
+    finally:
+        database.dispose()
+
+
+def _read_password(password_file: Path | None, username: str) -> str:
+    if password_file is None:
+        value: str = typer.prompt(f"Password for {username}", hide_input=True, confirmation_prompt=True, err=True)
+        return value
+    try:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        _fail(f"cannot read {password_file}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        _fail(f"{password_file} is not UTF-8 text")
+    if not lines or not lines[0]:
+        _fail(f"{password_file}: the password is its first line, and it is empty")
+    return lines[0]
+
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="a–z, 0–9, . _ @ -; 2–64 characters.")],
+    org: Annotated[str, typer.Option("--org", help="The user's organisation: kommune:101, region:1084 or national.")],
+    name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
+    password_file: Annotated[
+        Path | None,
+        typer.Option("--password-file", help="Read the password from the first line of this file (else: prompt)."),
+    ] = None,
+) -> None:
+    """Create a user (active, without grants). The password: ≥ 12 characters, two kinds, not the user name."""
+    password = _read_password(password_file, username)
+    with _admin(ctx) as admin:
+        user = admin.users.create_user(OPERATOR, username, organisation=org, display_name=name, password=password)
+    console.print(
+        f"User {user.username} (#{user.id}) created in {user.organisation}. "
+        f"Grant a role: koes users grant {user.username} aggregeret",
+        markup=False,
+        highlight=False,
+    )
+
+
+@users_app.command("list")
+def users_list(
+    ctx: typer.Context,
+    org: Annotated[str | None, typer.Option("--org", help="One organisation only.")] = None,
+    fmt: Annotated[CatalogFormat, typer.Option("--format", help="table or json.")] = CatalogFormat.TABLE,
+) -> None:
+    """List users with their valid roles and when each grant expires."""
+    with _admin(ctx) as admin:
+        found = admin.users.users(OPERATOR, org)
+    if fmt is CatalogFormat.JSON:
+        typer.echo(json.dumps([u.to_json() for u in found], indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(found)} user(s)")
+    for column in ("id", "user", "organisation", "name", "roles (valid grants)", "active", "TOTP"):
+        table.add_column(column, no_wrap=column in ("user", "organisation"))
+    for u in found:
+        table.add_row(
+            str(u.id),
+            u.username,
+            u.organisation,
+            u.display_name,
+            _roles_text(u),
+            "yes" if u.active else "no",
+            "yes" if u.totp_enrolled else "no",
+        )
+    console.print(table)
+
+
+def _roles_text(user: UserInfo) -> str:
+    valid = [g for g in user.grants if g.valid]
+    return ", ".join(f"{g.role} (until {g.expires_at.date().isoformat()})" for g in valid) or "–"
+
+
+def _user_id(admin: _Admin, username: str) -> int:
+    return admin.users.user_by_name(OPERATOR, username).id
+
+
+@users_app.command("grant")
+def users_grant(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="The user.")],
+    role: Annotated[str, typer.Argument(help="aggregeret, individ, lokal_admin or system_admin.")],
+    expires: Annotated[
+        str | None,
+        typer.Option("--expires", help="Last day of the grant, YYYY-MM-DD (default 12 months; at most 24)."),
+    ] = None,
+) -> None:
+    """Grant a role until an expiry date."""
+    try:
+        last_day = date.fromisoformat(expires) if expires else None
+    except ValueError:
+        _fail("--expires: a date, YYYY-MM-DD")
+    with _admin(ctx) as admin:
+        grant = admin.users.grant(OPERATOR, _user_id(admin, username), role, last_day)
+    console.print(
+        f"{grant.username}: {grant.role} until {grant.expires_at.isoformat()} (grant #{grant.id}).",
+        markup=False,
+        highlight=False,
+    )
+
+
+@users_app.command("revoke")
+def users_revoke(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="The user.")],
+    role: Annotated[str, typer.Argument(help="The role to take away (every grant of it).")],
+) -> None:
+    """Revoke a role from a user, at once."""
+    with _admin(ctx) as admin:
+        done = admin.users.revoke_role(OPERATOR, _user_id(admin, username), role)
+    if not done:
+        console.print(f"{username} holds no unrevoked grant of {role}: nothing changed.", markup=False)
+        return
+    console.print(f"{username}: {role} revoked ({len(done)} grant(s)).", markup=False, highlight=False)
+
+
+@users_app.command("deactivate")
+def users_deactivate(ctx: typer.Context, username: Annotated[str, typer.Argument(help="The user.")]) -> None:
+    """Deactivate a user: no sign-in, and its API tokens stop working at once."""
+    with _admin(ctx) as admin:
+        user = admin.users.deactivate(OPERATOR, _user_id(admin, username))
+    console.print(f"{user.username} is deactivated.", markup=False, highlight=False)
+
+
+@users_app.command("token")
+def users_token(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="The user.")],
+    name: Annotated[str, typer.Option("--name", help="A name for the token.")] = "cli",
+) -> None:
+    """Create an API token for a user and print it, once (standard output; only its hash is kept)."""
+    with _admin(ctx) as admin:
+        created = admin.tokens.create_for(OPERATOR, _user_id(admin, username), name)
+    console.print(
+        f"API token #{created.info.id} {created.info.name!r} for {username}; it is shown once, keep it safe:",
+        markup=False,
+        highlight=False,
+    )
+    typer.echo(created.secret)
+
+
+@users_app.command("expiring")
+def users_expiring(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", help="Grants expiring within this many days.")] = 30,
+) -> None:
+    """The recertification list: valid grants that expire soon (renew with `koes users grant`)."""
+    with _admin(ctx) as admin:
+        grants = admin.users.recertification(OPERATOR, days)
+    table = Table(title=f"{len(grants)} grant(s) expiring within {days} days")
+    for column in ("grant", "user", "organisation", "role", "expires", "granted by"):
+        table.add_column(column)
+    for g in grants:
+        table.add_row(str(g.id), g.username, g.organisation, g.role, g.expires_at.isoformat(), g.granted_by)
+    console.print(table)
+
+
+@app.command("demo-users")
+def demo_users_command(ctx: typer.Context) -> None:
+    """Create the demo users (idempotent) and print how to sign in, with a fresh API token for each."""
+    database = _app_database(_settings(ctx))
+    try:
+        accounts = ensure_demo_users(AuditTrail(database))
+    except (InvalidInputError, NotFoundError, ForbiddenError, ConflictError, AppDatabaseError) as exc:
+        _stop(str(exc))
+    finally:
+        database.dispose()
+    table = Table(title="Demo users (synthetic data only; the same password for all)")
+    for column in ("user", "organisation", "roles", "password", "API token (new on every run)"):
+        table.add_column(column, no_wrap=True)
+    for a in accounts:
+        table.add_row(a.username, a.organisation, ", ".join(a.roles), a.password, a.token)
+    Console(width=max(200, console.width)).print(table)
+    typer.echo("Use a token with the API:  curl -H 'Authorization: Bearer TOKEN' http://127.0.0.1:8000/api/v1/me")
+    typer.echo("TOTP is not enrolled for the demo users: the web sign-in pages (next step) will ask individ and")
+    typer.echo("admin users to enrol with a QR code at their first sign-in. The API takes the tokens above.")
 
 
 def _app_database(settings: Settings) -> AppDatabase:

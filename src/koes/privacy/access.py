@@ -5,8 +5,11 @@ all municipalities (suppressed figures, so users can compare themselves with oth
 individual-level rights give exact figures only for the organisation's own citizens: its
 municipality, or a region's municipalities. No role, no scope: default deny.
 
-Until the access issue lands, the API and CLI run as one configured local principal
-(``KOES_LOCAL_ORG``, ``KOES_LOCAL_ROLE``); the scope rewrite is the same one either way.
+What a role shows is data (``roles.yaml``, :mod:`koes.privacy.roles`). A principal carries only
+its *valid* roles: ``koes.services.users.principal_for`` leaves out expired and revoked grants and
+gives an inactive user none. The API with ``api_auth = local`` and the CLI's ``koes query`` run as
+one configured local principal (``KOES_LOCAL_ORG``, ``KOES_LOCAL_ROLE``); the scope rewrite is the
+same one either way.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from koes.privacy import roles as role_data
 from koes.query.scope import Scope
 
-ROLES = ("aggregeret", "individ")
+ROLES = role_data.data_roles()  # the roles that show data (aggregeret, individ)
 
 
 @dataclass(frozen=True)
@@ -40,22 +44,32 @@ class Organisation:
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is asking: a user name, its organisation and its valid roles (``user_id`` for app users)."""
+
     user: str
     organisation: Organisation
     roles: frozenset[str]
+    user_id: int | None = None
 
     @property
     def home_municipality(self) -> int | None:
         return self.organisation.code if self.organisation.kind == "kommune" else None
 
+    @property
+    def permissions(self) -> frozenset[str]:
+        return role_data.permissions_of(self.roles)
+
+    def may(self, permission: str) -> bool:
+        return permission in self.permissions
+
 
 def scope_for(principal: Principal, regions: Mapping[int, Collection[int]]) -> Scope:
     """The principal's scope; ``regions`` maps a region code to its municipalities."""
     everyone = frozenset(k for members in regions.values() for k in members)
-    if not principal.roles & set(ROLES):
+    level = role_data.data_level(principal.roles)
+    if level == "none":
         return Scope(frozenset())
-    own = _own(principal.organisation, regions, everyone)
-    exact = own if "individ" in principal.roles else frozenset()
+    exact = _own(principal.organisation, regions, everyone) if level == "individual" else frozenset()
     return Scope(everyone, exact)
 
 

@@ -39,9 +39,31 @@ ACTIONS = (
     "export",
     "cohort_upload",
     "individual_view",
-    "admin_change",
-    "sign_in",
-    "sign_in_failed",
+    # administration: users, grants, tokens (each change in the same transaction as its record)
+    "user.create",
+    "user.deactivate",
+    "user.password",
+    "grant.add",
+    "grant.revoke",
+    "token.create",
+    "token.revoke",
+    # sign-in and second factors (never the password, a code, a secret or a token)
+    "signin.ok",
+    "signin.failed",
+    "totp.enrol",
+    "totp.confirm",
+    "recovery.create",
+    # a signed-in caller refused by an endpoint's permission rule
+    "access.denied",
+)
+ADMIN_ACTIONS = (
+    "user.create",
+    "user.deactivate",
+    "user.password",
+    "grant.add",
+    "grant.revoke",
+    "token.create",
+    "token.revoke",
 )
 # Free text that a person or a request may have shaped: each is checked for CPR numbers.
 TEXT_FIELDS = ("user", "organisation", "action", "summary", "purpose", "release_id")

@@ -22,33 +22,35 @@ class KeyFileError(RuntimeError):
     pass
 
 
-def load_or_create_key(path: Path) -> bytes:
-    """Read the pseudonymisation key, creating it (0600, parent 0700) if it does not exist."""
+def load_or_create_key(path: Path, what: str = "pseudonymisation key", size: int = KEY_BYTES) -> bytes:
+    """Read a key file (hex), creating it (0600, parent 0700) if it does not exist.
+
+    Also used for the app's secret key (``KOES_SECRET_KEY_FILE``), which seals TOTP secrets."""
     if path.exists():
-        return _read_key(path)
+        return _read_key(path, what)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_bytes(KEY_BYTES)
+    key = secrets.token_bytes(size)
     # O_EXCL: two processes creating the key at once must not end up with different keys.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return _read_key(path)
+        return _read_key(path, what)
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(key.hex() + "\n")
     return key
 
 
-def _read_key(path: Path) -> bytes:
+def _read_key(path: Path, what: str = "pseudonymisation key") -> bytes:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise KeyFileError(f"pseudonymisation key {path} is readable by others (mode {mode:o}); chmod 600 it")
+        raise KeyFileError(f"{what} {path} is readable by others (mode {mode:o}); chmod 600 it")
     text = path.read_text(encoding="ascii").strip()
     try:
         key = bytes.fromhex(text)
     except ValueError:
-        raise KeyFileError(f"pseudonymisation key {path} is not a hex-encoded key") from None
+        raise KeyFileError(f"{what} {path} is not a hex-encoded key") from None
     if len(key) < 16:
-        raise KeyFileError(f"pseudonymisation key {path} is too short ({len(key)} bytes; need at least 16)")
+        raise KeyFileError(f"{what} {path} is too short ({len(key)} bytes; need at least 16)")
     return key
 
 

@@ -291,23 +291,24 @@ class _Network:
         n_cells = len(cells)
         unit_pos = 1
         unit_base = unit_pos * n_cells * n_cells
-        unit_off = unit_base * (sum(grid.base_of(k) for k in cells) + 1)
+        base = grid.base
+        unit_off = unit_base * (sum(base.values()) + 1)
         unit_count = unit_off * (n_cells + 1)
         unit_zero = unit_count * (n_cells + 1)
         unit_margin = unit_zero * (n_cells + 1)
         unit_grand = unit_margin * (n_cells + 1)
         self.unit_off = unit_off
         self.cost: dict[CellKey, int] = {}
-        for key in cells:
+        for position, key in enumerate(cells):  # cells() is in reading order: its index is the position
             r, c = key
-            b = grid.base_of(key)
+            b = base.get(key, 0)
             self.cost[key] = (
                 unit_grand * (r == TOTAL and c == TOTAL)
                 + unit_margin * (r == TOTAL or c == TOTAL)
                 + unit_zero * (b == 0)
                 + unit_count
                 + unit_base * b
-                + unit_pos * grid.position(key)
+                + unit_pos * position
             )
 
     def bridges(self, hidden: Collection[CellKey]) -> list[CellKey]:
@@ -357,6 +358,7 @@ class _Network:
         Hiding them closes a cycle through ``bridge``. Dijkstra over the (rows + columns) nodes.
         """
         start, goal = self.ends[bridge]
+        hidden = hidden if isinstance(hidden, set | frozenset) else set(hidden)
         own_lines = {start, goal} - {self.ground}
         dist: list[int | None] = [None] * self.n_nodes
         came: list[CellKey | None] = [None] * self.n_nodes
@@ -370,14 +372,13 @@ class _Network:
             done[node] = True
             if node == goal:
                 break
+            # One end of every edge here is `node`, so "in the bridge's own lines" is decided per node.
+            near = node in own_lines
+            cost, unit_off = self.cost, self.unit_off
             for other, key in self.incident[node]:
                 if key == bridge or done[other]:
                     continue
-                if key in hidden:
-                    step = 0
-                else:
-                    a, b = self.ends[key]
-                    step = self.cost[key] + (0 if (a in own_lines or b in own_lines) else self.unit_off)
+                step = 0 if key in hidden else cost[key] + (0 if near or other in own_lines else unit_off)
                 best = dist[other]
                 if best is None or d + step < best:
                     dist[other] = d + step
@@ -411,7 +412,7 @@ def suppress(
     """
     for key in already_hidden:
         grid.check_key(key, "already_hidden")
-    primary = {key for key in grid.cells() if 1 <= grid.base_of(key) < rule.threshold}
+    primary = {key for key, base in grid.base.items() if 1 <= base < rule.threshold}
     primary.update(already_hidden)
     hidden = set(primary)
     if not hidden:  # nothing to protect: no graph needed

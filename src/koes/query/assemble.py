@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from koes.query.plan import AggregateQuery, Area, Plan
@@ -72,23 +73,62 @@ def assemble(plan: Plan, results: Sequence[Rows], weights: StandardWeights, sort
     )
 
 
+def _getter(names: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A fast ``row → tuple of these columns`` (itemgetter returns a bare value for one name)."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda row: (row[name],)
+    return itemgetter(*names)
+
+
 def _keys(
     dims: tuple[Dimension, ...], results: Sequence[tuple[AggregateQuery, Rows]], sort_key: SortKey
 ) -> tuple[tuple[Any, ...], ...]:
     """The inner keys of one axis: every combination the value queries returned, in display order."""
     if not dims:
         return ()
-    flags = [f"g_{d.id}" for d in dims]
-    names = [f"d_{d.id}" for d in dims]
-    keys = set()
+    flags = _getter([f"g_{d.id}" for d in dims])
+    names = _getter([f"d_{d.id}" for d in dims])
+    keys: set[tuple[Any, ...]] = set()
     for query, rows in results:
         if query.role != "values" or not all(d in query.dimensions for d in dims):
             continue
-        for row in rows:
-            if not any(row[g] for g in flags):
-                keys.add(tuple(row[n] for n in names))
+        keys.update(names(row) for row in rows if not any(flags(row)))
     order = [{v: sort_key(d, v) for v in {k[i] for k in keys}} for i, d in enumerate(dims)]
     return tuple(sorted(keys, key=lambda k: tuple(o[v] for o, v in zip(order, k, strict=True))))
+
+
+class _Locator:
+    """Finds the cell of a result row (names and flags worked out once per query, not per row)."""
+
+    def __init__(self, block: _Block, query: AggregateQuery) -> None:
+        grouped = query.grouping_sets != ((),)
+        self.axes = [
+            (
+                _getter([f"g_{d.id}" for d in dims]) if grouped and dims else None,
+                _getter([f"d_{d.id}" for d in dims]) if dims else None,
+                index,
+            )
+            for dims, index in ((block.row_dims, block.row_index), (block.col_dims, block.col_index))
+        ]
+
+    def cell(self, row: Mapping[str, Any]) -> CellKey | None:
+        found = []
+        for flags, names, index in self.axes:
+            if names is None:
+                found.append(TOTAL)
+                continue
+            totalled = flags(row) if flags is not None else (1,)
+            if all(totalled):
+                found.append(TOTAL)
+            elif any(totalled):
+                return None  # a partial subtotal; never requested
+            else:
+                at = index.get(names(row))
+                if at is None:
+                    return None
+                found.append(at)
+        return (found[0], found[1])
 
 
 class _Block:
@@ -111,25 +151,6 @@ class _Block:
         self.col_keys = _keys(self.col_dims, results, sort_key) if col_keys is None else col_keys
         self.row_index = {k: i for i, k in enumerate(self.row_keys)}
         self.col_index = {k: i for i, k in enumerate(self.col_keys)}
-
-    def _cell_of(self, row: Mapping[str, Any], query: AggregateQuery) -> CellKey | None:
-        return (
-            self._index(row, self.row_dims, self.row_index, query),
-            self._index(row, self.col_dims, self.col_index, query),
-        )  # type: ignore[return-value]
-
-    @staticmethod
-    def _index(
-        row: Mapping[str, Any], dims: tuple[Dimension, ...], index: Mapping[tuple[Any, ...], int], query: AggregateQuery
-    ) -> int | None:
-        if not dims:
-            return TOTAL
-        flags = [row.get(f"g_{d.id}", 1) for d in dims] if query.grouping_sets != ((),) else [1] * len(dims)
-        if all(flags):
-            return TOTAL
-        if any(flags):
-            return None  # a partial subtotal; never requested
-        return index.get(tuple(row[f"d_{d.id}"] for d in dims))
 
     def build(self) -> Block:
         values: dict[str, dict[CellKey, Number | None]] = {}
@@ -168,15 +189,15 @@ class _Block:
         for column in query.measures:
             values.setdefault(column.measure, {})
             bases.setdefault(column.measure, {})
+        locate = _Locator(self, query).cell
+        columns = [(c.measure, c.spec.aggregation, values[c.measure], bases[c.measure]) for c in query.measures]
         for row in rows:
-            cell = self._cell_of(row, query)
-            if cell is None or None in cell:
+            cell = locate(row)
+            if cell is None:
                 continue
-            for column in query.measures:
-                months = self._months(row, query) if column.spec.aggregation is Aggregation.AVERAGE_POPULATION else 0
-                value, base = _read(row, column.measure, column.spec.aggregation, months)
-                values[column.measure][cell] = value
-                bases[column.measure][cell] = base
+            for measure, aggregation, value_of, base_of in columns:
+                months = self._months(row, query) if aggregation is Aggregation.AVERAGE_POPULATION else 0
+                value_of[cell], base_of[cell] = _read(row, measure, aggregation, months)
 
     def _citizens(
         self, results: list[tuple[AggregateQuery, Rows]], cells: list[CellKey]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from koes.appdb.audit import AuditFilter, append, count, entries
+from koes.appdb.audit import AuditFilter, append, count, entries, latest
 from koes.appdb.database import AppDatabase
 from koes.domain.cpr import mask_cpr
 from koes.privacy.access import Organisation, Principal
@@ -43,10 +43,12 @@ __all__ = [
     "AuditTrail",
     "ChainReport",
     "analysis_event",
+    "denied_event",
     "describe_request",
     "failed_analysis_event",
     "parse_anchor",
     "parse_instant",
+    "safe_text",
 ]
 
 EXPORT_FORMATS = ("csv", "json")
@@ -109,6 +111,10 @@ class AuditTrail:
 
     def records(self, query: AuditQuery | None = None) -> list[AuditEntry]:
         return list(entries(self.database, _filter(query)))
+
+    def latest(self, query: AuditQuery | None = None, limit: int = 100) -> list[AuditEntry]:
+        """The newest ``limit`` records matching ``query``, newest first (for administrators' views)."""
+        return latest(self.database, _filter(query), limit)
 
     def count(self, query: AuditQuery | None = None) -> int:
         return count(self.database, _filter(query))
@@ -258,6 +264,21 @@ def failed_analysis_event(
     )
 
 
+def denied_event(principal: Principal, action: str, summary: str, scope: str = "") -> AuditEvent:
+    """The record of a signed-in caller refused by an endpoint's permission rule."""
+    text = safe_text(summary)
+    return AuditEvent(
+        at=datetime.now(UTC),
+        user=principal.user,
+        organisation=str(principal.organisation),
+        action=action,
+        summary=text,
+        request_hash=request_hash(text),
+        scope=scope,
+        outcome="denied",
+    )
+
+
 def _problem_fields(error: RequestError) -> str:
     # Field paths only: a problem's message may quote a value the client sent.
     fields = list(dict.fromkeys(p.field for p in error.problems))
@@ -269,6 +290,11 @@ def _problem_fields(error: RequestError) -> str:
 def _values_text(values: Sequence[Any]) -> str:
     shown = ",".join(str(v) for v in values[:MAX_VALUES_SHOWN])
     return shown + (f",…(+{len(values) - MAX_VALUES_SHOWN})" if len(values) > MAX_VALUES_SHOWN else "")
+
+
+def safe_text(text: str) -> str:
+    """Text fit for an audit summary: CPR-shaped numbers masked, one line, at most 1,000 characters."""
+    return _safe(text)
 
 
 def _safe(text: str) -> str:

@@ -1,7 +1,9 @@
 """The app factory: ``create_app(settings)`` builds the whole web app from one ``Settings``.
 
 No module-level app and no environment reading here: ``koes serve`` builds the settings and calls
-the factory, tests pass their own settings (and may pass a ready ``AnalysisService``).
+the factory, tests pass their own settings (and may pass a ready ``AnalysisService`` and a clock).
+The app database (users, tokens, the audit trail) is opened, migrated and seeded here, at start-up.
+``settings.api_auth`` chooses how callers are known: ``token`` (default) or ``local``.
 """
 
 from __future__ import annotations
@@ -17,38 +19,46 @@ from koes import __version__
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.tokens import TokenService
+from koes.services.users import Clock, UserService, utc_now
 from koes.settings import Settings
 from koes.web.api import v1
+from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable
 from koes.web.errors import install_error_handlers
 
 DESCRIPTION = (
     "KØS analysis API: the catalog of perspectives, measures, dimensions and segments; analyses as "
     "pivots after disclosure control (counts of 1–4 persons shown as <5, secondary suppression as x); "
-    "downloads as CSV or XLSX with a provenance stamp. Every error has the same envelope: "
+    "downloads as CSV or XLSX with a provenance stamp; accounts, API tokens, users, grants and the "
+    "audit trail for administrators. Send an API token as `Authorization: Bearer <token>` (401 without "
+    "one); what each role may call is in roles.yaml (403 otherwise). Every error has the same envelope: "
     '{"error": {"status", "code", "message", "problems": [{"field", "message"}]}}.'
 )
 
 
-def create_app(settings: Settings, service: AnalysisService | None = None) -> FastAPI:
+def create_app(settings: Settings, service: AnalysisService | None = None, clock: Clock = utc_now) -> FastAPI:
     """The app. Without a ``service``, it builds one that audits every analysis and export in the
     app database (``settings.app_database_url``, migrated and seeded here, at start-up)."""
+    if settings.api_auth not in API_AUTH_MODES:
+        raise ValueError(f"api_auth must be one of {', '.join(API_AUTH_MODES)}, not {settings.api_auth!r}")
     owned = service is None
-    database = open_app_database(settings) if service is None else None
+    database = open_app_database(settings)
     try:
-        analysis = service or AnalysisService(settings, audit=AuditTrail(database) if database else None)
+        trail = AuditTrail(database)
+        analysis = service or AnalysisService(settings, audit=trail)
         analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
     except BaseException:
-        if database is not None:
-            database.dispose()
+        database.dispose()
         raise
+    users = UserService(trail, clock=clock)
+    tokens = TokenService(trail, users)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if owned:
             analysis.close()
-        if database is not None:
-            database.dispose()
+        database.dispose()
 
     app = FastAPI(
         title="KØS API",
@@ -61,15 +71,17 @@ def create_app(settings: Settings, service: AnalysisService | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.service = analysis
-    app.state.audit = analysis.audit
+    app.state.audit = trail
+    app.state.users = users
+    app.state.tokens = tokens
+    app.state.auth = Authenticator(settings.api_auth, tokens, analysis, trail, v1.ENDPOINT_PERMISSIONS)
     app.include_router(v1.router)
     install_error_handlers(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _without_422(
-                get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            )
+            spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = _with_security(_without_422(spec), v1.ENDPOINT_PERMISSIONS)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -84,4 +96,31 @@ def _without_422(spec: dict[str, Any]) -> dict[str, Any]:
     schemas = spec.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+    return spec
+
+
+def _with_security(spec: dict[str, Any], table: EndpointTable) -> dict[str, Any]:
+    """Document the bearer token on every operation that needs one, with its 401 answer."""
+    components = spec.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (koes_…): POST /api/v1/tokens, or `koes users token USERNAME`.",
+    }
+    for path, operations in spec.get("paths", {}).items():
+        for method, op in operations.items():
+            access = table.get((method.upper(), path))
+            if access is None or access.kind == "public":
+                continue
+            op["security"] = [{"bearer": []}]
+            op.setdefault("responses", {}).setdefault(
+                "401",
+                {
+                    "description": "No valid API token",
+                    "headers": {
+                        "WWW-Authenticate": {"schema": {"type": "string"}, "example": CHALLENGE["WWW-Authenticate"]}
+                    },
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+                },
+            )
     return spec

@@ -1,8 +1,9 @@
 """One error envelope for every error the web app returns, and the headers on every response.
 
 Every failure answers ``{"error": {"status", "code", "message", "problems": [{"field",
-"message"}]}}``: a bad request names each bad field, a missing grant is 403, an unknown route 404,
-a wrong method 405, no release 503. Anything unexpected becomes a 500 envelope with a generic
+"message"}]}}``: a bad request names each bad field, no (valid) API token is 401, a missing grant
+or permission 403, an unknown route (or another organisation's user or grant) 404, a wrong method
+405, a conflict with what is stored 409, no release 503. Anything unexpected becomes a 500 envelope with a generic
 message; the log records the exception's type only, never a request value or a stack trace
 (requests may carry sensitive data, and an engine message is no business of the client's).
 """
@@ -24,23 +25,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from koes.query.request import FieldProblem, RequestError
 from koes.query.scope import ScopeDeniedError
 from koes.services.analysis import NoReleaseError
+from koes.services.users import ConflictError, ForbiddenError, NotFoundError
 
 logger = logging.getLogger("koes.web")
 
 CODES: Mapping[int, str] = {
     400: "bad_request",
+    401: "unauthorized",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "payload_too_large",
     500: "internal_error",
     503: "no_release",
 }
 MESSAGES: Mapping[int, str] = {
     400: "the request is not valid",
+    401: "sign in: send an API token as the header Authorization: Bearer <token>",
     403: "you have no access to this data",
     404: "there is nothing at this address; the API is described at /api/v1/docs",
     405: "this address does not take that method",
+    409: "this contradicts what is stored",
     413: "the request body is too large",
     500: "something went wrong on the server; the error has been logged",
     503: "no warehouse release is loaded yet; load register extracts first",
@@ -61,7 +67,10 @@ class Problem(BaseModel):
 
 class ErrorBody(BaseModel):
     status: int = Field(description="The HTTP status, repeated.")
-    code: str = Field(description="bad_request, forbidden, not_found, method_not_allowed, internal_error, no_release …")
+    code: str = Field(
+        description="bad_request, unauthorized, forbidden, not_found, method_not_allowed, conflict, internal_error, "
+        "no_release …"
+    )
     message: str
     problems: list[Problem] = Field(default_factory=list, description="Every problem of a bad request, by field.")
 
@@ -139,6 +148,19 @@ async def _no_release(_request: Request, _exc: Exception) -> JSONResponse:
     return envelope(503)
 
 
+async def _not_found(_request: Request, _exc: Exception) -> JSONResponse:
+    # One message whatever the reason: absent and "another organisation's" must look the same.
+    return envelope(404, "not found (or not yours to see)")
+
+
+async def _forbidden(_request: Request, exc: Exception) -> JSONResponse:
+    return envelope(403, str(exc) or None)
+
+
+async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
+    return envelope(409, str(exc) or None)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestError, _request_error)
@@ -146,6 +168,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ScopeDeniedError, _scope_denied)
     app.add_exception_handler(NoReleaseError, _no_release)
+    app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(ForbiddenError, _forbidden)
+    app.add_exception_handler(ConflictError, _conflict)
     app.add_middleware(GuardMiddleware)
 
 

@@ -1,26 +1,36 @@
-"""The JSON API, version 1: catalog, analysis, export, health.
+"""The JSON API, version 1: catalog, analysis, export, health; accounts, users, grants, audit.
 
 Routes are thin: read the body, hand it to the services, shape the answer. Blocking work (the
-engine, building files) runs in the thread pool, so the event loop keeps serving. Until sign-in
-exists every call runs as the configured local principal; the scope rewrite applies all the same.
-The API obeys the download rules (DESIGN §5.4): view-only measures are left out of answers and a
-view-only dimension in the rows or columns is refused with a 400 naming the field.
+engine, the app database, building files) runs in the thread pool, so the event loop keeps serving.
+Every route is listed in :data:`ENDPOINT_PERMISSIONS` with what it needs (roles.yaml permissions);
+the gate (:func:`koes.web.auth.authorise`) checks the caller's API token and that table before the
+route runs, and a route missing from the table is refused for everyone (and fails the
+authorisation-matrix test). The scope rewrite still applies to every analysis. The API obeys the
+download rules (DESIGN §5.4): view-only measures are left out of answers and a view-only dimension
+in the rows or columns is refused with a 400 naming the field.
 """
 
 from __future__ import annotations
 
 import html
 import json
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from koes.privacy.roles import needs, needs_org, public, signed_in
 from koes.query.request import FieldProblem
 from koes.services.analysis import AnalysisService
+from koes.services.audit import entry_json, parse_instant
 from koes.services.catalog import service_catalog
 from koes.services.export import MEDIA_TYPES, Export, check_downloadable, export
+from koes.services.tokens import TokenService
+from koes.services.users import InvalidInputError, UserService
+from koes.web.auth import EndpointTable, authorise, current_principal
 from koes.web.errors import ApiError, ErrorEnvelope
 
 PREFIX = "/api/v1"
@@ -37,7 +47,10 @@ Delimiter = Annotated[
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "Bad request: every problem, by field",
-        403: "No grant gives access to data",
+        401: "No valid API token (Authorization: Bearer <token>)",
+        403: "No grant gives access to this",
+        404: "Not found, or another organisation's",
+        409: "Contradicts what is stored",
         500: "Unexpected failure (generic message; details only in the server log)",
         503: "No warehouse release is loaded",
     }
@@ -101,13 +114,49 @@ RESULT_SCHEMA: dict[str, Any] = {
     },
 }
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, dependencies=[Depends(authorise)])
+
+# What every endpoint needs (roles.yaml permissions). An endpoint missing here is refused for
+# everyone and fails tests/integration/test_access_api.py.
+ENDPOINT_PERMISSIONS: EndpointTable = {
+    ("GET", f"{PREFIX}/health"): public(),
+    ("GET", f"{PREFIX}/docs"): public(),
+    ("GET", f"{PREFIX}/openapi.json"): public(),
+    ("GET", f"{PREFIX}/catalog"): needs("catalog"),
+    ("POST", f"{PREFIX}/analysis"): needs("analysis", action="analysis"),
+    ("POST", f"{PREFIX}/analysis/export"): needs("export", action="export"),
+    ("GET", f"{PREFIX}/me"): signed_in(),
+    ("GET", f"{PREFIX}/tokens"): signed_in(),
+    ("POST", f"{PREFIX}/tokens"): signed_in(),
+    ("DELETE", f"{PREFIX}/tokens/{{token_id}}"): signed_in(),
+    ("GET", f"{PREFIX}/users"): needs_org("manage_users"),
+    ("POST", f"{PREFIX}/users"): needs_org("manage_users"),
+    ("GET", f"{PREFIX}/users/{{user_id}}"): needs_org("manage_users"),
+    ("POST", f"{PREFIX}/users/{{user_id}}/grants"): needs_org("manage_users"),
+    ("POST", f"{PREFIX}/users/{{user_id}}/deactivate"): needs_org("manage_users"),
+    ("DELETE", f"{PREFIX}/grants/{{grant_id}}"): needs_org("manage_users"),
+    ("GET", f"{PREFIX}/recertification"): needs_org("manage_users"),
+    ("GET", f"{PREFIX}/audit"): needs_org("view_audit"),
+}
+Id = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 
 
 def _service(request: Request) -> AnalysisService:
     service = request.app.state.service
     assert isinstance(service, AnalysisService)
     return service
+
+
+def _users(request: Request) -> UserService:
+    users = request.app.state.users
+    assert isinstance(users, UserService)
+    return users
+
+
+def _tokens(request: Request) -> TokenService:
+    tokens = request.app.state.tokens
+    assert isinstance(tokens, TokenService)
+    return tokens
 
 
 @router.get(
@@ -143,9 +192,10 @@ async def catalog(request: Request, lang: Language = "da") -> JSONResponse:
 async def analysis(request: Request, lang: Language = "da") -> JSONResponse:
     raw = await _json_body(request)
     service = _service(request)
+    principal = current_principal(request)
 
     def run() -> dict[str, Any]:
-        result = service.run(raw, service.local_principal(), lang, check=check_downloadable)
+        result = service.run(raw, principal, lang, check=check_downloadable)
         return result.to_json(lang, downloadable_only=True)
 
     return JSONResponse(await run_in_threadpool(run))
@@ -171,10 +221,11 @@ async def analysis_export(
 ) -> Response:
     raw = await _json_body(request)
     service = _service(request)
+    principal = current_principal(request)
     sep = {"comma": ",", "semicolon": ";"}.get(delimiter, delimiter)
 
     def run() -> Export:
-        result = service.run(raw, service.local_principal(), lang, action="export", check=check_downloadable)
+        result = service.run(raw, principal, lang, action="export", check=check_downloadable)
         return export(result, fmt, lang, sep)
 
     file = await run_in_threadpool(run)
@@ -185,10 +236,305 @@ async def analysis_export(
     )
 
 
+# --- accounts: the caller's own ----------------------------------------------------------------
+
+USER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A user with its grants; `roles` lists only the roles of valid grants (unexpired, unrevoked).",
+}
+TOKEN_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"name": {"type": "string", "description": "A name for the token, e.g. laptop."}},
+                    "example": {"name": "laptop"},
+                }
+            }
+        },
+    }
+}
+NEW_USER_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["username", "password"],
+                    "properties": {
+                        "username": {"type": "string", "description": "a–z, 0–9, . _ @ -; 2–64 characters."},
+                        "password": {
+                            "type": "string",
+                            "description": "At least 12 characters, two kinds of characters, not the user name.",
+                        },
+                        "organisation": {
+                            "type": "string",
+                            "description": "kommune:101, region:1084 or national; default the caller's own.",
+                        },
+                        "display_name": {"type": "string"},
+                    },
+                    "example": {"username": "anna", "password": "Korrekt-hest-batteri", "display_name": "Anna"},
+                }
+            }
+        },
+    }
+}
+GRANT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["role"],
+                    "properties": {
+                        "role": {"type": "string", "enum": ["aggregeret", "individ", "lokal_admin", "system_admin"]},
+                        "expires": {
+                            "type": "string",
+                            "format": "date",
+                            "description": "Last day of the grant (UTC); default 12 months from today, at most 24.",
+                        },
+                    },
+                    "example": {"role": "aggregeret", "expires": "2026-06-30"},
+                }
+            }
+        },
+    }
+}
+
+
+@router.get("/me", summary="The caller's account: organisation, valid roles, grants", responses=_errors(401, 500))
+async def me(request: Request) -> JSONResponse:
+    principal = current_principal(request)
+    users = _users(request)
+    if principal.user_id is None:  # api_auth = local: the configured local principal
+        body: dict[str, Any] = {
+            "id": None,
+            "username": principal.user,
+            "organisation": str(principal.organisation),
+            "roles": sorted(principal.roles),
+        }
+    else:
+        body = (await run_in_threadpool(users.me, principal)).to_json()
+    body["permissions"] = sorted(principal.permissions)
+    return JSONResponse(body)
+
+
+@router.get("/tokens", summary="The caller's API tokens (never the tokens themselves)", responses=_errors(401, 500))
+async def list_tokens(request: Request) -> JSONResponse:
+    principal = current_principal(request)
+    tokens = await run_in_threadpool(_tokens(request).list, principal)
+    return JSONResponse({"tokens": [t.to_json() for t in tokens]})
+
+
+@router.post(
+    "/tokens",
+    summary="Create an API token for the caller",
+    description="The answer holds the token once (`token`); only its hash is stored. It has the caller's rights "
+    "at the time of each use.",
+    status_code=201,
+    openapi_extra=TOKEN_BODY,
+    responses={201: {"description": "The new token, shown once"}, **_errors(400, 401, 403, 500)},
+)
+async def create_token(request: Request) -> JSONResponse:
+    principal = current_principal(request)
+    body = await _json_object(request, required=(), optional=("name",), empty_ok=True)
+    name = _text(body, "name", default="api")
+    created = await run_in_threadpool(_tokens(request).create, principal, name)
+    return JSONResponse(created.to_json(), status_code=201)
+
+
+@router.delete(
+    "/tokens/{token_id}", summary="Revoke one of the caller's API tokens", responses=_errors(400, 401, 404, 500)
+)
+async def revoke_token(request: Request, token_id: Id) -> JSONResponse:
+    principal = current_principal(request)
+    revoked = await run_in_threadpool(_tokens(request).revoke, principal, token_id)
+    return JSONResponse(revoked.to_json())
+
+
+# --- administration: users, grants, audit ------------------------------------------------------
+
+
+@router.get(
+    "/users",
+    summary="Users (a local administrator's own organisation; all for a system administrator)",
+    responses={200: {"description": "Users with their grants"}, **_errors(400, 401, 403, 404, 500)},
+)
+async def list_users(
+    request: Request,
+    organisation: Annotated[
+        str | None, Query(description="national, region:1084 or kommune:101 (default: all you manage).")
+    ] = None,
+) -> JSONResponse:
+    principal = current_principal(request)
+    found = await run_in_threadpool(_users(request).users, principal, organisation)
+    return JSONResponse({"users": [u.to_json() for u in found]})
+
+
+@router.post(
+    "/users",
+    summary="Create a user (in the caller's organisation unless a system administrator names another)",
+    status_code=201,
+    openapi_extra=NEW_USER_BODY,
+    responses={
+        201: {"description": "The new user", "content": {"application/json": {"schema": USER_SCHEMA}}},
+        **_errors(400, 401, 403, 404, 409, 500),
+    },
+)
+async def create_user(request: Request) -> JSONResponse:
+    principal = current_principal(request)
+    body = await _json_object(
+        request, required=("username", "password"), optional=("organisation", "display_name"), empty_ok=False
+    )
+    username, password = _text(body, "username"), _text(body, "password")
+    organisation = _text(body, "organisation") if "organisation" in body else None
+    display_name = _text(body, "display_name", default="")
+
+    def run() -> dict[str, Any]:
+        users = _users(request)
+        created = users.create_user(
+            principal, username, organisation=organisation, display_name=display_name, password=password
+        )
+        return created.to_json()
+
+    return JSONResponse(await run_in_threadpool(run), status_code=201)
+
+
+@router.get("/users/{user_id}", summary="One user with its grants", responses=_errors(400, 401, 403, 404, 500))
+async def get_user(request: Request, user_id: Id) -> JSONResponse:
+    principal = current_principal(request)
+    found = await run_in_threadpool(_users(request).user, principal, user_id)
+    return JSONResponse(found.to_json())
+
+
+@router.post(
+    "/users/{user_id}/grants",
+    summary="Grant a role, with an expiry",
+    description="A local administrator grants only roles it holds itself (aggregeret, individ), in its own "
+    "organisation; a system administrator any role. Nobody grants themselves a role.",
+    status_code=201,
+    openapi_extra=GRANT_BODY,
+    responses={201: {"description": "The grant"}, **_errors(400, 401, 403, 404, 409, 500)},
+)
+async def add_grant(request: Request, user_id: Id) -> JSONResponse:
+    principal = current_principal(request)
+    body = await _json_object(request, required=("role",), optional=("expires",), empty_ok=False)
+    role = _text(body, "role")
+    expires = None
+    if body.get("expires") is not None:
+        try:
+            expires = date.fromisoformat(_text(body, "expires"))
+        except ValueError:
+            raise InvalidInputError([FieldProblem("expires", "a date: YYYY-MM-DD")]) from None
+    granted = await run_in_threadpool(_users(request).grant, principal, user_id, role, expires)
+    return JSONResponse(granted.to_json(), status_code=201)
+
+
+@router.post(
+    "/users/{user_id}/deactivate",
+    summary="Deactivate a user: no sign-in, its tokens stop at once",
+    responses=_errors(400, 401, 403, 404, 500),
+)
+async def deactivate_user(request: Request, user_id: Id) -> JSONResponse:
+    principal = current_principal(request)
+    done = await run_in_threadpool(_users(request).deactivate, principal, user_id)
+    return JSONResponse(done.to_json())
+
+
+@router.delete("/grants/{grant_id}", summary="Revoke a grant (at once)", responses=_errors(400, 401, 403, 404, 500))
+async def revoke_grant(request: Request, grant_id: Id) -> JSONResponse:
+    principal = current_principal(request)
+    done = await run_in_threadpool(_users(request).revoke, principal, grant_id)
+    return JSONResponse(done.to_json())
+
+
+@router.get(
+    "/recertification",
+    summary="Valid grants that expire soon: renew them or let them lapse",
+    responses=_errors(400, 401, 403, 500),
+)
+async def recertification(
+    request: Request, days: Annotated[int, Query(ge=1, le=3660, description="Expiring within this many days.")] = 30
+) -> JSONResponse:
+    principal = current_principal(request)
+    grants = await run_in_threadpool(_users(request).recertification, principal, days)
+    return JSONResponse({"days": days, "grants": [g.to_json() for g in grants]})
+
+
+@router.get(
+    "/audit",
+    summary="Audit records, newest first (a local administrator's own organisation; all for a system administrator)",
+    responses=_errors(400, 401, 403, 404, 500),
+)
+async def audit(
+    request: Request,
+    since: Annotated[str | None, Query(description="From this date or time (UTC), inclusive.")] = None,
+    until: Annotated[str | None, Query(description="Up to this date (inclusive) or time (exclusive), UTC.")] = None,
+    organisation: Annotated[str | None, Query(description="One organisation (default: all you may read).")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many records.")] = 100,
+) -> JSONResponse:
+    principal = current_principal(request)
+    problems = []
+    start = end = None
+    try:
+        start = parse_instant(since) if since else None
+    except ValueError as exc:
+        problems.append(FieldProblem("since", str(exc)))
+    try:
+        end = parse_instant(until, end=True) if until else None
+    except ValueError as exc:
+        problems.append(FieldProblem("until", str(exc)))
+    if problems:
+        raise InvalidInputError(problems)
+
+    def run() -> list[dict[str, Any]]:
+        users = _users(request)
+        found = users.audit(principal, since=start, until=end, organisation=organisation, limit=limit)
+        return [entry_json(e) for e in found]
+
+    return JSONResponse({"records": await run_in_threadpool(run)})
+
+
 @router.get("/docs", include_in_schema=False)
 async def docs(request: Request) -> HTMLResponse:
     """A plain page describing the API from its OpenAPI document: no script, nothing from a CDN."""
     return HTMLResponse(render_docs(request.app.openapi()))
+
+
+async def _json_object(
+    request: Request, *, required: tuple[str, ...], optional: tuple[str, ...], empty_ok: bool
+) -> dict[str, Any]:
+    """A JSON object body with exactly these fields; every problem at once."""
+    if empty_ok and not (await request.body()).strip():
+        return {}
+    raw = await _json_body(request)
+    if not isinstance(raw, dict):
+        raise InvalidInputError([FieldProblem("body", "must be a JSON object")])
+    problems = [FieldProblem(name, "is required") for name in required if name not in raw]
+    problems += [
+        FieldProblem(str(name), "is not a field of this request") for name in raw if name not in required + optional
+    ]
+    problems += [
+        FieldProblem(name, "must be text")
+        for name in required + optional
+        if name in raw and not isinstance(raw[name], str)
+    ]
+    if problems:
+        raise InvalidInputError(problems)
+    return raw
+
+
+def _text(body: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = body.get(name, default)
+    assert isinstance(value, str)
+    return value
 
 
 async def _json_body(request: Request) -> object:
