@@ -41,16 +41,23 @@ demo: install
 		--seed $(DEMO_SEED) --out $(DEMO_DIR)/extracts --force
 	$(BIN)/koes --data-dir $(DEMO_DIR) load $(DEMO_DIR)/extracts
 	@echo
+	$(BIN)/koes --data-dir $(DEMO_DIR) demo-users
+	@echo
 	@echo "Synthetic Denmark: $(DEMO_DIR)/extracts (generation.json says what it holds)."
 	@echo "Warehouse:         $(DEMO_DIR)/warehouse (koes --data-dir $(DEMO_DIR) releases list)."
+	@echo "Users:             koes --data-dir $(DEMO_DIR) users list (the demo users above; docs/access.md)."
 	@echo
-	@echo "Analysis API on http://127.0.0.1:8000/api/v1 (stop with Ctrl-C; the web pages arrive later):"
+	@echo "Analysis API on http://127.0.0.1:8000/api/v1 (stop with Ctrl-C; the web pages arrive later)."
+	@echo "Every call but health and docs needs a token from the table above: export TOKEN=koes_..."
 	@echo "  description  http://127.0.0.1:8000/api/v1/docs  and  /api/v1/openapi.json"
-	@echo "  catalog      curl 'http://127.0.0.1:8000/api/v1/catalog?lang=en'"
-	@echo "  analysis     curl -H 'Content-Type: application/json' http://127.0.0.1:8000/api/v1/analysis \\"
+	@echo "  who am I     curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8000/api/v1/me"
+	@echo "  catalog      curl -H \"Authorization: Bearer \$$TOKEN\" 'http://127.0.0.1:8000/api/v1/catalog?lang=en'"
+	@echo "  analysis     curl -H \"Authorization: Bearer \$$TOKEN\" -H 'Content-Type: application/json' \\"
+	@echo "                 http://127.0.0.1:8000/api/v1/analysis \\"
 	@echo "                 -d '{\"perspective\": \"somatik\", \"measures\": [\"indlaeggelser\"], \"rows\": [\"region\"]}'"
 	@echo "  export       the same body to /api/v1/analysis/export?format=xlsx (or format=csv&delimiter=%3B)"
-	@echo "  command line $(BIN)/koes --data-dir $(DEMO_DIR) query REQUEST.json | catalog"
+	@echo "  users        with kbh-admin's or systemadmin's token: GET /api/v1/users, /api/v1/audit"
+	@echo "  command line $(BIN)/koes --data-dir $(DEMO_DIR) query REQUEST.json | catalog | users list"
 	$(BIN)/koes --data-dir $(DEMO_DIR) serve --host 127.0.0.1 --port 8000
 
 lint: install

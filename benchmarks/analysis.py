@@ -8,6 +8,7 @@ DuckDB query that computes the same cells, whose numbers are checked equal to ou
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -80,7 +81,8 @@ def _median(fn: Callable[[], object], runs: int = RUNS) -> float:
 def measure(data_dir: Path) -> dict[str, object]:
     service = AnalysisService(Settings(data_dir=data_dir, threads=2, memory_limit="12GB"))
     year = max(service.years())
-    out: dict[str, object] = {"year": year, "cases": {}}
+    # The 1-minute load average before measuring: other work on the machine slows every figure.
+    out: dict[str, object] = {"year": year, "cases": {}, "load_average": round(os.getloadavg()[0], 1)}
     results: dict[str, object] = {}
     for name, request in cases(year).items():
         service.run(request, AGGREGATE)  # opens the release; warms the page cache

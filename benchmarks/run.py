@@ -135,7 +135,10 @@ def _analysis_rows(label: str, result: dict[str, object]) -> list[str]:
     for name, c in cases.items():
         hand = f"{c['hand_written_s']} s" if "hand_written_s" in c else "–"
         ratio = str(c.get("ratio", "–"))
-        rows.append(f"| {label}, {result['year']} | {name} | {c['median_s']} | {c['cached_ms']} | {hand} | {ratio} |")
+        rows.append(
+            f"| {label}, {result['year']} | {name} | {c['median_s']} | {c['cached_ms']} | {hand} | {ratio} | "
+            f"{result.get('load_average', '–')} |"
+        )
     return rows
 
 
@@ -149,8 +152,8 @@ def _analysis_section(rows: list[str], command: str) -> str:
             "uncached runs after one warm-up, median of 20 cached repeats, and a hand-written DuckDB query for the",
             f"same cells (checked equal first). Target: {ANALYSIS_TARGET}.",
             "",
-            "| warehouse | request | median (s) | cached (ms) | hand-written | ratio |",
-            "|---|---|---:|---:|---:|---:|",
+            "| warehouse | request | median (s) | cached (ms) | hand-written | ratio | load avg. before |",
+            "|---|---|---:|---:|---:|---:|---:|",
             *rows,
             ANALYSIS_END,
         ]

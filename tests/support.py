@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,15 +14,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from argon2 import PasswordHasher
 from rich.console import Console
 from typer.testing import CliRunner
 
 from koes.cli import main as cli
 from koes.domain.codelists import CODE_LISTS
 from koes.domain.registers import REFDATA_CODE_LISTS, REGISTERS, Column, Register
+from koes.privacy.credentials import Passwords
 from koes.query.assemble import TOTAL
 from koes.refdata import RefData, load_refdata
+from koes.services.appdb import open_app_database
+from koes.services.audit import AuditTrail
 from koes.services.results import AnalysisResult
+from koes.services.tokens import TokenService
+from koes.services.users import OPERATOR, UserService
+from koes.settings import Settings
 from koes.synthetic.context import ChunkContext, IdAllocator
 from koes.synthetic.writer import arrow_schema
 
@@ -120,7 +128,37 @@ CLEAN_ENV: dict[str, str | None] = {
     "KOES_SUPPRESSION_ROUNDING": None,
     "KOES_CACHE_ENTRIES": None,
     "KOES_APP_DB_URL": None,
+    "KOES_API_AUTH": None,
+    "KOES_SECRET_KEY_FILE": None,
 }
+
+
+def unique_name() -> str:
+    """12 random letters: unique, and never a CPR-shaped run of digits (user names are audited)."""
+    return uuid.uuid4().hex[:12].translate(str.maketrans("0123456789", "ghijklmnop"))
+
+
+def fast_passwords() -> Passwords:
+    """argon2id with tiny costs: the same algorithm and format, fast enough for many test users."""
+    return Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def api_token(settings: Settings, roles: Iterable[str] = ("aggregeret",), organisation: str = "national") -> str:
+    """An API token of a new user (a unique name) of ``organisation`` with ``roles``, in the settings' app database."""
+    database = open_app_database(settings)
+    try:
+        trail = AuditTrail(database)
+        users = UserService(trail, fast_passwords())
+        user = users.create_user(OPERATOR, f"test-{unique_name()}", organisation=organisation)
+        for role in roles:
+            users.grant(OPERATOR, user.id, role)
+        return TokenService(trail, users).create_for(OPERATOR, user.id, "test").secret
+    finally:
+        database.dispose()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 TOTAL_KEY = ("total",)

@@ -30,6 +30,7 @@ from koes.services.results import AnalysisResult
 from koes.settings import Settings
 from koes.web.app import create_app
 from koes.web.errors import SECURITY_HEADERS
+from support import api_token, bearer
 
 with warnings.catch_warnings():  # Starlette prefers httpx2 to httpx; either drives the TestClient
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -50,7 +51,9 @@ HIDDEN_STATUSES = {"primary", "secondary", "derived"}
 
 @pytest.fixture(scope="module")
 def client(analysis: AnalysisService, small_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(small_settings, analysis)) as c:
+    """Signed in with the API token of a national user holding `aggregeret` (the local principal's rights)."""
+    token = api_token(small_settings, ["aggregeret"], "national")
+    with TestClient(create_app(small_settings, analysis), headers=bearer(token)) as c:
         yield c
 
 
@@ -227,7 +230,15 @@ def test_unknown_routes_and_methods_are_envelopes(client: TestClient) -> None:
 
 
 def test_a_principal_without_a_grant_gets_403(small_settings: Settings, analysis: AnalysisService) -> None:
-    settings = replace(small_settings, local_role="ingen")
+    token = api_token(small_settings, [], "kommune:101")  # a user without any grant
+    with TestClient(create_app(small_settings, analysis), headers=bearer(token)) as c:
+        response = c.post("/api/v1/analysis", json=HIDING)
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "forbidden"
+        assert c.get("/api/v1/catalog").status_code == 403
+        assert c.get("/api/v1/me").json()["roles"] == []
+    # The local principal mode of old: a local role that is no role gives nothing either.
+    settings = replace(small_settings, local_role="ingen", api_auth="local")
     service = AnalysisService(settings)
     try:
         with TestClient(create_app(settings, service)) as c:
@@ -236,6 +247,16 @@ def test_a_principal_without_a_grant_gets_403(small_settings: Settings, analysis
         service.close()
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_without_a_token_the_api_answers_401(client: TestClient) -> None:
+    for method, path in (("GET", "/api/v1/catalog"), ("POST", "/api/v1/analysis"), ("GET", "/api/v1/me")):
+        for headers in ({"Authorization": ""}, bearer("koes_" + "A" * 43), {"Authorization": "Basic abc"}):
+            response = client.request(method, path, json=HIDING, headers=headers)
+            assert response.status_code == 401, (path, headers)
+            assert response.json()["error"]["code"] == "unauthorized"
+            assert response.headers["www-authenticate"].startswith("Bearer")
+    assert client.get("/api/v1/health", headers={"Authorization": ""}).status_code == 200  # public
 
 
 def test_view_only_dimension_is_refused_by_the_api(client: TestClient) -> None:
@@ -361,6 +382,7 @@ def _free_port() -> int:
 
 
 def test_koes_serve_answers_a_real_http_post(small_settings: Settings, analysis: AnalysisService) -> None:
+    token = api_token(small_settings, ["aggregeret"], "national")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOES_")}
     command = [
@@ -389,14 +411,17 @@ def test_koes_serve_answers_a_real_http_post(small_settings: Settings, analysis:
                 pass
             assert time.monotonic() < deadline, "the server did not come up"
             time.sleep(0.2)
-        response = httpx.post(f"{base}/analysis?lang=en", json=HIDING, timeout=60)
+        assert httpx.post(f"{base}/analysis", json=HIDING, timeout=60).status_code == 401  # no token
+        response = httpx.post(f"{base}/analysis?lang=en", json=HIDING, headers=bearer(token), timeout=60)
         assert response.status_code == 200, response.text
         assert response.headers["x-frame-options"] == "DENY"
         expected = analysis.run(HIDING, analysis.local_principal())
         (block,) = response.json()["blocks"]
         for measure in HIDING["measures"]:
             assert _cells_from_api(block, measure) == _cells_from_result(expected, measure)
-        missing = httpx.post(f"{base}/analysis", content=b"{", headers={"Content-Type": "application/json"})
+        missing = httpx.post(
+            f"{base}/analysis", content=b"{", headers={"Content-Type": "application/json", **bearer(token)}
+        )
         assert missing.status_code == 400
     finally:
         server.terminate()

@@ -33,6 +33,7 @@ from koes.services.demo import ensure_demo_users
 from koes.services.export import DELIMITERS, check_downloadable, to_csv
 from koes.services.organisations import list_organisations
 from koes.services.results import HIDDEN_NOTE, AnalysisResult
+from koes.services.signin import KeyFileError
 from koes.services.tokens import TokenService
 from koes.services.users import (
     OPERATOR,
@@ -457,8 +458,10 @@ def serve_command(
     settings = _settings(ctx, warehouse_dir=warehouse)
     try:
         web = create_app(settings)
-    except ValueError as exc:  # a misconfigured local principal
+    except ValueError as exc:  # a misconfigured local principal or api_auth
         _fail(str(exc))
+    except KeyFileError as exc:
+        _stop(str(exc))
     except AppDatabaseError as exc:
         _stop(str(exc))
     console.print(
@@ -467,6 +470,18 @@ def serve_command(
         markup=False,
         highlight=False,
     )
+    if settings.api_auth == "token":
+        console.print(
+            "Calls need an API token (Authorization: Bearer …): koes users token USERNAME, or koes demo-users.",
+            markup=False,
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"api_auth = local: every call is {settings.local_user} ({settings.local_org}, {settings.local_role}).",
+            markup=False,
+            highlight=False,
+        )
     service = web.state.service
     assert isinstance(service, AnalysisService)
     try:

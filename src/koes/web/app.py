@@ -19,11 +19,12 @@ from koes import __version__
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.signin import SignInService, load_secret_key
 from koes.services.tokens import TokenService
 from koes.services.users import Clock, UserService, utc_now
 from koes.settings import Settings
 from koes.web.api import v1
-from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable
+from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable, unruled_endpoints
 from koes.web.errors import install_error_handlers
 
 DESCRIPTION = (
@@ -47,11 +48,12 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         trail = AuditTrail(database)
         analysis = service or AnalysisService(settings, audit=trail)
         analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
+        users = UserService(trail, clock=clock)
+        tokens = TokenService(trail, users)
+        signin = SignInService(trail, load_secret_key(settings), users)  # for the sign-in pages (next step)
     except BaseException:
         database.dispose()
         raise
-    users = UserService(trail, clock=clock)
-    tokens = TokenService(trail, users)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -74,9 +76,14 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     app.state.audit = trail
     app.state.users = users
     app.state.tokens = tokens
+    app.state.signin = signin
     app.state.auth = Authenticator(settings.api_auth, tokens, analysis, trail, v1.ENDPOINT_PERMISSIONS)
     app.include_router(v1.router)
     install_error_handlers(app)
+    missing = unruled_endpoints(app, v1.ENDPOINT_PERMISSIONS)
+    if missing:  # they would answer 403 to everyone; better to say so now
+        database.dispose()
+        raise RuntimeError(f"API endpoints without an access rule in ENDPOINT_PERMISSIONS: {missing}")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -199,7 +199,7 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "at": st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
     "user": TEXT,
     "organisation": TEXT,
-    "action": st.sampled_from(["analysis", "export", "report", "sign_in"]),
+    "action": st.sampled_from(["analysis", "export", "report", "signin.ok"]),
     "summary": TEXT,
     "request_hash": HEX,
     "scope": st.text(alphabet="0123456789abcdef", max_size=16),

@@ -52,7 +52,8 @@ class StubService(AnalysisService):
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, threads=1, memory_limit="1GB")
+    # The local principal answers every call: these tests are about errors, not tokens (see test_auth.py).
+    return Settings(data_dir=tmp_path, threads=1, memory_limit="1GB", api_auth="local")
 
 
 @pytest.fixture

@@ -1,0 +1,497 @@
+"""Users and grants: create, list, grant, revoke, deactivate, recertify; the principal of a user.
+
+Every operation takes the acting :class:`Principal` (the API's caller, a future web page's
+signed-in user, or :data:`OPERATOR` for the command line) and checks it against the role data
+(:mod:`koes.privacy.roles`):
+
+- a **system administrator** manages every organisation and may grant any role;
+- a **local administrator** manages its own organisation only and grants only delegable roles it
+  holds itself; a user or grant of another organisation is *not found* for it (404, never 403,
+  so it cannot even learn that the user exists);
+- nobody grants themselves a role (that would let an administrator renew its own grants forever);
+- every grant has an expiry: 12 months by default, at most 24.
+
+:func:`UserService.principal_for` is the one way from a stored user to a :class:`Principal`: only
+valid grants count (unexpired, unrevoked, active user), checked at every call against the
+injectable clock. Every change writes its audit record in the same transaction (``user.create``,
+``grant.add``, ``grant.revoke``, ``user.deactivate``); no password, hash or secret is ever in one.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from koes.appdb import users as store
+from koes.appdb.users import ConflictError, GrantRow, UserRow
+from koes.domain.cpr import mask_cpr
+from koes.privacy import roles as role_data
+from koes.privacy.access import Organisation, Principal
+from koes.privacy.audit import AuditEntry, AuditEvent, request_hash
+from koes.privacy.credentials import Passwords, password_problems, username_problems
+from koes.query.request import FieldProblem, RequestError
+from koes.services.audit import AuditQuery, AuditTrail, safe_text
+
+__all__ = [
+    "DEFAULT_GRANT_MONTHS",
+    "MAX_GRANT_MONTHS",
+    "OPERATOR",
+    "Clock",
+    "ConflictError",
+    "ForbiddenError",
+    "GrantInfo",
+    "InvalidInputError",
+    "NotFoundError",
+    "UserInfo",
+    "UserService",
+    "add_months",
+    "admin_event",
+    "utc_now",
+]
+
+Clock = Callable[[], datetime]
+DEFAULT_GRANT_MONTHS = 12
+MAX_GRANT_MONTHS = 24
+MAX_DISPLAY_NAME = 200
+# The command line acts as the operator of the installation: system level, audited as user "cli".
+OPERATOR = Principal("cli", Organisation("national"), frozenset({role_data.SYSTEM_ADMIN}))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NotFoundError(LookupError):
+    """Nothing there for this caller: it does not exist, or it belongs to an organisation the caller cannot reach."""
+
+
+class ForbiddenError(PermissionError):
+    """The caller's roles do not allow this (the message says which rule, never another organisation's data)."""
+
+
+class InvalidInputError(RequestError):
+    """Bad input, every problem by field (the password's problems all at once)."""
+
+
+@dataclass(frozen=True)
+class GrantInfo:
+    id: int
+    user_id: int
+    username: str
+    organisation: str
+    role: str
+    granted_by: str
+    granted_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_by: str | None
+    valid: bool  # counts now
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "username": self.username,
+            "organisation": self.organisation,
+            "role": self.role,
+            "granted_by": self.granted_by,
+            "granted_at": self.granted_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "revoked_by": self.revoked_by,
+            "valid": self.valid,
+        }
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+    display_name: str
+    organisation: str
+    active: bool
+    totp_enrolled: bool
+    locked_until: datetime | None
+    created_at: datetime
+    roles: frozenset[str]  # from valid grants only
+    grants: tuple[GrantInfo, ...]  # every grant, for the record
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "organisation": self.organisation,
+            "active": self.active,
+            "totp_enrolled": self.totp_enrolled,
+            "locked_until": self.locked_until.isoformat() if self.locked_until else None,
+            "created_at": self.created_at.isoformat(),
+            "roles": sorted(self.roles),
+            "grants": [g.to_json() for g in self.grants],
+        }
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus whole calendar months (the 31st becomes the month's last day where needed)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+class UserService:
+    """User administration over one app database's :class:`AuditTrail`."""
+
+    def __init__(self, trail: AuditTrail, passwords: Passwords | None = None, clock: Clock = utc_now) -> None:
+        self.trail = trail
+        self.database = trail.database
+        self.passwords = passwords or Passwords()
+        self.clock = clock
+
+    # --- principals ----------------------------------------------------------------------------
+    def principal_for(self, user_id: int, *, second_factor: bool = True) -> Principal:
+        """The user as a principal with its **valid** roles now (none if inactive or unknown: default deny).
+
+        Without ``second_factor`` the roles that need TOTP are left out (a sign-in that stopped
+        after the password)."""
+        user = store.get_user(self.database, user_id)
+        if user is None:
+            raise NotFoundError("no such user")
+        roles = role_data.valid_roles(
+            store.grants_of(self.database, [user_id])[user_id], self.clock(), active=user.active
+        )
+        if not second_factor:
+            roles = frozenset(r for r in roles if not role_data.totp_required([r]))
+        return Principal(user.username, Organisation.parse(user.organisation), roles, user.id)
+
+    # --- reading -------------------------------------------------------------------------------
+    def users(self, actor: Principal, organisation: str | None = None) -> list[UserInfo]:
+        """The users the actor manages: its own organisation (a local administrator), or any (system)."""
+        self._require(actor, "manage_users")
+        if organisation is not None:
+            self._reach(actor, "manage_users", _organisation_key(organisation))
+        elif not self._reaches_all(actor, "manage_users"):
+            organisation = str(actor.organisation)
+        return self._infos(store.list_users(self.database, organisation))
+
+    def user(self, actor: Principal, user_id: int) -> UserInfo:
+        self._require(actor, "manage_users")
+        row = store.get_user(self.database, user_id)
+        if row is None or not self._may_reach(actor, "manage_users", row.organisation):
+            raise NotFoundError("no such user")
+        return self._infos([row])[0]
+
+    def user_by_name(self, actor: Principal, username: str) -> UserInfo:
+        self._require(actor, "manage_users")
+        row = store.find_user(self.database, username)
+        if row is None or not self._may_reach(actor, "manage_users", row.organisation):
+            raise NotFoundError(f"no user {username!r}")  # the same answer whether or not it exists elsewhere
+        return self._infos([row])[0]
+
+    def me(self, principal: Principal) -> UserInfo:
+        """The caller's own account (any signed-in user)."""
+        if principal.user_id is None:
+            raise NotFoundError("this principal is not a stored user")
+        row = store.get_user(self.database, principal.user_id)
+        if row is None:
+            raise NotFoundError("no such user")
+        return self._infos([row])[0]
+
+    def recertification(self, actor: Principal, within_days: int = 30) -> list[GrantInfo]:
+        """Valid grants that expire within ``within_days`` days, soonest first: the list to renew or let lapse."""
+        self._require(actor, "manage_users")
+        if not 0 < within_days <= 3660:
+            raise InvalidInputError([FieldProblem("days", "must be between 1 and 3660")])
+        now = self.clock()
+        organisation = None if self._reaches_all(actor, "manage_users") else str(actor.organisation)
+        rows = store.expiring_grants(self.database, now, now + timedelta(days=within_days), organisation)
+        return [self._grant_info(g, u, now) for g, u in rows]
+
+    def audit(
+        self,
+        actor: Principal,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        organisation: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Audit records the actor may read, newest first: its organisation's (local), or all (system)."""
+        self._require(actor, "view_audit")
+        if organisation is not None:
+            self._reach(actor, "view_audit", _organisation_key(organisation))
+        elif not self._reaches_all(actor, "view_audit"):
+            organisation = str(actor.organisation)
+        return self.trail.latest(AuditQuery(since, until, organisation), limit)
+
+    # --- changing ------------------------------------------------------------------------------
+    def create_user(
+        self,
+        actor: Principal,
+        username: str,
+        *,
+        organisation: str | None = None,
+        display_name: str = "",
+        password: str | None = None,
+    ) -> UserInfo:
+        """A new, active user without grants. Every problem of the input is reported at once."""
+        self._require(actor, "manage_users")
+        target = _organisation_key(organisation) if organisation is not None else str(actor.organisation)
+        self._reach(actor, "manage_users", target)
+        problems = [FieldProblem("username", m) for m in username_problems(username)]
+        if password is not None:
+            problems += [FieldProblem("password", m) for m in password_problems(password, username)]
+        if len(display_name) > MAX_DISPLAY_NAME or "\x00" in display_name:
+            problems.append(FieldProblem("display_name", f"at most {MAX_DISPLAY_NAME} characters of text"))
+        if mask_cpr(display_name) != display_name:
+            problems.append(FieldProblem("display_name", "must not contain a CPR-shaped number"))
+        if problems:
+            raise InvalidInputError(problems)
+        if not store.organisation_exists(self.database, target):
+            raise NotFoundError("no such organisation")
+        hashed = self.passwords.hash(password) if password is not None else None
+        now = self.clock()
+        try:
+            row = store.insert_user(
+                self.database,
+                username=username,
+                display_name=display_name.strip(),
+                organisation=target,
+                password_hash=hashed,
+                at=now,
+                event=lambda u: admin_event(
+                    actor, "user.create", now, f"user {u.username} (#{u.id}) created in {u.organisation}", u.id
+                ),
+            )
+        except LookupError:
+            raise NotFoundError("no such organisation") from None
+        return self._infos([row])[0]
+
+    def grant(self, actor: Principal, user_id: int, role: str, expires: date | datetime | None = None) -> GrantInfo:
+        """Grant ``role`` until ``expires`` (a date: to the end of that day, UTC); default 12 months, at most 24."""
+        self._require(actor, "manage_users")
+        target = self._target(actor, user_id)
+        if role not in role_data.role_names():
+            raise InvalidInputError([FieldProblem("role", f"must be one of {', '.join(role_data.role_names())}")])
+        if not target.active:
+            raise ConflictError("the user is deactivated")
+        if actor.user_id is not None and actor.user_id == target.id:
+            raise ForbiddenError("nobody grants themselves a role")
+        same = target.organisation == str(actor.organisation)
+        if not role_data.may_grant(actor.roles, role, same_organisation=same):
+            raise ForbiddenError(f"your roles do not let you grant {role}")
+        now = self.clock()
+        expires_at = self._expiry(now, expires)
+        row = store.insert_grant(
+            self.database,
+            user_id=target.id,
+            role=role,
+            granted_by=actor.user,
+            granted_at=now,
+            expires_at=expires_at,
+            event=lambda g: admin_event(
+                actor,
+                "grant.add",
+                now,
+                f"role {g.role} granted to {target.username} (#{target.id}, {target.organisation}) "
+                f"until {g.expires_at.date().isoformat()}, grant #{g.id}",
+                g.id,
+            ),
+        )
+        return self._grant_info(row, target, now)
+
+    def revoke(self, actor: Principal, grant_id: int) -> GrantInfo:
+        """Revoke one grant (at once). Revoking a revoked grant changes nothing and writes no record."""
+        self._require(actor, "manage_users")
+        grant = store.get_grant(self.database, grant_id)
+        target = store.get_user(self.database, grant.user_id) if grant else None
+        if grant is None or target is None or not self._may_reach(actor, "manage_users", target.organisation):
+            raise NotFoundError("no such grant")
+        self._check_revocable(actor, target, grant.role)
+        now = self.clock()
+        done = self._revoke(actor, target, [grant], now)
+        return done[0] if done else self._grant_info(grant, target, now)
+
+    def revoke_role(self, actor: Principal, user_id: int, role: str) -> list[GrantInfo]:
+        """Revoke every unrevoked grant of ``role`` the user has (the CLI's ``users revoke``)."""
+        self._require(actor, "manage_users")
+        target = self._target(actor, user_id)
+        self._check_revocable(actor, target, role)
+        grants = [g for g in store.grants_of(self.database, [target.id])[target.id] if g.role == role]
+        return self._revoke(actor, target, [g for g in grants if g.revoked_at is None], self.clock())
+
+    def deactivate(self, actor: Principal, user_id: int) -> UserInfo:
+        """The user can no longer sign in, and its tokens stop working, at once. Grants stay, for the record."""
+        self._require(actor, "manage_users")
+        target = self._target(actor, user_id)
+        if actor.user_id is not None and actor.user_id == target.id:
+            raise ForbiddenError("you cannot deactivate yourself")
+        if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not self._reaches_all(actor, "manage_users"):
+            raise ForbiddenError("only a system administrator deactivates a system administrator")
+        if not target.active:
+            return self._infos([target])[0]
+        now = self.clock()
+        row = store.set_active(
+            self.database,
+            target.id,
+            False,
+            at=now,
+            event=lambda u: admin_event(
+                actor, "user.deactivate", now, f"user {u.username} (#{u.id}, {u.organisation}) deactivated", u.id
+            ),
+        )
+        return self._infos([row])[0]
+
+    def set_password(self, actor: Principal, user_id: int, password: str) -> UserInfo:
+        """Set a user's password (an administrator's reset, or the operator's). Policy as at creation."""
+        self._require(actor, "manage_users")
+        target = self._target(actor, user_id)
+        problems = [FieldProblem("password", m) for m in password_problems(password, target.username)]
+        if problems:
+            raise InvalidInputError(problems)
+        now = self.clock()
+        row = store.set_password_hash(
+            self.database,
+            target.id,
+            self.passwords.hash(password),
+            at=now,
+            event=lambda u: admin_event(actor, "user.password", now, f"password of {u.username} (#{u.id}) set", u.id),
+        )
+        return self._infos([row])[0]
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _expiry(self, now: datetime, expires: date | datetime | None) -> datetime:
+        if expires is None:
+            return add_months(now, DEFAULT_GRANT_MONTHS)
+        if isinstance(expires, datetime):
+            if expires.tzinfo is None:
+                raise InvalidInputError([FieldProblem("expires", "must be timezone-aware")])
+            at = expires.astimezone(UTC)
+        else:
+            at = datetime.combine(expires + timedelta(days=1), time(), UTC)  # through the whole day
+        problems = []
+        if at <= now:
+            problems.append(FieldProblem("expires", "must be in the future"))
+        if at > add_months(now, MAX_GRANT_MONTHS) + timedelta(days=1):
+            problems.append(FieldProblem("expires", f"must be at most {MAX_GRANT_MONTHS} months from today"))
+        if problems:
+            raise InvalidInputError(problems)
+        return at
+
+    def _check_revocable(self, actor: Principal, target: UserRow, role: str) -> None:
+        same = target.organisation == str(actor.organisation)
+        if not role_data.may_grant(actor.roles, role, same_organisation=same):
+            raise ForbiddenError(f"your roles do not let you revoke {role}")
+
+    def _revoke(self, actor: Principal, target: UserRow, grants: list[GrantRow], now: datetime) -> list[GrantInfo]:
+        if not grants:
+            return []
+        rows = store.revoke_grants(
+            self.database,
+            [g.id for g in grants],
+            at=now,
+            by=actor.user,
+            event=lambda done: (
+                admin_event(
+                    actor,
+                    "grant.revoke",
+                    now,
+                    f"grant(s) {', '.join(f'#{g.id} {g.role}' for g in done)} of {target.username} "
+                    f"(#{target.id}, {target.organisation}) revoked",
+                    *(g.id for g in done),
+                )
+                if done
+                else None
+            ),
+        )
+        return [self._grant_info(g, target, now) for g in rows]
+
+    def _target(self, actor: Principal, user_id: int) -> UserRow:
+        row = store.get_user(self.database, user_id)
+        if row is None or not self._may_reach(actor, "manage_users", row.organisation):
+            raise NotFoundError("no such user")
+        return row
+
+    def _valid_roles(self, user: UserRow) -> frozenset[str]:
+        grants = store.grants_of(self.database, [user.id])[user.id]
+        return role_data.valid_roles(grants, self.clock(), active=user.active)
+
+    @staticmethod
+    def _require(actor: Principal, kind: str) -> None:
+        if not set(role_data.ORG_SCOPED[kind]) & actor.permissions:
+            raise ForbiddenError(f"your roles do not include {kind.replace('_', ' ')}")
+
+    @staticmethod
+    def _reaches_all(actor: Principal, kind: str) -> bool:
+        return role_data.ORG_SCOPED[kind][1] in actor.permissions
+
+    def _may_reach(self, actor: Principal, kind: str, organisation: str) -> bool:
+        own, everywhere = role_data.ORG_SCOPED[kind]
+        return everywhere in actor.permissions or (own in actor.permissions and organisation == str(actor.organisation))
+
+    def _reach(self, actor: Principal, kind: str, organisation: str) -> None:
+        if not self._may_reach(actor, kind, organisation):
+            raise NotFoundError("no such organisation")
+
+    def _infos(self, rows: Iterable[UserRow]) -> list[UserInfo]:
+        rows = list(rows)
+        grants = store.grants_of(self.database, [r.id for r in rows])
+        now = self.clock()
+        out = []
+        for r in rows:
+            mine = grants[r.id]
+            out.append(
+                UserInfo(
+                    id=r.id,
+                    username=r.username,
+                    display_name=r.display_name,
+                    organisation=r.organisation,
+                    active=r.active,
+                    totp_enrolled=r.totp_enrolled,
+                    locked_until=r.locked_until if r.locked_until and r.locked_until > now else None,
+                    created_at=r.created_at,
+                    roles=role_data.valid_roles(mine, now, active=r.active),
+                    grants=tuple(self._grant_info(g, r, now) for g in mine),
+                )
+            )
+        return out
+
+    @staticmethod
+    def _grant_info(grant: GrantRow, user: UserRow, now: datetime) -> GrantInfo:
+        return GrantInfo(
+            id=grant.id,
+            user_id=user.id,
+            username=user.username,
+            organisation=user.organisation,
+            role=grant.role,
+            granted_by=grant.granted_by,
+            granted_at=grant.granted_at,
+            expires_at=grant.expires_at,
+            revoked_at=grant.revoked_at,
+            revoked_by=grant.revoked_by,
+            valid=user.active and role_data.is_valid(grant, now),
+        )
+
+
+def _organisation_key(text: str) -> str:
+    try:
+        return str(Organisation.parse(text))
+    except ValueError as exc:
+        raise InvalidInputError([FieldProblem("organisation", str(exc))]) from None
+
+
+def admin_event(actor: Principal, action: str, at: datetime, summary: str, *ids: int) -> AuditEvent:
+    """An administration record: who did it (the actor), what (a readable line), and a hash of the change."""
+    change = json.dumps({"action": action, "ids": list(ids), "summary": summary}, sort_keys=True, ensure_ascii=False)
+    return AuditEvent(
+        at=at,
+        user=actor.user,
+        organisation=str(actor.organisation),
+        action=action,
+        summary=safe_text(summary),
+        request_hash=request_hash(change),
+        scope="",
+    )
