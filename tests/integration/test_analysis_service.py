@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from typing import Any
@@ -9,10 +10,13 @@ from typing import Any
 import duckdb
 import pytest
 
+from koes.engines.duckdb import DuckDBEngine
 from koes.privacy.access import Organisation, Principal
 from koes.query.assemble import TOTAL
-from koes.query.request import RequestError
-from koes.query.scope import ScopeDeniedError
+from koes.query.planner import plan_request
+from koes.query.request import RequestError, parse_request
+from koes.query.scope import ScopeDeniedError, apply_scope
+from koes.query.sql import to_sql
 from koes.refdata import RefData
 from koes.services.analysis import AnalysisService
 from koes.services.warehouse import LoadResult
@@ -169,3 +173,19 @@ def test_standardised_rate_matches_a_hand_computation(
     intervals = result.blocks[0].block.intervals["indlaeggelser_std"]
     for cell, (lo, hi) in intervals.items():
         assert lo <= float(result.blocks[0].values["indlaeggelser_std"][cell] or 0) <= hi
+
+
+def test_all_municipalities_by_list_or_by_residence_agree(analysis: AnalysisService) -> None:
+    """The short form of the widest scope gives the same cells as the list of all 98."""
+    scope = analysis.scope_of(EXACT)
+    plan = plan_request(parse_request(SMALL_CELLS, analysis.catalog), analysis.catalog, analysis.plan_context(EXACT))
+    engine = DuckDBEngine(analysis.release().serving_file, "test", threads=1, memory_limit="1GB")
+    try:
+        short = [engine.execute(to_sql(q)) for q in apply_scope(plan, scope).queries]
+        listed = [
+            engine.execute(to_sql(q)) for q in apply_scope(plan, dataclasses.replace(scope, everywhere=False)).queries
+        ]
+    finally:
+        engine.close()
+    assert scope.everywhere
+    assert [sorted(map(repr, r)) for r in short] == [sorted(map(repr, r)) for r in listed]

@@ -196,3 +196,14 @@ def test_hidden_cells_include_exactly_the_primary_ones(grid: Grid, threshold: in
     assert not result.primary & result.secondary
     if not expected_primary:
         assert result.hidden == frozenset()
+
+
+@settings(max_examples=150, deadline=None)
+@given(grid=grids())
+def test_the_single_cell_shortcut_changes_nothing(grid: Grid) -> None:
+    """A bridge closed by one small inner cell is found without the path search: same result."""
+    fast = suppress(grid)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Network, "_single_inner_cover", lambda self, bridge, hidden, own: None)
+        slow = suppress(grid)
+    assert fast == slow

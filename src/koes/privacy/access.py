@@ -70,7 +70,7 @@ def scope_for(principal: Principal, regions: Mapping[int, Collection[int]]) -> S
     if level == "none":
         return Scope(frozenset())
     exact = _own(principal.organisation, regions, everyone) if level == "individual" else frozenset()
-    return Scope(everyone, exact)
+    return Scope(everyone, exact, everywhere=True)
 
 
 def _own(

@@ -360,6 +360,9 @@ class _Network:
         start, goal = self.ends[bridge]
         hidden = hidden if isinstance(hidden, set | frozenset) else set(hidden)
         own_lines = {start, goal} - {self.ground}
+        single = self._single_inner_cover(bridge, hidden, own_lines)
+        if single is not None:
+            return [single]
         dist: list[int | None] = [None] * self.n_nodes
         came: list[CellKey | None] = [None] * self.n_nodes
         done = [False] * self.n_nodes
@@ -395,6 +398,41 @@ class _Network:
             a, b = self.ends[edge]
             node = a if b == node else b
         return [key for key in path if key not in hidden]
+
+    def _single_inner_cover(self, bridge: CellKey, hidden: Collection[CellKey], own_lines: set[int]) -> CellKey | None:
+        """The cheapest *single* published inner cell with base >= 1 that closes a cycle, if any.
+
+        Such a path beats every other (by the cost order: no margin, no zero, one cell), and costs
+        are unique, so it is exactly what the full search would return, found without it: join the
+        hidden cells other than the bridge into components, then look for a published inner cell
+        between the bridge's two components."""
+        parent = list(range(self.n_nodes))
+
+        def root(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for key in hidden:
+            if key != bridge:
+                a, b = self.ends[key]
+                parent[root(a)] = root(b)
+        start, goal = self.ends[bridge]
+        side_a, side_b = root(start), root(goal)
+        if side_a == side_b:  # already on a hidden cycle: nothing to add
+            return None
+        members = [n for n in range(self.n_nodes) if root(n) == side_a]
+        best: tuple[int, CellKey] | None = None
+        for node in members:
+            near = node in own_lines
+            for other, key in self.incident[node]:
+                if key in hidden or root(other) != side_b or TOTAL in key or self.grid.base_of(key) == 0:
+                    continue
+                cost = self.cost[key] + (0 if near or other in own_lines else self.unit_off)
+                if best is None or cost < best[0]:
+                    best = (cost, key)
+        return None if best is None else best[1]
 
 
 def suppress(

@@ -98,37 +98,43 @@ def _keys(
     return tuple(sorted(keys, key=lambda k: tuple(o[v] for o, v in zip(order, k, strict=True))))
 
 
+_PARTIAL = -2  # a row of a partial subtotal (never requested) or of an unknown key
+
+
 class _Locator:
     """Finds the cell of a result row (names and flags worked out once per query, not per row)."""
 
     def __init__(self, block: _Block, query: AggregateQuery) -> None:
         grouped = query.grouping_sets != ((),)
-        self.axes = [
-            (
-                _getter([f"g_{d.id}" for d in dims]) if grouped and dims else None,
-                _getter([f"d_{d.id}" for d in dims]) if dims else None,
-                index,
-            )
-            for dims, index in ((block.row_dims, block.row_index), (block.col_dims, block.col_index))
-        ]
+        self.row = _axis(block.row_dims, block.row_index, grouped)
+        self.col = _axis(block.col_dims, block.col_index, grouped)
 
     def cell(self, row: Mapping[str, Any]) -> CellKey | None:
-        found = []
-        for flags, names, index in self.axes:
-            if names is None:
-                found.append(TOTAL)
-                continue
-            totalled = flags(row) if flags is not None else (1,)
-            if all(totalled):
-                found.append(TOTAL)
-            elif any(totalled):
-                return None  # a partial subtotal; never requested
-            else:
-                at = index.get(names(row))
-                if at is None:
-                    return None
-                found.append(at)
-        return (found[0], found[1])
+        r = self.row(row)
+        if r == _PARTIAL:
+            return None
+        c = self.col(row)
+        return None if c == _PARTIAL else (r, c)
+
+
+def _axis(
+    dims: tuple[Dimension, ...], index: Mapping[tuple[Any, ...], int], grouped: bool
+) -> Callable[[Mapping[str, Any]], int]:
+    """``row → index on this axis``: TOTAL for a margin, _PARTIAL for rows to skip."""
+    if not dims or not grouped:
+        return lambda row: TOTAL
+    flags = _getter([f"g_{d.id}" for d in dims])
+    names = _getter([f"d_{d.id}" for d in dims])
+
+    def locate(row: Mapping[str, Any]) -> int:
+        totalled = flags(row)
+        if all(totalled):
+            return TOTAL
+        if any(totalled):
+            return _PARTIAL
+        return index.get(names(row), _PARTIAL)
+
+    return locate
 
 
 class _Block:

@@ -25,6 +25,9 @@ class ScopeDeniedError(PermissionError):
 class Scope:
     kommuner: frozenset[int]  # aggregate-level: events of citizens resident here
     exact: frozenset[int] = frozenset()  # individual-level: exact figures for these citizens
+    # True only when `kommuner` is every municipality there is: then "resident in one of them" is
+    # "resident in Denmark" (a validated kommunekode), which SQL can test without a 98-value list.
+    everywhere: bool = False
 
     def fingerprint(self) -> str:
         """A short stable hash, part of every cache key and audit record."""
@@ -37,6 +40,7 @@ class ScopedQuery:
     query: AggregateQuery
     kommuner: frozenset[int]  # the scope, within the query's comparison area
     token: object
+    everywhere: bool = False  # `kommuner` is every municipality: any resident's event is in scope
 
     def __post_init__(self) -> None:
         if self.token is not _REWRITE:
@@ -69,5 +73,6 @@ def apply_scope(plan: Plan, scope: Scope) -> ScopedPlan:
         allowed = scope.kommuner if query.area is None else scope.kommuner & query.area.kommuner
         if wanted is not None:  # a municipality filter narrows the scope; it never widens it
             allowed = allowed & frozenset(int(k) for k in wanted)
-        queries.append(ScopedQuery(query, frozenset(allowed), _REWRITE))
+        everywhere = scope.everywhere and allowed == scope.kommuner
+        queries.append(ScopedQuery(query, frozenset(allowed), _REWRITE, everywhere))
     return ScopedPlan(plan, scope, tuple(queries), _REWRITE)

@@ -36,7 +36,7 @@ def to_sql(scoped: ScopedQuery, dialect: str = "duckdb", *, pretty: bool = True)
 
 def build(scoped: ScopedQuery) -> exp.Select:
     query = scoped.query
-    inner = _inner(query, scoped.kommuner)
+    inner = _inner(query, scoped.kommuner, scoped.everywhere)
     outer = exp.select(*_outer_columns(query)).from_(inner.subquery("t", copy=False), copy=False)
     sets = query.grouping_sets
     strata = [exp.column(f"s_{d.id}") for d in query.strata]
@@ -142,7 +142,7 @@ def _dimension_expr(dimension: Dimension, source: Source) -> exp.Expr:
     return exp.column(source.attributes[dimension.attribute], table=FACT)
 
 
-def _inner(query: AggregateQuery, kommuner: frozenset[int]) -> exp.Select:
+def _inner(query: AggregateQuery, kommuner: frozenset[int], everywhere: bool) -> exp.Select:
     source = query.source
     columns: list[exp.Expr] = [exp.alias_(_dimension_expr(d, source), f"d_{d.id}") for d in query.dimensions]
     columns += [exp.alias_(_dimension_expr(d, source), f"s_{d.id}") for d in query.strata]
@@ -158,7 +158,7 @@ def _inner(query: AggregateQuery, kommuner: frozenset[int]) -> exp.Select:
             expression=exp.column(source.attributes[dimension.attribute], table=FACT),
         )
         select = select.join(exp.to_table(dimension.lookup.table).as_(alias), on=on, join_type="LEFT", copy=False)
-    return select.where(exp.and_(*_conditions(query, kommuner), copy=False), copy=False)
+    return select.where(exp.and_(*_conditions(query, kommuner, everywhere), copy=False), copy=False)
 
 
 def _lookups(query: AggregateQuery) -> list[Dimension]:
@@ -177,9 +177,13 @@ def _month_key(source: Source) -> exp.Expr:
     )
 
 
-def _conditions(query: AggregateQuery, kommuner: frozenset[int]) -> Iterable[exp.Expr]:
+def _conditions(query: AggregateQuery, kommuner: frozenset[int], everywhere: bool) -> Iterable[exp.Expr]:
     source = query.source
-    yield _in(exp.column(source.attributes["kommunekode"], table=FACT), sorted(kommuner))
+    residence = exp.column(source.attributes["kommunekode"], table=FACT)
+    if everywhere:  # every municipality: a resident of Denmark on the event date
+        yield exp.Not(this=exp.Is(this=residence, expression=exp.Null()))
+    else:
+        yield _in(residence, sorted(kommuner))
     yield from _period(query, source)
     for attribute, values in query.fixed:
         yield _in(exp.column(source.attributes[attribute], table=FACT), values)

@@ -128,7 +128,7 @@ class AnalysisService:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        context = PlanContext(opened.years, self._municipalities, self._regions, principal.home_municipality)
+        context = self.plan_context(principal)
         scoped = apply_scope(plan_request(request, self.catalog, context), scope)
         result = self._execute(scoped, opened)
         with self._lock:
@@ -141,7 +141,7 @@ class AnalysisService:
         """The SQL a request runs, after the scope rewrite (for `koes query --explain` and tests)."""
         opened = self._open()
         request = parse_request(raw, self.catalog)
-        context = PlanContext(opened.years, self._municipalities, self._regions, principal.home_municipality)
+        context = self.plan_context(principal)
         scoped = apply_scope(plan_request(request, self.catalog, context), self.scope_of(principal))
         return [to_sql(q, opened.engine.dialect) for q in scoped.queries]
 
@@ -169,6 +169,10 @@ class AnalysisService:
             exact=scoped.exact,
         )
         return AnalysisResult(plan.request, plan, protected, provenance)
+
+    def plan_context(self, principal: Principal) -> PlanContext:
+        """What the planner knows: the release's years, the country, the principal's municipality."""
+        return PlanContext(self._open().years, self._municipalities, self._regions, principal.home_municipality)
 
     # --- principals and scope --------------------------------------------------------------
     def local_principal(self) -> Principal:

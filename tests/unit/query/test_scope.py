@@ -75,3 +75,17 @@ def test_exact_only_within_own_citizens(catalog: Catalog, context: PlanContext) 
     assert apply_scope(plan_request(narrowed, catalog, context), own).exact
     wider = parse_request({**REQUEST, "filters": {"kommune": [101, 147]}}, catalog)
     assert not apply_scope(plan_request(wider, catalog, context), own).exact
+
+
+def test_every_municipality_is_every_resident(catalog: Catalog, context: PlanContext) -> None:
+    """A scope of all municipalities reads residents only (NULL residence is nobody's citizen)."""
+    everyone = frozenset(context.municipalities)
+    plan = plan_request(parse_request(REQUEST, catalog), catalog, context)
+    wide = apply_scope(plan, Scope(everyone, everywhere=True))
+    assert all(
+        "NOT f.kommunekode IS NULL" in to_sql(q, "duckdb") and not IN_LIST.search(to_sql(q, "duckdb"))
+        for q in wide.queries
+    )
+    narrowed = parse_request({**REQUEST, "filters": {"kommune": [101]}}, catalog)
+    one = apply_scope(plan_request(narrowed, catalog, context), Scope(everyone, everywhere=True))
+    assert all(IN_LIST.findall(to_sql(q, "duckdb", pretty=False)) == ["101"] for q in one.queries)
