@@ -80,7 +80,8 @@ def test_query_explain_prints_the_scoped_sql(tmp_path: Path, small_settings: Set
     assert run.exit_code == 0, run.output
     assert "-- query 1" in run.output
     assert "SELECT" in run.output
-    assert "kommunekode IN" in run.text  # the scope rewrite is in the SQL
+    # The scope rewrite is in the SQL: the local principal sees every municipality, i.e. every resident.
+    assert "NOT f.kommunekode IS NULL" in run.text
 
 
 def test_a_bad_request_file_lists_every_problem_and_exits_2(tmp_path: Path, small_settings: Settings) -> None:
