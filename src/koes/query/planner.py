@@ -109,7 +109,7 @@ class _Planner:
         values = [m for m in base if m.id != CITIZENS or CITIZENS in self.request.measures]
         by_source: dict[str, list[Measure]] = {}
         for measure in values:
-            source = self._route(measure, dimensions, self.filters, f"measures: {measure.id!r}")
+            source = self._route(measure, dimensions, self.filters, repr(measure.id))
             by_source.setdefault(source.id, []).append(measure)
         for source_id, measures in by_source.items():
             out.append(self._query("values", self.catalog.sources[source_id], dimensions, measures, self.filters, area))
@@ -120,8 +120,8 @@ class _Planner:
             strata = tuple(self.catalog.dimensions[d] for d in STRATA)
             for numerator in dict.fromkeys(m.numerator for m in standardised if m.numerator):
                 measure = self.catalog.measures[numerator]
-                where = f"measures: {measure.id!r} (standardised by sex and age)"
-                source = self._route(measure, dimensions + strata, self.filters, where)
+                what = f"{measure.id!r} (standardised by sex and age)"
+                source = self._route(measure, dimensions + strata, self.filters, what)
                 out.append(self._query("strata", source, dimensions, [measure], self.filters, area, strata))
             out.append(self._citizens("citizen_strata", dimensions, area, strata))
         return out
@@ -130,7 +130,7 @@ class _Planner:
         self, role: str, dimensions: tuple[Dimension, ...], area: Area | None, strata: tuple[Dimension, ...] = ()
     ) -> AggregateQuery:
         measure = self.catalog.measures[CITIZENS]
-        source = self._route(measure, strata, (), "measures: citizens")
+        source = self._route(measure, strata, (), "citizens")
         kept = tuple(d for d in dimensions if all(source.has(a) for a in d.attributes))
         dropped_time = [d.id for d in dimensions if d not in kept and d.id in TIME_DIMENSIONS]
         if dropped_time:
@@ -178,8 +178,9 @@ class _Planner:
         measure: Measure,
         dimensions: tuple[Dimension, ...],
         filters: tuple[tuple[Dimension, tuple[object, ...]], ...],
-        where: str,
+        what: str,
     ) -> Source:
+        """The first source by priority that answers ``measure`` here; else a problem on `measures`."""
         needed = {a for d in dimensions for a in d.attributes} | {a for d, _ in filters for a in d.attributes}
         reasons: list[str] = []
         for source_id in sorted(measure.inputs, key=lambda s: (self.catalog.sources[s].priority, s)):
@@ -203,7 +204,7 @@ class _Planner:
             if unavailable
             else "no source can answer this combination (" + "; ".join(reasons) + ")"
         )
-        raise RequestError([FieldProblem(where.split(":")[0], f"{where.split(': ', 1)[-1]} is {message}")])
+        raise RequestError([FieldProblem("measures", f"{what} is {message}")])
 
 
 def _grouping_sets(rows: tuple[str, ...], cols: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
