@@ -9,7 +9,7 @@ DEMO_PERSONS ?= 60000
 DEMO_YEARS   ?= 2022-2024
 DEMO_SEED    ?= 1
 
-.PHONY: install java postgres demo test lint typecheck unit bench golden clean
+.PHONY: install java postgres chromium axe demo test lint typecheck unit bench golden clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,23 @@ java:
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+
+# Browser tests (tests/browser) drive Debian's Chromium through Playwright's pip package; Playwright's
+# own browser download (`playwright install`) is never used. Install Debian's when there is none.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+# axe-core (the accessibility check the browser tests inject) from the npm registry, into a cache
+# folder the tests read; never fetched while the tests run. Node and npm from Debian when missing.
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+	@mkdir -p .cache/npm
+	@npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@4 >/dev/null
+
+axe: $(AXE)
 
 demo: install
 	$(BIN)/koes --data-dir $(DEMO_DIR) generate --persons $(DEMO_PERSONS) --years $(DEMO_YEARS) \
@@ -67,7 +84,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install java postgres
+unit: install java postgres chromium axe
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit
@@ -80,4 +97,4 @@ bench: install
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis .cache test-artifacts

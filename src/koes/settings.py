@@ -36,6 +36,9 @@ class Settings:
     suppression_threshold: int = 5
     suppression_rounding: int = 0  # 0: no rounding
     cache_entries: int = 256
+    session_idle_minutes: int = 30  # a web session ends after this long without a request
+    session_absolute_hours: int = 12  # and this long after sign-in, whatever happens
+    secure_cookies: bool = False  # True: the session cookie is Secure even on plain http (behind a TLS proxy)
     # SQLAlchemy URL of the app database; empty: SQLite file DATA_DIR/app.db. Out of repr: it may hold a password.
     app_db_url: str = dataclasses.field(default="", repr=False)
 
@@ -75,7 +78,21 @@ class Settings:
 def _coerce(name: str, raw: str) -> Any:
     if name.endswith(("_dir", "_file")):
         return Path(raw)
-    if name in ("threads", "keep_releases", "suppression_threshold", "suppression_rounding", "cache_entries"):
+    if name == "secure_cookies":
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{ENV_PREFIX}{name.upper()} must be true or false, got {raw!r}")
+    if name in (
+        "threads",
+        "keep_releases",
+        "suppression_threshold",
+        "suppression_rounding",
+        "cache_entries",
+        "session_idle_minutes",
+        "session_absolute_hours",
+    ):
         try:
             return int(raw)
         except ValueError:

@@ -111,7 +111,7 @@ def _sql(db: AppDatabase, statement: str, **params: Any) -> None:
 
 
 def test_migrations_create_both_tables_as_the_models_describe(database: AppDatabase) -> None:
-    assert database.revision() == AppDatabase.head_revision() == "0002"
+    assert database.revision() == AppDatabase.head_revision() == "0003"
     tables = set(inspect(database.engine).get_table_names())
     assert {"organisations", "audit_records", "alembic_version"} <= tables
     assert {"users", "grants", "api_tokens", "recovery_codes"} <= tables
@@ -122,7 +122,7 @@ def test_migrations_create_both_tables_as_the_models_describe(database: AppDatab
 
 def test_upgrading_again_changes_nothing(database: AppDatabase, refdata: RefData) -> None:
     database.upgrade()
-    assert database.revision() == "0002"
+    assert database.revision() == "0003"
     again = seed_organisations(database, refdata)
     assert (again.added, again.updated, again.total) == (0, 0, 104)
 

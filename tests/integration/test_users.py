@@ -21,6 +21,7 @@ from koes.privacy.credentials import totp_code
 from koes.refdata import RefData
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.sessions import SessionService
 from koes.services.signin import SignInService
 from koes.services.tokens import TokenService
 from koes.services.users import (
@@ -191,8 +192,11 @@ def test_revoke_deactivate_and_recertification(world: World) -> None:
     assert revoked.revoked_by == "kbh-admin" and not revoked.valid
     assert world.users.principal_for(bo.user_id or 0).roles == {"aggregeret"}
     assert world.users.revoke(admin, later.id).revoked_at == revoked.revoked_at  # again: nothing changes
+    sessions = SessionService(world.trail, Settings(), world.clock)
+    page = sessions.start("signed_in", bo.user_id or 0)
     done = world.users.deactivate(admin, bo.user_id or 0)
     assert not done.active and done.roles == frozenset()
+    assert sessions.find(page.token) is None  # signed-in pages stop at once
     assert world.users.principal_for(bo.user_id or 0).roles == frozenset()
     assert world.users.recertification(admin, 30) == []  # an inactive user's grants need no renewal
     with pytest.raises(ForbiddenError):
@@ -253,6 +257,7 @@ def test_totp_enrolment_window_replay_and_recovery_codes(world: World) -> None:
         world.signin.confirm_totp(uid, "000000" if totp_code(enrolment.secret, START) != "000000" else "111111")
     codes = world.signin.confirm_totp(uid, totp_code(enrolment.secret, START))
     assert len(codes) == 10 and world.signin.recovery_codes_left(uid) == 10
+    assert [a for a, _, _ in _actions(world)][-1] == "signin.ok"  # the enrolment completed a sign-in
     with pytest.raises(ConflictError):
         world.signin.enrol_totp(uid)  # a password alone cannot replace a confirmed second factor
     with world.database.engine.connect() as connection:

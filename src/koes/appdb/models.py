@@ -188,3 +188,24 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+SESSION_STATES = ("anonymous", "password_ok", "signed_in")
+
+
+class WebSession(Base):
+    """A web session, by the SHA-256 of its cookie token; ``state`` says how far the sign-in got."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint("state IN ('anonymous', 'password_ok', 'signed_in')", name="state"),
+        CheckConstraint("(state = 'anonymous') = (user_id IS NULL)", name="user"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -235,7 +235,16 @@ class SignInService:
         )
         if confirmed is None:
             raise InvalidInputError([FieldProblem("code", "not the current code of the authenticator app")])
-        return self.new_recovery_codes(user_id)
+        codes = self.new_recovery_codes(user_id)
+        # Enrolment ends a sign-in (password, then the first code): record it as one, and reset failures.
+        store.record_success(
+            self.database,
+            user_id,
+            at=now,
+            new_password_hash=None,
+            event=lambda u: _signin_event(u, now, "signin.ok", "signed in with a password and a new TOTP enrolment"),
+        )
+        return codes
 
     def new_recovery_codes(self, user_id: int) -> list[str]:
         """Ten new recovery codes (the old ones stop working); shown once, stored as hashes."""

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from koes.appdb import users as store
+from koes.appdb.sessions import revoke_sessions_of
 from koes.appdb.users import ConflictError, GrantRow, UserRow
 from koes.domain.cpr import mask_cpr
 from koes.privacy import roles as role_data
@@ -343,6 +344,7 @@ class UserService:
                 actor, "user.deactivate", now, f"user {u.username} (#{u.id}, {u.organisation}) deactivated", u.id
             ),
         )
+        revoke_sessions_of(self.database, target.id, now)  # signed-in pages stop at once, like tokens
         return self._infos([row])[0]
 
     def set_password(self, actor: Principal, user_id: int, password: str) -> UserInfo:

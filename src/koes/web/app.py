@@ -26,6 +26,7 @@ from koes.settings import Settings
 from koes.web.api import v1
 from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable, unruled_endpoints
 from koes.web.errors import install_error_handlers
+from koes.web.pages import error_page, install_pages
 
 DESCRIPTION = (
     "KØS analysis API: the catalog of perspectives, measures, dimensions and segments; analyses as "
@@ -50,7 +51,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
         users = UserService(trail, clock=clock)
         tokens = TokenService(trail, users)
-        signin = SignInService(trail, load_secret_key(settings), users)  # for the sign-in pages (next step)
+        signin = SignInService(trail, load_secret_key(settings), users)
     except BaseException:
         database.dispose()
         raise
@@ -79,7 +80,12 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     app.state.signin = signin
     app.state.auth = Authenticator(settings.api_auth, tokens, analysis, trail, v1.ENDPOINT_PERMISSIONS)
     app.include_router(v1.router)
-    install_error_handlers(app)
+    try:
+        install_pages(app, settings, signin, users)
+    except BaseException:
+        database.dispose()
+        raise
+    install_error_handlers(app, error_page)
     missing = unruled_endpoints(app, v1.ENDPOINT_PERMISSIONS)
     if missing:  # they would answer 403 to everyone; better to say so now
         database.dispose()

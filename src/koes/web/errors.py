@@ -11,12 +11,12 @@ message; the log records the exception's type only, never a request value or a s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -58,6 +58,9 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"),
 )
 API_PREFIX = "/api/"
+
+HtmlPage = Callable[[Request, int], Response]  # a person-friendly error page for a status
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 class Problem(BaseModel):
@@ -161,17 +164,35 @@ async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
     return envelope(409, str(exc) or None)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestError, _request_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(ScopeDeniedError, _scope_denied)
-    app.add_exception_handler(NoReleaseError, _no_release)
-    app.add_exception_handler(NotFoundError, _not_found)
-    app.add_exception_handler(ForbiddenError, _forbidden)
-    app.add_exception_handler(ConflictError, _conflict)
-    app.add_middleware(GuardMiddleware)
+def install_error_handlers(app: FastAPI, html_page: HtmlPage | None = None) -> None:
+    """The JSON envelope under /api/; with ``html_page``, an error page for everything else."""
+    handlers: tuple[tuple[type[Exception], Handler], ...] = (
+        (ApiError, _api_error),
+        (RequestError, _request_error),
+        (RequestValidationError, _validation_error),
+        (StarletteHTTPException, _http_error),
+        (ScopeDeniedError, _scope_denied),
+        (NoReleaseError, _no_release),
+        (NotFoundError, _not_found),
+        (ForbiddenError, _forbidden),
+        (ConflictError, _conflict),
+    )
+    for kind, handler in handlers:
+        app.add_exception_handler(kind, _for_pages(handler, html_page) if html_page else handler)
+    app.add_middleware(GuardMiddleware, html_page=html_page)
+
+
+def _for_pages(handler: Handler, html_page: HtmlPage) -> Handler:
+    async def either(request: Request, exc: Exception) -> Response:
+        answer = await handler(request, exc)
+        if request.url.path.startswith(API_PREFIX):
+            return answer
+        page = html_page(request, answer.status_code)
+        if "allow" in answer.headers:
+            page.headers["allow"] = answer.headers["allow"]
+        return page
+
+    return either
 
 
 class GuardMiddleware:
@@ -182,8 +203,9 @@ class GuardMiddleware:
     server log. Here the exception stops, and only its type is logged.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, html_page: HtmlPage | None = None) -> None:
         self.app = app
+        self.html_page = html_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -209,7 +231,15 @@ class GuardMiddleware:
             kind = type(exc)
             logger.error("unhandled %s.%s in %s", kind.__module__, kind.__qualname__, scope.get("method", "?"))
             if not started:  # otherwise the client sees a cut-off response; nothing more can be sent
-                await envelope(500)(scope, receive, guarded_send)
+                answer = envelope(500) if api or self.html_page is None else self._page(scope)
+                await answer(scope, receive, guarded_send)
+
+    def _page(self, scope: Scope) -> Response:
+        assert self.html_page is not None
+        try:
+            return self.html_page(Request(scope), 500)
+        except Exception:  # the error page itself failed: a plain text answer, still no trace
+            return Response("500", status_code=500, media_type="text/plain")
 
 
 def _field(loc: Any) -> str:

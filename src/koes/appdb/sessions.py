@@ -1,0 +1,76 @@
+"""Web sessions: storage only (the rules — timeouts, rotation, CSRF — live in koes.services.sessions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from koes.appdb.database import AppDatabase
+from koes.appdb.models import WebSession
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: str  # SHA-256 of the cookie token
+    user_id: int | None
+    state: str
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    revoked_at: datetime | None
+
+    def __repr__(self) -> str:
+        return f"SessionRow(user_id={self.user_id!r}, state={self.state!r}, …)"
+
+
+def _row(s: WebSession) -> SessionRow:
+    return SessionRow(s.id, s.user_id, s.state, s.csrf_token, s.created_at, s.last_seen_at, s.revoked_at)
+
+
+def insert_session(
+    database: AppDatabase, *, session_id: str, user_id: int | None, state: str, csrf_token: str, at: datetime
+) -> SessionRow:
+    with database.session() as db:
+        row = WebSession(
+            id=session_id,
+            user_id=user_id,
+            state=state,
+            csrf_token=csrf_token,
+            created_at=at,
+            last_seen_at=at,
+            revoked_at=None,
+        )
+        db.add(row)
+        db.flush()
+        return _row(row)
+
+
+def get_session(database: AppDatabase, session_id: str) -> SessionRow | None:
+    with database.session() as db:
+        row = db.scalar(select(WebSession).where(WebSession.id == session_id))
+        return _row(row) if row is not None else None
+
+
+def touch_session(database: AppDatabase, session_id: str, at: datetime) -> None:
+    with database.session() as db:
+        db.execute(
+            update(WebSession)
+            .where(WebSession.id == session_id, WebSession.revoked_at.is_(None))
+            .values(last_seen_at=at)
+        )
+
+
+def revoke_session(database: AppDatabase, session_id: str, at: datetime) -> None:
+    with database.session() as db:
+        db.execute(
+            update(WebSession).where(WebSession.id == session_id, WebSession.revoked_at.is_(None)).values(revoked_at=at)
+        )
+
+
+def revoke_sessions_of(database: AppDatabase, user_id: int, at: datetime) -> int:
+    with database.session() as db:
+        live = update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+        result = db.execute(live.values(revoked_at=at))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,41 @@
+"""The web pages' texts: ``messages.yaml`` (Danish default, English), and the language of a request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+LANGUAGES = ("da", "en")
+DEFAULT_LANGUAGE = "da"
+LANG_COOKIE = "koes_lang"
+
+
+@cache
+def catalog() -> Mapping[str, Mapping[str, str]]:
+    """Key → language → text; every key has every language."""
+    raw: Any = yaml.safe_load(resources.files("koes.web").joinpath("messages.yaml").read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError("messages.yaml must map keys to texts")
+    out: dict[str, dict[str, str]] = {}
+    for key, texts in raw.items():
+        if not isinstance(texts, dict) or set(texts) != set(LANGUAGES):
+            raise ValueError(f"messages.yaml: {key!r} needs exactly the languages {', '.join(LANGUAGES)}")
+        out[str(key)] = {str(lang): str(text) for lang, text in texts.items()}
+    return out
+
+
+def language(value: str | None) -> str:
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+class Translator:
+    def __init__(self, lang: str) -> None:
+        self.lang = language(lang)
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = catalog()[key][self.lang]
+        return text.format(**values) if values else text

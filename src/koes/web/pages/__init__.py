@@ -1,0 +1,45 @@
+"""Server-rendered pages (Jinja2): sign-in, TOTP enrolment, the start page and the error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from koes.services.organisations import list_organisations
+from koes.services.sessions import SessionService
+from koes.services.signin import SignInService
+from koes.services.users import UserService
+from koes.settings import Settings
+from koes.web.pages import signin, start
+from koes.web.pages.common import CsrfError, Pages, SignInRequiredError, error_page, login_redirect
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+async def _sign_in_required(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequiredError)
+    return login_redirect(exc.next_path)
+
+
+async def _csrf_failed(request: Request, _exc: Exception) -> Response:
+    return error_page(request, 403, "csrf")
+
+
+def install_pages(app: FastAPI, settings: Settings, signin_service: SignInService, users: UserService) -> Pages:
+    """Add the pages, their services (``app.state.pages``) and the static files to the app."""
+    trail = signin_service.trail
+    names = {o.key: o.name for o in list_organisations(trail.database)}
+    pages = Pages(settings, SessionService(trail, settings, users.clock), signin_service, users, names)
+    app.state.pages = pages
+    app.include_router(signin.router)
+    app.include_router(start.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(SignInRequiredError, _sign_in_required)
+    app.add_exception_handler(CsrfError, _csrf_failed)
+    return pages
+
+
+__all__ = ["error_page", "install_pages"]

@@ -1,0 +1,170 @@
+"""What every page shares: templates, the language, the session cookie, CSRF and error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from koes.privacy.access import Principal
+from koes.privacy.roles import role_book
+from koes.services.sessions import SessionService, WebSession
+from koes.services.signin import SignInService
+from koes.services.users import UserService
+from koes.settings import Settings
+from koes.web.i18n import LANG_COOKIE, LANGUAGES, Translator, language
+
+SESSION_COOKIE = "koes_session"
+ERROR_KEYS = {403: "403", 404: "404", 405: "405", 500: "500"}
+NO_STORE = {"Cache-Control": "no-store"}
+
+templates = Environment(
+    loader=PackageLoader("koes.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class Pages:
+    """The services the pages use (``app.state.pages``)."""
+
+    settings: Settings
+    sessions: SessionService
+    signin: SignInService
+    users: UserService
+    organisation_names: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class UserView:
+    name: str
+    organisation: str
+    roles: list[str]
+
+
+class SignInRequiredError(Exception):
+    """No signed-in session: the page answers with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__("sign-in required")
+        self.next_path = next_path
+
+
+class CsrfError(Exception):
+    """A form without the session's CSRF token (or without a session): 403."""
+
+
+def pages_of(request: Request) -> Pages:
+    pages = request.app.state.pages
+    assert isinstance(pages, Pages)
+    return pages
+
+
+def lang_of(request: Request) -> str:
+    return language(request.cookies.get(LANG_COOKIE))
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A same-site relative path to go on to, or ``default``: never another site (``//host``, ``https:``)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return default
+    if any(c in value for c in "\\\r\n\t") or urlsplit(value).netloc or urlsplit(value).scheme:
+        return default
+    return value
+
+
+def here(request: Request) -> str:
+    path = request.url.path
+    return f"{path}?{request.url.query}" if request.url.query else path
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    title_key: str,
+    status: int = 200,
+    session: WebSession | None = None,
+    user: UserView | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    lang = lang_of(request)
+    t = Translator(lang)
+    html = templates.get_template(template).render(
+        t=t,
+        lang=lang,
+        languages=LANGUAGES,
+        here=here(request) if request.method == "GET" else request.url.path,
+        title=t(title_key),
+        csrf=session.csrf_token if session else "",
+        user=user,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status, headers=NO_STORE)
+
+
+def error_page(request: Request, status: int, key: str | None = None) -> HTMLResponse:
+    """A page a person understands: what went wrong, what to do. Never a stack trace."""
+    t = Translator(lang_of(request))
+    key = key or ERROR_KEYS.get(status, "other")
+    signed_out = key in ("csrf", "noaccess")
+    return render(
+        request,
+        "error.html",
+        title_key=f"error.{key}.title",
+        status=status,
+        heading=t(f"error.{key}.title"),
+        text=t(f"error.{key}.text"),
+        action=t("error.login" if signed_out else "error.home"),
+        action_href="/login" if signed_out else "/",
+    )
+
+
+async def current_session(request: Request) -> WebSession | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    return await run_in_threadpool(pages_of(request).sessions.find, token)
+
+
+async def checked_form(request: Request) -> tuple[WebSession, dict[str, str]]:
+    """The posted form, once its CSRF token matches the session's (else :class:`CsrfError`)."""
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    session = await current_session(request)
+    if session is None or not session.csrf_ok(values.get("csrf")):
+        raise CsrfError()
+    return session, values
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    secure = request.url.scheme == "https" or pages_of(request).settings.secure_cookies
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+
+
+def see_other(location: str) -> RedirectResponse:
+    return RedirectResponse(location, status_code=303, headers=NO_STORE)
+
+
+def login_redirect(next_path: str) -> RedirectResponse:
+    return see_other(f"/login?next={quote(safe_next(next_path), safe='')}")
+
+
+def user_view(pages: Pages, principal: Principal, lang: str) -> UserView:
+    me = pages.users.me(principal)
+    book = role_book()
+    organisation = str(principal.organisation)
+    roles = [book.roles[r].label.get(lang, r) if r in book.roles else r for r in sorted(principal.roles)]
+    return UserView(me.display_name, pages.organisation_names.get(organisation, organisation), roles)

@@ -1,0 +1,107 @@
+"""The real app under uvicorn (a thread, a free port) over the small warehouse, and Debian's Chromium.
+
+Chromium is ``/usr/bin/chromium`` (``make test`` installs it with apt); Playwright's own browser
+download is never used. axe-core comes from ``.cache/npm`` (``make test`` installs it with npm);
+without it the accessibility checks are skipped, or fail when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from koes.services.appdb import open_app_database
+from koes.services.audit import AuditTrail
+from koes.services.demo import ensure_demo_users
+from koes.services.users import OPERATOR, UserService
+from koes.services.warehouse import LoadResult
+from koes.settings import Settings
+from koes.web.app import create_app
+from support import fast_passwords
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+NO_GRANT_USER = "uden-adgang"
+NO_GRANT_PASSWORD = "Ingen-rettigheder-2025"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    settings: Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(
+    small_load: LoadResult, small_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    settings = Settings(data_dir=data_dir, warehouse_dir=small_settings.warehouse, threads=1, memory_limit="2GB")
+    database = open_app_database(settings)
+    try:
+        trail = AuditTrail(database)
+        ensure_demo_users(trail, fast_passwords())
+        UserService(trail, fast_passwords()).create_user(
+            OPERATOR, NO_GRANT_USER, organisation="kommune:101", password=NO_GRANT_PASSWORD
+        )
+    finally:
+        database.dispose()
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", ws="none")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, name="koes-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    yield Server(f"http://127.0.0.1:{port}", settings)
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: run make test (it installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is missing: run make test (it installs Debian's chromium)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server) -> Iterator[Page]:
+    # bypass_csp only so that axe-core can be injected; the pages themselves need no inline script.
+    context = browser.new_context(base_url=server.url, locale="da-DK", bypass_csp=True)
+    page = context.new_page()
+    yield page
+    context.close()
