@@ -369,6 +369,8 @@ def test_admin_endpoints_do_what_they_say(world: World) -> None:
     assert me["roles"] == ["aggregeret", "lokal_admin"] and "manage_users_own_org" in me["permissions"]
     records = world.call("GET", f"{V1}/audit", token).json()["records"]
     assert [r["action"] for r in records[:4]] == ["user.deactivate", "grant.revoke", "grant.add", "user.create"]
+    again = world.call("GET", f"{V1}/audit", token).json()["records"]
+    assert again[0]["action"] == "audit.view"  # reading the trail is itself recorded
 
 
 def test_openapi_documents_the_bearer_token(world: World) -> None:

@@ -30,6 +30,9 @@ class AuditFilter:
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
     organisation: str | None = None
+    action: str | None = None
+    user: str | None = None
+    outcome: str | None = None
 
 
 def append(database: AppDatabase, event: AuditEvent) -> AuditEntry:
@@ -92,9 +95,10 @@ def entries(database: AppDatabase, where: AuditFilter | None = None) -> Iterator
             yield to_entry(record)
 
 
-def latest(database: AppDatabase, where: AuditFilter | None, limit: int) -> list[AuditEntry]:
-    """The last ``limit`` entries matching ``where``, newest first."""
-    statement = _filtered(select(AuditRecord), where or AuditFilter()).order_by(AuditRecord.id.desc()).limit(limit)
+def latest(database: AppDatabase, where: AuditFilter | None, limit: int, offset: int = 0) -> list[AuditEntry]:
+    """The last ``limit`` entries matching ``where`` (after skipping the newest ``offset``), newest first."""
+    statement = _filtered(select(AuditRecord), where or AuditFilter()).order_by(AuditRecord.id.desc())
+    statement = statement.limit(limit).offset(offset)
     with database.session() as session:
         return [to_entry(record) for record in session.scalars(statement)]
 
@@ -153,4 +157,10 @@ def _filtered(statement: Select[Any], where: AuditFilter) -> Select[Any]:
         statement = statement.where(AuditRecord.at < where.until)
     if where.organisation is not None:
         statement = statement.where(AuditRecord.organisation == where.organisation)
+    if where.action is not None:
+        statement = statement.where(AuditRecord.action == where.action)
+    if where.user is not None:
+        statement = statement.where(AuditRecord.user == where.user)
+    if where.outcome is not None:
+        statement = statement.where(AuditRecord.outcome == where.outcome)
     return statement

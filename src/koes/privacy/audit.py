@@ -55,6 +55,9 @@ ACTIONS = (
     "recovery.create",
     # a signed-in caller refused by an endpoint's permission rule
     "access.denied",
+    # an administrator reading or exporting the audit trail in the web app
+    "audit.view",
+    "audit.export",
 )
 ADMIN_ACTIONS = (
     "user.create",

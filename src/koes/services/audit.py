@@ -22,6 +22,8 @@ from koes.appdb.database import AppDatabase
 from koes.domain.cpr import mask_cpr
 from koes.privacy.access import Organisation, Principal
 from koes.privacy.audit import (
+    ACTIONS,
+    OUTCOMES,
     AuditEntry,
     AuditEvent,
     ChainReport,
@@ -35,8 +37,10 @@ from koes.query.scope import ScopeDeniedError
 from koes.services.results import AnalysisResult
 
 __all__ = [
+    "ACTIONS",
     "EXPORT_COLUMNS",
     "EXPORT_FORMATS",
+    "OUTCOMES",
     "AuditEntry",
     "AuditEvent",
     "AuditQuery",
@@ -76,11 +80,15 @@ MAX_VALUES_SHOWN = 5
 
 @dataclass(frozen=True)
 class AuditQuery:
-    """Which records to export: ``since`` inclusive, ``until`` exclusive, one organisation or all."""
+    """Which records: ``since`` inclusive, ``until`` exclusive, one organisation or all; optionally
+    one action, one user name and one outcome."""
 
     since: datetime | None = None
     until: datetime | None = None
     organisation: str | None = None
+    action: str | None = None
+    user: str | None = None
+    outcome: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
@@ -89,6 +97,10 @@ class AuditQuery:
                 raise ValueError(f"{name} must be timezone-aware")
         if self.organisation is not None:
             Organisation.parse(self.organisation)  # raises ValueError naming the accepted forms
+        if self.action is not None and self.action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
+        if self.outcome is not None and self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
 
 
 class AuditTrail:
@@ -112,9 +124,9 @@ class AuditTrail:
     def records(self, query: AuditQuery | None = None) -> list[AuditEntry]:
         return list(entries(self.database, _filter(query)))
 
-    def latest(self, query: AuditQuery | None = None, limit: int = 100) -> list[AuditEntry]:
-        """The newest ``limit`` records matching ``query``, newest first (for administrators' views)."""
-        return latest(self.database, _filter(query), limit)
+    def latest(self, query: AuditQuery | None = None, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        """The newest ``limit`` records matching ``query`` (skipping the newest ``offset``), newest first."""
+        return latest(self.database, _filter(query), limit, offset)
 
     def count(self, query: AuditQuery | None = None) -> int:
         return count(self.database, _filter(query))
@@ -125,11 +137,20 @@ class AuditTrail:
         until: datetime | None = None,
         organisation: str | None = None,
         fmt: str = "csv",
+        *,
+        query: AuditQuery | None = None,
+        delimiter: str = ",",
     ) -> bytes:
-        """Records as CSV (UTF-8 with BOM, for Excel) or JSON, with their hashes (so a copy can be checked)."""
+        """Records as CSV (UTF-8 with BOM, for Excel) or JSON, with their hashes (so a copy can be checked).
+
+        ``query`` (all filters at once) replaces ``since``, ``until`` and ``organisation`` when given;
+        ``delimiter`` is the CSV separator (``;`` for a Danish Excel)."""
         if fmt not in EXPORT_FORMATS:
             raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}")
-        query = AuditQuery(since, until, organisation)
+        if query is None:
+            query = AuditQuery(since, until, organisation)
+        else:
+            since, until, organisation = query.since, query.until, query.organisation
         rows = [entry_json(e) for e in entries(self.database, _filter(query))]
         if fmt == "json":
             body = {
@@ -143,7 +164,7 @@ class AuditTrail:
             }
             return (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
+        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, delimiter=delimiter, lineterminator="\r\n")
         writer.writeheader()
         writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
         return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
@@ -173,7 +194,7 @@ def entry_json(entry: AuditEntry) -> dict[str, Any]:
 
 def _filter(query: AuditQuery | None) -> AuditFilter:
     q = query or AuditQuery()
-    return AuditFilter(q.since, q.until, q.organisation)
+    return AuditFilter(q.since, q.until, q.organisation, q.action, q.user, q.outcome)
 
 
 def parse_instant(text: str, *, end: bool = False) -> datetime:

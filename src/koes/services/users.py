@@ -32,7 +32,9 @@ from koes.appdb.users import ConflictError, GrantRow, UserRow
 from koes.domain.cpr import mask_cpr
 from koes.privacy import roles as role_data
 from koes.privacy.access import Organisation, Principal
-from koes.privacy.audit import AuditEntry, AuditEvent, request_hash
+from koes.privacy.audit import ACTIONS as AUDIT_ACTIONS
+from koes.privacy.audit import OUTCOMES as AUDIT_OUTCOMES
+from koes.privacy.audit import AuditEntry, AuditEvent, canonical_time, request_hash
 from koes.privacy.credentials import Passwords, password_problems, username_problems
 from koes.query.request import FieldProblem, RequestError
 from koes.services.audit import AuditQuery, AuditTrail, safe_text
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_GRANT_MONTHS",
     "MAX_GRANT_MONTHS",
     "OPERATOR",
+    "AuditPage",
     "Clock",
     "ConflictError",
     "ForbiddenError",
@@ -136,6 +139,16 @@ class UserInfo:
         }
 
 
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of audit records, newest first, the number of all matching records, and the
+    organisation the records were limited to (None: every organisation)."""
+
+    entries: tuple[AuditEntry, ...]
+    total: int
+    organisation: str | None
+
+
 def add_months(moment: datetime, months: int) -> datetime:
     """``moment`` plus whole calendar months (the 31st becomes the month's last day where needed)."""
     index = moment.month - 1 + months
@@ -218,15 +231,77 @@ class UserService:
         since: datetime | None = None,
         until: datetime | None = None,
         organisation: str | None = None,
+        action: str | None = None,
+        user: str | None = None,
+        outcome: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[AuditEntry]:
         """Audit records the actor may read, newest first: its organisation's (local), or all (system)."""
+        query = self.audit_query(
+            actor, since=since, until=until, organisation=organisation, action=action, user=user, outcome=outcome
+        )
+        found = self.trail.latest(query, limit, offset)
+        # Reading the trail is a data access too (the JSON API's reading; the page uses view_audit).
+        self.trail.record(_audit_access_event(actor, self.clock(), "audit.view", query, "API", len(found)))
+        return found
+
+    def audit_query(
+        self,
+        actor: Principal,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        organisation: str | None = None,
+        action: str | None = None,
+        user: str | None = None,
+        outcome: str | None = None,
+    ) -> AuditQuery:
+        """The audit query the actor may run: a local administrator's is always its own organisation
+        (another one is "not found"), a system administrator's is all or the one it names."""
         self._require(actor, "view_audit")
         if organisation is not None:
-            self._reach(actor, "view_audit", _organisation_key(organisation))
+            organisation = _organisation_key(organisation)
+            self._reach(actor, "view_audit", organisation)
         elif not self._reaches_all(actor, "view_audit"):
             organisation = str(actor.organisation)
-        return self.trail.latest(AuditQuery(since, until, organisation), limit)
+        problems = []
+        if action is not None and action not in AUDIT_ACTIONS:
+            problems.append(FieldProblem("action", f"must be one of {', '.join(AUDIT_ACTIONS)}"))
+        if outcome is not None and outcome not in AUDIT_OUTCOMES:
+            problems.append(FieldProblem("outcome", f"must be one of {', '.join(AUDIT_OUTCOMES)}"))
+        if problems:
+            raise InvalidInputError(problems)
+        return AuditQuery(since, until, organisation, action, user, outcome)
+
+    def view_audit(self, actor: Principal, query: AuditQuery, *, limit: int = 100, offset: int = 0) -> AuditPage:
+        """One page of the audit records of ``query`` (from :meth:`audit_query`), newest first, and the
+        total; the reading is itself recorded (``audit.view``) before the records are returned."""
+        query = self._rescoped(actor, query)
+        found = self.trail.latest(query, limit, offset)
+        total = self.trail.count(query)
+        page = offset // limit + 1 if limit > 0 else 1
+        self.trail.record(_audit_access_event(actor, self.clock(), "audit.view", query, f"page {page}", len(found)))
+        return AuditPage(tuple(found), total, query.organisation)
+
+    def export_audit(self, actor: Principal, query: AuditQuery, *, delimiter: str = ";") -> bytes:
+        """The records of ``query`` as CSV (UTF-8 with BOM); the export is recorded (``audit.export``) first."""
+        query = self._rescoped(actor, query)
+        rows = self.trail.count(query)
+        self.trail.record(_audit_access_event(actor, self.clock(), "audit.export", query, "csv", rows))
+        return self.trail.export(query=query, delimiter=delimiter)
+
+    def _rescoped(self, actor: Principal, query: AuditQuery) -> AuditQuery:
+        """``query`` checked again against the actor's reach, so no caller can widen it."""
+        return self.audit_query(
+            actor,
+            since=query.since,
+            until=query.until,
+            organisation=query.organisation,
+            action=query.action,
+            user=query.user,
+            outcome=query.outcome,
+        )
 
     # --- changing ------------------------------------------------------------------------------
     def create_user(
@@ -496,4 +571,29 @@ def admin_event(actor: Principal, action: str, at: datetime, summary: str, *ids:
         summary=safe_text(summary),
         request_hash=request_hash(change),
         scope="",
+    )
+
+
+def _audit_access_event(
+    actor: Principal, at: datetime, action: str, query: AuditQuery, what: str, rows: int
+) -> AuditEvent:
+    """The record of an administrator reading (``audit.view``) or exporting (``audit.export``) the trail."""
+    filters = {
+        "since": canonical_time(query.since) if query.since else None,
+        "until": canonical_time(query.until) if query.until else None,
+        "organisation": query.organisation,
+        "action": query.action,
+        "user": query.user,
+        "outcome": query.outcome,
+    }
+    shown = " ".join(f"{k}={v}" for k, v in filters.items() if v is not None) or "no filters"
+    return AuditEvent(
+        at=at,
+        user=actor.user,
+        organisation=str(actor.organisation),
+        action=action,
+        summary=safe_text(f"audit trail, {what}; {shown}"),
+        request_hash=request_hash(json.dumps(filters, sort_keys=True, ensure_ascii=False)),
+        scope="",
+        rows_returned=rows,
     )

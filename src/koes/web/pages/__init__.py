@@ -1,4 +1,4 @@
-"""Server-rendered pages (Jinja2): sign-in, TOTP enrolment, the start page and the error pages."""
+"""Server-rendered pages (Jinja2): sign-in, TOTP enrolment, the start page, the audit trail and the error pages."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from koes.services.sessions import SessionService
 from koes.services.signin import SignInService
 from koes.services.users import UserService
 from koes.settings import Settings
-from koes.web.pages import signin, start
+from koes.web.pages import audit, signin, start
 from koes.web.pages.common import CsrfError, Pages, SignInRequiredError, error_page, login_redirect
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -36,6 +36,7 @@ def install_pages(app: FastAPI, settings: Settings, signin_service: SignInServic
     app.state.pages = pages
     app.include_router(signin.router)
     app.include_router(start.router)
+    app.include_router(audit.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInRequiredError, _sign_in_required)
     app.add_exception_handler(CsrfError, _csrf_failed)

@@ -53,4 +53,5 @@ async def start(request: Request) -> Response:
         routes=routes,
         permissions=permissions,
         scope_key=SCOPE_KEYS[data_level(principal.roles)],
+        audit_link=any(principal.may(p) for p in ("view_audit_own_org", "view_audit_all")),
     )

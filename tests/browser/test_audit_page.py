@@ -1,0 +1,40 @@
+"""The audit page in a real browser: a local administrator enrols TOTP, filters by action, axe-core."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+import pytest
+from playwright.sync_api import Page, expect
+
+from browser.test_signin import check_page, sign_in
+from koes.services.demo import DEMO_PASSWORD
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+
+def test_local_admin_filters_its_audit_trail_by_action(page: Page) -> None:
+    sign_in(page, "kbh-admin", DEMO_PASSWORD)
+    expect(page).to_have_url(re.compile(r"/totp/enrol"))
+    secret = (page.locator("#totp-secret").text_content() or "").strip()
+    page.get_by_label("Den 6-cifrede kode, som appen viser nu").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Bekræft og aktivér").click()
+    page.get_by_role("link", name="Fortsæt til forsiden").click()
+
+    page.get_by_role("link", name="Log over adgang").click()
+    expect(page).to_have_url(re.compile(r"/admin/audit$"))
+    expect(page.locator("h1")).to_have_text("Log over adgang")
+    table = page.locator("#audit-table")
+    expect(table.locator("caption")).to_contain_text("nyeste først")
+    expect(page.get_by_label("Organisation")).to_have_count(0)  # its own organisation only
+
+    page.get_by_label("Handling").select_option("totp.confirm")
+    page.get_by_role("button", name="Vis").click()
+    expect(page).to_have_url(re.compile(r"action=totp\.confirm"))
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("kbh-admin")
+    expect(rows.first.locator("time")).to_have_text(re.compile(r"^\d\d-\d\d-\d{4} \d\d:\d\d$"))
+    expect(page.locator("#audit-export")).to_have_attribute("href", re.compile(r"^/admin/audit\.csv\?.*action=totp"))
+    check_page(page, "audit-local-admin")
