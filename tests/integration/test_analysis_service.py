@@ -102,6 +102,8 @@ def test_filter_values_are_checked_against_members(analysis: AnalysisService) ->
     with pytest.raises(RequestError) as caught:
         analysis.run({**SMALL_CELLS, "filters": {"kommune": [101, 999], "aldersgruppe": ["200+"]}}, NATIONAL)
     assert {p.field for p in caught.value.problems} == {"filters.kommune", "filters.aldersgruppe"}
+    with pytest.raises(RequestError):  # --explain checks the same way as a run
+        analysis.sql({**SMALL_CELLS, "filters": {"kommune": [999]}}, NATIONAL)
 
 
 def test_comparison_blocks(analysis: AnalysisService) -> None:

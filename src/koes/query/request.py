@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from koes.domain.cpr import mask_cpr
 from koes.semantic.model import Catalog, Dimension
 
 PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
@@ -24,6 +25,12 @@ COMPARISON_DIMENSIONS = frozenset({"kommune", "region"})
 class FieldProblem:
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Messages quote what the user sent; a CPR number typed into a filter must not be echoed back
+        # (or reach a log or the audit trail through the message).
+        object.__setattr__(self, "field", mask_cpr(self.field))
+        object.__setattr__(self, "message", mask_cpr(self.message))
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"

@@ -8,7 +8,7 @@ label is written twice and none lives in a template.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -38,14 +38,29 @@ def members(dimension: Dimension, years: Sequence[int] = ()) -> tuple[Member, ..
     return _static(dimension)
 
 
-_STATIC: dict[tuple[str, str, str], tuple[Member, ...]] = {}
+@dataclass(frozen=True)
+class _Known:
+    """A dimension's fixed members with their display order and labels, built once."""
+
+    members: tuple[Member, ...]
+    order: Mapping[Any, int]
+    labels: Mapping[Any, Label]
+
+
+_KNOWN: dict[tuple[str, str, str], _Known] = {}
+
+
+def _known(dimension: Dimension) -> _Known:
+    # Keyed by id and member source: a Dimension itself is not hashable (it holds mappings).
+    key = (dimension.id, dimension.members.kind, dimension.members.name)
+    if key not in _KNOWN:
+        built = _build_static(dimension)
+        _KNOWN[key] = _Known(built, {m.value: i for i, m in enumerate(built)}, {m.value: m.label for m in built})
+    return _KNOWN[key]
 
 
 def _static(dimension: Dimension) -> tuple[Member, ...]:
-    key = (dimension.id, dimension.members.kind, dimension.members.name)
-    if key not in _STATIC:
-        _STATIC[key] = _build_static(dimension)
-    return _STATIC[key]
+    return _known(dimension).members
 
 
 def _build_static(dimension: Dimension) -> tuple[Member, ...]:
@@ -98,15 +113,15 @@ def _refdata_members(name: str, ref: RefData) -> tuple[Member, ...]:
 
 
 def _periods(name: str, years: Sequence[int]) -> tuple[Member, ...]:
-    out: list[Member] = []
+    values: list[int] = []
     for year in sorted(years):
         if name == "year":
-            out.append(Member(year, Label(str(year), str(year))))
+            values.append(year)
         elif name == "quarter":
-            out += [Member(year * 10 + q, Label(f"{year} K{q}", f"{year} Q{q}")) for q in range(1, 5)]
+            values += [year * 10 + q for q in range(1, 5)]
         else:
-            out += [Member(year * 100 + m, Label(f"{year}-{m:02d}", f"{year}-{m:02d}")) for m in range(1, 13)]
-    return tuple(out)
+            values += [year * 100 + m for m in range(1, 13)]
+    return tuple(Member(v, Label(_period_label(name, v, "da"), _period_label(name, v, "en"))) for v in values)
 
 
 def label_of(dimension: Dimension, value: Any, language: str = "da") -> str:
@@ -114,28 +129,20 @@ def label_of(dimension: Dimension, value: Any, language: str = "da") -> str:
     if value is None:
         return NOT_RECORDED.get(language)
     if dimension.members.kind == "period":
-        return _periods(dimension.members.name, [_year_of(dimension.members.name, value)])[
-            _index(dimension, value)
-        ].label.get(language)
+        return _period_label(dimension.members.name, int(value), language)
     if dimension.members.kind == "release":
         return str(value)
-    key = (dimension.id, dimension.members.kind, dimension.members.name)
-    if key not in _LABELS:
-        _LABELS[key] = {m.value: m.label for m in _static(dimension)}
-    label = _LABELS[key].get(value)
+    label = _known(dimension).labels.get(value)
     return str(value) if label is None else label.get(language)
 
 
-_LABELS: dict[tuple[str, str, str], dict[Any, Label]] = {}
-
-
-def _year_of(kind: str, value: int) -> int:
-    return value if kind == "year" else value // 10 if kind == "quarter" else value // 100
-
-
-def _index(dimension: Dimension, value: int) -> int:
-    kind = dimension.members.name
-    return 0 if kind == "year" else (value % 10) - 1 if kind == "quarter" else (value % 100) - 1
+def _period_label(kind: str, value: int, language: str) -> str:
+    """2023 → "2023"; 20233 → "2023 K3" / "2023 Q3"; 202301 → "2023-01"."""
+    if kind == "year":
+        return str(value)
+    if kind == "quarter":
+        return f"{value // 10} {'Q' if language == 'en' else 'K'}{value % 10}"
+    return f"{value // 100}-{value % 100:02d}"
 
 
 def sort_key(dimension: Dimension, value: Any) -> tuple[int, Any]:
@@ -143,20 +150,10 @@ def sort_key(dimension: Dimension, value: Any) -> tuple[int, Any]:
     if value is None:
         return (3, "")
     if dimension.members.kind not in ("period", "release"):
-        order = _order(dimension)
+        order = _known(dimension).order
         if value in order:
             return (0, order[value])
     return (1, _natural(value))
-
-
-_ORDER: dict[tuple[str, str, str], dict[Any, int]] = {}
-
-
-def _order(dimension: Dimension) -> dict[Any, int]:
-    key = (dimension.id, dimension.members.kind, dimension.members.name)
-    if key not in _ORDER:
-        _ORDER[key] = {m.value: i for i, m in enumerate(_static(dimension))}
-    return _ORDER[key]
 
 
 def _natural(value: Any) -> Any:

@@ -22,7 +22,7 @@ from koes.privacy.audit import AuditEvent
 from koes.privacy.suppression import DisclosureRule
 from koes.query.assemble import StandardWeights, assemble
 from koes.query.planner import Municipality, PlanContext, plan_request
-from koes.query.request import FieldProblem, RequestError, parse_request
+from koes.query.request import AnalysisRequest, FieldProblem, RequestError, parse_request
 from koes.query.scope import Scope, ScopedPlan, apply_scope
 from koes.query.sql import to_sql
 from koes.refdata import RefData, load_refdata
@@ -128,9 +128,7 @@ class AnalysisService:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        context = self.plan_context(principal)
-        scoped = apply_scope(plan_request(request, self.catalog, context), scope)
-        result = self._execute(scoped, opened)
+        result = self._execute(self._scoped(request, principal, scope), opened)
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > self.settings.cache_entries:
@@ -141,9 +139,13 @@ class AnalysisService:
         """The SQL a request runs, after the scope rewrite (for `koes query --explain` and tests)."""
         opened = self._open()
         request = parse_request(raw, self.catalog)
-        context = self.plan_context(principal)
-        scoped = apply_scope(plan_request(request, self.catalog, context), self.scope_of(principal))
+        self._check_members(request.filters, opened.years)
+        scoped = self._scoped(request, principal, self.scope_of(principal))
         return [to_sql(q, opened.engine.dialect) for q in scoped.queries]
+
+    def _scoped(self, request: AnalysisRequest, principal: Principal, scope: Scope) -> ScopedPlan:
+        """Plan, then the one scope rewrite: the only way this service reaches SQL."""
+        return apply_scope(plan_request(request, self.catalog, self.plan_context(principal)), scope)
 
     def _execute(self, scoped: ScopedPlan, opened: _Opened) -> AnalysisResult:
         try:

@@ -86,3 +86,9 @@ def test_months_and_years_make_periods(catalog: Catalog) -> None:
     assert not request.period.whole_years
     assert str(request.period) == "2023-03–2023-08"
     assert request.to_json()["period"] == {"from": "2023-03", "to": "2023-08"}
+
+
+def test_a_cpr_number_sent_as_a_value_is_never_echoed(catalog: Catalog) -> None:
+    found = problems({**GOOD, "filters": {"koen": ["010180-1234"]}, "segment": "0101801234"}, catalog)
+    assert "010180-1234" not in str(found) and "0101801234" not in str(found)
+    assert "XXXXXX-XXXX" in found["filters.koen[0]"] and "XXXXXX-XXXX" in found["segment"]
