@@ -38,7 +38,7 @@ from koes.services.tokens import TokenService
 from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
-from koes.web.api.v1 import ENDPOINT_PERMISSIONS
+from koes.web.api import endpoint_permissions
 from koes.web.app import create_app
 from koes.web.auth import api_endpoints, authorise, unruled_endpoints
 from support import bearer, fast_passwords, unique_name
@@ -48,6 +48,7 @@ with warnings.catch_warnings():  # Starlette prefers httpx2 to httpx; either dri
     from fastapi.testclient import TestClient
 
 OWN, OTHER = "kommune:101", "kommune:751"
+ENDPOINT_PERMISSIONS = endpoint_permissions()
 GRANTED_ROLE = "individ"  # what the grant endpoints try to grant and revoke
 PASSWORD = "Korrekt-hest-batteri"
 REQUEST = {"perspective": "somatik", "measures": ["indlaeggelser"], "rows": ["koen"]}

@@ -32,7 +32,9 @@ from koes.services.analysis import AnalysisService
 from koes.services.users import OPERATOR
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
-from koes.web.api.v1 import ENDPOINT_PERMISSIONS
+from koes.web.api import endpoint_permissions
+
+ENDPOINT_PERMISSIONS = endpoint_permissions()
 from koes.web.app import create_app
 from koes.web.errors import CODES, install_error_handlers
 from support import bearer, fast_passwords, unique_name

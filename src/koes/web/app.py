@@ -23,6 +23,7 @@ from koes.services.signin import SignInService, load_secret_key
 from koes.services.tokens import TokenService
 from koes.services.users import Clock, UserService, utc_now
 from koes.settings import Settings
+from koes.web import api
 from koes.web.api import v1
 from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable, unruled_endpoints
 from koes.web.errors import install_error_handlers
@@ -78,23 +79,25 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     app.state.users = users
     app.state.tokens = tokens
     app.state.signin = signin
-    app.state.auth = Authenticator(settings.api_auth, tokens, analysis, trail, v1.ENDPOINT_PERMISSIONS)
-    app.include_router(v1.router)
+    table = api.endpoint_permissions()
+    app.state.auth = Authenticator(settings.api_auth, tokens, analysis, trail, table)
+    for router in api.routers():
+        app.include_router(router)
     try:
         install_pages(app, settings, signin, users)
     except BaseException:
         database.dispose()
         raise
     install_error_handlers(app, error_page)
-    missing = unruled_endpoints(app, v1.ENDPOINT_PERMISSIONS)
+    missing = unruled_endpoints(app, table)
     if missing:  # they would answer 403 to everyone; better to say so now
         database.dispose()
-        raise RuntimeError(f"API endpoints without an access rule in ENDPOINT_PERMISSIONS: {missing}")
+        raise RuntimeError(f"API endpoints without an access rule (PERMISSIONS of their api module): {missing}")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            app.openapi_schema = _with_security(_without_422(spec), v1.ENDPOINT_PERMISSIONS)
+            app.openapi_schema = _with_security(_without_422(spec), table)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

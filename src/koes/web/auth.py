@@ -1,7 +1,7 @@
 """Who is calling, and may it call this endpoint: the API's authentication and authorisation gate.
 
 Every route of the JSON API runs :func:`authorise` first (a router dependency). It looks the route
-up in the endpoint table (``ENDPOINT_PERMISSIONS`` in :mod:`koes.web.api.v1`, installed on the app
+up in the endpoint table (``koes.web.api.endpoint_permissions()``, installed on the app
 by ``create_app``) — **a route without an entry is refused for everyone** — and then:
 
 - ``public`` routes (health, the API description) answer anyone;

@@ -68,8 +68,8 @@ def test_a_bad_api_auth_fails_at_start(settings: Settings) -> None:
 
 
 def test_an_endpoint_missing_from_the_table_fails_at_start(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    table = dict(v1.ENDPOINT_PERMISSIONS)
+    table = dict(v1.PERMISSIONS)
     del table[("GET", "/api/v1/me")]
-    monkeypatch.setattr(v1, "ENDPOINT_PERMISSIONS", table)
+    monkeypatch.setattr(v1, "PERMISSIONS", table)
     with pytest.raises(RuntimeError, match=r"without an access rule.*'/api/v1/me'"):
         create_app(settings)

@@ -2,7 +2,7 @@
 
 Routes are thin: read the body, hand it to the services, shape the answer. Blocking work (the
 engine, the app database, building files) runs in the thread pool, so the event loop keeps serving.
-Every route is listed in :data:`ENDPOINT_PERMISSIONS` with what it needs (roles.yaml permissions);
+Every route is listed in :data:`PERMISSIONS` with what it needs (roles.yaml permissions);
 the gate (:func:`koes.web.auth.authorise`) checks the caller's API token and that table before the
 route runs, and a route missing from the table is refused for everyone (and fails the
 authorisation-matrix test). The scope rewrite still applies to every analysis. The API obeys the
@@ -44,7 +44,7 @@ Delimiter = Annotated[
 ]
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "Bad request: every problem, by field",
         401: "No valid API token (Authorization: Bearer <token>)",
@@ -118,7 +118,7 @@ router = APIRouter(prefix=PREFIX, dependencies=[Depends(authorise)])
 
 # What every endpoint needs (roles.yaml permissions). An endpoint missing here is refused for
 # everyone and fails tests/integration/test_access_api.py.
-ENDPOINT_PERMISSIONS: EndpointTable = {
+PERMISSIONS: EndpointTable = {
     ("GET", f"{PREFIX}/health"): public(),
     ("GET", f"{PREFIX}/docs"): public(),
     ("GET", f"{PREFIX}/openapi.json"): public(),
@@ -162,7 +162,7 @@ def _tokens(request: Request) -> TokenService:
 @router.get(
     "/health",
     summary="Health and current release",
-    responses={200: {"description": "The release being served"}, **_errors(503)},
+    responses={200: {"description": "The release being served"}, **error_responses(503)},
 )
 async def health(request: Request) -> JSONResponse:
     release = await run_in_threadpool(_service(request).release_id)
@@ -172,7 +172,7 @@ async def health(request: Request) -> JSONResponse:
 @router.get(
     "/catalog",
     summary="Perspectives, measures, dimensions with members, segments",
-    responses={200: {"description": "The catalog, labels in the chosen language"}, **_errors(400, 500)},
+    responses={200: {"description": "The catalog, labels in the chosen language"}, **error_responses(400, 500)},
 )
 async def catalog(request: Request, lang: Language = "da") -> JSONResponse:
     body = await run_in_threadpool(service_catalog, _service(request), lang)
@@ -186,7 +186,7 @@ async def catalog(request: Request, lang: Language = "da") -> JSONResponse:
     openapi_extra=BODY,
     responses={
         200: {"description": "The protected result", "content": {"application/json": {"schema": RESULT_SCHEMA}}},
-        **_errors(400, 403, 500, 503),
+        **error_responses(400, 403, 500, 503),
     },
 )
 async def analysis(request: Request, lang: Language = "da") -> JSONResponse:
@@ -213,7 +213,7 @@ async def analysis(request: Request, lang: Language = "da") -> JSONResponse:
             "description": "The file, as an attachment",
             "content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}},
         },
-        **_errors(400, 403, 500, 503),
+        **error_responses(400, 403, 500, 503),
     },
 )
 async def analysis_export(
@@ -309,7 +309,7 @@ GRANT_BODY = {
 }
 
 
-@router.get("/me", summary="The caller's account: organisation, valid roles, grants", responses=_errors(401, 500))
+@router.get("/me", summary="The caller's account: organisation, valid roles, grants", responses=error_responses(401, 500))
 async def me(request: Request) -> JSONResponse:
     principal = current_principal(request)
     users = _users(request)
@@ -326,7 +326,7 @@ async def me(request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
-@router.get("/tokens", summary="The caller's API tokens (never the tokens themselves)", responses=_errors(401, 500))
+@router.get("/tokens", summary="The caller's API tokens (never the tokens themselves)", responses=error_responses(401, 500))
 async def list_tokens(request: Request) -> JSONResponse:
     principal = current_principal(request)
     tokens = await run_in_threadpool(_tokens(request).list, principal)
@@ -340,7 +340,7 @@ async def list_tokens(request: Request) -> JSONResponse:
     "at the time of each use.",
     status_code=201,
     openapi_extra=TOKEN_BODY,
-    responses={201: {"description": "The new token, shown once"}, **_errors(400, 401, 403, 500)},
+    responses={201: {"description": "The new token, shown once"}, **error_responses(400, 401, 403, 500)},
 )
 async def create_token(request: Request) -> JSONResponse:
     principal = current_principal(request)
@@ -351,7 +351,7 @@ async def create_token(request: Request) -> JSONResponse:
 
 
 @router.delete(
-    "/tokens/{token_id}", summary="Revoke one of the caller's API tokens", responses=_errors(400, 401, 404, 500)
+    "/tokens/{token_id}", summary="Revoke one of the caller's API tokens", responses=error_responses(400, 401, 404, 500)
 )
 async def revoke_token(request: Request, token_id: Id) -> JSONResponse:
     principal = current_principal(request)
@@ -365,7 +365,7 @@ async def revoke_token(request: Request, token_id: Id) -> JSONResponse:
 @router.get(
     "/users",
     summary="Users (a local administrator's own organisation; all for a system administrator)",
-    responses={200: {"description": "Users with their grants"}, **_errors(400, 401, 403, 404, 500)},
+    responses={200: {"description": "Users with their grants"}, **error_responses(400, 401, 403, 404, 500)},
 )
 async def list_users(
     request: Request,
@@ -385,7 +385,7 @@ async def list_users(
     openapi_extra=NEW_USER_BODY,
     responses={
         201: {"description": "The new user", "content": {"application/json": {"schema": USER_SCHEMA}}},
-        **_errors(400, 401, 403, 404, 409, 500),
+        **error_responses(400, 401, 403, 404, 409, 500),
     },
 )
 async def create_user(request: Request) -> JSONResponse:
@@ -407,7 +407,7 @@ async def create_user(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(run), status_code=201)
 
 
-@router.get("/users/{user_id}", summary="One user with its grants", responses=_errors(400, 401, 403, 404, 500))
+@router.get("/users/{user_id}", summary="One user with its grants", responses=error_responses(400, 401, 403, 404, 500))
 async def get_user(request: Request, user_id: Id) -> JSONResponse:
     principal = current_principal(request)
     found = await run_in_threadpool(_users(request).user, principal, user_id)
@@ -421,7 +421,7 @@ async def get_user(request: Request, user_id: Id) -> JSONResponse:
     "organisation; a system administrator any role. Nobody grants themselves a role.",
     status_code=201,
     openapi_extra=GRANT_BODY,
-    responses={201: {"description": "The grant"}, **_errors(400, 401, 403, 404, 409, 500)},
+    responses={201: {"description": "The grant"}, **error_responses(400, 401, 403, 404, 409, 500)},
 )
 async def add_grant(request: Request, user_id: Id) -> JSONResponse:
     principal = current_principal(request)
@@ -440,7 +440,7 @@ async def add_grant(request: Request, user_id: Id) -> JSONResponse:
 @router.post(
     "/users/{user_id}/deactivate",
     summary="Deactivate a user: no sign-in, its tokens stop at once",
-    responses=_errors(400, 401, 403, 404, 500),
+    responses=error_responses(400, 401, 403, 404, 500),
 )
 async def deactivate_user(request: Request, user_id: Id) -> JSONResponse:
     principal = current_principal(request)
@@ -448,7 +448,7 @@ async def deactivate_user(request: Request, user_id: Id) -> JSONResponse:
     return JSONResponse(done.to_json())
 
 
-@router.delete("/grants/{grant_id}", summary="Revoke a grant (at once)", responses=_errors(400, 401, 403, 404, 500))
+@router.delete("/grants/{grant_id}", summary="Revoke a grant (at once)", responses=error_responses(400, 401, 403, 404, 500))
 async def revoke_grant(request: Request, grant_id: Id) -> JSONResponse:
     principal = current_principal(request)
     done = await run_in_threadpool(_users(request).revoke, principal, grant_id)
@@ -458,7 +458,7 @@ async def revoke_grant(request: Request, grant_id: Id) -> JSONResponse:
 @router.get(
     "/recertification",
     summary="Valid grants that expire soon: renew them or let them lapse",
-    responses=_errors(400, 401, 403, 500),
+    responses=error_responses(400, 401, 403, 500),
 )
 async def recertification(
     request: Request, days: Annotated[int, Query(ge=1, le=3660, description="Expiring within this many days.")] = 30
@@ -471,7 +471,7 @@ async def recertification(
 @router.get(
     "/audit",
     summary="Audit records, newest first (a local administrator's own organisation; all for a system administrator)",
-    responses=_errors(400, 401, 403, 404, 500),
+    responses=error_responses(400, 401, 403, 404, 500),
 )
 async def audit(
     request: Request,

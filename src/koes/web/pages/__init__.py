@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -13,10 +14,11 @@ from koes.services.sessions import SessionService
 from koes.services.signin import SignInService
 from koes.services.users import UserService
 from koes.settings import Settings
-from koes.web.pages import audit, signin, start
 from koes.web.pages.common import CsrfError, Pages, SignInRequiredError, error_page, login_redirect
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+# Page modules, each with a `router`, in the order their routes are matched.
+PAGE_MODULES = ("signin", "start", "audit")
 
 
 async def _sign_in_required(_request: Request, exc: Exception) -> Response:
@@ -34,9 +36,8 @@ def install_pages(app: FastAPI, settings: Settings, signin_service: SignInServic
     names = {o.key: o.name for o in list_organisations(trail.database)}
     pages = Pages(settings, SessionService(trail, settings, users.clock), signin_service, users, names)
     app.state.pages = pages
-    app.include_router(signin.router)
-    app.include_router(start.router)
-    app.include_router(audit.router)
+    for name in PAGE_MODULES:
+        app.include_router(import_module(f"koes.web.pages.{name}").router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInRequiredError, _sign_in_required)
     app.add_exception_handler(CsrfError, _csrf_failed)
