@@ -35,7 +35,8 @@ class Settings:
     secret_key_file: Path | None = None  # seals TOTP secrets; default DATA_DIR/secrets/app.key
     suppression_threshold: int = 5
     suppression_rounding: int = 0  # 0: no rounding
-    cache_entries: int = 256
+    cache_entries: int = 4096  # protected results are small; the Standard reports' warm views must fit
+    prewarm_reports: bool = False  # answer the reports' default views in the background at start-up (koes serve)
     session_idle_minutes: int = 30  # a web session ends after this long without a request
     session_absolute_hours: int = 12  # and this long after sign-in, whatever happens
     secure_cookies: bool = False  # True: the session cookie is Secure even on plain http (behind a TLS proxy)
@@ -78,7 +79,7 @@ class Settings:
 def _coerce(name: str, raw: str) -> Any:
     if name.endswith(("_dir", "_file")):
         return Path(raw)
-    if name == "secure_cookies":
+    if name in ("secure_cookies", "prewarm_reports"):
         if raw.strip().lower() in ("1", "true", "yes", "on"):
             return True
         if raw.strip().lower() in ("0", "false", "no", "off"):

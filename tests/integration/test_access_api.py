@@ -33,6 +33,7 @@ from koes.privacy.credentials import totp_code
 from koes.privacy.roles import allowed, may_grant, reaches_all_orgs, role_names
 from koes.services.analysis import AnalysisService
 from koes.services.audit import AuditTrail
+from koes.services.saved import SavedAnalysisService
 from koes.services.signin import SignInService
 from koes.services.tokens import TokenService
 from koes.services.users import OPERATOR, UserService
@@ -136,6 +137,16 @@ def _token_id(w: World, caller: Principal | None, own: bool) -> int:
     return w.tokens.create_for(OPERATOR, owner.user_id or 0, "x").info.id
 
 
+def _saved_id(w: World, caller: Principal | None, own: bool) -> int:
+    """Own: the caller's own saved analysis (a new user's without a token). Other: another organisation's,
+    shared there (sharing never crosses organisations)."""
+    owner = caller if own and caller is not None and caller.user_id else w.user(_org(own))
+    # Saved as the owner with the analysis permission, whatever the caller's roles: the matrix tests the API.
+    analyst = replace(owner, roles=frozenset({"aggregeret"}))
+    saved = SavedAnalysisService(AuditTrail(w.database)).save(analyst, f"m-{unique_name()}", REQUEST, shared=True)
+    return saved.id
+
+
 # One request per endpoint: (url, JSON body), for a resource of the caller's own organisation or another's.
 REQUESTS: dict[tuple[str, str], Build] = {
     ("GET", f"{V1}/health"): lambda w, c, own: (f"{V1}/health", None),
@@ -171,13 +182,42 @@ REQUESTS: dict[tuple[str, str], Build] = {
     ("DELETE", f"{V1}/grants/{{grant_id}}"): lambda w, c, own: (f"{V1}/grants/{w.grant_of(_org(own))}", None),
     ("GET", f"{V1}/recertification"): lambda w, c, own: (f"{V1}/recertification?days=400", None),
     ("GET", f"{V1}/audit"): lambda w, c, own: (f"{V1}/audit?organisation={_org(own)}", None),
+    ("GET", f"{V1}/reports"): lambda w, c, own: (f"{V1}/reports", None),
+    # Reports compare any municipality (suppressed figures for all): the other organisation's is allowed too.
+    ("GET", f"{V1}/reports/{{report_id}}"): lambda w, c, own: (
+        f"{V1}/reports/genindlaeggelser?municipality={101 if own else 751}",
+        None,
+    ),
+    ("GET", f"{V1}/reports/{{report_id}}/export"): lambda w, c, own: (
+        f"{V1}/reports/genindlaeggelser/export?municipality={101 if own else 751}",
+        None,
+    ),
+    ("GET", f"{V1}/analyses"): lambda w, c, own: (f"{V1}/analyses", None),
+    ("POST", f"{V1}/analyses"): lambda w, c, own: (
+        f"{V1}/analyses",
+        {"name": f"m-{unique_name()}", "request": REQUEST, "shared": True},
+    ),
+    ("GET", f"{V1}/analyses/{{analysis_id}}"): lambda w, c, own: (f"{V1}/analyses/{_saved_id(w, c, own)}", None),
+    ("PATCH", f"{V1}/analyses/{{analysis_id}}"): lambda w, c, own: (
+        f"{V1}/analyses/{_saved_id(w, c, own)}",
+        {"name": f"m-{unique_name()}"},
+    ),
+    ("DELETE", f"{V1}/analyses/{{analysis_id}}"): lambda w, c, own: (f"{V1}/analyses/{_saved_id(w, c, own)}", None),
 }
 # Endpoints whose resource belongs to one user (the caller): another's is not found, whatever the role.
 OWN_ACCOUNT = {("DELETE", f"{V1}/tokens/{{token_id}}")}
+# Endpoints whose resource lives in one organisation (saved analyses): another organisation's is not found,
+# whatever the role (no permission reaches across). Own: the caller's own resource (tests/integration/
+# test_saved_analyses_api.py covers a colleague's: readable if shared, changeable by its owner only).
+OWN_ORGANISATION = {
+    ("GET", f"{V1}/analyses/{{analysis_id}}"),
+    ("PATCH", f"{V1}/analyses/{{analysis_id}}"),
+    ("DELETE", f"{V1}/analyses/{{analysis_id}}"),
+}
 # Organisation-scoped endpoints that name no organisation (they list the caller's reach).
 UNTARGETED = {("GET", f"{V1}/recertification")}
 GRANTING = {("POST", f"{V1}/users/{{user_id}}/grants"), ("DELETE", f"{V1}/grants/{{grant_id}}")}
-STATUS = {"allow": (200, 201), "unauthorized": (401,), "forbidden": (403,), "not_found": (404,)}
+STATUS = {"allow": (200, 201, 204), "unauthorized": (401,), "forbidden": (403,), "not_found": (404,)}
 
 
 def expected(key: tuple[str, str], roles: tuple[str, ...] | None, own: bool) -> str:
@@ -187,7 +227,7 @@ def expected(key: tuple[str, str], roles: tuple[str, ...] | None, own: bool) -> 
         return "unauthorized" if roles is None else "forbidden"
     assert roles is not None or access.kind == "public"
     held = roles or ()
-    if key in OWN_ACCOUNT and not own:
+    if key in OWN_ACCOUNT | OWN_ORGANISATION and not own:
         return "not_found"
     if access.org_scoped and key not in UNTARGETED and not own and not reaches_all_orgs(access, held):
         return "not_found"

@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from koes.appdb.database import AppDatabase, AppDatabaseError
+from koes.appdb.database import AppDatabase, AppDatabaseError, alembic_config
 from koes.appdb.models import Base
 from koes.appdb.seed import seed_organisations
 from koes.domain.cpr import mask_cpr
@@ -111,10 +112,10 @@ def _sql(db: AppDatabase, statement: str, **params: Any) -> None:
 
 
 def test_migrations_create_both_tables_as_the_models_describe(database: AppDatabase) -> None:
-    assert database.revision() == AppDatabase.head_revision() == "0003"
+    assert database.revision() == AppDatabase.head_revision() == "0004"
     tables = set(inspect(database.engine).get_table_names())
     assert {"organisations", "audit_records", "alembic_version"} <= tables
-    assert {"users", "grants", "api_tokens", "recovery_codes"} <= tables
+    assert {"users", "grants", "api_tokens", "recovery_codes", "sessions", "saved_analyses"} <= tables
     with database.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
@@ -122,9 +123,70 @@ def test_migrations_create_both_tables_as_the_models_describe(database: AppDatab
 
 def test_upgrading_again_changes_nothing(database: AppDatabase, refdata: RefData) -> None:
     database.upgrade()
-    assert database.revision() == "0003"
+    assert database.revision() == "0004"
     again = seed_organisations(database, refdata)
     assert (again.added, again.updated, again.total) == (0, 0, 104)
+
+
+def _migrate(database: AppDatabase, target: str, *, down: bool = False) -> None:
+    """Run Alembic the way ``AppDatabase.upgrade`` does: with a connection inside a writer transaction."""
+    config = alembic_config()
+    with database.writer("migrations") as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, target)
+
+
+def test_saved_analyses_downgrade_and_upgrade_again(database: AppDatabase) -> None:
+    """0004 comes off cleanly (its table and index, nothing else) and goes back on as the models describe."""
+    _sql(
+        database,
+        "INSERT INTO users (username, display_name, organisation, totp_confirmed, active, failed_attempts, "
+        "created_at, updated_at) VALUES ('anna', 'Anna', 'kommune:101', false, true, 0, :at, :at)",
+        at=AT,
+    )
+    _sql(
+        database,
+        "INSERT INTO saved_analyses (organisation, owner_id, name, request, shared, created_at, updated_at) "
+        "SELECT 'kommune:101', id, 'Mit udtræk', '{}', true, :at, :at FROM users",
+        at=AT,
+    )
+    _migrate(database, "0003", down=True)
+    assert database.revision() == "0003"
+    tables = set(inspect(database.engine).get_table_names())
+    assert "saved_analyses" not in tables and {"users", "sessions", "audit_records"} <= tables
+    _migrate(database, "head")
+    assert database.revision() == "0004"
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM saved_analyses")).scalar() == 0
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_every_migration_goes_down_to_nothing_and_up_again(database: AppDatabase) -> None:
+    _migrate(database, "base", down=True)
+    assert database.revision() is None
+    assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
+    database.upgrade()
+    assert database.revision() == "0004"
+
+
+def test_a_saved_analysis_name_is_unique_per_owner_and_never_empty(database: AppDatabase) -> None:
+    for name in ("anna", "bo"):
+        _sql(
+            database,
+            "INSERT INTO users (username, display_name, organisation, totp_confirmed, active, "
+            "failed_attempts, created_at, updated_at) VALUES (:n, :n, 'kommune:101', false, true, 0, :at, :at)",
+            n=name,
+            at=AT,
+        )
+    insert = (
+        "INSERT INTO saved_analyses (organisation, owner_id, name, request, shared, created_at, updated_at) "
+        "SELECT 'kommune:101', id, :name, '{}', false, :at, :at FROM users WHERE username = :owner"
+    )
+    _sql(database, insert, name="Udtræk", owner="anna", at=AT)
+    _sql(database, insert, name="Udtræk", owner="bo", at=AT)  # another owner may use the same name
+    for name in ("Udtræk", ""):
+        with pytest.raises(DBAPIError):
+            _sql(database, insert, name=name, owner="anna", at=AT)
 
 
 def test_organisations_are_seeded_from_reference_data(database: AppDatabase, refdata: RefData) -> None:

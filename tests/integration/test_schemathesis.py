@@ -33,11 +33,11 @@ from koes.services.users import OPERATOR
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.api import endpoint_permissions
-
-ENDPOINT_PERMISSIONS = endpoint_permissions()
 from koes.web.app import create_app
 from koes.web.errors import CODES, install_error_handlers
 from support import bearer, fast_passwords, unique_name
+
+ENDPOINT_PERMISSIONS = endpoint_permissions()
 
 pytestmark = pytest.mark.xdist_group("schemathesis")
 

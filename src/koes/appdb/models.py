@@ -209,3 +209,28 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SavedAnalysis(Base):
+    """An analysis request saved under a name by its owner; ``shared`` shows it to the owner's organisation.
+
+    ``request`` is the canonical JSON of a checked request (``AnalysisRequest.canonical``), so equal
+    requests are stored as equal text. ``organisation`` is the owner's, kept here so that finding an
+    organisation's shared analyses is one index lookup (and does not depend on the owner's row).
+    """
+
+    __tablename__ = "saved_analyses"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "name", name="uq_saved_analyses_owner_id"),
+        CheckConstraint("length(name) BETWEEN 1 AND 120", name="name"),
+        Index("ix_saved_analyses_organisation_shared", "organisation", "shared"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    organisation: Mapped[str] = mapped_column(String(32), ForeignKey("organisations.key"))
+    owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    request: Mapped[str] = mapped_column(Text)
+    shared: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

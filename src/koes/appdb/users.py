@@ -121,6 +121,11 @@ def organisation_exists(database: AppDatabase, key: str) -> bool:
         return session.scalar(select(Organisation.id).where(Organisation.key == key)) is not None
 
 
+def organisations_with_active_users(database: AppDatabase) -> set[str]:
+    with database.session() as session:
+        return set(session.scalars(select(User.organisation).where(User.active.is_(True)).distinct()))
+
+
 def get_user(database: AppDatabase, user_id: int) -> UserRow | None:
     with database.session() as session:
         user = session.get(User, user_id)

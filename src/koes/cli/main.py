@@ -449,13 +449,16 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     warehouse: Annotated[Path | None, typer.Option("--warehouse", help="Warehouse folder.")] = None,
+    prewarm: Annotated[
+        bool, typer.Option("--prewarm/--no-prewarm", help="Answer the Standard reports' default views at start-up.")
+    ] = True,
 ) -> None:
-    """Serve the JSON API (and, later, the web app) with uvicorn."""
+    """Serve the web app and the JSON API with uvicorn."""
     import uvicorn  # only this command needs the server
 
     from koes.web.app import create_app
 
-    settings = _settings(ctx, warehouse_dir=warehouse)
+    settings = replace(_settings(ctx, warehouse_dir=warehouse), prewarm_reports=prewarm)
     try:
         web = create_app(settings)
     except ValueError as exc:  # a misconfigured local principal or api_auth
@@ -465,7 +468,7 @@ def serve_command(
     except AppDatabaseError as exc:
         _stop(str(exc))
     console.print(
-        f"KØS API on http://{host}:{port}/api/v1 (description: /api/v1/docs, /api/v1/openapi.json); "
+        f"KØS on http://{host}:{port}/ (API: /api/v1, description: /api/v1/docs, /api/v1/openapi.json); "
         f"warehouse {settings.warehouse}",
         markup=False,
         highlight=False,

@@ -58,6 +58,12 @@ ACTIONS = (
     # an administrator reading or exporting the audit trail in the web app
     "audit.view",
     "audit.export",
+    # an administrator reading the data status (releases, row accounting, quarantine summary)
+    "status.view",
+    # saved analyses of the Analysis builder (the request, never its results)
+    "analysis.save",
+    "analysis.update",
+    "analysis.delete",
 )
 ADMIN_ACTIONS = (
     "user.create",

@@ -29,7 +29,13 @@ from koes.refdata import RefData, load_refdata
 from koes.semantic.loader import CatalogError, default_catalog, release_problems
 from koes.semantic.members import members, sort_key
 from koes.semantic.model import Catalog
-from koes.services.audit import AuditTrail, analysis_event, failed_analysis_event
+from koes.services.audit import (
+    AuditTrail,
+    analysis_event,
+    failed_analysis_event,
+    views_event,
+    views_failed_event,
+)
 from koes.services.disclosure import protect
 from koes.services.results import AnalysisResult, Provenance
 from koes.settings import Settings
@@ -89,6 +95,35 @@ class AnalysisService:
             self.audit.record(analysis_event(result, principal, action))  # no record, no answer
         return result
 
+    def run_views(
+        self,
+        raws: Mapping[str, object],
+        principal: Principal,
+        summary: str,
+        language: str = "da",
+        action: str = "report",
+    ) -> dict[str, AnalysisResult]:
+        """Answer several requests that make one page (a Standard report's map, series, comparison …)
+        and write **one** audit record for them (``action``, ``summary``), whatever the outcome."""
+        try:
+            results = {name: self._run(raw, principal, language) for name, raw in raws.items()}
+        except Exception as error:
+            if self.audit is not None:
+                self.audit.record(
+                    views_failed_event(
+                        summary, principal, action, error, self.scope_of(principal).fingerprint(), self._serving_id()
+                    )
+                )
+            raise
+        if self.audit is not None:
+            self.audit.record(views_event(list(results.values()), principal, action, summary))
+        return results
+
+    def warm(self, raw: object, principal: Principal, language: str = "da") -> None:
+        """Fill the cache with the answer to ``raw`` (pre-warming the Standard reports). Nothing is
+        returned, so nothing is disclosed and there is nothing to audit; a later ``run`` is audited."""
+        self._run(raw, principal, language)
+
     def _failure_event(self, raw: object, principal: Principal, action: str, error: Exception) -> AuditEvent:
         try:
             request = parse_request(raw, self.catalog)
@@ -122,7 +157,8 @@ class AnalysisService:
             str(self.rule.threshold),
             str(self.rule.rounding),
             opened.engine.dialect,
-            str(principal.home_municipality),
+            # the planner reads the home municipality only for a comparison that names none
+            str(principal.home_municipality) if request.comparison and not request.comparison_municipality else "",
         )
         with self._lock:
             if key in self._cache:
@@ -171,6 +207,10 @@ class AnalysisService:
             exact=scoped.exact,
         )
         return AnalysisResult(plan.request, plan, protected, provenance)
+
+    def municipalities(self) -> Mapping[int, Municipality]:
+        """The 98 municipalities (code → name, region, population) from the reference data."""
+        return self._municipalities
 
     def plan_context(self, principal: Principal) -> PlanContext:
         """What the planner knows: the release's years, the country, the principal's municipality."""

@@ -253,6 +253,44 @@ def analysis_event(
     )
 
 
+def views_event(results: Sequence[AnalysisResult], principal: Principal, action: str, summary: str) -> AuditEvent:
+    """The record of one page made of several analyses (a Standard report): one access, one record."""
+    first = results[0]
+    return AuditEvent(
+        at=datetime.now(UTC),
+        user=principal.user,
+        organisation=str(principal.organisation),
+        action=action,
+        summary=_safe(summary),
+        request_hash=request_hash("\n".join(r.request.canonical() for r in results)),
+        scope=first.provenance.scope,
+        rows_returned=sum(len(b.block.row_keys) + 1 for r in results for b in r.blocks),
+        cells_returned=sum(r.cells_returned for r in results),
+        cells_suppressed=sum(r.cells_suppressed for r in results),
+        purpose=None,
+        release_id=first.provenance.release_id,
+        outcome="ok",
+    )
+
+
+def views_failed_event(
+    summary: str, principal: Principal, action: str, error: BaseException, scope: str, release_id: str | None
+) -> AuditEvent:
+    """The record of a page that was refused (``denied``) or failed (``error``)."""
+    outcome, why = _outcome(error)
+    return AuditEvent(
+        at=datetime.now(UTC),
+        user=principal.user,
+        organisation=str(principal.organisation),
+        action=action,
+        summary=_safe(f"{summary}; {why}"),
+        request_hash=request_hash(summary),
+        scope=scope,
+        release_id=release_id,
+        outcome=outcome,
+    )
+
+
 def failed_analysis_event(
     raw: object,
     principal: Principal,
@@ -266,12 +304,7 @@ def failed_analysis_event(
     digest = request_hash(request.canonical() if request is not None else _raw_canonical(raw))
     period = str(request.period) if request is not None and request.period is not None else None
     described = describe_request(request, period) if request is not None else "request not understood"
-    if isinstance(error, ScopeDeniedError):
-        outcome, why = "denied", "no grant gives access to data"
-    elif isinstance(error, RequestError):
-        outcome, why = "error", _problem_fields(error)
-    else:
-        outcome, why = "error", f"failed ({type(error).__name__})"
+    outcome, why = _outcome(error)
     return AuditEvent(
         at=datetime.now(UTC),
         user=principal.user,
@@ -316,6 +349,15 @@ def _values_text(values: Sequence[Any]) -> str:
 def safe_text(text: str) -> str:
     """Text fit for an audit summary: CPR-shaped numbers masked, one line, at most 1,000 characters."""
     return _safe(text)
+
+
+def _outcome(error: BaseException) -> tuple[str, str]:
+    """``denied`` without a grant, ``error`` otherwise; and why, without values."""
+    if isinstance(error, ScopeDeniedError):
+        return "denied", "no grant gives access to data"
+    if isinstance(error, RequestError):
+        return "error", _problem_fields(error)
+    return "error", f"failed ({type(error).__name__})"
 
 
 def _safe(text: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from koes.appdb.database import AppDatabase
 from koes.appdb.seed import read_organisations
+from koes.appdb.users import organisations_with_active_users
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,11 @@ class OrganisationInfo:
 def list_organisations(database: AppDatabase) -> list[OrganisationInfo]:
     """Every organisation: the national authority, then the regions, then the municipalities, by code."""
     return [OrganisationInfo(r.key, r.kind, r.code, r.name, r.parent_region_code) for r in read_organisations(database)]
+
+
+def home_municipalities_in_use(database: AppDatabase) -> list[int | None]:
+    """The home municipality of every organisation with an active user (None for region and national
+    users): whose default report views are worth pre-warming."""
+    keys = organisations_with_active_users(database)
+    homes = {int(key.split(":")[1]) if key.startswith("kommune:") else None for key in keys}
+    return sorted(homes, key=lambda h: (h is not None, h or 0))

@@ -8,7 +8,10 @@ The app database (users, tokens, the audit trail) is opened, migrated and seeded
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,6 +22,8 @@ from koes import __version__
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.organisations import home_municipalities_in_use
+from koes.services.reports import ReportService
 from koes.services.signin import SignInService, load_secret_key
 from koes.services.tokens import TokenService
 from koes.services.users import Clock, UserService, utc_now
@@ -29,6 +34,7 @@ from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTabl
 from koes.web.errors import install_error_handlers
 from koes.web.pages import error_page, install_pages
 
+log = logging.getLogger(__name__)
 DESCRIPTION = (
     "KØS analysis API: the catalog of perspectives, measures, dimensions and segments; analyses as "
     "pivots after disclosure control (counts of 1–4 persons shown as <5, secondary suppression as x); "
@@ -57,8 +63,12 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         database.dispose()
         raise
 
+    reports = ReportService(analysis)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.prewarm_reports:
+            _prewarm_in_background(reports, lambda: home_municipalities_in_use(database))
         yield
         if owned:
             analysis.close()
@@ -75,6 +85,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     )
     app.state.settings = settings
     app.state.service = analysis
+    app.state.reports = reports
     app.state.audit = trail
     app.state.users = users
     app.state.tokens = tokens
@@ -102,6 +113,21 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _prewarm_in_background(reports: ReportService, homes: Callable[[], list[int | None]]) -> None:
+    """Answer the Standard reports' default views for the municipalities of the app's users, in a
+    daemon thread: the server answers at once, and report pages are served warm soon after."""
+
+    def warm() -> None:
+        try:
+            started = time.perf_counter()
+            count = reports.prewarm(homes())
+            log.info("pre-warmed %d report views in %.1f s", count, time.perf_counter() - started)
+        except Exception:
+            log.warning("pre-warming the reports failed", exc_info=True)
+
+    threading.Thread(target=warm, name="koes-prewarm", daemon=True).start()
 
 
 def _without_422(spec: dict[str, Any]) -> dict[str, Any]:

@@ -55,7 +55,14 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
-    ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"),
+    # Scripts only from the app itself, never inline. Styles may be inline: Plotly.js sets the
+    # style of the elements it draws. Images may be data/blob URLs: a chart or the map is turned
+    # into a PNG download in the browser.
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
 )
 API_PREFIX = "/api/"
 

@@ -41,8 +41,13 @@ def test_the_shipped_roles_and_what_they_imply() -> None:
     assert tuple(book.roles) == ROLE_NAMES
     assert book.roles["aggregeret"].permissions == {"catalog", "analysis", "export"}
     assert book.roles["individ"].permissions == {"catalog", "analysis", "export", "individual_rows"}
-    assert book.roles["lokal_admin"].permissions == {"manage_users_own_org", "view_audit_own_org"}
-    assert book.roles["system_admin"].permissions == {"manage_users_all", "view_audit_all", "manage_organisations"}
+    assert book.roles["lokal_admin"].permissions == {"manage_users_own_org", "view_audit_own_org", "view_data_status"}
+    assert book.roles["system_admin"].permissions == {
+        "manage_users_all",
+        "view_audit_all",
+        "manage_organisations",
+        "view_data_status",
+    }
     assert [n for n, role in book.roles.items() if role.totp_required] == ["individ", "lokal_admin", "system_admin"]
     assert [n for n, role in book.roles.items() if role.delegable] == ["aggregeret", "individ"]
     assert r.data_roles() == ("aggregeret", "individ")

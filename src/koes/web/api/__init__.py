@@ -7,24 +7,26 @@ authorisation-matrix test read; :func:`routers` is what the app includes.
 
 from __future__ import annotations
 
+from importlib import import_module
+from types import ModuleType
+
 from fastapi import APIRouter
 
+from koes.privacy.roles import Access
 from koes.web.auth import EndpointTable
 
-API_MODULES = ("v1",)  # more groups are added here, each a module with `router` and `PERMISSIONS`
+API_MODULES = ("v1", "analyses", "reports")  # more groups are added here, each a module with `router` and `PERMISSIONS`
 
 
-def _modules() -> list[object]:
-    from importlib import import_module
-
+def _modules() -> list[ModuleType]:
     return [import_module(f"koes.web.api.{name}") for name in API_MODULES]
 
 
 def endpoint_permissions() -> EndpointTable:
     """Every API endpoint and what it needs (roles.yaml permissions), over all groups."""
-    table: EndpointTable = {}
+    table: dict[tuple[str, str], Access] = {}
     for module in _modules():
-        part: EndpointTable = getattr(module, "PERMISSIONS")
+        part: EndpointTable = module.PERMISSIONS
         clash = set(table) & set(part)
         if clash:
             raise RuntimeError(f"endpoints ruled twice: {sorted(clash)}")
@@ -33,4 +35,4 @@ def endpoint_permissions() -> EndpointTable:
 
 
 def routers() -> list[APIRouter]:
-    return [getattr(module, "router") for module in _modules()]
+    return [module.router for module in _modules()]

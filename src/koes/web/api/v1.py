@@ -309,7 +309,9 @@ GRANT_BODY = {
 }
 
 
-@router.get("/me", summary="The caller's account: organisation, valid roles, grants", responses=error_responses(401, 500))
+@router.get(
+    "/me", summary="The caller's account: organisation, valid roles, grants", responses=error_responses(401, 500)
+)
 async def me(request: Request) -> JSONResponse:
     principal = current_principal(request)
     users = _users(request)
@@ -326,7 +328,9 @@ async def me(request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
-@router.get("/tokens", summary="The caller's API tokens (never the tokens themselves)", responses=error_responses(401, 500))
+@router.get(
+    "/tokens", summary="The caller's API tokens (never the tokens themselves)", responses=error_responses(401, 500)
+)
 async def list_tokens(request: Request) -> JSONResponse:
     principal = current_principal(request)
     tokens = await run_in_threadpool(_tokens(request).list, principal)
@@ -448,7 +452,9 @@ async def deactivate_user(request: Request, user_id: Id) -> JSONResponse:
     return JSONResponse(done.to_json())
 
 
-@router.delete("/grants/{grant_id}", summary="Revoke a grant (at once)", responses=error_responses(400, 401, 403, 404, 500))
+@router.delete(
+    "/grants/{grant_id}", summary="Revoke a grant (at once)", responses=error_responses(400, 401, 403, 404, 500)
+)
 async def revoke_grant(request: Request, grant_id: Id) -> JSONResponse:
     principal = current_principal(request)
     done = await run_in_threadpool(_users(request).revoke, principal, grant_id)

@@ -21,19 +21,16 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
-from koes.services.audit import ACTIONS, OUTCOMES, AuditEntry, AuditQuery, denied_event
-from koes.services.sessions import WebSession
+from koes.services.audit import ACTIONS, OUTCOMES, AuditEntry, AuditQuery
 from koes.services.users import ForbiddenError, InvalidInputError, NotFoundError
 from koes.web.pages.common import (
     NO_STORE,
     Pages,
-    SignInRequiredError,
-    current_session,
     error_page,
-    here,
     lang_of,
-    pages_of,
+    refused,
     render,
+    signed_in,
     user_view,
 )
 
@@ -120,23 +117,8 @@ def _page_number(request: Request) -> int:
     return int(text) if text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
 
 
-async def _signed_in(request: Request) -> tuple[Pages, WebSession, Principal]:
-    pages = pages_of(request)
-    session = await current_session(request)
-    if session is None or session.state != "signed_in" or session.user_id is None:
-        raise SignInRequiredError(here(request))
-    principal = await run_in_threadpool(pages.users.principal_for, session.user_id)
-    return pages, session, principal
-
-
 async def _refused(request: Request, pages: Pages, principal: Principal) -> Response:
-    if not principal.roles:
-        return error_page(request, 403, "noaccess")
-    event = denied_event(
-        principal, "access.denied", f"GET {request.url.path}; needs view_audit_all or view_audit_own_org"
-    )
-    await run_in_threadpool(pages.signin.trail.record, event)
-    return error_page(request, 403)
+    return await refused(request, pages, principal, "view_audit_all or view_audit_own_org")
 
 
 def _query(pages: Pages, principal: Principal, filters: Filters) -> AuditQuery:
@@ -173,7 +155,7 @@ def _row(entry: AuditEntry, names: dict[str, str]) -> Row:
 
 @router.get("/admin/audit")
 async def audit_page(request: Request) -> Response:
-    pages, session, principal = await _signed_in(request)
+    pages, session, principal = await signed_in(request)
     if not may_view_audit(principal):
         return await _refused(request, pages, principal)
     all_organisations = principal.may("view_audit_all")
@@ -235,7 +217,7 @@ async def audit_page(request: Request) -> Response:
 
 @router.get("/admin/audit.csv")
 async def audit_export(request: Request) -> Response:
-    pages, _session, principal = await _signed_in(request)
+    pages, _session, principal = await signed_in(request)
     if not may_view_audit(principal):
         return await _refused(request, pages, principal)
     filters = read_filters(request, all_organisations=principal.may("view_audit_all"))

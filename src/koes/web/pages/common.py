@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
 from koes.privacy.roles import role_book
+from koes.services.audit import denied_event
 from koes.services.sessions import SessionService, WebSession
 from koes.services.signin import SignInService
 from koes.services.users import UserService
@@ -168,3 +169,22 @@ def user_view(pages: Pages, principal: Principal, lang: str) -> UserView:
     organisation = str(principal.organisation)
     roles = [book.roles[r].label.get(lang, r) if r in book.roles else r for r in sorted(principal.roles)]
     return UserView(me.display_name, pages.organisation_names.get(organisation, organisation), roles)
+
+
+async def signed_in(request: Request) -> tuple[Pages, WebSession, Principal]:
+    """The page's services, session and principal; a visitor who is not signed in is sent to sign in."""
+    pages = pages_of(request)
+    session = await current_session(request)
+    if session is None or session.state != "signed_in" or session.user_id is None:
+        raise SignInRequiredError(here(request))
+    principal = await run_in_threadpool(pages.users.principal_for, session.user_id)
+    return pages, session, principal
+
+
+async def refused(request: Request, pages: Pages, principal: Principal, needs: str) -> Response:
+    """The 403 page; a refusal of a user with some grant is recorded (``access.denied``)."""
+    if not principal.roles:
+        return error_page(request, 403, "noaccess")
+    event = denied_event(principal, "access.denied", f"GET {request.url.path}; needs {needs}")
+    await run_in_threadpool(pages.signin.trail.record, event)
+    return error_page(request, 403)

@@ -40,7 +40,7 @@ async def start(request: Request) -> Response:
     if not principal.roles:  # every grant expired or was revoked since the sign-in
         return error_page(request, 403, "noaccess")
     user = await run_in_threadpool(user_view, pages, principal, lang_of(request))
-    routes = [RouteCard("standard", None), RouteCard("analyse", None)]
+    routes = [RouteCard("standard", "/standard"), RouteCard("analyse", None)]
     if principal.may("individual_rows"):
         routes.append(RouteCard("avanceret", None))
     permissions = [p for p in permission_names() if principal.may(p)]
@@ -54,4 +54,5 @@ async def start(request: Request) -> Response:
         permissions=permissions,
         scope_key=SCOPE_KEYS[data_level(principal.roles)],
         audit_link=any(principal.may(p) for p in ("view_audit_own_org", "view_audit_all")),
+        status_link=principal.may("view_data_status"),
     )

@@ -1,0 +1,168 @@
+"""A report and the user's choices → the analysis requests behind its views.
+
+Every view is an ordinary analysis request, so a report is scoped, protected and audited exactly
+like an analysis. The views:
+
+- ``table``: every measure of the variant by municipality, for the chosen year (the map draws the
+  chosen measure from it, so map and table always show the same protected cells);
+- ``series``: the chosen measure over time, for the municipality, its region, the country and
+  similar municipalities (``trend``), or the municipality's months this year and last (``year_to_date``);
+- ``comparison``: the chosen measure (its standardised twin when there is one) for the same areas;
+- ``breakdown``: the chosen measure split by the variant's breakdown dimension, areas against each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from koes.query.request import FieldProblem, RequestError
+from koes.reports.model import Report, SeriesKind, Variant
+from koes.semantic.members import members
+from koes.semantic.model import Catalog
+
+SEXES = (1, 2)
+VIEWS = ("table", "series", "comparison", "breakdown")
+
+
+@dataclass(frozen=True)
+class ReportChoices:
+    """What the user picked on the page (or in the API's query string); None: the default."""
+
+    year: int | None = None
+    municipality: int | None = None
+    sex: int | None = None
+    age: str | None = None
+    variant: str | None = None
+    measure: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedChoices:
+    """Every choice settled and checked: what the views are built from and the page shows."""
+
+    year: int
+    municipality: int
+    sex: int | None
+    age: str | None
+    variant: Variant
+    measure: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "year": self.year,
+            "municipality": self.municipality,
+            "sex": self.sex,
+            "age": self.age,
+            "variant": self.variant.id,
+            "measure": self.measure,
+        }
+
+
+def resolve(
+    report: Report,
+    choices: ReportChoices,
+    catalog: Catalog,
+    years: Sequence[int],
+    municipalities: Sequence[int],
+    home: int | None,
+) -> ResolvedChoices:
+    """Fill in the defaults (the latest year, the user's own municipality, the headline measure) and
+    check every choice; all problems at once, each named by its query parameter."""
+    problems: list[FieldProblem] = []
+    variant = report.variant(choices.variant)
+    if choices.variant is not None and choices.variant != variant.id:
+        problems.append(_one_of("variant", choices.variant, [v.id for v in report.variants]))
+    if choices.year is not None and choices.year not in years:
+        problems.append(_one_of("year", choices.year, list(years)))
+    if choices.municipality is not None and choices.municipality not in municipalities:
+        problems.append(FieldProblem("municipality", f"{choices.municipality!r} is not a kommunekode"))
+    if choices.sex is not None and choices.sex not in SEXES:
+        problems.append(_one_of("sex", choices.sex, list(SEXES)))
+    if choices.age is not None:
+        ages = [m.value for m in members(catalog.dimensions[report.age], years)] if report.age else []
+        if not ages:
+            problems.append(FieldProblem("age", "this report has no age filter"))
+        elif choices.age not in ages:
+            problems.append(_one_of("age", choices.age, ages))
+    if choices.measure is not None and choices.measure not in variant.measures:
+        problems.append(_one_of("measure", choices.measure, list(variant.measures)))
+    if not years:
+        problems.append(FieldProblem("year", "the release holds no years"))
+    if problems:
+        raise RequestError(problems)
+    default_municipality = home if home is not None and home in municipalities else min(municipalities)
+    return ResolvedChoices(
+        year=choices.year if choices.year is not None else max(years),
+        municipality=choices.municipality if choices.municipality is not None else default_municipality,
+        sex=choices.sex,
+        age=choices.age,
+        variant=variant,
+        measure=choices.measure or variant.headline,
+    )
+
+
+def view_requests(report: Report, chosen: ResolvedChoices, years: Sequence[int]) -> dict[str, dict[str, Any]]:
+    """The analysis request of each view (``breakdown`` only when the variant has one)."""
+    variant, year = chosen.variant, str(chosen.year)
+    base = _base(report, chosen)
+    headline = chosen.measure
+    out = {
+        "table": {**base, "measures": list(variant.measures), "rows": ["kommune"], "period": _years(year, year)},
+        "series": _series(report, chosen, base, years),
+        "comparison": {
+            **base,
+            "measures": [variant.standardised.get(headline, headline)],
+            "comparison": {"municipality": chosen.municipality},
+            "period": _years(year, year),
+        },
+    }
+    if variant.breakdown is not None:
+        out["breakdown"] = {
+            **base,
+            "measures": [headline],
+            "columns": [variant.breakdown],
+            "comparison": {"municipality": chosen.municipality},
+            "period": _years(year, year),
+        }
+    return out
+
+
+def _base(report: Report, chosen: ResolvedChoices) -> dict[str, Any]:
+    filters: dict[str, list[object]] = {k: list(v) for k, v in chosen.variant.filters.items()}
+    if chosen.sex is not None:
+        filters["koen"] = [chosen.sex]
+    if chosen.age is not None and report.age is not None:
+        filters[report.age] = [chosen.age]
+    return {"perspective": chosen.variant.perspective, "filters": filters, "segment": chosen.variant.segment}
+
+
+def _series(report: Report, chosen: ResolvedChoices, base: Mapping[str, Any], years: Sequence[int]) -> dict[str, Any]:
+    if report.series.kind == SeriesKind.YEAR_TO_DATE:
+        first = chosen.year - 1 if chosen.year - 1 in years else chosen.year
+        filters = {**base["filters"], "kommune": [chosen.municipality]}
+        return {
+            **base,
+            "filters": filters,
+            "measures": [chosen.measure],
+            "columns": ["maaned"],
+            "period": _years(str(first), str(chosen.year)),
+        }
+    first_year = min(years) if report.series.grain == "aar" else chosen.year
+    return {
+        **base,
+        "measures": [chosen.measure],
+        "columns": [report.series.grain],
+        "comparison": {"municipality": chosen.municipality},
+        "period": _years(str(first_year), str(chosen.year)),
+    }
+
+
+def _years(first: str, last: str) -> dict[str, str]:
+    return {"from": first, "to": last}
+
+
+def _one_of(name: str, value: object, allowed: Sequence[object]) -> FieldProblem:
+    shown = ", ".join(str(a) for a in allowed[:20])
+    return FieldProblem(name, f"{value!r} is not one of {shown}")

@@ -1,0 +1,137 @@
+"""Standard reports: the catalogue, a report's views for a user's choices, and pre-warming.
+
+A report is a handful of analysis requests (``koes.reports.requests``) answered through
+``AnalysisService.run_views``: the same scope rewrite, disclosure control and cache as any analysis,
+and one audit record per report shown. Pre-warming answers every report's default views once per
+release (for each municipality whose users may open it), so a landing page is served from the
+cache and never waits for a multi-year scan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from koes.privacy.access import Organisation, Principal
+from koes.reports.loader import default_reports
+from koes.reports.model import Report, ReportBook
+from koes.reports.requests import ReportChoices, ResolvedChoices, resolve, view_requests
+from koes.services.analysis import AnalysisService
+from koes.services.results import AnalysisResult
+
+log = logging.getLogger(__name__)
+WARMING_ROLE = "aggregeret"  # every aggregate user shares this scope, so its cache entries serve them all
+
+
+class UnknownReportError(LookupError):
+    """No report has this id."""
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    report: Report
+    chosen: ResolvedChoices
+    views: Mapping[str, AnalysisResult]
+
+    def to_json(self, language: str = "da") -> dict[str, Any]:
+        first = next(iter(self.views.values()))
+        return {
+            "report": report_json(self.report, language),
+            "choices": self.chosen.to_json(),
+            "views": {name: r.to_json(language, downloadable_only=True) for name, r in self.views.items()},
+            "suppression": {
+                "cells_suppressed": sum(r.cells_suppressed for r in self.views.values()),
+                "rule": first.provenance.suppression_description(language),
+            },
+            "provenance": first.provenance.to_json(language),
+        }
+
+
+class ReportService:
+    def __init__(self, analysis: AnalysisService, book: ReportBook | None = None) -> None:
+        self.analysis = analysis
+        self.book = book or default_reports()
+
+    def reports(self) -> list[Report]:
+        return list(self.book.reports.values())
+
+    def report(self, report_id: str) -> Report:
+        report = self.book.get(report_id)
+        if report is None:
+            raise UnknownReportError(report_id)
+        return report
+
+    def resolve(self, report: Report, choices: ReportChoices, principal: Principal) -> ResolvedChoices:
+        municipalities = sorted(self.analysis.municipalities())
+        catalog = self.analysis.catalog
+        return resolve(report, choices, catalog, self.analysis.years(), municipalities, principal.home_municipality)
+
+    def run(
+        self,
+        report_id: str,
+        choices: ReportChoices,
+        principal: Principal,
+        language: str = "da",
+        *,
+        only: tuple[str, ...] = (),
+        action: str = "report",
+    ) -> ReportResult:
+        """The report's views (``only`` these, when given: a download takes just the table)."""
+        report = self.report(report_id)
+        chosen = self.resolve(report, choices, principal)
+        requests = view_requests(report, chosen, self.analysis.years())
+        if only:
+            requests = {name: raw for name, raw in requests.items() if name in only}
+        views = self.analysis.run_views(requests, principal, _summary(report, chosen), language, action)
+        return ReportResult(report, chosen, views)
+
+    def prewarm(self, municipalities: Iterable[int | None]) -> int:
+        """Answer every report's default views (every variant) for users at home in each of
+        ``municipalities`` (None: national and region users); returns the number of requests warmed.
+        A failing report is logged and skipped: warming is an optimisation, never a gate."""
+        warmed = 0
+        for home in dict.fromkeys(municipalities):
+            principal = _warming_principal(home)
+            for report in self.reports():
+                for variant in report.variants:
+                    try:
+                        chosen = self.resolve(report, ReportChoices(variant=variant.id), principal)
+                        for raw in view_requests(report, chosen, self.analysis.years()).values():
+                            self.analysis.warm(raw, principal)
+                            warmed += 1
+                    except Exception:
+                        log.exception("pre-warming report %s (%s) failed", report.id, variant.id)
+        return warmed
+
+
+def report_json(report: Report, language: str) -> dict[str, Any]:
+    """A report in the catalogue: what it shows and what can be chosen."""
+    return {
+        "id": report.id,
+        "title": report.title.get(language),
+        "description": report.description.get(language),
+        "choice_label": report.choice_label.get(language) if report.choice_label else None,
+        "variants": [
+            {"id": v.id, "label": v.label.get(language), "measures": list(v.measures), "breakdown": v.breakdown}
+            for v in report.variants
+        ],
+        "series": {"kind": report.series.kind.value, "grain": report.series.grain},
+        "age_dimension": report.age,
+    }
+
+
+def _summary(report: Report, chosen: ResolvedChoices) -> str:
+    parts = [f"report {report.id} ({chosen.variant.id})", f"{chosen.measure}", f"{chosen.year}"]
+    parts.append(f"municipality {chosen.municipality}")
+    if chosen.sex is not None:
+        parts.append(f"sex {chosen.sex}")
+    if chosen.age is not None:
+        parts.append(f"age {chosen.age}")
+    return ", ".join(parts)
+
+
+def _warming_principal(home: int | None) -> Principal:
+    organisation = Organisation.parse(f"kommune:{home}" if home is not None else "national")
+    return Principal("prewarm", organisation, frozenset({WARMING_ROLE}))

@@ -1,0 +1,302 @@
+"""The Standard route: ``GET /standard`` (the catalogue) and ``GET /standard/{id}`` (one report).
+
+A report page shows, for the choices in its address (year, municipality, sex, age, the report's
+own choice, the measure): a map of the 98 municipalities, a time series, a comparison with the
+region, the country and similar municipalities, a breakdown where the report has one, the tables
+behind them, downloads (CSV, XLSX; PNG in the browser) and the provenance stamp. The numbers come
+from ``ReportService.run`` (scoped, suppressed, audited); this module only lays them out.
+Plotly.js is served from the installed ``plotly`` package (no CDN): ``/vendor/plotly.min.js``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+
+from koes.query.request import RequestError
+from koes.reports.model import Report, SeriesKind
+from koes.reports.requests import ReportChoices
+from koes.semantic.members import label_of, members
+from koes.services.analysis import NoReleaseError
+from koes.services.export import Export, export
+from koes.services.reports import ReportResult, ReportService, UnknownReportError
+from koes.web import views
+from koes.web.formats import number
+from koes.web.i18n import Translator
+from koes.web.maps import MapTexts, choropleth_svg
+from koes.web.pages.common import NO_STORE, error_page, lang_of, refused, render, signed_in, user_view
+
+router = APIRouter(include_in_schema=False)
+CHOICES = ("year", "municipality", "sex", "age", "variant", "measure")
+VENDOR_CACHE = {"Cache-Control": "public, max-age=86400"}
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Select:
+    name: str
+    label: str
+    options: list[Option]
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    data: str  # JSON for charts.js (in a <script type="application/json">: data, not script)
+    table: views.Table
+
+
+def reports_of(request: Request) -> ReportService:
+    service = request.app.state.reports
+    assert isinstance(service, ReportService)
+    return service
+
+
+@cache
+def plotly_js() -> Path:
+    return Path(str(resources.files("plotly").joinpath("package_data", "plotly.min.js")))
+
+
+@router.get("/vendor/plotly.min.js")
+async def plotly() -> Response:
+    return FileResponse(plotly_js(), media_type="text/javascript", headers=VENDOR_CACHE)
+
+
+@router.get("/standard")
+async def catalogue(request: Request) -> Response:
+    pages, session, principal = await signed_in(request)
+    if not principal.may("analysis"):
+        return await refused(request, pages, principal, "analysis")
+    lang = lang_of(request)
+    user = await run_in_threadpool(user_view, pages, principal, lang)
+    reports = reports_of(request).reports()
+    return render(request, "reports.html", title_key="reports.title", session=session, user=user, reports=reports)
+
+
+@router.get("/standard/{report_id}")
+async def report_page(request: Request, report_id: str) -> Response:
+    pages, session, principal = await signed_in(request)
+    if not principal.may("analysis"):
+        return await refused(request, pages, principal, "analysis")
+    service = reports_of(request)
+    lang = lang_of(request)
+    try:
+        choices = _for_variant(service, report_id, _choices(request))
+        result = await run_in_threadpool(service.run, report_id, choices, principal, lang)
+    except UnknownReportError:
+        return error_page(request, 404)
+    except (RequestError, ValueError):
+        return error_page(request, 400, "report_choices")
+    except NoReleaseError:
+        return error_page(request, 503, "no_release")
+    user = await run_in_threadpool(user_view, pages, principal, lang)
+    context = await run_in_threadpool(_context, service, result, lang, principal.may("export"))
+    return render(request, "report.html", title_key="reports.title", session=session, user=user, **context)
+
+
+@router.get("/standard/{report_id}/export")
+async def report_export(request: Request, report_id: str) -> Response:
+    pages, _session, principal = await signed_in(request)
+    if not principal.may("export"):
+        return await refused(request, pages, principal, "export")
+    service = reports_of(request)
+    lang = lang_of(request)
+    fmt = request.query_params.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        return error_page(request, 400, "report_choices")
+
+    def run() -> Export:
+        result = service.run(report_id, _choices(request), principal, lang, only=("table",), action="export")
+        return export(result.views["table"], fmt, lang, ";" if lang == "da" else ",")
+
+    try:
+        file = await run_in_threadpool(run)
+    except UnknownReportError:
+        return error_page(request, 404)
+    except (RequestError, ValueError):
+        return error_page(request, 400, "report_choices")
+    except NoReleaseError:
+        return error_page(request, 503, "no_release")
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{report_id}-{file.filename}"'}
+    return Response(file.content, media_type=file.media_type, headers=headers)
+
+
+def _choices(request: Request) -> ReportChoices:
+    """The choices in the address; an empty value means the default. A malformed number: ValueError."""
+    q = {k: request.query_params.get(k) or None for k in CHOICES}
+    return ReportChoices(
+        year=int(q["year"]) if q["year"] else None,
+        municipality=int(q["municipality"]) if q["municipality"] else None,
+        sex=int(q["sex"]) if q["sex"] else None,
+        age=q["age"],
+        variant=q["variant"],
+        measure=q["measure"],
+    )
+
+
+def _for_variant(service: ReportService, report_id: str, choices: ReportChoices) -> ReportChoices:
+    """A measure of another variant is dropped (the form keeps the old measure when the variant
+    changes): the page then shows the new variant's headline rather than an error."""
+    report = service.report(report_id)
+    if choices.measure is not None and choices.measure not in report.variant(choices.variant).measures:
+        return replace(choices, measure=None)
+    return choices
+
+
+def _context(service: ReportService, result: ReportResult, lang: str, may_export: bool) -> dict[str, Any]:
+    t = Translator(lang)
+    report, chosen = result.report, result.chosen
+    table_view = result.views["table"]
+    measure = views.measure_of(table_view, chosen.measure)
+    municipalities = {code: m.name for code, m in service.analysis.municipalities().items()}
+    own = municipalities.get(chosen.municipality, str(chosen.municipality))
+    texts = MapTexts(
+        title=f"{measure.label.get(lang)}, {chosen.year}",
+        description=t("reports.map_description"),
+        hidden=t("reports.map_hidden"),
+        missing=t("reports.map_missing"),
+        highlight=t("reports.map_highlight", name=own),
+    )
+    areas = views.map_areas(table_view, measure, lang)
+    svg = choropleth_svg(areas, texts, fmt=lambda v: number(v, measure.decimals, lang), highlight=chosen.municipality)
+    query = urlencode({k: v for k, v in chosen.to_json().items() if v is not None})
+    charts = _charts(result, lang, t, own)
+    provenance = table_view.provenance
+    return {
+        "report": report,
+        "report_title": report.title.get(lang),
+        "report_description": report.description.get(lang),
+        "selects": _selects(service, report, result, lang, t, municipalities),
+        "map_svg": Markup(svg),
+        "map_title": texts.title,
+        "table": views.table(table_view, lang),
+        "table_caption": t("reports.table_caption", year=chosen.year),
+        "charts": charts,
+        "downloads": _downloads(report.id, query, t) if may_export else [],
+        "filename": f"{report.id}-{chosen.variant.id}-{chosen.year}",
+        "provenance": provenance.to_json(lang),
+        "suppression_note": t("reports.suppression_note"),
+        "suppression_rule": provenance.suppression_description(lang),
+        "cells_suppressed": sum(r.cells_suppressed for r in result.views.values()),
+    }
+
+
+def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Chart]:
+    chosen, report = result.chosen, result.report
+    out = []
+    series = result.views["series"]
+    measure = views.measure_of(series, chosen.measure)
+    if report.series.kind == SeriesKind.YEAR_TO_DATE:
+        data, title = views.year_to_date(series, measure, lang), t("reports.year_to_date", name=own)
+    else:
+        data, title = views.series_by_area(series, measure, lang), t("reports.trend", name=own)
+    out.append(_chart("series", f"{measure.label.get(lang)}: {title}", data, series, lang))
+    comparison = result.views["comparison"]
+    compared = comparison.measures[0]
+    out.append(
+        _chart(
+            "comparison",
+            f"{compared.label.get(lang)}: {t('reports.comparison', name=own, year=chosen.year)}",
+            views.comparison(comparison, compared, lang),
+            comparison,
+            lang,
+        )
+    )
+    if "breakdown" in result.views:
+        split = result.views["breakdown"]
+        dimension = split.plan.columns[0]
+        title = t("reports.breakdown", dimension=dimension.label.get(lang).lower(), year=chosen.year)
+        out.append(
+            _chart(
+                "breakdown", f"{measure.label.get(lang)}: {title}", views.breakdown(split, measure, lang), split, lang
+            )
+        )
+    return out
+
+
+def _chart(chart_id: str, title: str, data: dict[str, Any], result: Any, lang: str) -> Chart:
+    data = {**data, "title": title, "separators": ",." if lang == "da" else ".,"}
+    # "</" cannot end the script element early: JSON is written with "<" escaped.
+    text = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    return Chart(chart_id, title, text, views.table(result, lang))
+
+
+def _selects(
+    service: ReportService,
+    report: Report,
+    result: ReportResult,
+    lang: str,
+    t: Translator,
+    municipalities: dict[int, str],
+) -> list[Select]:
+    chosen = result.chosen
+    years = service.analysis.years()
+    out = [
+        Select("year", t("reports.year"), [Option(str(y), str(y), y == chosen.year) for y in reversed(years)]),
+        Select(
+            "municipality",
+            t("reports.municipality"),
+            [
+                Option(str(code), name, code == chosen.municipality)
+                for code, name in sorted(municipalities.items(), key=lambda kv: kv[1])
+            ],
+        ),
+    ]
+    if len(report.variants) > 1 and report.choice_label is not None:
+        out.append(
+            Select(
+                "variant",
+                report.choice_label.get(lang),
+                [Option(v.id, v.label.get(lang), v.id == chosen.variant.id) for v in report.variants],
+            )
+        )
+    catalog = service.analysis.catalog
+    out.append(
+        Select(
+            "measure",
+            t("reports.measure"),
+            [Option(m, catalog.measures[m].label.get(lang), m == chosen.measure) for m in chosen.variant.measures],
+        )
+    )
+    sex = catalog.dimensions["koen"]
+    out.append(
+        Select(
+            "sex",
+            t("reports.sex"),
+            [Option("", t("reports.both_sexes"), chosen.sex is None)]
+            + [Option(str(v), label_of(sex, v, lang), v == chosen.sex) for v in (1, 2)],
+        )
+    )
+    if report.age is not None:
+        age = catalog.dimensions[report.age]
+        out.append(
+            Select(
+                "age",
+                t("reports.age"),
+                [Option("", t("reports.all_ages"), chosen.age is None)]
+                + [Option(str(m.value), m.label.get(lang), m.value == chosen.age) for m in members(age, years)],
+            )
+        )
+    return out
+
+
+def _downloads(report_id: str, query: str, t: Translator) -> list[tuple[str, str]]:
+    base = f"/standard/{report_id}/export?{query}"
+    return [(f"{base}&format=csv", t("reports.download_csv")), (f"{base}&format=xlsx", t("reports.download_xlsx"))]

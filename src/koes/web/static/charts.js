@@ -1,0 +1,92 @@
+// Draws the report charts from the JSON next to each chart element (type="application/json": data,
+// not script, so the Content-Security-Policy needs no inline script), and turns the map or a chart
+// into a PNG download. Hidden cells arrive as null: a gap in a line, no bar; never a zero.
+(function () {
+  "use strict";
+  var COLOURS = ["#0b4f8a", "#c4501a", "#2e7d32", "#6a1b9a", "#00838f"];
+
+  function traceOf(chart, t, i) {
+    var trace = {
+      name: t.name, x: t.x, y: t.y, text: t.text, hoverinfo: "x+name+text",
+      marker: { color: COLOURS[i % COLOURS.length] }
+    };
+    if (chart.kind === "bar") {
+      trace.type = "bar";
+      trace.textposition = "none";
+      if (t.ci) {
+        trace.error_y = {
+          type: "data", symmetric: false, color: "#333",
+          array: t.ci.map(function (c, j) { return c && t.y[j] !== null ? c[1] - t.y[j] : null; }),
+          arrayminus: t.ci.map(function (c, j) { return c && t.y[j] !== null ? t.y[j] - c[0] : null; })
+        };
+      }
+    } else {
+      trace.type = "scatter";
+      trace.mode = "lines+markers";
+      trace.connectgaps = false;
+      trace.line = { color: COLOURS[i % COLOURS.length], width: 2 };
+    }
+    return trace;
+  }
+
+  function draw(element) {
+    var source = document.getElementById(element.getAttribute("data-chart"));
+    if (!source || !window.Plotly) { return; }
+    var chart = JSON.parse(source.textContent);
+    var layout = {
+      separators: chart.separators, barmode: "group", height: 360,
+      margin: { l: 70, r: 20, t: 20, b: 80 }, legend: { orientation: "h", y: -0.25 },
+      font: { family: "system-ui, sans-serif", size: 13, color: "#1a1a1a" },
+      xaxis: { type: "category", automargin: true }, yaxis: { rangemode: "tozero", automargin: true }
+    };
+    var traces = chart.traces.map(function (t, i) { return traceOf(chart, t, i); });
+    window.Plotly.newPlot(element, traces, layout, { displaylogo: false, responsive: true });
+    element.setAttribute("data-drawn", "true");
+  }
+
+  function save(blob, filename) {
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = filename + ".png";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  }
+
+  function svgToPng(svg, filename) {
+    var box = svg.viewBox.baseVal;
+    var scale = 2;
+    var clone = svg.cloneNode(true);
+    clone.setAttribute("width", box.width);
+    clone.setAttribute("height", box.height);
+    var text = new XMLSerializer().serializeToString(clone);
+    var image = new Image();
+    image.onload = function () {
+      var canvas = document.createElement("canvas");
+      canvas.width = box.width * scale;
+      canvas.height = box.height * scale;
+      var context = canvas.getContext("2d");
+      context.fillStyle = "#ffffff";
+      context.fillRect(0, 0, canvas.width, canvas.height);
+      context.drawImage(image, 0, 0, canvas.width, canvas.height);
+      canvas.toBlob(function (blob) { save(blob, filename); }, "image/png");
+    };
+    image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(text);
+  }
+
+  function download(button) {
+    var target = document.getElementById(button.getAttribute("data-target"));
+    var filename = button.getAttribute("data-filename");
+    if (!target) { return; }
+    if (target.tagName.toLowerCase() === "svg") {
+      svgToPng(target, filename);
+    } else if (window.Plotly) {
+      window.Plotly.downloadImage(target, { format: "png", filename: filename, width: 1000, height: 500 });
+    }
+  }
+
+  document.querySelectorAll("[data-chart]").forEach(draw);
+  document.querySelectorAll(".png-download").forEach(function (button) {
+    button.addEventListener("click", function () { download(button); });
+  });
+})();

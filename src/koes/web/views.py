@@ -1,0 +1,175 @@
+"""Protected analysis results as the pages show them: tables, chart series and map areas.
+
+Everything here reads an ``AnalysisResult`` (already scoped and suppressed) and only formats it,
+so a table, its chart and its map always show the same cells: a hidden cell is ``<5`` or ``x`` in
+the table, a gap in a chart (never a zero) and a hatched area on the map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from koes.query.assemble import TOTAL
+from koes.semantic.members import label_of
+from koes.semantic.model import Measure
+from koes.services.disclosure import ProtectedBlock
+from koes.services.results import AnalysisResult
+from koes.web.formats import number
+from koes.web.maps import AreaValue
+
+NONE_TEXT = "–"
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    numeric: bool = False
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: list[list[Cell]]
+    label_columns: int  # the leading columns that name a row (area, row dimensions)
+    total_rows: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One cell of one measure, ready for a page: the number (None when hidden or empty) and its text."""
+
+    value: float | None
+    text: str
+    hidden: bool
+    ci95: tuple[float, float] | None = None
+
+
+def shown(result: AnalysisResult, block: ProtectedBlock, measure: Measure, key: tuple[int, int], lang: str) -> Shown:
+    cell = result.cell(block, measure, key)
+    if cell["status"] == "ok":
+        interval = cell.get("ci95")
+        return Shown(
+            float(cell["value"]),
+            number(cell["value"], measure.decimals, lang),
+            False,
+            (interval[0], interval[1]) if interval else None,
+        )
+    if cell["status"] == "none":
+        return Shown(None, NONE_TEXT, False)
+    return Shown(None, str(cell["display"]), True)
+
+
+def table(result: AnalysisResult, lang: str) -> Table:
+    """The pivot as ``result.table`` lays it out (what CSV and XLSX hold), numbers in the page's format."""
+    rect = result.table(lang, downloadable_only=True)
+    measures = [m for m in result.measures if m.downloadable]
+    labels = (1 if result.plan.areas else 0) + len(result.plan.rows)
+    rows = []
+    for line in rect[1:]:
+        cells = [Cell(str(v)) for v in line[:labels]]
+        for j, value in enumerate(line[labels:]):
+            measure = measures[j % len(measures)]
+            if isinstance(value, int | float):
+                cells.append(Cell(number(value, measure.decimals, lang), numeric=True))
+            elif value is None:
+                cells.append(Cell(NONE_TEXT, numeric=True))
+            else:
+                cells.append(Cell(str(value), numeric=True, hidden=True))
+        rows.append(cells)
+    return Table([str(h) for h in rect[0]], rows, labels, _total_lines(result))
+
+
+def _total_lines(result: AnalysisResult) -> frozenset[int]:
+    """Which lines of ``result.table`` are totals: each block's last line, when there are row dimensions."""
+    if not result.plan.rows:
+        return frozenset()
+    out, start = set(), 0
+    for block in result.blocks:
+        start += len(block.block.row_keys) + 1
+        out.add(start - 1)
+    return frozenset(out)
+
+
+def map_areas(result: AnalysisResult, measure: Measure, lang: str) -> dict[int, AreaValue]:
+    """The municipalities of a result with ``kommune`` as its one row dimension."""
+    block = result.blocks[0]
+    out = {}
+    for r, key in enumerate(block.block.row_keys):
+        s = shown(result, block, measure, (r, TOTAL), lang)
+        out[int(key[0])] = AreaValue(s.value, s.text, s.hidden)
+    return out
+
+
+def series_by_area(result: AnalysisResult, measure: Measure, lang: str) -> dict[str, Any]:
+    """A line per area (or one line without areas) over the result's column members."""
+    traces = []
+    columns = result.plan.columns
+    for block in result.blocks:
+        b = block.block
+        x = [" / ".join(label_of(d, v, lang) for d, v in zip(columns, key, strict=True)) for key in b.col_keys]
+        cells = [shown(result, block, measure, (TOTAL, c), lang) for c in range(len(b.col_keys))]
+        traces.append(_trace(_area_name(block, lang, measure), x, cells))
+    return {"kind": "line", "traces": traces}
+
+
+def year_to_date(result: AnalysisResult, measure: Measure, lang: str) -> dict[str, Any]:
+    """Running totals by month, one line per year: a hidden month stops its year's line there."""
+    block = result.blocks[0]
+    by_year: dict[int, list[Shown]] = {}
+    for c, key in enumerate(block.block.col_keys):
+        month = int(key[0])
+        by_year.setdefault(month // 100, []).append(shown(result, block, measure, (TOTAL, c), lang))
+    traces = []
+    for year, cells in sorted(by_year.items()):
+        running, total, broken = [], 0.0, False
+        for cell in cells:
+            broken = broken or cell.value is None
+            total += cell.value or 0.0
+            value = None if broken else total
+            text = cell.text if broken else number(total, measure.decimals, lang)
+            running.append(Shown(value, text, cell.hidden))
+        traces.append(_trace(str(year), [f"{i + 1:02d}" for i in range(len(running))], running))
+    return {"kind": "line", "traces": traces}
+
+
+def comparison(result: AnalysisResult, measure: Measure, lang: str) -> dict[str, Any]:
+    """One bar per area; standardised rates carry their 95 % interval."""
+    names, cells = [], []
+    for block in result.blocks:
+        names.append(_area_name(block, lang, measure))
+        cells.append(shown(result, block, measure, (TOTAL, TOTAL), lang))
+    return {"kind": "bar", "traces": [_trace(measure.label.get(lang), names, cells)]}
+
+
+def breakdown(result: AnalysisResult, measure: Measure, lang: str) -> dict[str, Any]:
+    """Grouped bars: the breakdown's members along the axis, one colour per area."""
+    chart = series_by_area(result, measure, lang)
+    return {"kind": "bar", "traces": chart["traces"]}
+
+
+def _area_name(block: ProtectedBlock, lang: str, measure: Measure) -> str:
+    area = block.block.area
+    if area is None:
+        return measure.label.get(lang)
+    return area.label_en if lang == "en" else area.label_da
+
+
+def _trace(name: str, x: list[str], cells: list[Shown]) -> dict[str, Any]:
+    trace: dict[str, Any] = {
+        "name": name,
+        "x": x,
+        "y": [c.value for c in cells],
+        "text": [c.text for c in cells],
+    }
+    if any(c.ci95 for c in cells):
+        trace["ci"] = [list(c.ci95) if c.ci95 else None for c in cells]
+    return trace
+
+
+def measure_of(result: AnalysisResult, measure_id: str) -> Measure:
+    for m in result.measures:
+        if m.id == measure_id:
+            return m
+    raise KeyError(measure_id)

@@ -1,0 +1,112 @@
+"""The Standard reports over the JSON API: the catalogue, every report answered and protected,
+one audit record per report shown, downloads, and clear answers to unknown reports and bad choices."""
+
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from koes.reports.loader import default_reports
+from koes.services.users import OPERATOR, UserService
+from koes.services.warehouse import LoadResult
+from koes.settings import Settings
+from koes.web.app import create_app
+from support import bearer, fast_passwords, unique_name
+
+with warnings.catch_warnings():  # Starlette prefers httpx2 to httpx; either drives the TestClient
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+URL = "/api/v1/reports"
+
+
+@dataclass
+class World:
+    client: TestClient
+    app: FastAPI
+    token: str
+    username: str
+
+    def get(self, url: str) -> Any:
+        return self.client.get(url, headers=bearer(self.token))
+
+    def report_records(self) -> list[Any]:
+        trail = self.app.state.audit
+        return [
+            e.event for e in trail.records() if e.event.user == self.username and e.event.action in ("report", "export")
+        ]
+
+
+@pytest.fixture(scope="module")
+def world(
+    small_load: LoadResult, small_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    # The app's own analysis service: it writes the audit trail (the shared fixture's does not).
+    data_dir = tmp_path_factory.mktemp("reports-api")
+    app = create_app(replace(small_settings, data_dir=data_dir, warehouse_dir=small_settings.warehouse))
+    users: UserService = app.state.users
+    users.passwords = fast_passwords()
+    name = f"r-{unique_name()}"
+    created = users.create_user(OPERATOR, name, organisation="kommune:751")
+    users.grant(OPERATOR, created.id, "aggregeret")
+    token = app.state.tokens.create_for(OPERATOR, created.id, "test").secret
+    with TestClient(app) as client:
+        yield World(client, app, token, name)
+
+
+def test_the_catalogue_lists_every_report_in_both_languages(world: World) -> None:
+    da = world.get(URL).json()["reports"]
+    en = world.get(f"{URL}?lang=en").json()["reports"]
+    assert [r["id"] for r in da] == list(default_reports().reports) and len(da) >= 10
+    assert da[0]["title"] == "Nøgletal" and en[0]["title"] == "Key figures"
+
+
+@pytest.mark.parametrize("report_id", list(default_reports().reports))
+def test_every_report_answers_protected_views_and_one_audit_record(world: World, report_id: str) -> None:
+    before = len(world.report_records())
+    response = world.get(f"{URL}/{report_id}")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["choices"]["municipality"] == 751  # the caller's own municipality
+    assert {"table", "series", "comparison"} <= set(body["views"])
+    for view in body["views"].values():
+        for block in view["blocks"]:
+            for cell in block["cells"]:
+                for value in cell["values"].values():
+                    if value["status"] == "primary":
+                        assert value["value"] is None and value["display"] == "<5"
+    table = body["views"]["table"]
+    assert [d["id"] for d in table["rows"]] == ["kommune"]
+    records = world.report_records()[before:]
+    assert len(records) == 1  # one page, one record, however many queries behind it
+    assert records[0].action == "report" and report_id in records[0].summary
+    assert records[0].cells_suppressed == body["suppression"]["cells_suppressed"]
+
+
+def test_unknown_reports_and_bad_choices_are_clear(world: World) -> None:
+    missing = world.get(f"{URL}/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["message"] == "no report has this id"
+    bad = world.get(f"{URL}/noegletal?year=1999&sex=7&measure=recepter")
+    assert bad.status_code == 400
+    assert {p["field"] for p in bad.json()["error"]["problems"]} == {"year", "sex", "measure"}
+
+
+def test_the_table_downloads_as_csv_with_the_same_cells(world: World) -> None:
+    shown = world.get(f"{URL}/genindlaeggelser?variant=psykiatri").json()["views"]["table"]
+    response = world.get(f"{URL}/genindlaeggelser/export?variant=psykiatri&format=csv&delimiter=;")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith('attachment; filename="genindlaeggelser-')
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    hidden_in_file = sum(1 for line in lines for v in line if v in ("<5", "x"))
+    hidden_shown = sum(
+        1 for c in shown["blocks"][0]["cells"] for v in c["values"].values() if v["status"] not in ("ok", "none")
+    )
+    assert hidden_in_file == hidden_shown > 0
+    assert world.report_records()[-1].action == "export"
