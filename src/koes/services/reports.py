@@ -10,6 +10,7 @@ cache and never waits for a multi-year scan.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -87,15 +88,18 @@ class ReportService:
         views = self.analysis.run_views(requests, principal, _summary(report, chosen), language, action)
         return ReportResult(report, chosen, views)
 
-    def prewarm(self, municipalities: Iterable[int | None]) -> int:
+    def prewarm(self, municipalities: Iterable[int | None], stop: threading.Event | None = None) -> int:
         """Answer every report's default views (every variant) for users at home in each of
         ``municipalities`` (None: national and region users); returns the number of requests warmed.
-        A failing report is logged and skipped: warming is an optimisation, never a gate."""
+        A failing report is logged and skipped: warming is an optimisation, never a gate. Setting
+        ``stop`` ends the warming after the report being warmed (the server is shutting down)."""
         warmed = 0
         for home in dict.fromkeys(municipalities):
             principal = _warming_principal(home)
             for report in self.reports():
                 for variant in report.variants:
+                    if stop is not None and stop.is_set():
+                        return warmed
                     try:
                         chosen = self.resolve(report, ReportChoices(variant=variant.id), principal)
                         for raw in view_requests(report, chosen, self.analysis.years()).values():

@@ -67,9 +67,16 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if settings.prewarm_reports:
-            _prewarm_in_background(reports, lambda: home_municipalities_in_use(database))
+        stop = threading.Event()
+        warming = (
+            _prewarm_in_background(reports, lambda: home_municipalities_in_use(database), stop)
+            if settings.prewarm_reports
+            else None
+        )
         yield
+        stop.set()  # let the warming thread finish its query before the engine and database close
+        if warming is not None:
+            warming.join(timeout=60)
         if owned:
             analysis.close()
         database.dispose()
@@ -115,19 +122,23 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     return app
 
 
-def _prewarm_in_background(reports: ReportService, homes: Callable[[], list[int | None]]) -> None:
+def _prewarm_in_background(
+    reports: ReportService, homes: Callable[[], list[int | None]], stop: threading.Event
+) -> threading.Thread:
     """Answer the Standard reports' default views for the municipalities of the app's users, in a
     daemon thread: the server answers at once, and report pages are served warm soon after."""
 
     def warm() -> None:
         try:
             started = time.perf_counter()
-            count = reports.prewarm(homes())
+            count = reports.prewarm(homes(), stop)
             log.info("pre-warmed %d report views in %.1f s", count, time.perf_counter() - started)
         except Exception:
             log.warning("pre-warming the reports failed", exc_info=True)
 
-    threading.Thread(target=warm, name="koes-prewarm", daemon=True).start()
+    thread = threading.Thread(target=warm, name="koes-prewarm", daemon=True)
+    thread.start()
+    return thread
 
 
 def _without_422(spec: dict[str, Any]) -> dict[str, Any]:

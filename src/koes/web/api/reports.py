@@ -40,6 +40,20 @@ Variant = Annotated[str | None, Query(description="The report's own choice (a se
 MeasureId = Annotated[str | None, Query(description="The measure on the map and charts (default: the headline).")]
 
 
+def report_choices(
+    year: Year = None,
+    municipality: Municipality = None,
+    sex: Sex = None,
+    age: Age = None,
+    variant: Variant = None,
+    measure: MeasureId = None,
+) -> ReportChoices:
+    return ReportChoices(year, municipality, sex, age, variant, measure)
+
+
+Choices = Annotated[ReportChoices, Depends(report_choices)]
+
+
 def reports_of(request: Request) -> ReportService:
     service = request.app.state.reports
     assert isinstance(service, ReportService)
@@ -66,17 +80,11 @@ async def reports(request: Request, lang: Language = "da") -> JSONResponse:
 async def report(
     request: Request,
     report_id: ReportId,
-    year: Year = None,
-    municipality: Municipality = None,
-    sex: Sex = None,
-    age: Age = None,
-    variant: Variant = None,
-    measure: MeasureId = None,
+    choices: Choices,
     lang: Language = "da",
 ) -> JSONResponse:
     service = reports_of(request)
     principal = current_principal(request)
-    choices = ReportChoices(year, municipality, sex, age, variant, measure)
 
     def run() -> dict[str, Any]:
         return _known(service, report_id).run(report_id, choices, principal, lang).to_json(lang)
@@ -97,19 +105,13 @@ async def report(
 async def report_export(
     request: Request,
     report_id: ReportId,
+    choices: Choices,
     fmt: Format = "csv",
     delimiter: Delimiter = ",",
-    year: Year = None,
-    municipality: Municipality = None,
-    sex: Sex = None,
-    age: Age = None,
-    variant: Variant = None,
-    measure: MeasureId = None,
     lang: Language = "da",
 ) -> Response:
     service = reports_of(request)
     principal = current_principal(request)
-    choices = ReportChoices(year, municipality, sex, age, variant, measure)
     sep = {"comma": ",", "semicolon": ";"}.get(delimiter, delimiter)
 
     def run() -> Export:

@@ -100,12 +100,8 @@ async def report_page(request: Request, report_id: str) -> Response:
     try:
         choices = _for_variant(service, report_id, _choices(request))
         result = await run_in_threadpool(service.run, report_id, choices, principal, lang)
-    except UnknownReportError:
-        return error_page(request, 404)
-    except (RequestError, ValueError):
-        return error_page(request, 400, "report_choices")
-    except NoReleaseError:
-        return error_page(request, 503, "no_release")
+    except REPORT_ERRORS as error:
+        return _error_page(request, error)
     user = await run_in_threadpool(user_view, pages, principal, lang)
     context = await run_in_threadpool(_context, service, result, lang, principal.may("export"))
     return render(request, "report.html", title_key="reports.title", session=session, user=user, **context)
@@ -128,14 +124,22 @@ async def report_export(request: Request, report_id: str) -> Response:
 
     try:
         file = await run_in_threadpool(run)
-    except UnknownReportError:
-        return error_page(request, 404)
-    except (RequestError, ValueError):
-        return error_page(request, 400, "report_choices")
-    except NoReleaseError:
-        return error_page(request, 503, "no_release")
+    except REPORT_ERRORS as error:
+        return _error_page(request, error)
     headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{report_id}-{file.filename}"'}
     return Response(file.content, media_type=file.media_type, headers=headers)
+
+
+REPORT_ERRORS = (UnknownReportError, RequestError, ValueError, NoReleaseError)
+
+
+def _error_page(request: Request, error: Exception) -> Response:
+    """What went wrong with a report, as a page: no such report, unusable choices, or no data yet."""
+    if isinstance(error, UnknownReportError):
+        return error_page(request, 404)
+    if isinstance(error, NoReleaseError):
+        return error_page(request, 503, "no_release")
+    return error_page(request, 400, "report_choices")
 
 
 def _choices(request: Request) -> ReportChoices:
