@@ -98,6 +98,18 @@ def test_cache_is_keyed_by_scope(analysis: AnalysisService) -> None:
     assert other is not first and other.provenance.scope != first.provenance.scope
 
 
+def test_aggregate_users_of_different_municipalities_share_cache_entries(analysis: AnalysisService) -> None:
+    """Their scope is the same; the home municipality matters only to a comparison that names none."""
+    aarhus = Principal("a", Organisation("kommune", 751), frozenset({"aggregeret"}))
+    odense = Principal("o", Organisation("kommune", 461), frozenset({"aggregeret"}))
+    assert analysis.run(SMALL_CELLS, aarhus) is analysis.run(SMALL_CELLS, odense)
+    named = {**SMALL_CELLS, "rows": [], "comparison": {"municipality": 101}}
+    assert analysis.run(named, aarhus) is analysis.run(named, odense)
+    own = {**SMALL_CELLS, "rows": [], "comparison": True}
+    mine, theirs = analysis.run(own, aarhus), analysis.run(own, odense)
+    assert mine is not theirs and mine.blocks[0].block.area != theirs.blocks[0].block.area
+
+
 def test_filter_values_are_checked_against_members(analysis: AnalysisService) -> None:
     with pytest.raises(RequestError) as caught:
         analysis.run({**SMALL_CELLS, "filters": {"kommune": [101, 999], "aldersgruppe": ["200+"]}}, NATIONAL)

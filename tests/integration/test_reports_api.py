@@ -90,12 +90,20 @@ def test_every_report_answers_protected_views_and_one_audit_record(world: World,
     assert records[0].cells_suppressed == body["suppression"]["cells_suppressed"]
 
 
-def test_unknown_reports_and_bad_choices_are_clear(world: World) -> None:
+def test_unknown_reports_and_bad_choices_are_clear_and_audited(world: World) -> None:
+    before = len(world.report_records())
     missing = world.get(f"{URL}/nope")
     assert missing.status_code == 404 and missing.json()["error"]["message"] == "no report has this id"
-    bad = world.get(f"{URL}/noegletal?year=1999&sex=7&measure=recepter")
+    bad = world.get(f"{URL}/noegletal?year=1999&sex=7&measure=recepter&age=010190-1234")
     assert bad.status_code == 400
-    assert {p["field"] for p in bad.json()["error"]["problems"]} == {"year", "sex", "measure"}
+    assert {p["field"] for p in bad.json()["error"]["problems"]} == {"year", "sex", "measure", "age"}
+    assert "010190" not in bad.text  # a CPR number typed into a choice is never echoed
+    records = world.report_records()[before:]
+    assert [(r.outcome, r.summary.split(";")[0]) for r in records] == [
+        ("error", "report nope"),
+        ("error", "report noegletal"),
+    ]
+    assert all("010190" not in r.summary for r in records)
 
 
 def test_the_table_downloads_as_csv_with_the_same_cells(world: World) -> None:

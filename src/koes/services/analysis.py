@@ -108,16 +108,17 @@ class AnalysisService:
         try:
             results = {name: self._run(raw, principal, language) for name, raw in raws.items()}
         except Exception as error:
-            if self.audit is not None:
-                self.audit.record(
-                    views_failed_event(
-                        summary, principal, action, error, self.scope_of(principal).fingerprint(), self._serving_id()
-                    )
-                )
+            self.record_failure(summary, principal, action, error)
             raise
         if self.audit is not None:
             self.audit.record(views_event(list(results.values()), principal, action, summary))
         return results
+
+    def record_failure(self, summary: str, principal: Principal, action: str, error: Exception) -> None:
+        """Audit a page that was refused (``denied``) or could not be answered (``error``)."""
+        if self.audit is not None:
+            scope = self.scope_of(principal).fingerprint()
+            self.audit.record(views_failed_event(summary, principal, action, error, scope, self._serving_id()))
 
     def warm(self, raw: object, principal: Principal, language: str = "da") -> None:
         """Fill the cache with the answer to ``raw`` (pre-warming the Standard reports). Nothing is

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from koes.privacy.access import Organisation, Principal
+from koes.query.request import RequestError
 from koes.reports.loader import default_reports
 from koes.reports.model import Report, ReportBook
 from koes.reports.requests import ReportChoices, ResolvedChoices, resolve, view_requests
@@ -79,9 +80,14 @@ class ReportService:
         only: tuple[str, ...] = (),
         action: str = "report",
     ) -> ReportResult:
-        """The report's views (``only`` these, when given: a download takes just the table)."""
-        report = self.report(report_id)
-        chosen = self.resolve(report, choices, principal)
+        """The report's views (``only`` these, when given: a download takes just the table). An
+        unknown report or unusable choices are audited like any failed access, then raised."""
+        try:
+            report = self.report(report_id)
+            chosen = self.resolve(report, choices, principal)
+        except (UnknownReportError, RequestError) as error:
+            self.analysis.record_failure(f"report {report_id}", principal, action, error)
+            raise
         requests = view_requests(report, chosen, self.analysis.years())
         if only:
             requests = {name: raw for name, raw in requests.items() if name in only}

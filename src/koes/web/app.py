@@ -24,6 +24,7 @@ from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.organisations import home_municipalities_in_use
 from koes.services.reports import ReportService
+from koes.services.saved import SavedAnalysisService
 from koes.services.signin import SignInService, load_secret_key
 from koes.services.tokens import TokenService
 from koes.services.users import Clock, UserService, utc_now
@@ -32,6 +33,7 @@ from koes.web import api
 from koes.web.api import v1
 from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable, unruled_endpoints
 from koes.web.errors import install_error_handlers
+from koes.web.maps import geometry
 from koes.web.pages import error_page, install_pages
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     app.state.settings = settings
     app.state.service = analysis
     app.state.reports = reports
+    app.state.saved = SavedAnalysisService(trail, analysis.catalog, clock)
     app.state.audit = trail
     app.state.users = users
     app.state.tokens = tokens
@@ -131,6 +134,7 @@ def _prewarm_in_background(
     def warm() -> None:
         try:
             started = time.perf_counter()
+            geometry()  # the map's shapes, projected and simplified once (≈0.5 s)
             count = reports.prewarm(homes(), stop)
             log.info("pre-warmed %d report views in %.1f s", count, time.perf_counter() - started)
         except Exception:

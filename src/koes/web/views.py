@@ -24,7 +24,6 @@ NONE_TEXT = "–"
 @dataclass(frozen=True)
 class Cell:
     text: str
-    numeric: bool = False
     hidden: bool = False
 
 
@@ -72,11 +71,11 @@ def table(result: AnalysisResult, lang: str) -> Table:
         for j, value in enumerate(line[labels:]):
             measure = measures[j % len(measures)]
             if isinstance(value, int | float):
-                cells.append(Cell(number(value, measure.decimals, lang), numeric=True))
+                cells.append(Cell(number(value, measure.decimals, lang)))
             elif value is None:
-                cells.append(Cell(NONE_TEXT, numeric=True))
+                cells.append(Cell(NONE_TEXT))
             else:
-                cells.append(Cell(str(value), numeric=True, hidden=True))
+                cells.append(Cell(str(value), hidden=True))
         rows.append(cells)
     return Table([str(h) for h in rect[0]], rows, labels, _total_lines(result))
 

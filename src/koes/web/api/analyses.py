@@ -16,11 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.roles import needs
 from koes.query.request import FieldProblem
-from koes.services.analysis import AnalysisService
 from koes.services.saved import MAX_NAME, InvalidInputError, SavedAnalysisService
-from koes.services.users import UserService
-from koes.web.api.v1 import PREFIX, REQUEST_SCHEMA, Id, error_responses
-from koes.web.api.v1 import _json_body as json_body  # one content-type, size and JSON rule for the whole API
+from koes.web.api.v1 import PREFIX, REQUEST_SCHEMA, Id, error_responses, json_body
 from koes.web.auth import EndpointTable, authorise, current_principal
 
 FIELDS = ("name", "request", "shared")
@@ -88,15 +85,9 @@ PERMISSIONS: EndpointTable = {
 
 
 def _saved(request: Request) -> SavedAnalysisService:
-    """The app's service, made on first use from its user service (audit trail, clock) and its catalog."""
-    found = getattr(request.app.state, "saved", None)
-    if isinstance(found, SavedAnalysisService):
-        return found
-    users, analysis = request.app.state.users, request.app.state.service
-    assert isinstance(users, UserService) and isinstance(analysis, AnalysisService)
-    made = SavedAnalysisService(users.trail, analysis.catalog, users.clock)
-    request.app.state.saved = made  # a race makes two equal, stateless services: harmless
-    return made
+    service = request.app.state.saved
+    assert isinstance(service, SavedAnalysisService)
+    return service
 
 
 @router.get(

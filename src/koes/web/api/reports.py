@@ -7,6 +7,8 @@ suppressed, stamped and audited (one ``report`` record per call).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,7 +20,7 @@ from koes.privacy.roles import needs
 from koes.reports.requests import ReportChoices
 from koes.services.export import MEDIA_TYPES, Export, export
 from koes.services.reports import ReportService, UnknownReportError, report_json
-from koes.web.api.v1 import PREFIX, Delimiter, Format, Language, error_responses
+from koes.web.api.v1 import PREFIX, Delimiter, Format, Language, error_responses, separator
 from koes.web.auth import EndpointTable, authorise, current_principal
 from koes.web.errors import ApiError
 
@@ -87,7 +89,8 @@ async def report(
     principal = current_principal(request)
 
     def run() -> dict[str, Any]:
-        return _known(service, report_id).run(report_id, choices, principal, lang).to_json(lang)
+        with _known_report():
+            return service.run(report_id, choices, principal, lang).to_json(lang)
 
     return JSONResponse(await run_in_threadpool(run))
 
@@ -112,10 +115,11 @@ async def report_export(
 ) -> Response:
     service = reports_of(request)
     principal = current_principal(request)
-    sep = {"comma": ",", "semicolon": ";"}.get(delimiter, delimiter)
+    sep = separator(delimiter)
 
     def run() -> Export:
-        result = _known(service, report_id).run(report_id, choices, principal, lang, only=("table",), action="export")
+        with _known_report():
+            result = service.run(report_id, choices, principal, lang, only=("table",), action="export")
         return export(result.views["table"], fmt, lang, sep)
 
     file = await run_in_threadpool(run)
@@ -126,9 +130,9 @@ async def report_export(
     )
 
 
-def _known(service: ReportService, report_id: str) -> ReportService:
+@contextmanager
+def _known_report() -> Iterator[None]:
     try:
-        service.report(report_id)
+        yield
     except UnknownReportError:
         raise ApiError(404, "no report has this id") from None
-    return service

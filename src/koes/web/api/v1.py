@@ -44,6 +44,11 @@ Delimiter = Annotated[
 ]
 
 
+def separator(delimiter: str) -> str:
+    """The CSV delimiter a query names: `comma`/`semicolon` are the URL-friendly spellings."""
+    return {"comma": ",", "semicolon": ";"}.get(delimiter, delimiter)
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "Bad request: every problem, by field",
@@ -190,7 +195,7 @@ async def catalog(request: Request, lang: Language = "da") -> JSONResponse:
     },
 )
 async def analysis(request: Request, lang: Language = "da") -> JSONResponse:
-    raw = await _json_body(request)
+    raw = await json_body(request)
     service = _service(request)
     principal = current_principal(request)
 
@@ -219,10 +224,10 @@ async def analysis(request: Request, lang: Language = "da") -> JSONResponse:
 async def analysis_export(
     request: Request, fmt: Format = "csv", delimiter: Delimiter = ",", lang: Language = "da"
 ) -> Response:
-    raw = await _json_body(request)
+    raw = await json_body(request)
     service = _service(request)
     principal = current_principal(request)
-    sep = {"comma": ",", "semicolon": ";"}.get(delimiter, delimiter)
+    sep = separator(delimiter)
 
     def run() -> Export:
         result = service.run(raw, principal, lang, action="export", check=check_downloadable)
@@ -520,7 +525,7 @@ async def _json_object(
     """A JSON object body with exactly these fields; every problem at once."""
     if empty_ok and not (await request.body()).strip():
         return {}
-    raw = await _json_body(request)
+    raw = await json_body(request)
     if not isinstance(raw, dict):
         raise InvalidInputError([FieldProblem("body", "must be a JSON object")])
     problems = [FieldProblem(name, "is required") for name in required if name not in raw]
@@ -543,7 +548,7 @@ def _text(body: dict[str, Any], name: str, default: str | None = None) -> str:
     return value
 
 
-async def _json_body(request: Request) -> object:
+async def json_body(request: Request) -> object:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
         raise ApiError(400, "send the request as JSON", [FieldProblem("body", "Content-Type must be application/json")])

@@ -30,6 +30,7 @@ from koes.semantic.members import label_of, members
 from koes.services.analysis import NoReleaseError
 from koes.services.export import Export, export
 from koes.services.reports import ReportResult, ReportService, UnknownReportError
+from koes.services.results import AnalysisResult
 from koes.web import views
 from koes.web.formats import number
 from koes.web.i18n import Translator
@@ -235,7 +236,7 @@ def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Ch
     return out
 
 
-def _chart(chart_id: str, title: str, data: dict[str, Any], result: Any, lang: str) -> Chart:
+def _chart(chart_id: str, title: str, data: dict[str, Any], result: AnalysisResult, lang: str) -> Chart:
     data = {**data, "title": title, "separators": ",." if lang == "da" else ".,"}
     # "</" cannot end the script element early: JSON is written with "<" escaped.
     text = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
