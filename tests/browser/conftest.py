@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.demo import ensure_demo_users
+from koes.services.tokens import TokenService
 from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
@@ -105,3 +106,16 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="module")
+def token(server: Server) -> str:
+    """An API token of the analyst, so a test can ask the JSON API for what a page shows."""
+    database = open_app_database(server.settings)
+    try:
+        trail = AuditTrail(database)
+        users = UserService(trail)
+        me = users.user_by_name(OPERATOR, "kbh-analytiker")
+        return TokenService(trail, users).create_for(OPERATOR, me.id, "browser-test").secret
+    finally:
+        database.dispose()

@@ -13,31 +13,14 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from browser.conftest import NO_GRANT_PASSWORD, NO_GRANT_USER, Server
+from browser.conftest import NO_GRANT_PASSWORD, NO_GRANT_USER
 from browser.test_signin import check_page, sign_in
 from koes.reports.loader import default_reports
-from koes.services.appdb import open_app_database
-from koes.services.audit import AuditTrail
 from koes.services.demo import DEMO_PASSWORD
-from koes.services.tokens import TokenService
-from koes.services.users import OPERATOR, UserService
 
 pytestmark = pytest.mark.xdist_group("browser")
 REPORTS = list(default_reports().reports)
 ANALYST = "kbh-analytiker"
-
-
-@pytest.fixture(scope="module")
-def token(server: Server) -> str:
-    """An API token of the analyst, so the test can ask the JSON API for the same report."""
-    database = open_app_database(server.settings)
-    try:
-        trail = AuditTrail(database)
-        users = UserService(trail)
-        me = users.user_by_name(OPERATOR, ANALYST)
-        return TokenService(trail, users).create_for(OPERATOR, me.id, "browser-test").secret
-    finally:
-        database.dispose()
 
 
 def api_report(page: Page, token: str, report_id: str, query: str = "") -> dict[str, Any]:

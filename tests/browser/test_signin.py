@@ -66,8 +66,7 @@ def test_aggregate_user_sees_start_page_and_can_switch_to_english(page: Page) ->
     expect(header.locator(".who-roles")).to_have_text("Aggregerede tal")
     expect(page.locator("#rights")).to_contain_text("Lave analyser")
     expect(page.locator("#route-standard").get_by_role("link")).to_have_attribute("href", "/standard")
-    expect(page.locator("#route-analyse")).to_contain_text("Kommer snart")
-    expect(page.locator("#route-analyse")).to_be_visible()
+    expect(page.locator("#route-analyse").get_by_role("link")).to_have_attribute("href", "/analyse")
     expect(page.locator("#route-avanceret")).to_have_count(0)  # no individual_rows
     check_page(page, "start-da")
 
@@ -76,7 +75,7 @@ def test_aggregate_user_sees_start_page_and_can_switch_to_english(page: Page) ->
     expect(page.locator("h1")).to_have_text("Welcome, Analytiker, København")
     expect(page.locator("#rights")).to_contain_text("Run analyses")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    expect(page.locator("#route-analyse")).to_contain_text("Coming soon")
+    expect(page.locator("#route-analyse").get_by_role("link")).to_have_text("Analysis")
     check_page(page, "start-en")
 
 

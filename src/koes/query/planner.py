@@ -75,6 +75,23 @@ def _period(request: AnalysisRequest, context: PlanContext) -> Period:
     return request.period
 
 
+def available_dimensions(measure_ids: tuple[str, ...], catalog: Catalog) -> tuple[Dimension, ...]:
+    """The dimensions every one of the measures can be split by: for each measure behind them (a
+    derived measure's numerator and denominator), some source of it carries the dimension's
+    attributes. Citizens do not restrict a rate (rule 3). What the Analysis builder offers for
+    rows, columns and filters, so a choice it offers can be routed (rule 1)."""
+    behind: dict[str, Measure] = {}
+    for measure_id in measure_ids:
+        measure = catalog.measures[measure_id]
+        refs = (measure.id,) if measure.is_base else (measure.numerator, measure.denominator)
+        behind.update({r: catalog.measures[r] for r in refs if r is not None})
+    return tuple(
+        d
+        for d in catalog.dimensions.values()
+        if all(any(all(catalog.sources[s].has(a) for a in d.attributes) for s in m.inputs) for m in behind.values())
+    )
+
+
 def _base_measures(measures: tuple[Measure, ...], catalog: Catalog) -> tuple[Measure, ...]:
     out: dict[str, Measure] = {}
     for measure in measures:

@@ -213,6 +213,16 @@ class AnalysisService:
         """The 98 municipalities (code → name, region, population) from the reference data."""
         return self._municipalities
 
+    def default_municipality(self, principal: Principal) -> int:
+        """The municipality a page opens on: the user's own; for a region, its first municipality by
+        code; for the national authority, the first in the country."""
+        home = principal.home_municipality
+        if home in self._municipalities:
+            return home
+        org = principal.organisation
+        own = [m.code for m in self._municipalities.values() if org.kind == "region" and m.region == org.code]
+        return min(own or self._municipalities)
+
     def plan_context(self, principal: Principal) -> PlanContext:
         """What the planner knows: the release's years, the country, the principal's municipality."""
         return PlanContext(self._open().years, self._municipalities, self._regions, principal.home_municipality)
@@ -234,6 +244,11 @@ class AnalysisService:
 
     def release(self) -> Release:
         return self._open().release
+
+    def cached_results(self) -> int:
+        """How many protected results the cache holds (pre-warming is measured by it)."""
+        with self._lock:
+            return len(self._cache)
 
     def clear_cache(self) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ from typing import Any
 from koes.appdb.database import AppDatabase
 from koes.appdb.seed import read_organisations
 from koes.appdb.users import organisations_with_active_users
+from koes.privacy.access import Organisation
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,6 @@ def list_organisations(database: AppDatabase) -> list[OrganisationInfo]:
     return [OrganisationInfo(r.key, r.kind, r.code, r.name, r.parent_region_code) for r in read_organisations(database)]
 
 
-def home_municipalities_in_use(database: AppDatabase) -> list[int | None]:
-    """The home municipality of every organisation with an active user (None for region and national
-    users): whose default report views are worth pre-warming."""
-    keys = organisations_with_active_users(database)
-    homes = {int(key.split(":")[1]) if key.startswith("kommune:") else None for key in keys}
-    return sorted(homes, key=lambda h: (h is not None, h or 0))
+def organisations_in_use(database: AppDatabase) -> list[Organisation]:
+    """Every organisation with an active user: whose default report views are worth pre-warming."""
+    return [Organisation.parse(key) for key in sorted(organisations_with_active_users(database))]

@@ -68,7 +68,8 @@ class ReportService:
     def resolve(self, report: Report, choices: ReportChoices, principal: Principal) -> ResolvedChoices:
         municipalities = sorted(self.analysis.municipalities())
         catalog = self.analysis.catalog
-        return resolve(report, choices, catalog, self.analysis.years(), municipalities, principal.home_municipality)
+        home = self.analysis.default_municipality(principal)
+        return resolve(report, choices, catalog, self.analysis.years(), municipalities, home)
 
     def run(
         self,
@@ -94,14 +95,18 @@ class ReportService:
         views = self.analysis.run_views(requests, principal, _summary(report, chosen), language, action)
         return ReportResult(report, chosen, views)
 
-    def prewarm(self, municipalities: Iterable[int | None], stop: threading.Event | None = None) -> int:
-        """Answer every report's default views (every variant) for users at home in each of
-        ``municipalities`` (None: national and region users); returns the number of requests warmed.
+    def prewarm(self, organisations: Iterable[Organisation], stop: threading.Event | None = None) -> int:
+        """Answer every report's default views (every variant) for the users of ``organisations``,
+        once per municipality they open on; returns the number of requests warmed.
         A failing report is logged and skipped: warming is an optimisation, never a gate. Setting
         ``stop`` ends the warming after the report being warmed (the server is shutting down)."""
-        warmed = 0
-        for home in dict.fromkeys(municipalities):
-            principal = _warming_principal(home)
+        warmed, seen = 0, set()
+        for organisation in organisations:
+            principal = Principal("prewarm", organisation, frozenset({WARMING_ROLE}))
+            home = self.analysis.default_municipality(principal)
+            if home in seen:
+                continue
+            seen.add(home)
             for report in self.reports():
                 for variant in report.variants:
                     if stop is not None and stop.is_set():
@@ -140,8 +145,3 @@ def _summary(report: Report, chosen: ResolvedChoices) -> str:
     if chosen.age is not None:
         parts.append(f"age {chosen.age}")
     return ", ".join(parts)
-
-
-def _warming_principal(home: int | None) -> Principal:
-    organisation = Organisation.parse(f"kommune:{home}" if home is not None else "national")
-    return Principal("prewarm", organisation, frozenset({WARMING_ROLE}))

@@ -19,10 +19,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from koes import __version__
+from koes.privacy.access import Organisation
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
-from koes.services.organisations import home_municipalities_in_use
+from koes.services.organisations import organisations_in_use
 from koes.services.reports import ReportService
 from koes.services.saved import SavedAnalysisService
 from koes.services.signin import SignInService, load_secret_key
@@ -71,7 +72,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         warming = (
-            _prewarm_in_background(reports, lambda: home_municipalities_in_use(database), stop)
+            _prewarm_in_background(reports, lambda: organisations_in_use(database), stop)
             if settings.prewarm_reports
             else None
         )
@@ -126,7 +127,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
 
 
 def _prewarm_in_background(
-    reports: ReportService, homes: Callable[[], list[int | None]], stop: threading.Event
+    reports: ReportService, organisations: Callable[[], list[Organisation]], stop: threading.Event
 ) -> threading.Thread:
     """Answer the Standard reports' default views for the municipalities of the app's users, in a
     daemon thread: the server answers at once, and report pages are served warm soon after."""
@@ -135,7 +136,7 @@ def _prewarm_in_background(
         try:
             started = time.perf_counter()
             geometry()  # the map's shapes, projected and simplified once (≈0.5 s)
-            count = reports.prewarm(homes(), stop)
+            count = reports.prewarm(organisations(), stop)
             log.info("pre-warmed %d report views in %.1f s", count, time.perf_counter() - started)
         except Exception:
             log.warning("pre-warming the reports failed", exc_info=True)

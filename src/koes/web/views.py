@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from koes.query.assemble import TOTAL
+from koes.query.planner import TIME_DIMENSIONS
 from koes.semantic.members import label_of
-from koes.semantic.model import Measure
+from koes.semantic.model import Dimension, Measure
 from koes.services.disclosure import ProtectedBlock
 from koes.services.results import AnalysisResult
 from koes.web.formats import number
@@ -60,10 +61,11 @@ def shown(result: AnalysisResult, block: ProtectedBlock, measure: Measure, key: 
     return Shown(None, str(cell["display"]), True)
 
 
-def table(result: AnalysisResult, lang: str) -> Table:
-    """The pivot as ``result.table`` lays it out (what CSV and XLSX hold), numbers in the page's format."""
-    rect = result.table(lang, downloadable_only=True)
-    measures = [m for m in result.measures if m.downloadable]
+def table(result: AnalysisResult, lang: str, *, downloadable_only: bool = True) -> Table:
+    """The pivot as ``result.table`` lays it out (what CSV and XLSX hold), numbers in the page's format.
+    The Analysis builder shows view-only measures too (``downloadable_only=False``): seen, not exported."""
+    rect = result.table(lang, downloadable_only=downloadable_only)
+    measures = [m for m in result.measures if m.downloadable or not downloadable_only]
     labels = (1 if result.plan.areas else 0) + len(result.plan.rows)
     rows = []
     for line in rect[1:]:
@@ -107,7 +109,7 @@ def series_by_area(result: AnalysisResult, measure: Measure, lang: str) -> dict[
     columns = result.plan.columns
     for block in result.blocks:
         b = block.block
-        x = [" / ".join(label_of(d, v, lang) for d, v in zip(columns, key, strict=True)) for key in b.col_keys]
+        x = [_key_label(columns, key, lang) for key in b.col_keys]
         cells = [shown(result, block, measure, (TOTAL, c), lang) for c in range(len(b.col_keys))]
         traces.append(_trace(_area_name(block, lang, measure), x, cells))
     return {"kind": "line", "traces": traces}
@@ -146,6 +148,38 @@ def breakdown(result: AnalysisResult, measure: Measure, lang: str) -> dict[str, 
     """Grouped bars: the breakdown's members along the axis, one colour per area."""
     chart = series_by_area(result, measure, lang)
     return {"kind": "bar", "traces": chart["traces"]}
+
+
+def pivot_chart(result: AnalysisResult, measure: Measure, lang: str, most: int = 12) -> dict[str, Any]:
+    """The Analysis builder's chart of one measure: areas compared (with a comparison); else one
+    line (time across) or bar group per row member over the column members, or one bar per row
+    member. At most ``most`` traces (the first rows, in display order); the table holds them all."""
+    if result.plan.areas:
+        return series_by_area(result, measure, lang) if result.plan.columns else comparison(result, measure, lang)
+    block = result.blocks[0]
+    b = block.block
+    rows, columns = result.plan.rows, result.plan.columns
+    kind = "line" if columns and columns[0].id in TIME_DIMENSIONS else "bar"
+    row_names = [_key_label(rows, key, lang) for key in b.row_keys]
+    if not columns:
+        cells = [shown(result, block, measure, (r, TOTAL), lang) for r in range(len(b.row_keys))]
+        x = row_names or [measure.label.get(lang)]
+        return {"kind": "bar", "traces": [_trace(measure.label.get(lang), x, cells or [_total(result, measure, lang)])]}
+    x = [_key_label(columns, key, lang) for key in b.col_keys]
+    lines = list(enumerate(row_names))[:most] if rows else [(TOTAL, measure.label.get(lang))]
+    traces = [
+        _trace(name, x, [shown(result, block, measure, (r, c), lang) for c in range(len(b.col_keys))])
+        for r, name in lines
+    ]
+    return {"kind": kind, "traces": traces}
+
+
+def _total(result: AnalysisResult, measure: Measure, lang: str) -> Shown:
+    return shown(result, result.blocks[0], measure, (TOTAL, TOTAL), lang)
+
+
+def _key_label(dims: tuple[Dimension, ...], key: tuple[Any, ...], lang: str) -> str:
+    return " / ".join(label_of(d, v, lang) for d, v in zip(dims, key, strict=True))
 
 
 def _area_name(block: ProtectedBlock, lang: str, measure: Measure) -> str:

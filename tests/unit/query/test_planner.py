@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from koes.query.planner import PlanContext, plan_request
+from koes.query.planner import PlanContext, available_dimensions, plan_request
 from koes.query.request import RequestError, parse_request
 from koes.semantic.model import Catalog
 
@@ -109,3 +109,33 @@ def test_comparison_areas(catalog: Catalog, context: PlanContext) -> None:
     assert {q.area.id for q in planned.queries if q.area} == set(areas)
     other = parse_request({**request.to_json(), "comparison": {"municipality": 751}}, catalog)
     assert plan_request(other, catalog, context).areas[0].kommuner == {751}
+
+
+def test_every_dimension_the_builder_offers_can_be_planned(catalog: Catalog, context: PlanContext) -> None:
+    """The Analysis builder offers ``available_dimensions``: each, for each measure alone, plans;
+    and a dimension it does not offer is refused (so the list is not simply everything)."""
+    refused = 0
+    for perspective in catalog.perspectives.values():
+        for measure in catalog.measures_of(perspective.id):
+            offered = {d.id for d in available_dimensions((measure.id,), catalog)}
+            assert "kommune" in offered, measure.id
+            for dimension in catalog.dimensions:
+                request = parse_request(
+                    {"perspective": perspective.id, "measures": [measure.id], "rows": [dimension]}, catalog
+                )
+                if dimension in offered:
+                    plan_request(request, catalog, context)
+                else:
+                    with pytest.raises(RequestError):
+                        plan_request(request, catalog, context)
+                    refused += 1
+    assert refused > 0
+
+
+def test_the_dimensions_of_several_measures_are_those_all_of_them_have(catalog: Catalog) -> None:
+    both = {d.id for d in available_dimensions(("indlaeggelser", "borgere"), catalog)}
+    assert both == {d.id for d in available_dimensions(("indlaeggelser",), catalog)} & {
+        d.id for d in available_dimensions(("borgere",), catalog)
+    }
+    assert "diagnosekapitel" in {d.id for d in available_dimensions(("indlaeggelser",), catalog)}
+    assert "diagnosekapitel" not in both

@@ -18,7 +18,7 @@ from koes.web.pages.common import CsrfError, Pages, SignInRequiredError, error_p
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # Page modules, each with a `router`, in the order their routes are matched.
-PAGE_MODULES = ("signin", "start", "audit", "status", "reports")
+PAGE_MODULES = ("signin", "start", "audit", "status", "reports", "analyse", "saved")
 
 
 async def _sign_in_required(_request: Request, exc: Exception) -> Response:

@@ -10,8 +10,7 @@ Plotly.js is served from the installed ``plotly`` package (no CDN): ``/vendor/pl
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,38 +29,17 @@ from koes.semantic.members import label_of, members
 from koes.services.analysis import NoReleaseError
 from koes.services.export import Export, export
 from koes.services.reports import ReportResult, ReportService, UnknownReportError
-from koes.services.results import AnalysisResult
 from koes.web import views
 from koes.web.formats import number
 from koes.web.i18n import Translator
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import NO_STORE, error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.figures import Chart, chart, provenance
+from koes.web.pages.forms import Option, Select
 
 router = APIRouter(include_in_schema=False)
 CHOICES = ("year", "municipality", "sex", "age", "variant", "measure")
 VENDOR_CACHE = {"Cache-Control": "public, max-age=86400"}
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
-    selected: bool
-
-
-@dataclass(frozen=True)
-class Select:
-    name: str
-    label: str
-    options: list[Option]
-
-
-@dataclass(frozen=True)
-class Chart:
-    id: str
-    title: str
-    data: str  # JSON for charts.js (in a <script type="application/json">: data, not script)
-    table: views.Table
 
 
 def reports_of(request: Request) -> ReportService:
@@ -183,7 +161,6 @@ def _context(service: ReportService, result: ReportResult, lang: str, may_export
     svg = choropleth_svg(areas, texts, fmt=lambda v: number(v, measure.decimals, lang), highlight=chosen.municipality)
     query = urlencode({k: v for k, v in chosen.to_json().items() if v is not None})
     charts = _charts(result, lang, t, own)
-    provenance = table_view.provenance
     return {
         "report": report,
         "report_title": report.title.get(lang),
@@ -196,10 +173,7 @@ def _context(service: ReportService, result: ReportResult, lang: str, may_export
         "charts": charts,
         "downloads": _downloads(report.id, query, t) if may_export else [],
         "filename": f"{report.id}-{chosen.variant.id}-{chosen.year}",
-        "provenance": provenance.to_json(lang),
-        "suppression_note": t("reports.suppression_note"),
-        "suppression_rule": provenance.suppression_description(lang),
-        "cells_suppressed": sum(r.cells_suppressed for r in result.views.values()),
+        **provenance(list(result.views.values()), lang),
     }
 
 
@@ -212,11 +186,11 @@ def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Ch
         data, title = views.year_to_date(series, measure, lang), t("reports.year_to_date", name=own)
     else:
         data, title = views.series_by_area(series, measure, lang), t("reports.trend", name=own)
-    out.append(_chart("series", f"{measure.label.get(lang)}: {title}", data, series, lang))
+    out.append(chart("series", f"{measure.label.get(lang)}: {title}", data, series, lang))
     comparison = result.views["comparison"]
     compared = comparison.measures[0]
     out.append(
-        _chart(
+        chart(
             "comparison",
             f"{compared.label.get(lang)}: {t('reports.comparison', name=own, year=chosen.year)}",
             views.comparison(comparison, compared, lang),
@@ -229,18 +203,11 @@ def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Ch
         dimension = split.plan.columns[0]
         title = t("reports.breakdown", dimension=dimension.label.get(lang).lower(), year=chosen.year)
         out.append(
-            _chart(
+            chart(
                 "breakdown", f"{measure.label.get(lang)}: {title}", views.breakdown(split, measure, lang), split, lang
             )
         )
     return out
-
-
-def _chart(chart_id: str, title: str, data: dict[str, Any], result: AnalysisResult, lang: str) -> Chart:
-    data = {**data, "title": title, "separators": ",." if lang == "da" else ".,"}
-    # "</" cannot end the script element early: JSON is written with "<" escaped.
-    text = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
-    return Chart(chart_id, title, text, views.table(result, lang))
 
 
 def _selects(

@@ -40,7 +40,7 @@ async def start(request: Request) -> Response:
     if not principal.roles:  # every grant expired or was revoked since the sign-in
         return error_page(request, 403, "noaccess")
     user = await run_in_threadpool(user_view, pages, principal, lang_of(request))
-    routes = [RouteCard("standard", "/standard"), RouteCard("analyse", None)]
+    routes = [RouteCard("standard", "/standard"), RouteCard("analyse", "/analyse")]
     if principal.may("individual_rows"):
         routes.append(RouteCard("avanceret", None))
     permissions = [p for p in permission_names() if principal.may(p)]

@@ -3,7 +3,7 @@
 // into a PNG download. Hidden cells arrive as null: a gap in a line, no bar; never a zero.
 (function () {
   "use strict";
-  var COLOURS = ["#0b4f8a", "#c4501a", "#2e7d32", "#6a1b9a", "#00838f"];
+  var COLOURS = ["#0b4f8a", "#c4501a", "#2e7d32", "#6a1b9a", "#00838f", "#8d6e00", "#ad1457", "#37474f", "#558b2f", "#4527a0", "#d84315", "#00695c"];
 
   function traceOf(chart, t, i) {
     var trace = {

@@ -1,0 +1,344 @@
+"""The Analysis route: ``GET /analyse`` builds an analysis and shows its result; ``/analyse/export``.
+
+perspective → measures → rows/columns → filters → segment, period and comparison, in one GET form
+whose state is the address (:mod:`koes.web.builder`): a result can be bookmarked, reloaded and
+shared as a link. The result is a pivot table with totals, a chart of one measure, and a map when
+municipality is the one row dimension. The numbers come from ``AnalysisService.run`` (scoped,
+suppressed, audited as ``analysis``; downloads as ``export``); this module only lays them out.
+Saving, renaming, sharing and deleting are in :mod:`koes.web.pages.saved`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+
+from koes.privacy.access import Principal
+from koes.query.planner import available_dimensions
+from koes.query.request import RequestError
+from koes.query.scope import ScopeDeniedError
+from koes.semantic.members import members
+from koes.semantic.model import Catalog, Dimension
+from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
+from koes.services.export import Export, check_downloadable, export
+from koes.services.results import AnalysisResult
+from koes.services.saved import NotFoundError, SavedAnalysis, SavedAnalysisService
+from koes.web import views
+from koes.web.builder import BuilderState, fitted, from_query
+from koes.web.formats import number
+from koes.web.i18n import Translator
+from koes.web.maps import MapTexts, choropleth_svg
+from koes.web.pages.common import NO_STORE, error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.figures import chart, provenance
+from koes.web.pages.forms import Checkboxes, Option, Select
+
+router = APIRouter(include_in_schema=False)
+ROW_SLOTS = 2
+COLUMN_SLOTS = 1
+MAX_FILTER_MEMBERS = 120  # a longer list (diagnoses) is for rows, not for a list of checkboxes
+NOT_FILTERS = frozenset({"aar"})  # the period chooses the years
+SAVE_PROBLEMS = frozenset({"name", "conflict"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the request gave: a result, or the problems to show above the form."""
+
+    result: AnalysisResult | None
+    problems: list[str]
+
+
+def analysis_of(request: Request) -> AnalysisService:
+    service = request.app.state.service
+    assert isinstance(service, AnalysisService)
+    return service
+
+
+def saved_of(request: Request) -> SavedAnalysisService:
+    service = request.app.state.saved
+    assert isinstance(service, SavedAnalysisService)
+    return service
+
+
+def state_of(request: Request, service: AnalysisService) -> BuilderState:
+    """The builder state in the address (NoReleaseError without data)."""
+    years = service.years()
+    return fitted(from_query(request.query_params.multi_items(), max(years, default=None)), service.catalog)
+
+
+@router.get("/analyse")
+async def builder(request: Request) -> Response:
+    pages, session, principal = await signed_in(request)
+    if not principal.may("analysis"):
+        return await refused(request, pages, principal, "analysis")
+    service = analysis_of(request)
+    lang = lang_of(request)
+    try:
+        state = await run_in_threadpool(state_of, request, service)
+        outcome = await run_in_threadpool(_answer, service, state, principal, lang)
+    except NoReleaseError:
+        return error_page(request, 503, "no_release")
+    except ScopeDeniedError:
+        return await refused(request, pages, principal, "analysis")
+    user = await run_in_threadpool(user_view, pages, principal, lang)
+    context = await run_in_threadpool(_context, service, state, outcome, principal, lang)
+    opened = await run_in_threadpool(_opened, request, principal)
+    problem = request.query_params.get("save_problem")
+    return render(
+        request,
+        "analyse.html",
+        title_key="analyse.title",
+        session=session,
+        user=user,
+        opened=opened,
+        save_problem=problem if problem in SAVE_PROBLEMS else None,
+        **context,
+    )
+
+
+def _opened(request: Request, principal: Principal) -> SavedAnalysis | None:
+    """The saved analysis the page was opened from (``saved=<id>``), if the user may see it."""
+    value = request.query_params.get("saved", "")
+    if not value.isdigit():
+        return None
+    try:
+        return saved_of(request).get(principal, int(value))
+    except NotFoundError:
+        return None
+
+
+@router.get("/analyse/export")
+async def analysis_export(request: Request) -> Response:
+    pages, _session, principal = await signed_in(request)
+    if not principal.may("export"):
+        return await refused(request, pages, principal, "export")
+    service = analysis_of(request)
+    lang = lang_of(request)
+    fmt = request.query_params.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        return error_page(request, 400, "analysis_request")
+
+    def run() -> Export:
+        raw = state_of(request, service).to_request(service.catalog)
+        result = service.run(raw, principal, lang, action="export", check=check_downloadable)
+        return export(result, fmt, lang, ";" if lang == "da" else ",")
+
+    try:
+        file = await run_in_threadpool(run)
+    except NoReleaseError:
+        return error_page(request, 503, "no_release")
+    except (RequestError, AnalysisFailedError):
+        return error_page(request, 400, "analysis_request")
+    except ScopeDeniedError:
+        return await refused(request, pages, principal, "export")
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{file.filename}"'}
+    return Response(file.content, media_type=file.media_type, headers=headers)
+
+
+def _answer(service: AnalysisService, state: BuilderState, principal: Principal, lang: str) -> Outcome:
+    try:
+        return Outcome(service.run(state.to_request(service.catalog), principal, lang), [])
+    except RequestError as error:
+        return Outcome(None, [str(p) for p in error.problems])
+    except AnalysisFailedError as error:
+        return Outcome(None, [str(error)])
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+
+def _context(
+    service: AnalysisService, state: BuilderState, outcome: Outcome, principal: Principal, lang: str
+) -> dict[str, Any]:
+    t = Translator(lang)
+    form = _form(service, state, principal, lang, t)
+    context: dict[str, Any] = {"form": form, "problems": outcome.problems, "query": state.query(), "result": None}
+    result = outcome.result
+    if result is None:
+        return context
+    measure = views.measure_of(result, state.chart or result.measures[0].id)
+    title = _title([m.label.get(lang) for m in result.measures], result, lang, t)
+    context.update(
+        result=result,
+        result_title=title,
+        table=views.table(result, lang, downloadable_only=False),
+        chart=chart(
+            "pivot",
+            _title([measure.label.get(lang)], result, lang, t),
+            views.pivot_chart(result, measure, lang),
+            result,
+            lang,
+        ),
+        map_svg=_map(service, result, measure, principal, lang, t),
+        downloads=_downloads(state, service.catalog, t) if principal.may("export") else [],
+        view_only=[m.label.get(lang) for m in result.measures if not m.downloadable],
+        filename=f"analyse-{state.perspective}",
+        **provenance([result], lang),
+    )
+    return context
+
+
+def _title(labels: list[str], result: AnalysisResult, lang: str, t: Translator) -> str:
+    """ "Indlæggelser, sengedage efter bopælskommune og år, 2023": what a table or chart holds, in words."""
+    dims = [_lower_first(d.label.get(lang)) for d in result.plan.rows + result.plan.columns]
+    by = t("analyse.by", dimensions=_join(dims, t("analyse.and"))) if dims else ""
+    what = _join(labels[:1] + [_lower_first(label) for label in labels[1:]], t("analyse.and"))
+    return f"{what}{by}, {result.plan.period}"
+
+
+def _lower_first(text: str) -> str:
+    """ "Aldersgruppe (KØS)" → "aldersgruppe (KØS)": a label inside a sentence keeps its abbreviations."""
+    return text[:1].lower() + text[1:]
+
+
+def _join(words: list[str], last: str) -> str:
+    return f"{', '.join(words[:-1])} {last} {words[-1]}" if len(words) > 1 else words[0]
+
+
+def _map(
+    service: AnalysisService, result: AnalysisResult, measure: Any, principal: Principal, lang: str, t: Translator
+) -> Markup | None:
+    """The choropleth when municipality is the one row dimension (the column totals are drawn)."""
+    if result.plan.areas or [d.id for d in result.plan.rows] != ["kommune"]:
+        return None
+    home = principal.home_municipality
+    own = service.municipalities().get(home) if home is not None else None
+    texts = MapTexts(
+        title=f"{measure.label.get(lang)}, {result.plan.period}",
+        description=t("reports.map_description"),
+        hidden=t("reports.map_hidden"),
+        missing=t("reports.map_missing"),
+        highlight=t("reports.map_highlight", name=own.name if own else ""),
+    )
+    areas = views.map_areas(result, measure, lang)
+    svg = choropleth_svg(areas, texts, fmt=lambda v: number(v, measure.decimals, lang), highlight=home)
+    return Markup(svg)
+
+
+def _downloads(state: BuilderState, catalog: Catalog, t: Translator) -> list[tuple[str, str]]:
+    """CSV and XLSX links, unless the analysis cannot be downloaded (a view-only dimension, or
+    only view-only measures): then the page says so instead."""
+    try:
+        check_downloadable(state.to_request(catalog), catalog)
+    except RequestError:
+        return []
+    return [(f"/analyse/export?{state.query(format=fmt)}", t(f"reports.download_{fmt}")) for fmt in ("csv", "xlsx")]
+
+
+# --- the form ------------------------------------------------------------------------------------
+
+
+def _form(
+    service: AnalysisService, state: BuilderState, principal: Principal, lang: str, t: Translator
+) -> dict[str, Any]:
+    catalog = service.catalog
+    years = service.years()
+    shown = state.measures_or_default(catalog)
+    dimensions = available_dimensions(shown, catalog) if shown else ()
+    none = Option("", t("analyse.none"), False)
+    perspective = Select(
+        "perspective",
+        t("analyse.perspective"),
+        [Option(p.id, p.label.get(lang), p.id == state.perspective) for p in catalog.perspectives.values()],
+    )
+    measures = Checkboxes(
+        "measure",
+        t("analyse.measures"),
+        [Option(m.id, m.label.get(lang), m.id in shown) for m in catalog.measures_of(state.perspective)],
+        open=True,
+        notes={m.id: t("analyse.view_only") for m in catalog.measures_of(state.perspective) if not m.downloadable},
+    )
+    axes = [
+        _axis("row", i, t("analyse.row", n=i + 1), state.rows, dimensions, none, lang, t) for i in range(ROW_SLOTS)
+    ] + [
+        _axis("column", i, t("analyse.column", n=i + 1), state.columns, dimensions, none, lang, t)
+        for i in range(COLUMN_SLOTS)
+    ]
+    year_options = [str(y) for y in reversed(years)]
+    return {
+        "perspective": perspective,
+        "measures": measures,
+        "axes": axes,
+        "filters": _filters(state, dimensions, years, lang),
+        "segment": Select(
+            "segment",
+            t("analyse.segment"),
+            [Option("", t("analyse.all_citizens"), state.segment is None)]
+            + [Option(s.id, s.label.get(lang), s.id == state.segment) for s in catalog.segments.values()],
+        ),
+        "first": _year_select("from", t("analyse.from"), year_options, state.first),
+        "last": _year_select("to", t("analyse.to"), year_options, state.last),
+        "compare": state.compare,
+        "municipality": _municipality_select(service, state, principal, t),
+        "chart": Select(
+            "chart",
+            t("analyse.chart_measure"),
+            [Option(m, catalog.measures[m].label.get(lang), m == state.chart) for m in shown],
+        ),
+    }
+
+
+def _axis(
+    name: str,
+    slot: int,
+    label: str,
+    chosen: tuple[str, ...],
+    dimensions: tuple[Dimension, ...],
+    none: Option,
+    lang: str,
+    t: Translator,
+) -> Select:
+    value = chosen[slot] if slot < len(chosen) else ""
+    options = [Option("", none.label, value == "")]
+    options += [
+        Option(d.id, d.label.get(lang), d.id == value, t(f"analyse.group.{d.group}") if d.group else "")
+        for d in dimensions
+    ]
+    if value and value not in {d.id for d in dimensions}:
+        # kept visible, so the problem message above the form has something to point at
+        options.append(Option(value, value, True))
+    return Select(name, label, options, id=f"f-{name}-{slot}")
+
+
+def _filters(
+    state: BuilderState, dimensions: tuple[Dimension, ...], years: tuple[int, ...], lang: str
+) -> list[Checkboxes]:
+    out = []
+    for d in dimensions:
+        if d.id in NOT_FILTERS:
+            continue
+        known = members(d, years)
+        if not 0 < len(known) <= MAX_FILTER_MEMBERS:
+            continue
+        ticked = set(state.filter_values(d.id))
+        options = [Option(_text(m.value), m.label.get(lang), _text(m.value) in ticked) for m in known]
+        out.append(Checkboxes(f"f.{d.id}", d.label.get(lang), options, open=bool(ticked)))
+    return out
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _year_select(name: str, label: str, years: list[str], value: str | None) -> Select:
+    options = [Option(y, y, y == value) for y in years]
+    if value and value not in years:
+        options.append(Option(value, value, True))  # a month period saved through the API
+    return Select(name, label, options)
+
+
+def _municipality_select(service: AnalysisService, state: BuilderState, principal: Principal, t: Translator) -> Select:
+    chosen = state.municipality or str(service.default_municipality(principal))
+    by_name = sorted(service.municipalities().values(), key=lambda m: m.name)
+    return Select(
+        "municipality",
+        t("analyse.compare_municipality"),
+        [Option(str(m.code), m.name, str(m.code) == chosen) for m in by_name],
+    )
