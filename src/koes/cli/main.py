@@ -495,7 +495,11 @@ def serve_command(
             markup=False,
             highlight=False,
         )
-    uvicorn.run(web, host=host, port=port, log_level="info")
+    from uvicorn.config import LOGGING_CONFIG
+
+    from koes.web.logs import uvicorn_log_config
+
+    uvicorn.run(web, host=host, port=port, log_level="info", log_config=uvicorn_log_config(LOGGING_CONFIG))
 
 
 orgs_app = typer.Typer(

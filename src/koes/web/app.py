@@ -34,6 +34,7 @@ from koes.web import api
 from koes.web.api import v1
 from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable, unruled_endpoints
 from koes.web.errors import install_error_handlers
+from koes.web.logs import install_log_masking
 from koes.web.maps import geometry
 from koes.web.pages import error_page, install_pages
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     if settings.api_auth not in API_AUTH_MODES:
         raise ValueError(f"api_auth must be one of {', '.join(API_AUTH_MODES)}, not {settings.api_auth!r}")
     owned = service is None
+    install_log_masking()
     database = open_app_database(settings)
     try:
         trail = AuditTrail(database)

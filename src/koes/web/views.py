@@ -141,7 +141,7 @@ def comparison(result: AnalysisResult, measure: Measure, lang: str) -> dict[str,
     for block in result.blocks:
         names.append(_area_name(block, lang, measure))
         cells.append(shown(result, block, measure, (TOTAL, TOTAL), lang))
-    return {"kind": "bar", "traces": [_trace(measure.label.get(lang), names, cells)]}
+    return {"kind": "bar", "traces": [_trace(measure.label.get(lang), names, cells)], "highlight_first": True}
 
 
 def breakdown(result: AnalysisResult, measure: Measure, lang: str) -> dict[str, Any]:

@@ -10,6 +10,10 @@
       name: t.name, x: t.x, y: t.y, text: t.text, hoverinfo: "x+name+text",
       marker: { color: COLOURS[i % COLOURS.length] }
     };
+    // A comparison is one series of areas: the own municipality (first) stands out from the rest.
+    if (chart.highlight_first) {
+      trace.marker.color = t.x.map(function (_, j) { return j === 0 ? COLOURS[0] : "#7c8a99"; });
+    }
     if (chart.kind === "bar") {
       trace.type = "bar";
       trace.textposition = "none";
