@@ -154,6 +154,28 @@ def test_problems_are_named_above_the_form_and_the_form_keeps_the_choices(world:
     assert [e.outcome for e in world.records(anna.username) if e.action == "analysis"] == ["error"]
 
 
+@pytest.mark.parametrize(
+    ("query", "danish"),
+    [
+        ("perspective=somatik&from=2023&to=2022", "Fra-året ligger efter til-året."),
+        ("perspective=somatik&row=kommune&compare=1&municipality=101", "Fjern bopælskommune og bopælsregion"),
+        ("perspective=somatik&row=koen&column=koen", "»Køn« står både i rækker og kolonner"),
+        ("perspective=befolkning&row=diagnosekapitel", "»Borgere« kan ikke opdeles efter Diagnosekapitel"),
+        (
+            "perspective=somatik&measure=indlaeggelser_pr_1000&column=maaned&segment=borgere_65",
+            "Brug år i stedet for kvartal eller måned",
+        ),
+    ],
+)
+def test_problems_are_said_in_the_users_language(world: World, query: str, danish: str) -> None:
+    anna = world.visitor()
+    page = html.unescape(anna.get(f"/analyse?{query}").text)
+    assert danish in page
+    english = TestClient(world.app, raise_server_exceptions=False, cookies={"koes_lang": "en"})
+    english.cookies.set(SESSION_COOKIE, anna.token)
+    assert danish not in html.unescape(english.get(f"/analyse?{query}").text)
+
+
 def test_downloads_hold_the_table_and_leave_view_only_out(world: World) -> None:
     anna = world.visitor()
     page = anna.get(PSYCHIATRY).text

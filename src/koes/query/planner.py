@@ -70,7 +70,14 @@ def _period(request: AnalysisRequest, context: PlanContext) -> Period:
     first, last = min(context.years), max(context.years)
     if request.period.first // 100 < first or request.period.last // 100 > last:
         raise RequestError(
-            [FieldProblem("period", f"{request.period} is outside the release, which holds {first}–{last}")]
+            [
+                FieldProblem(
+                    "period",
+                    f"{request.period} is outside the release, which holds {first}–{last}",
+                    "period_outside",
+                    (("period", str(request.period)), ("release", f"{first}–{last}")),
+                )
+            ]
         )
     return request.period
 
@@ -154,7 +161,9 @@ class _Planner:
             raise RequestError(
                 [
                     FieldProblem(
-                        "rows", f"citizens in a segment are counted per year; group by 'aar', not {dropped_time}"
+                        "rows",
+                        f"citizens in a segment are counted per year; group by 'aar', not {dropped_time}",
+                        "segment_time",
                     )
                 ]
             )
@@ -216,12 +225,12 @@ class _Planner:
             for d in dimensions
             if not any(all(self.catalog.sources[s].has(a) for a in d.attributes) for s in measure.inputs)
         ]
-        message = (
-            f"not available by {', '.join(repr(d) for d in unavailable)}"
-            if unavailable
-            else "no source can answer this combination (" + "; ".join(reasons) + ")"
-        )
-        raise RequestError([FieldProblem("measures", f"{what} is {message}")])
+        if unavailable:
+            message, code = f"not available by {', '.join(repr(d) for d in unavailable)}", "not_available"
+        else:
+            message, code = "no source can answer this combination (" + "; ".join(reasons) + ")", "no_source"
+        params = (("measure", measure.id), ("dimensions", ",".join(unavailable)))
+        raise RequestError([FieldProblem("measures", f"{what} is {message}", code, params)])
 
 
 def _grouping_sets(rows: tuple[str, ...], cols: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
@@ -236,7 +245,13 @@ def _areas(request: AnalysisRequest, context: PlanContext, similar_count: int) -
     own = context.municipalities.get(code) if code is not None else None
     if own is None:
         raise RequestError(
-            [FieldProblem("comparison", 'name the municipality to compare: {"municipality": <kommunekode>}')]
+            [
+                FieldProblem(
+                    "comparison",
+                    'name the municipality to compare: {"municipality": <kommunekode>}',
+                    "comparison_municipality",
+                )
+            ]
         )
     region = frozenset(m.code for m in context.municipalities.values() if m.region == own.region)
     similar = _similar(own, context, similar_count)

@@ -23,8 +23,14 @@ COMPARISON_DIMENSIONS = frozenset({"kommune", "region"})
 
 @dataclass(frozen=True)
 class FieldProblem:
+    """One problem of a request, with the field it concerns. ``code`` and ``params`` (ids, never
+    values a user typed) let a page say it in the user's language (``problem.<code>`` in the web
+    messages); ``message`` is the English text the API and the CLI show."""
+
     field: str
     message: str
+    code: str = ""
+    params: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         # Messages quote what the user sent; a CPR number typed into a filter must not be echoed back
@@ -126,7 +132,14 @@ def parse_request(raw: object, catalog: Catalog) -> AnalysisRequest:
     rows = _dimension_list(raw.get("rows", []), "rows", catalog, problems)
     columns = _dimension_list(raw.get("columns", []), "columns", catalog, problems)
     for repeated in sorted(set(rows) & set(columns)):
-        problems.append(FieldProblem("columns", f"dimension {repeated!r} is already in rows"))
+        problems.append(
+            FieldProblem(
+                "columns",
+                f"dimension {repeated!r} is already in rows",
+                "repeated_dimension",
+                (("dimension", repeated),),
+            )
+        )
     filters = _filters(raw.get("filters", {}), catalog, problems)
     segment = _segment(raw.get("segment"), catalog, problems)
     period = _period(raw.get("period"), problems)
@@ -134,7 +147,9 @@ def parse_request(raw: object, catalog: Catalog) -> AnalysisRequest:
     if comparison and COMPARISON_DIMENSIONS & set(rows + columns):
         problems.append(
             FieldProblem(
-                "comparison", "a comparison places areas in the rows; remove kommune/region from rows and columns"
+                "comparison",
+                "a comparison places areas in the rows; remove kommune/region from rows and columns",
+                "comparison_areas",
             )
         )
     if problems:
@@ -255,7 +270,7 @@ def _period(value: object, problems: list[FieldProblem]) -> Period | None:
     if first is None or last is None:
         return None
     if first > last:
-        problems.append(FieldProblem("period", "`from` is after `to`"))
+        problems.append(FieldProblem("period", "`from` is after `to`", "period_order"))
         return None
     return Period(first, last)
 

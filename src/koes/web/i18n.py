@@ -28,6 +28,10 @@ def catalog() -> Mapping[str, Mapping[str, str]]:
     return out
 
 
+def has_message(key: str) -> bool:
+    return key in catalog()
+
+
 def language(value: str | None) -> str:
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
 

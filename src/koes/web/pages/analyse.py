@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
 from koes.query.planner import available_dimensions
-from koes.query.request import RequestError
+from koes.query.request import FieldProblem, RequestError
 from koes.query.scope import ScopeDeniedError
 from koes.semantic.members import members
 from koes.semantic.model import Catalog, Dimension
@@ -31,7 +31,7 @@ from koes.services.saved import NotFoundError, SavedAnalysis, SavedAnalysisServi
 from koes.web import views
 from koes.web.builder import BuilderState, fitted, from_query
 from koes.web.formats import number
-from koes.web.i18n import Translator
+from koes.web.i18n import Translator, has_message
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import NO_STORE, error_page, lang_of, refused, render, signed_in, user_view
 from koes.web.pages.figures import chart, provenance
@@ -50,7 +50,7 @@ class Outcome:
     """What the request gave: a result, or the problems to show above the form."""
 
     result: AnalysisResult | None
-    problems: list[str]
+    problems: list[FieldProblem]
 
 
 def analysis_of(request: Request) -> AnalysisService:
@@ -144,9 +144,9 @@ def _answer(service: AnalysisService, state: BuilderState, principal: Principal,
     try:
         return Outcome(service.run(state.to_request(service.catalog), principal, lang), [])
     except RequestError as error:
-        return Outcome(None, [str(p) for p in error.problems])
+        return Outcome(None, list(error.problems))
     except AnalysisFailedError as error:
-        return Outcome(None, [str(error)])
+        return Outcome(None, [FieldProblem("analysis", str(error), "failed")])
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -157,7 +157,8 @@ def _context(
 ) -> dict[str, Any]:
     t = Translator(lang)
     form = _form(service, state, principal, lang, t)
-    context: dict[str, Any] = {"form": form, "problems": outcome.problems, "query": state.query(), "result": None}
+    problems = [problem_text(p, service.catalog, lang) for p in outcome.problems]
+    context: dict[str, Any] = {"form": form, "problems": problems, "query": state.query(), "result": None}
     result = outcome.result
     if result is None:
         return context
@@ -181,6 +182,23 @@ def _context(
         **provenance([result], lang),
     )
     return context
+
+
+def problem_text(problem: FieldProblem, catalog: Catalog, lang: str) -> str:
+    """A problem in the page's language when it has a code (ids in its parameters become labels);
+    else the checker's own words."""
+    if not problem.code or not has_message(f"problem.{problem.code}"):
+        return str(problem)
+    labels = {}
+    for name, value in problem.params:
+        if name == "measure" and value in catalog.measures:
+            value = catalog.measures[value].label.get(lang)
+        elif name in ("dimension", "dimensions"):
+            value = ", ".join(
+                catalog.dimensions[d].label.get(lang) if d in catalog.dimensions else d for d in value.split(",")
+            )
+        labels[name] = value
+    return Translator(lang)(f"problem.{problem.code}", **labels)
 
 
 def _title(labels: list[str], result: AnalysisResult, lang: str, t: Translator) -> str:
