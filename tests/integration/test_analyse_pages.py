@@ -176,6 +176,13 @@ def test_problems_are_said_in_the_users_language(world: World, query: str, danis
     assert danish not in html.unescape(english.get(f"/analyse?{query}").text)
 
 
+def test_a_filter_without_checkboxes_is_kept_by_the_form(world: World) -> None:
+    anna = world.visitor()
+    page = anna.get("/analyse?perspective=somatik&row=koen&f.diagnoseblok=E10-E14").text
+    assert '<input type="hidden" name="f.diagnoseblok" value="E10-E14">' in page
+    assert "Filter på Diagnoseblok: 1 valgt" in html.unescape(page)
+
+
 def test_downloads_hold_the_table_and_leave_view_only_out(world: World) -> None:
     anna = world.visitor()
     page = anna.get(PSYCHIATRY).text

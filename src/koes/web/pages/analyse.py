@@ -278,11 +278,13 @@ def _form(
         for i in range(COLUMN_SLOTS)
     ]
     year_options = [str(y) for y in reversed(years)]
+    filters = _filters(state, dimensions, years, lang)
     return {
         "perspective": perspective,
         "measures": measures,
         "axes": axes,
-        "filters": _filters(state, dimensions, years, lang),
+        "filters": filters,
+        "kept_filters": _kept_filters(state, filters, catalog, lang),
         "segment": Select(
             "segment",
             t("analyse.segment"),
@@ -336,6 +338,22 @@ def _filters(
         ticked = set(state.filter_values(d.id))
         options = [Option(_text(m.value), m.label.get(lang), _text(m.value) in ticked) for m in known]
         out.append(Checkboxes(f"f.{d.id}", d.label.get(lang), options, open=bool(ticked)))
+    return out
+
+
+def _kept_filters(
+    state: BuilderState, shown: list[Checkboxes], catalog: Catalog, lang: str
+) -> list[tuple[str, str, list[str]]]:
+    """Filters of the state the form has no checkboxes for (a long list such as diagnoses, set
+    through the API or a saved analysis): kept as hidden fields, so submitting the form never
+    drops them silently, and named on the page. (label, field name, values)."""
+    names = {c.name for c in shown}
+    out = []
+    for dimension_id, values in state.filters:
+        name = f"f.{dimension_id}"
+        if name not in names:
+            dimension = catalog.dimensions.get(dimension_id)
+            out.append((dimension.label.get(lang) if dimension else dimension_id, name, list(values)))
     return out
 
 
