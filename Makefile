@@ -42,16 +42,19 @@ chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
-# axe-core (the accessibility check the browser tests inject) from the npm registry, into a cache
-# folder the tests read; never fetched while the tests run. Node and npm from Debian when missing.
+# axe-core (the accessibility check the browser tests inject) and oidc-provider (the real OpenID
+# Connect provider the single sign-on tests start under Node, tests/oidc_provider.mjs) from the npm
+# registry, into a cache folder the tests read; never fetched while the tests run. Node and npm
+# from Debian when missing.
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
-$(AXE):
+OIDC_PROVIDER := .cache/npm/node_modules/oidc-provider/package.json
+$(AXE) $(OIDC_PROVIDER):
 	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
 	@mkdir -p .cache/npm
-	@npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@4 >/dev/null
+	@npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@4 oidc-provider@9 >/dev/null
 
-axe: $(AXE)
+axe: $(AXE) $(OIDC_PROVIDER)
 
 demo: install
 	$(BIN)/koes --data-dir $(DEMO_DIR) generate --persons $(DEMO_PERSONS) --years $(DEMO_YEARS) \

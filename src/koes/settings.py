@@ -42,6 +42,16 @@ class Settings:
     secure_cookies: bool = False  # True: the session cookie is Secure even on plain http (behind a TLS proxy)
     # SQLAlchemy URL of the app database; empty: SQLite file DATA_DIR/app.db. Out of repr: it may hold a password.
     app_db_url: str = dataclasses.field(default="", repr=False)
+    # Single sign-on through OpenID Connect (docs/decisions/0003-oidc-sso.md): off unless the issuer is set.
+    oidc_issuer: str = ""  # e.g. https://broker.example/op; its /.well-known/openid-configuration is read
+    oidc_client_id: str = ""
+    oidc_client_secret: str = dataclasses.field(default="", repr=False)  # empty: a public client (PKCE only)
+    oidc_redirect_uri: str = ""  # empty: BASE/login/sso/callback from the request (set it behind a proxy)
+    oidc_scopes: str = "openid profile"
+    oidc_username_claim: str = "preferred_username"  # must equal a local user's user name
+    oidc_organisation_claim: str = "koes_organisation"  # must equal that user's organisation (kommune:101)
+    oidc_mfa_acr: str = ""  # comma-separated `acr` values that mean multi-factor (besides `amr` holding "mfa")
+    oidc_label: str = "SSO"  # the button on /login: "Log ind med {label}"
 
     @property
     def warehouse(self) -> Path:
@@ -61,6 +71,10 @@ class Settings:
     def app_database_url(self) -> str:
         """Where users, organisations and the audit trail live: ``KOES_APP_DB_URL`` or SQLite in ``data_dir``."""
         return self.app_db_url or f"sqlite:///{self.data_dir / 'app.db'}"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

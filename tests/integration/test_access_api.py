@@ -179,6 +179,10 @@ REQUESTS: dict[tuple[str, str], Build] = {
         f"{V1}/users/{_user_id(w, own)}/deactivate",
         None,
     ),
+    ("POST", f"{V1}/users/{{user_id}}/reset-totp"): lambda w, c, own: (
+        f"{V1}/users/{_user_id(w, own)}/reset-totp",
+        None,
+    ),
     ("DELETE", f"{V1}/grants/{{grant_id}}"): lambda w, c, own: (f"{V1}/grants/{w.grant_of(_org(own))}", None),
     ("GET", f"{V1}/recertification"): lambda w, c, own: (f"{V1}/recertification?days=400", None),
     ("GET", f"{V1}/audit"): lambda w, c, own: (f"{V1}/audit?organisation={_org(own)}", None),
@@ -307,6 +311,7 @@ def test_another_organisations_ids_are_not_found(world: World) -> None:
         ("GET", f"{V1}/users/{theirs.user_id}", None),
         ("POST", f"{V1}/users/{theirs.user_id}/grants", {"role": "aggregeret"}),
         ("POST", f"{V1}/users/{theirs.user_id}/deactivate", None),
+        ("POST", f"{V1}/users/{theirs.user_id}/reset-totp", None),
         ("DELETE", f"{V1}/grants/{grant_id}", None),
         ("GET", f"{V1}/users?organisation={OTHER}", None),
         ("GET", f"{V1}/users?organisation=region:1084", None),  # the region around the own municipality
@@ -405,11 +410,21 @@ def test_admin_endpoints_do_what_they_say(world: World) -> None:
     expiring = world.call("GET", f"{V1}/recertification?days=31", token).json()["grants"]
     assert [g["id"] for g in expiring] == [grant.json()["id"]]
     assert world.call("DELETE", f"{V1}/grants/{grant.json()['id']}", token).json()["revoked_by"] == admin.user
+    reset = world.call("POST", f"{V1}/users/{user['id']}/reset-totp", token)
+    assert reset.status_code == 200 and reset.json()["totp_enrolled"] is False
+    own = world.call("POST", f"{V1}/users/{admin.user_id}/reset-totp", token)
+    assert own.status_code == 403 and "your own TOTP" in own.json()["error"]["message"]
     assert world.call("POST", f"{V1}/users/{user['id']}/deactivate", token).json()["active"] is False
     me = world.call("GET", f"{V1}/me", token).json()
     assert me["roles"] == ["aggregeret", "lokal_admin"] and "manage_users_own_org" in me["permissions"]
     records = world.call("GET", f"{V1}/audit", token).json()["records"]
-    assert [r["action"] for r in records[:4]] == ["user.deactivate", "grant.revoke", "grant.add", "user.create"]
+    assert [r["action"] for r in records[:5]] == [
+        "user.deactivate",
+        "user.totp_reset",
+        "grant.revoke",
+        "grant.add",
+        "user.create",
+    ]
     again = world.call("GET", f"{V1}/audit", token).json()["records"]
     assert again[0]["action"] == "audit.view"  # reading the trail is itself recorded
 

@@ -348,6 +348,66 @@ def _dump(database: AppDatabase) -> str:
     return "\n".join(out)
 
 
+# --- TOTP reset by an administrator ----------------------------------------------------------
+
+
+def _enrolled(world: World, principal: Principal) -> list[str]:
+    """Enrol TOTP for the user; its recovery codes."""
+    user_id = principal.user_id or 0
+    enrolment = world.signin.enrol_totp(user_id)
+    return world.signin.confirm_totp(user_id, totp_code(enrolment.secret, world.clock.now))
+
+
+def test_an_administrator_resets_a_users_totp(world: World) -> None:
+    admin = world.user("admin-kbh", "kommune:101", "lokal_admin")
+    anna = world.user("anna", "kommune:101", "individ")
+    ole = world.user("ole", "kommune:101", "aggregeret")
+    codes = _enrolled(world, anna)
+    sessions = SessionService(world.trail, Settings(), world.clock)
+    signed_in = sessions.start("signed_in", anna.user_id or 0)
+    pending = sessions.start("password_ok", anna.user_id or 0)
+    others = sessions.start("signed_in", ole.user_id or 0)
+    done = world.users.reset_totp(admin, anna.user_id or 0)
+    assert (done.username, done.totp_enrolled, done.roles) == ("anna", False, frozenset({"individ"}))
+    assert sessions.find(signed_in.token) is None and sessions.find(pending.token) is None
+    assert sessions.find(others.token) is not None  # nobody else's
+    record = world.trail.records()[-1].event
+    assert (record.action, record.user, record.organisation) == ("user.totp_reset", "admin-kbh", "kommune:101")
+    assert record.summary == "TOTP of anna (#2, kommune:101) reset; 10 recovery code(s) invalidated, 2 session(s) ended"
+    world.clock.advance(seconds=30)
+    assert world.signin.password("anna", PASSWORD).outcome == "enrol_totp"  # a new authenticator is due
+    assert world.signin.second_factor(anna.user_id or 0, codes[0]).outcome == "failed"  # old codes are void
+    assert world.signin.recovery_codes_left(anna.user_id or 0) == 0
+    assert len(_enrolled(world, anna)) == 10  # and the new enrolment works as the first did
+    assert world.users.user(OPERATOR, anna.user_id or 0).totp_enrolled
+    assert world.trail.verify() == []
+
+
+def test_a_totp_reset_reaches_only_what_the_administrator_manages(world: World) -> None:
+    admin = world.user("admin-kbh", "kommune:101", "lokal_admin")
+    analyst = world.user("ida", "kommune:101", "aggregeret")
+    root_here = world.user("root-kbh", "kommune:101", "system_admin")
+    aarhus = world.user("bo", "kommune:751", "individ")
+    system = world.user("sys", "national", "system_admin")
+    before = len(world.trail.records())
+    for actor, target, error in [
+        (admin, aarhus.user_id, NotFoundError),  # another organisation: as if it did not exist
+        (admin, 10**9, NotFoundError),
+        (admin, system.user_id, NotFoundError),
+        (admin, admin.user_id, ForbiddenError),  # nobody resets their own
+        (admin, root_here.user_id, ForbiddenError),  # only a system administrator resets one
+        (analyst, analyst.user_id, ForbiddenError),  # no manage_users
+        (analyst, admin.user_id, ForbiddenError),
+    ]:
+        with pytest.raises(error):
+            world.users.reset_totp(actor, target or 0)
+    assert len(world.trail.records()) == before  # a refusal changes nothing and records no reset
+    assert not world.users.reset_totp(system, aarhus.user_id or 0).totp_enrolled
+    assert not world.users.reset_totp(system, root_here.user_id or 0).totp_enrolled
+    assert not world.users.reset_totp(OPERATOR, system.user_id or 0).totp_enrolled
+    assert [a for a, _u, _o in _actions(world)[before:]] == ["user.totp_reset"] * 3
+
+
 # --- the command line ------------------------------------------------------------------------
 
 
@@ -406,6 +466,36 @@ def test_cli_users_commands(tmp_path: Path, app_db_url: str) -> None:
         ("grant.revoke", "cli"),
         ("user.deactivate", "cli"),
     ]
+
+
+def test_cli_reset_totp(tmp_path: Path, app_db_url: str, refdata: RefData) -> None:
+    env = {"KOES_APP_DB_URL": app_db_url}
+    db = open_app_database(Settings(data_dir=tmp_path, app_db_url=app_db_url), refdata)
+    try:
+        trail = AuditTrail(db)
+        users = UserService(trail, fast_passwords())
+        anna = users.create_user(OPERATOR, "anna", organisation="kommune:101", password=PASSWORD)
+        users.grant(OPERATOR, anna.id, "individ")
+        signin = SignInService(trail, KEY, users)
+        enrolment = signin.enrol_totp(anna.id)
+        signin.confirm_totp(anna.id, totp_code(enrolment.secret, datetime.now(UTC)))
+    finally:
+        db.dispose()
+    reset = koes(tmp_path, "users", "reset-totp", "anna", env=env)
+    assert reset.exit_code == 0, reset.output
+    assert "TOTP of anna is reset" in reset.text
+    missing = koes(tmp_path, "users", "reset-totp", "ingen", env=env)
+    assert missing.exit_code == 1 and "no user 'ingen'" in missing.text
+    db = open_app_database(Settings(data_dir=tmp_path, app_db_url=app_db_url))
+    try:
+        trail = AuditTrail(db)
+        assert not UserService(trail).user_by_name(OPERATOR, "anna").totp_enrolled
+        last = trail.records()[-1].event
+        assert (last.action, last.user) == ("user.totp_reset", "cli")
+        assert "10 recovery code(s) invalidated" in last.summary
+        assert trail.verify() == []
+    finally:
+        db.dispose()
 
 
 def test_demo_users_are_idempotent(tmp_path: Path, app_db_url: str) -> None:

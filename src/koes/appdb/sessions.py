@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
 
 from koes.appdb.database import AppDatabase
 from koes.appdb.models import WebSession
@@ -71,6 +72,25 @@ def revoke_session(database: AppDatabase, session_id: str, at: datetime) -> None
 
 def revoke_sessions_of(database: AppDatabase, user_id: int, at: datetime) -> int:
     with database.session() as db:
-        live = update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
-        result = db.execute(live.values(revoked_at=at))
+        return revoke_sessions_in(db, user_id, at)
+
+
+def revoke_sessions_in(db: Session, user_id: int, at: datetime) -> int:
+    """Revoke every live session of a user inside the caller's transaction (a change that must end
+    them together with itself, such as a new password); how many there were."""
+    live = update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+    result = db.execute(live.values(revoked_at=at).execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_ended_sessions(database: AppDatabase, *, seen_before: datetime, created_before: datetime) -> int:
+    """Delete the rows of sessions that can never be used again: revoked, idle since before
+    ``seen_before`` or made before ``created_before``; how many. Live sessions are kept."""
+    ended = or_(
+        WebSession.revoked_at.is_not(None),
+        WebSession.last_seen_at < seen_before,
+        WebSession.created_at < created_before,
+    )
+    with database.session() as db:
+        result = db.execute(delete(WebSession).where(ended).execution_options(synchronize_session=False))
         return int(getattr(result, "rowcount", 0) or 0)

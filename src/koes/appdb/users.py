@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from koes.appdb.audit import audited_change
 from koes.appdb.database import AppDatabase
 from koes.appdb.models import ApiToken, Grant, Organisation, RecoveryCode, User
+from koes.appdb.sessions import revoke_sessions_in
 from koes.privacy.audit import AuditEvent
 
 
@@ -52,6 +53,15 @@ class Credentials:
 
     def __repr__(self) -> str:
         return f"Credentials(user={self.user.username!r}, …)"
+
+
+@dataclass(frozen=True)
+class Revocations:
+    """A credential change and what it ended with it."""
+
+    user: UserRow
+    sessions: int  # web sessions revoked
+    recovery_codes: int  # unused recovery codes invalidated
 
 
 @dataclass(frozen=True)
@@ -373,6 +383,50 @@ def set_password_hash(
         return _user(user)
 
     return audited_change(database, change, event, "the password")
+
+
+def replace_password(
+    database: AppDatabase,
+    user_id: int,
+    password_hash: str,
+    *,
+    at: datetime,
+    event: Callable[[Revocations], AuditEvent | None],
+) -> Revocations:
+    """A user's own new password: failures reset and every session of the user revoked with it, so a
+    session opened with the old password cannot outlive the change."""
+
+    def change(session: Session) -> Revocations:
+        user = _locked(session, user_id)
+        user.password_hash, user.updated_at = password_hash, at
+        user.failed_attempts, user.locked_until = 0, None
+        session.flush()
+        return Revocations(_user(user), revoke_sessions_in(session, user_id, at), 0)
+
+    return audited_change(database, change, event, "the password")
+
+
+def reset_totp(
+    database: AppDatabase, user_id: int, *, at: datetime, event: Callable[[Revocations], AuditEvent | None]
+) -> Revocations:
+    """Forget the user's TOTP secret (confirmed or pending), invalidate its unused recovery codes and
+    revoke its sessions, in one transaction: its next sign-in enrols a new authenticator."""
+
+    def change(session: Session) -> Revocations:
+        user = _locked(session, user_id)
+        user.totp_secret, user.totp_confirmed, user.totp_last_step = None, False, None
+        user.updated_at = at
+        session.flush()
+        codes = session.execute(
+            update(RecoveryCode)
+            .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+            .values(used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        ended = revoke_sessions_in(session, user_id, at)
+        return Revocations(_user(user), ended, int(getattr(codes, "rowcount", 0) or 0))
+
+    return audited_change(database, change, event, "the TOTP reset")
 
 
 def set_totp_secret(

@@ -33,6 +33,7 @@ from koes.services.demo import ensure_demo_users
 from koes.services.export import DELIMITERS, check_downloadable, to_csv
 from koes.services.organisations import list_organisations
 from koes.services.results import HIDDEN_NOTE, AnalysisResult
+from koes.services.sessions import SessionService
 from koes.services.signin import KeyFileError
 from koes.services.tokens import TokenService
 from koes.services.users import (
@@ -770,6 +771,19 @@ def users_deactivate(ctx: typer.Context, username: Annotated[str, typer.Argument
     console.print(f"{user.username} is deactivated.", markup=False, highlight=False)
 
 
+@users_app.command("reset-totp")
+def users_reset_totp(ctx: typer.Context, username: Annotated[str, typer.Argument(help="The user.")]) -> None:
+    """Reset a user's TOTP (a lost phone): it enrols again at its next sign-in; its recovery codes stop
+    working and its web sessions end at once."""
+    with _admin(ctx) as admin:
+        user = admin.users.reset_totp(OPERATOR, _user_id(admin, username))
+    console.print(
+        f"TOTP of {user.username} is reset: it sets up a new authenticator at its next sign-in.",
+        markup=False,
+        highlight=False,
+    )
+
+
 @users_app.command("token")
 def users_token(
     ctx: typer.Context,
@@ -801,6 +815,25 @@ def users_expiring(
     for g in grants:
         table.add_row(str(g.id), g.username, g.organisation, g.role, g.expires_at.isoformat(), g.granted_by)
     console.print(table)
+
+
+sessions_app = typer.Typer(help="Web sessions kept in the app database.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
+
+
+@sessions_app.command("purge")
+def sessions_purge(ctx: typer.Context) -> None:
+    """Delete the rows of ended web sessions (revoked, idle or too old). A running app does this itself
+    every 15 minutes; live sessions and the audit trail are not touched."""
+    settings = _settings(ctx)
+    database = _app_database(settings)
+    try:
+        count = SessionService(AuditTrail(database), settings).purge()
+    except AppDatabaseError as exc:
+        _stop(str(exc))
+    finally:
+        database.dispose()
+    console.print(f"{count} ended session(s) deleted.", markup=False, highlight=False)
 
 
 @app.command("demo-users")

@@ -43,10 +43,13 @@ ACTIONS = (
     "user.create",
     "user.deactivate",
     "user.password",
+    "user.totp_reset",
     "grant.add",
     "grant.revoke",
     "token.create",
     "token.revoke",
+    # a signed-in user changing its own password (denied: a wrong current password, counted like a sign-in)
+    "password.change",
     # sign-in and second factors (never the password, a code, a secret or a token)
     "signin.ok",
     "signin.failed",
@@ -69,6 +72,7 @@ ADMIN_ACTIONS = (
     "user.create",
     "user.deactivate",
     "user.password",
+    "user.totp_reset",
     "grant.add",
     "grant.revoke",
     "token.create",

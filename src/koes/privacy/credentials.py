@@ -72,20 +72,35 @@ def character_classes(password: str) -> set[str]:
     return found
 
 
+# Rule id → message. The ids let a page show each rule in the reader's language (messages.yaml).
+PASSWORD_RULES = {
+    "short": f"must be at least {MIN_PASSWORD} characters long",
+    "long": f"must be at most {MAX_PASSWORD} characters long",
+    "kinds": "must mix at least two kinds of characters (lower-case, upper-case, digits, others)",
+    "empty": "must not be empty",
+    "username": "must not contain the user name",
+}
+
+
+def broken_password_rules(password: str, username: str = "") -> list[str]:
+    """The ids (:data:`PASSWORD_RULES`) of every rule ``password`` breaks (empty: acceptable)."""
+    broken = []
+    if len(password) < MIN_PASSWORD:
+        broken.append("short")
+    if len(password) > MAX_PASSWORD:
+        broken.append("long")
+    if password and len(character_classes(password)) < 2:
+        broken.append("kinds")
+    if not password:
+        broken.append("empty")
+    if username and username.casefold() in password.casefold():
+        broken.append("username")
+    return broken
+
+
 def password_problems(password: str, username: str = "") -> list[str]:
     """Every rule ``password`` breaks (empty: acceptable). The messages never quote the password."""
-    problems = []
-    if len(password) < MIN_PASSWORD:
-        problems.append(f"must be at least {MIN_PASSWORD} characters long")
-    if len(password) > MAX_PASSWORD:
-        problems.append(f"must be at most {MAX_PASSWORD} characters long")
-    if password and len(character_classes(password)) < 2:
-        problems.append("must mix at least two kinds of characters (lower-case, upper-case, digits, others)")
-    if not password:
-        problems.append("must not be empty")
-    if username and username.casefold() in password.casefold():
-        problems.append("must not contain the user name")
-    return problems
+    return [PASSWORD_RULES[rule] for rule in broken_password_rules(password, username)]
 
 
 class Passwords:

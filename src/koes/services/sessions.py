@@ -9,13 +9,20 @@ after it was made. Every step of a sign-in makes a **new** session and revokes t
 States: ``anonymous`` (a sign-in form was shown: the session only carries its CSRF token),
 ``password_ok`` (the password was right; a second factor or TOTP enrolment is still due) and
 ``signed_in``.
+
+Ended sessions are useless rows: :meth:`SessionService.purge` deletes them (revoked, idle or too old,
+exactly the sessions :meth:`SessionService.find` would refuse). The web app runs it at start-up and
+every :data:`PURGE_EVERY` (:func:`start_session_sweeper`); ``koes sessions purge`` runs it by hand.
+Only session rows go: sign-ins and refusals are in the audit trail, which this never touches.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,8 +32,12 @@ from koes.services.audit import AuditTrail
 from koes.services.users import Clock, utc_now
 from koes.settings import Settings
 
+log = logging.getLogger(__name__)
+
 STATES = ("anonymous", "password_ok", "signed_in")
 TOUCH_EVERY = timedelta(seconds=30)  # last_seen_at is written at most this often per session
+# Every visit to the sign-in page makes an (anonymous) session: without a sweep the table only grows.
+PURGE_EVERY = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -111,3 +122,32 @@ class SessionService:
     def end_all(self, user_id: int) -> int:
         """Revoke every session of a user (say, after deactivation); how many there were."""
         return store.revoke_sessions_of(self.database, user_id, self.clock())
+
+    def purge(self) -> int:
+        """Delete the rows of every ended session (revoked, idle or past the absolute limit); how many."""
+        now = self.clock()
+        return store.delete_ended_sessions(
+            self.database, seen_before=now - self.idle, created_before=now - self.absolute
+        )
+
+
+def start_session_sweeper(
+    sessions: SessionService, stop: threading.Event, every: timedelta = PURGE_EVERY
+) -> threading.Thread:
+    """Purge ended sessions now and then every ``every``, in a daemon thread, until ``stop`` is set.
+
+    A failed sweep is logged and tried again at the next turn: it must never take the app down."""
+
+    def sweep() -> None:
+        while not stop.is_set():
+            try:
+                count = sessions.purge()
+                if count:
+                    log.info("deleted %d ended session(s)", count)
+            except Exception:
+                log.warning("purging ended sessions failed", exc_info=True)
+            stop.wait(every.total_seconds())
+
+    thread = threading.Thread(target=sweep, name="koes-session-sweeper", daemon=True)
+    thread.start()
+    return thread

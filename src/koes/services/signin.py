@@ -20,7 +20,14 @@ Rules:
 - a TOTP code is accepted one step either side of now, and never twice (the last accepted step is
   stored and moved forward with one conditional UPDATE); recovery codes are single-use;
 - every full sign-in writes ``signin.ok``, every failure ``signin.failed`` (with the reason, never
-  the password, the code or the name typed for an unknown user, which may be a mistyped password).
+  the password, the code or the name typed for an unknown user, which may be a mistyped password);
+- a wrong code on the TOTP enrolment page counts like a wrong second factor (the password was right
+  and a guessed code would finish the sign-in); while locked, no code is checked there either;
+- single sign-on (:meth:`SignInService.single_sign_on`, after :mod:`koes.services.oidc` checked the
+  broker's ID token) never creates users or grants: the broker's user name must be an active local
+  user of the organisation the broker names, with a valid grant, and roles that need TOTP need the
+  broker's multi-factor sign-in. It neither counts toward nor resets the password lockout
+  (docs/decisions/0003-oidc-sso.md).
 """
 
 from __future__ import annotations
@@ -55,6 +62,9 @@ from koes.settings import Settings
 UNKNOWN_USER = "(unknown)"
 SYSTEM_ORGANISATION = "national"
 OUTCOMES = ("ok", "second_factor", "enrol_totp", "failed", "locked")
+# Single sign-on: signed in, or refused because the user is unknown (or inactive) here, belongs to
+# another organisation than the broker says, has no valid grant, or needs MFA the broker did not do.
+SSO_OUTCOMES = ("ok", "unknown", "organisation", "no_grant", "needs_mfa")
 
 
 def load_secret_key(settings: Settings) -> bytes:
@@ -67,6 +77,14 @@ class SignInAttempt:
     outcome: str  # one of OUTCOMES
     user_id: int | None = None  # set unless the user is unknown
     locked_until: datetime | None = None
+
+
+class AccountLockedError(Exception):
+    """Too many wrong codes: the account is locked until ``until`` (the sign-in starts over)."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"the account is locked until {_when(until)}")
+        self.until = until
 
 
 @dataclass(frozen=True)
@@ -215,11 +233,20 @@ class SignInService:
         return TotpEnrolment(secret, uri, qr_svg(uri))
 
     def confirm_totp(self, user_id: int, code: str) -> list[str]:
-        """Confirm the enrolment with a code from the app; the new recovery codes (shown once)."""
+        """Confirm the enrolment with a code from the app; the new recovery codes (shown once).
+
+        A wrong code counts toward the lockout like a wrong second factor (:class:`InvalidInputError`,
+        or :class:`AccountLockedError` once it locks); while locked, no code is checked."""
         now = self.clock()
         found = self._credentials(user_id)
         if found.totp_secret is None or found.totp_confirmed:
             raise ConflictError("there is no TOTP enrolment to confirm")
+        user = found.user
+        if user.locked_until is not None and user.locked_until > now:
+            self.trail.record(
+                _signin_event(user, now, "signin.failed", f"account locked until {_when(user.locked_until)}")
+            )
+            raise AccountLockedError(user.locked_until)
         step = totp_step(self._open(found), code, now)
         confirmed = (
             store.accept_totp_step(
@@ -234,6 +261,9 @@ class SignInService:
             else None
         )
         if confirmed is None:
+            failed = self._failure(user, now, "wrong TOTP enrolment code")
+            if failed.locked_until is not None:
+                raise AccountLockedError(failed.locked_until)
             raise InvalidInputError([FieldProblem("code", "not the current code of the authenticator app")])
         codes = self.new_recovery_codes(user_id)
         # Enrolment ends a sign-in (password, then the first code): record it as one, and reset failures.
@@ -262,6 +292,42 @@ class SignInService:
 
     def recovery_codes_left(self, user_id: int) -> int:
         return store.unused_recovery_codes(self.database, user_id)
+
+    # --- single sign-on ------------------------------------------------------------------------
+    def single_sign_on(self, username: str, organisation: str | None, mfa: bool) -> SignInAttempt:
+        """Map an identity the broker vouched for (its ID token checked) to a local user: outcome
+        ``ok`` or one of :data:`SSO_OUTCOMES`' refusals. Only local data grants rights."""
+        now = self.clock()
+        user = store.find_user(self.database, username) if not username_problems(username) else None
+        if user is None or not user.active:
+            why = "unknown" if user is None else "deactivated"
+            summary = f"single sign-on as {username!r}: the user is {why} here"
+            self.trail.record(_signin_event(user, now, "signin.failed", summary))
+            return SignInAttempt("unknown", user.id if user else None)
+        if organisation != user.organisation:
+            claimed = repr(organisation) if organisation else "no organisation"
+            summary = f"single sign-on: the broker names {claimed}, the user belongs to {user.organisation}"
+            self.trail.record(_signin_event(user, now, "signin.failed", summary))
+            return SignInAttempt("organisation", user.id)
+        roles = self.users.principal_for(user.id).roles
+        if not roles:
+            self.trail.record(_signin_event(user, now, "signin.failed", "single sign-on: no valid grant"))
+            return SignInAttempt("no_grant", user.id)
+        if role_data.totp_required(roles) and not mfa:
+            summary = "single sign-on without multi-factor authentication at the broker; the roles need it"
+            self.trail.record(_signin_event(user, now, "signin.failed", summary))
+            return SignInAttempt("needs_mfa", user.id)
+        how = "with" if mfa else "without"
+        summary = f"signed in with single sign-on (OpenID Connect, {how} multi-factor authentication at the broker)"
+        # Not store.record_success: the password's failure count stays (a broker sign-in is no
+        # proof against someone guessing the password meanwhile).
+        self.trail.record(_signin_event(user, now, "signin.ok", summary))
+        return SignInAttempt("ok", user.id)
+
+    def single_sign_on_failed(self, reason: str) -> None:
+        """Audit a single sign-on that failed before a user was known (state, broker, token)."""
+        now = self.clock()
+        self.trail.record(_signin_event(None, now, "signin.failed", f"single sign-on refused: {reason}"))
 
     # --- helpers -------------------------------------------------------------------------------
     def _failure(self, user: UserRow, now: datetime, why: str) -> SignInAttempt:
@@ -319,6 +385,8 @@ def principal_after_sign_in(users: UserService, attempt: SignInAttempt) -> Princ
 
 __all__ = [
     "OUTCOMES",
+    "SSO_OUTCOMES",
+    "AccountLockedError",
     "KeyFileError",
     "SignInAttempt",
     "SignInService",

@@ -14,7 +14,8 @@ signed-in user, or :data:`OPERATOR` for the command line) and checks it against 
 :func:`UserService.principal_for` is the one way from a stored user to a :class:`Principal`: only
 valid grants count (unexpired, unrevoked, active user), checked at every call against the
 injectable clock. Every change writes its audit record in the same transaction (``user.create``,
-``grant.add``, ``grant.revoke``, ``user.deactivate``); no password, hash or secret is ever in one.
+``grant.add``, ``grant.revoke``, ``user.deactivate``, ``user.password``, ``user.totp_reset``); no
+password, hash or secret is ever in one.
 """
 
 from __future__ import annotations
@@ -438,6 +439,35 @@ class UserService:
             event=lambda u: admin_event(actor, "user.password", now, f"password of {u.username} (#{u.id}) set", u.id),
         )
         return self._infos([row])[0]
+
+    def reset_totp(self, actor: Principal, user_id: int) -> UserInfo:
+        """Forget a user's authenticator (a lost phone): it enrols a new one at its next sign-in.
+
+        Its unused recovery codes stop working and its web sessions end, in the same transaction as
+        the reset and its record. Its API tokens stay: they never passed a second factor anyway.
+        Nobody resets their own (a session alone must not be enough to replace the second factor),
+        and only a system administrator resets a system administrator's."""
+        self._require(actor, "manage_users")
+        target = self._target(actor, user_id)
+        if actor.user_id is not None and actor.user_id == target.id:
+            raise ForbiddenError("you cannot reset your own TOTP: ask another administrator")
+        if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not self._reaches_all(actor, "manage_users"):
+            raise ForbiddenError("only a system administrator resets the TOTP of a system administrator")
+        now = self.clock()
+        done = store.reset_totp(
+            self.database,
+            target.id,
+            at=now,
+            event=lambda r: admin_event(
+                actor,
+                "user.totp_reset",
+                now,
+                f"TOTP of {r.user.username} (#{r.user.id}, {r.user.organisation}) reset; "
+                f"{r.recovery_codes} recovery code(s) invalidated, {r.sessions} session(s) ended",
+                r.user.id,
+            ),
+        )
+        return self._infos([done.user])[0]
 
     # --- helpers -------------------------------------------------------------------------------
     def _expiry(self, now: datetime, expires: date | datetime | None) -> datetime:

@@ -20,12 +20,14 @@ from fastapi.openapi.utils import get_openapi
 
 from koes import __version__
 from koes.privacy.access import Organisation
+from koes.services.account import AccountService
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.organisations import organisations_in_use
 from koes.services.reports import ReportService
 from koes.services.saved import SavedAnalysisService
+from koes.services.sessions import SessionService, start_session_sweeper
 from koes.services.signin import SignInService, load_secret_key
 from koes.services.tokens import TokenService
 from koes.services.users import Clock, UserService, utc_now
@@ -78,10 +80,12 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
             if settings.prewarm_reports
             else None
         )
+        sweeping = start_session_sweeper(SessionService(trail, settings, clock), stop)
         yield
         stop.set()  # let the warming thread finish its query before the engine and database close
         if warming is not None:
             warming.join(timeout=60)
+        sweeping.join(timeout=60)
         if owned:
             analysis.close()
         database.dispose()
@@ -103,6 +107,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     app.state.users = users
     app.state.tokens = tokens
     app.state.signin = signin
+    app.state.account = AccountService(trail, users)
     table = api.endpoint_permissions()
     app.state.auth = Authenticator(settings.api_auth, tokens, analysis, trail, table)
     for router in api.routers():

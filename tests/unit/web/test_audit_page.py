@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from koes.services.audit import AuditEvent, AuditTrail
+from koes.services.audit import ACTIONS, AuditEvent, AuditTrail
 from koes.services.demo import ensure_demo_users
 from koes.services.users import OPERATOR
 from koes.settings import Settings
 from koes.web.app import create_app
+from koes.web.i18n import LANG_COOKIE, LANGUAGES, catalog
 from koes.web.pages.audit import danish_time
 from koes.web.pages.common import SESSION_COOKIE, Pages
 from support import fast_passwords
@@ -189,3 +190,34 @@ def test_pages_of_100_with_next_and_previous_links(app_pages: tuple[TestClient, 
 def test_times_are_shown_in_danish_format_and_time() -> None:
     assert danish_time(datetime(2025, 7, 1, 10, 5, tzinfo=UTC)) == "01-07-2025 12:05"
     assert danish_time(datetime(2025, 1, 1, 10, 5, tzinfo=UTC)) == "01-01-2025 11:05"
+
+
+def test_every_audit_action_has_a_danish_and_an_english_label() -> None:
+    texts = catalog()
+    missing = [a for a in ACTIONS if f"audit.action.{a}" not in texts]
+    assert missing == [], "add audit.action.<action> to messages.yaml"
+    for action in ACTIONS:
+        labels = texts[f"audit.action.{action}"]
+        assert set(labels) == set(LANGUAGES) and all(labels[lang].strip() for lang in LANGUAGES)
+        assert labels["da"] != action and labels["en"] != action  # a readable label, not the id again
+    for lang in LANGUAGES:  # two actions with one label could not be told apart in the list
+        shown = [texts[f"audit.action.{a}"][lang] for a in ACTIONS]
+        assert len(set(shown)) == len(shown), lang
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"), [("da", "Totrinsbekræftelse slået til"), ("en", "Two-step verification turned on")]
+)
+def test_the_action_filter_shows_labels_and_keeps_the_ids_as_values(
+    app_pages: tuple[TestClient, Pages], lang: str, label: str
+) -> None:
+    client, pages = app_pages
+    _sign_in(client, pages, "kbh-admin")
+    client.cookies.set(LANG_COOKIE, lang)
+    page = client.get("/admin/audit", params={"action": "totp.confirm"})
+    assert page.status_code == 200
+    select = page.text.split('id="f-action"', 1)[1].split("</select>", 1)[0]
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]+)</option>', select)
+    assert [value for value, _selected, _text in options] == ["", *ACTIONS]
+    assert ("totp.confirm", " selected", label) in options
+    assert not any(text in ACTIONS for _value, _selected, text in options)

@@ -139,6 +139,7 @@ PERMISSIONS: EndpointTable = {
     ("GET", f"{PREFIX}/users/{{user_id}}"): needs_org("manage_users"),
     ("POST", f"{PREFIX}/users/{{user_id}}/grants"): needs_org("manage_users"),
     ("POST", f"{PREFIX}/users/{{user_id}}/deactivate"): needs_org("manage_users"),
+    ("POST", f"{PREFIX}/users/{{user_id}}/reset-totp"): needs_org("manage_users"),
     ("DELETE", f"{PREFIX}/grants/{{grant_id}}"): needs_org("manage_users"),
     ("GET", f"{PREFIX}/recertification"): needs_org("manage_users"),
     ("GET", f"{PREFIX}/audit"): needs_org("view_audit"),
@@ -454,6 +455,20 @@ async def add_grant(request: Request, user_id: Id) -> JSONResponse:
 async def deactivate_user(request: Request, user_id: Id) -> JSONResponse:
     principal = current_principal(request)
     done = await run_in_threadpool(_users(request).deactivate, principal, user_id)
+    return JSONResponse(done.to_json())
+
+
+@router.post(
+    "/users/{user_id}/reset-totp",
+    summary="Reset a user's TOTP: it enrols again at its next sign-in",
+    description="For a lost authenticator. The user's unused recovery codes stop working and its web sessions "
+    "end at once; its API tokens stay. Nobody resets their own; only a system administrator resets a system "
+    "administrator's.",
+    responses=error_responses(400, 401, 403, 404, 500),
+)
+async def reset_totp(request: Request, user_id: Id) -> JSONResponse:
+    principal = current_principal(request)
+    done = await run_in_threadpool(_users(request).reset_totp, principal, user_id)
     return JSONResponse(done.to_json())
 
 

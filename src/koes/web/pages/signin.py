@@ -1,4 +1,5 @@
-"""Sign-in pages: password, second factor, TOTP enrolment with recovery codes, sign-out.
+"""Sign-in pages: password, second factor, TOTP enrolment with recovery codes, sign-out; single
+sign-on through OpenID Connect is in :mod:`koes.web.pages.sso`, whose routes are added here.
 
 Each step that gets further makes a new session and revokes the one before (rotation); every form
 carries the session's CSRF token. The sign-in services write the audit records (``signin.ok``,
@@ -17,7 +18,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from koes.services.sessions import WebSession
-from koes.services.signin import SignInAttempt
+from koes.services.signin import AccountLockedError, SignInAttempt
 from koes.services.users import ConflictError, InvalidInputError
 from koes.web.i18n import LANG_COOKIE, LANGUAGES, Translator
 from koes.web.pages.common import (
@@ -33,8 +34,11 @@ from koes.web.pages.common import (
     see_other,
     set_session_cookie,
 )
+from koes.web.pages.sso import router as sso_router
+from koes.web.pages.sso import sso_label
 
 router = APIRouter(include_in_schema=False)
+router.include_router(sso_router)
 
 
 def _lock_message(request: Request, pages: Pages, until: datetime) -> str:
@@ -53,6 +57,7 @@ def _login_form(
         next=next_path,
         error=error,
         username=username,
+        sso_label=sso_label(request),
         status=200 if error is None else 401,
     )
 
@@ -151,13 +156,19 @@ async def totp(request: Request) -> Response:
     attempt = await run_in_threadpool(pages.signin.second_factor, session.user_id, form.get("code", ""))
     if attempt.outcome == "ok":
         return await _signed_in(request, session, session.user_id, next_path)
-    if attempt.locked_until is not None:  # locked: the sign-in starts over, after the wait
-        await run_in_threadpool(pages.sessions.end, session.token_hash)
-        fresh = await run_in_threadpool(pages.sessions.start)
-        response = _login_form(request, fresh.session, next_path, _lock_message(request, pages, attempt.locked_until))
-        set_session_cookie(request, response, fresh.token)
-        return response
+    if attempt.locked_until is not None:
+        return await _locked_out(request, session, next_path, attempt.locked_until)
     return _totp_form(request, session, next_path, Translator(lang_of(request))("totp.failed"))
+
+
+async def _locked_out(request: Request, session: WebSession, next_path: str, until: datetime) -> Response:
+    """Locked after a wrong code: the sign-in starts over from the password, after the wait."""
+    pages = pages_of(request)
+    await run_in_threadpool(pages.sessions.end, session.token_hash)
+    fresh = await run_in_threadpool(pages.sessions.start)
+    response = _login_form(request, fresh.session, next_path, _lock_message(request, pages, until))
+    set_session_cookie(request, response, fresh.token)
+    return response
 
 
 async def _enrol_form(request: Request, session: WebSession, next_path: str, error: str | None = None) -> Response:
@@ -195,6 +206,8 @@ async def enrol(request: Request) -> Response:
         codes = await run_in_threadpool(pages.signin.confirm_totp, session.user_id, form.get("code", "").strip())
     except InvalidInputError:
         return await _enrol_form(request, session, next_path, Translator(lang_of(request))("enrol.failed"))
+    except AccountLockedError as locked:
+        return await _locked_out(request, session, next_path, locked.until)
     except ConflictError:
         return see_other("/login")
     principal = await run_in_threadpool(pages.users.principal_for, session.user_id)

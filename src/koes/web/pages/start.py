@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.roles import data_level, permission_names
+from koes.web.pages.account import account_service
 from koes.web.pages.common import (
     SignInRequiredError,
     current_session,
@@ -44,6 +45,7 @@ async def start(request: Request) -> Response:
     if principal.may("individual_rows"):
         routes.append(RouteCard("avanceret", None))
     permissions = [p for p in permission_names() if principal.may(p)]
+    password_link = await run_in_threadpool(account_service(request).has_password, session.user_id)
     return render(
         request,
         "start.html",
@@ -55,4 +57,5 @@ async def start(request: Request) -> Response:
         scope_key=SCOPE_KEYS[data_level(principal.roles)],
         audit_link=any(principal.may(p) for p in ("view_audit_own_org", "view_audit_all")),
         status_link=principal.may("view_data_status"),
+        password_link=password_link,
     )
