@@ -5,7 +5,9 @@ synthetic Denmark is generated, loaded into a fresh warehouse and queried; each 
 fresh process so its peak memory is its own. The report names the machine, the scale and the command.
 
 ``python -m benchmarks.run analysis DATA_DIR LABEL`` measures the analysis requests on a warehouse
-that is already loaded and rewrites only the analysis section of the report.
+that is already loaded and rewrites only the analysis section of the report;
+``python -m benchmarks.run browser DATA_DIR LABEL`` does the same for the in-browser section
+(Standard reports and the analysis page in Chromium, ``benchmarks/browser.py``).
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 ANALYSIS_START, ANALYSIS_END = "<!-- analysis -->", "<!-- /analysis -->"
 ANALYSIS_TARGET = "median < 1 s (national), cached < 50 ms, ratio < 1.3"
+BROWSER_START, BROWSER_END = "<!-- browser -->", "<!-- /browser -->"
+REPORT_TARGET = "data request p95 < 200 ms warm at national scale"
+ANALYSIS_PAGE_TARGET = "first result < 1.5 s"
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ def main(which: str) -> None:
     ]
     details = []
     analysis_rows: list[str] = []
+    browser_results: list[tuple[str, dict[str, Any]]] = []
     for name in names:
         s = SCALES[name]
         with tempfile.TemporaryDirectory(prefix="koes-bench-") as tmp:
@@ -88,6 +95,8 @@ def main(which: str) -> None:
             ld = _run("benchmarks.load", str(extracts), str(data))
             print(f"querying {s.label}", file=sys.stderr)
             analysis_rows += _analysis_rows(s.label, _run("benchmarks.analysis", str(data)))
+            print(f"browsing {s.label}", file=sys.stderr)
+            browser_results.append((s.label, _run("benchmarks.browser", str(data))))
         st = ld["stage_seconds"]
         rows = ld["stage_rows"]
         assert isinstance(st, dict) and isinstance(rows, dict)
@@ -120,6 +129,8 @@ def main(which: str) -> None:
         *load_rows,
         "",
         _analysis_section(analysis_rows, f"python -m benchmarks.run {which}"),
+        "",
+        _browser_section(browser_results, f"python -m benchmarks.run {which}"),
         "",
         *details,
     ]
@@ -160,13 +171,12 @@ def _analysis_section(rows: list[str], command: str) -> str:
     )
 
 
-def analysis_only(data_dir: Path, label: str) -> None:
-    rows = _analysis_rows(label, _run("benchmarks.analysis", str(data_dir)))
-    section = _analysis_section(rows, f"python -m benchmarks.run analysis DATA_DIR '{label}'")
+def _replace_section(start: str, end: str, section: str) -> None:
+    """Rewrite the part of the report between ``start`` and ``end`` (markers included), or append it."""
     text = DOC.read_text(encoding="utf-8")
-    if ANALYSIS_START in text:
-        before, rest = text.split(ANALYSIS_START, 1)
-        after = rest.split(ANALYSIS_END, 1)[1]
+    if start in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
         text = before + section + after
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
@@ -174,8 +184,104 @@ def analysis_only(data_dir: Path, label: str) -> None:
     print(f"wrote {DOC}", file=sys.stderr)
 
 
+def analysis_only(data_dir: Path, label: str) -> None:
+    rows = _analysis_rows(label, _run("benchmarks.analysis", str(data_dir)))
+    section = _analysis_section(rows, f"python -m benchmarks.run analysis DATA_DIR '{label}'")
+    _replace_section(ANALYSIS_START, ANALYSIS_END, section)
+
+
+def _ms(value: object) -> str:
+    return "–" if value is None else f"{float(str(value)):,.0f}"
+
+
+def _browser_section(results: list[tuple[str, dict[str, Any]]], command: str) -> str:
+    report_rows, page_rows, notes = [], [], []
+    for label, r in results:
+        reports = r["reports"]
+        where = f"{label}, {r['year']}"
+        notes.append(
+            f"- {where}: Chromium {r['chromium']}; server CPU {reports['server_cpu_per_warm_request_ms']} ms per "
+            f"warm data request ({reports['server_cpu_cold_s']} s for the 11 cold ones); load average before "
+            f"{r['load_average']}."
+        )
+        for name, c in [("**all 11 reports**", reports["all"]), *reports["reports"].items()]:
+            cold = f"max {_ms(c['cold_max_ms'])}" if "cold_max_ms" in c else _ms(c["cold_ms"])
+            report_rows.append(
+                f"| {where} | {name} | {cold} | {_ms(c['data']['p50_ms'])} | {_ms(c['data']['p95_ms'])} | "
+                f"{_ms(c['data_server_p50_ms'])} | {_ms(c['page_load']['p50_ms'])} | {_ms(c['page_load']['p95_ms'])} | "
+                f"{_ms(c['page_server_p50_ms'])} | {_ms(c['map']['p50_ms'])} | {_ms(c['map']['p95_ms'])} |"
+            )
+        analysis = r["analysis_page"]
+        if analysis["status"] != "ok":
+            page_rows.append(f"| {where} | {analysis['status']} | – | – | – | – |")
+            continue
+        for name, c in analysis["cases"].items():
+            if "first_ms" not in c:
+                problem = c.get("error") or f"answered {c.get('status')}"
+                page_rows.append(f"| {where} | {name} (`{c['url']}`): {problem} | – | – | – | – |")
+                continue
+            page_rows.append(
+                f"| {where} | {name} (`{c['url']}`) | {_ms(c['first_ms'])} | {_ms(c['first_server_ms'])} | "
+                f"{_ms(c['repeat_ms'])} | {_ms(c['repeat_server_ms'])} |"
+            )
+    rounds = results[0][1]["reports"] if results else {"data_rounds": "–", "page_rounds": "–"}
+    return "\n".join(
+        [
+            BROWSER_START,
+            "## In the browser (`koes serve`, Chromium)",
+            "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}. Command: `{command}`",
+            "(`benchmarks/browser.py`). The app runs as `koes serve --no-prewarm` in its own process over the",
+            "warehouse (a fresh app database with the demo users); Debian's Chromium (headless, through Playwright)",
+            "is signed in as the analyst `kbh-analytiker` (København, aggregate figures). All times in ms.",
+            "",
+            "### Standard reports",
+            "",
+            "*Data request*: `GET /api/v1/reports/{id}` by `fetch` in the page, from the call to the parsed JSON",
+            "(`performance.now()`). *Cold* is each report's first request (not yet in the server's cache of",
+            f"protected results); then {rounds['data_rounds']} warm requests per report, interleaved. *Server* is the",
+            "browser's Resource Timing wait for the first byte (`responseStart - requestStart`), the server's share;",
+            "the rest is transfer and JSON parsing. *Page*: navigation of `/standard/{id}` (warm; after one",
+            f"unrecorded round), {rounds['page_rounds']} rounds across the reports: *load* is Navigation Timing's",
+            "`loadEventEnd` (HTML, Plotly.js, charts drawn), *map* the first animation frame after `svg.koes-map` is",
+            f"laid out, both from navigation start. Target: {REPORT_TARGET}; the page has none.",
+            "",
+            "| warehouse | report | cold | data p50 | data p95 | data server p50 | page load p50 | page load p95 "
+            "| page server p50 | map p50 | map p95 |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *report_rows,
+            "",
+            "### Analysis page",
+            "",
+            "`/analyse?…` (a GET form, the pivot server-rendered as `table.pivot` in `section#result`): from",
+            "navigation start to the first animation frame with `table.pivot` laid out. *First* is the request's",
+            "first time (not in the server's cache: measured before the reports; the page was opened once before",
+            "with another request by municipality, so the map's geometry is ready, as `--prewarm` makes it),",
+            "*repeat* the median of 5 repeats (cached). *Server* is Navigation Timing's wait for the first byte;",
+            "the rest is transfer, parsing and layout in the browser.",
+            f"Target: {ANALYSIS_PAGE_TARGET}.",
+            "",
+            "| warehouse | request | first | first: server | repeat | repeat: server |",
+            "|---|---|---:|---:|---:|---:|",
+            *page_rows,
+            "",
+            *notes,
+            BROWSER_END,
+        ]
+    )
+
+
+def browser_only(data_dir: Path, label: str) -> None:
+    section = _browser_section(
+        [(label, _run("benchmarks.browser", str(data_dir)))], f"python -m benchmarks.run browser DATA_DIR '{label}'"
+    )
+    _replace_section(BROWSER_START, BROWSER_END, section)
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "analysis":
         analysis_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
+    elif len(sys.argv) > 1 and sys.argv[1] == "browser":
+        browser_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
     else:
         main(sys.argv[1] if len(sys.argv) > 1 else "all")

@@ -599,7 +599,8 @@ def _by_key(result: AnalysisResult, measure: str) -> dict[tuple[Key, Key], Any]:
 
 
 def test_analysis_admissions_by_municipality_and_year(raw: Raw, analysis: AnalysisService) -> None:
-    """Routed to the person-year table; the same request split by sex is routed to the stays: same numbers."""
+    """Routed to the person-year table; the same request filtered on priority (acute or planned:
+    every stay) is routed to the stays, which alone carry it: same numbers."""
     somatic = [s for s in raw.stays if s.admission and s.sector == "somatik"]
     cells: Counter[tuple[Key, Key]] = Counter()
     for s in somatic:
@@ -617,7 +618,7 @@ def test_analysis_admissions_by_municipality_and_year(raw: Raw, analysis: Analys
     by_person_year = analysis.run(request, EXACT)
     assert by_person_year.plan.queries[0].source.id == "person_year_hospital"
     assert _by_key(by_person_year, "indlaeggelser") == dict(cells)
-    by_stays = analysis.run({**request, "filters": {"koen": [1, 2]}}, EXACT)
+    by_stays = analysis.run({**request, "filters": {"prioritet": [True, False]}}, EXACT)
     assert by_stays.plan.queries[0].source.id == "stays"
     assert _by_key(by_stays, "indlaeggelser") == dict(cells)
 

@@ -1,4 +1,4 @@
--- values: services
+-- values: person_year_practice
 SELECT
   d_aldersgruppe_bred,
   GROUPING(d_aldersgruppe_bred) AS g_aldersgruppe_bred,
@@ -12,7 +12,7 @@ FROM (
     f.person_id AS p_person,
     f.contacts AS c_contacts,
     f.provider_group AS c_provider_group
-  FROM services AS f
+  FROM person_year_practice AS f
   LEFT JOIN dim_age AS l_aldersgruppe_bred
     ON l_aldersgruppe_bred.age = f.age
   WHERE

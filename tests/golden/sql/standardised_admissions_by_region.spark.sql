@@ -45,22 +45,22 @@ GROUP BY
     ()
   );
 
--- strata: stays
+-- strata: person_year_hospital
 SELECT
   d_region,
   s_koen,
   s_aldersgruppe_5,
   GROUPING(d_region) AS g_region,
-  SUM(CASE WHEN c_admission THEN 1 ELSE 0 END) AS m_indlaeggelser,
-  COUNT(DISTINCT CASE WHEN c_admission THEN p_person END) AS n_indlaeggelser
+  SUM(c_admissions) AS m_indlaeggelser,
+  COUNT(DISTINCT CASE WHEN c_admissions <> 0 THEN p_person END) AS n_indlaeggelser
 FROM (
   SELECT
     l_region.region_code AS d_region,
     f.sex AS s_koen,
     l_aldersgruppe_5.band_fem_aar AS s_aldersgruppe_5,
     f.person_id AS p_person,
-    f.admission AS c_admission
-  FROM stays AS f
+    f.admissions AS c_admissions
+  FROM person_year_hospital AS f
   LEFT JOIN dim_municipality AS l_region
     ON l_region.kommunekode = f.kommunekode
   LEFT JOIN dim_age AS l_aldersgruppe_5
@@ -69,7 +69,7 @@ FROM (
     f.kommunekode IN (101, 147, 151)
     AND f.year BETWEEN 2024 AND 2024
     AND f.sector IN ('somatik')
-    AND f.admission
+    AND f.admissions <> 0
 ) AS t
 GROUP BY
   GROUPING SETS (

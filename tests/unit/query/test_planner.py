@@ -25,6 +25,10 @@ def plan(raw: dict[str, Any], catalog: Catalog, context: PlanContext) -> list[tu
         ),
         (
             {"measures": ["indlaeggelser"], "rows": ["region"], "filters": {"aldersgruppe": ["85+"]}},
+            [("values", "person_year_hospital")],  # age at the events is part of the person-year grain
+        ),
+        (
+            {"measures": ["indlaeggelser"], "rows": ["patienttype"]},
             [("values", "stays")],
         ),
         ({"measures": ["indlaeggelser"], "period": {"from": "2023-01", "to": "2023-06"}}, [("values", "stays")]),
@@ -45,7 +49,7 @@ def plan(raw: dict[str, Any], catalog: Catalog, context: PlanContext) -> list[tu
             [
                 ("values", "person_year_hospital"),
                 ("citizens", "population_month"),
-                ("strata", "stays"),
+                ("strata", "person_year_hospital"),
                 ("citizen_strata", "population_month"),
             ],
         ),

@@ -4,8 +4,10 @@
 lived in longest that year, age on 1 July, and flags and totals from every register; it is what
 population segments ("citizens 65+ receiving home care", "with diabetes") are defined on.
 
-The ``person_year_<register>`` tables have one row per person, year, municipality of residence
-at the events (and a small grouping such as sector), so persons per municipality are row counts.
+The ``person_year_<register>`` tables have one row per person, year, municipality of residence,
+sex and age at the events (and a small grouping such as sector): a few rows per person-year (age
+changes once a year), so persons by municipality, sex or age are exact distinct counts over
+millions of rows instead of the register's tens of millions of events.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def build_person_year_registers(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """CREATE OR REPLACE TABLE person_year_hospital AS
            WITH s AS (
-             SELECT person_id, year, kommunekode, sector, count(*) AS stays,
+             SELECT person_id, year, kommunekode, sex, age, sector, count(*) AS stays,
                     count(*) FILTER (WHERE admission) AS admissions,
                     count(*) FILTER (WHERE admission AND acute) AS acute_admissions,
                     count(*) FILTER (WHERE NOT admission) AS outpatient_stays,
@@ -48,11 +50,11 @@ def build_person_year_registers(con: duckdb.DuckDBPyConnection) -> None:
                     count(*) FILTER (WHERE readmitted_30) AS readmitted_30
              FROM stays GROUP BY ALL),
            c AS (
-             SELECT person_id, year, kommunekode, sector, count(*) AS contacts,
+             SELECT person_id, year, kommunekode, sex, age, sector, count(*) AS contacts,
                     count(*) FILTER (WHERE NOT physical) AS virtual_contacts,
                     sum(value_kr) AS value_kr, sum(kmf_kr) AS kmf_kr
              FROM contacts GROUP BY ALL)
-           SELECT person_id, year, kommunekode, sector,
+           SELECT person_id, year, kommunekode, sex, age, sector,
                   coalesce(c.contacts, 0) AS contacts, coalesce(c.virtual_contacts, 0) AS virtual_contacts,
                   coalesce(s.stays, 0) AS stays, coalesce(s.admissions, 0) AS admissions,
                   coalesce(s.acute_admissions, 0) AS acute_admissions,
@@ -60,37 +62,38 @@ def build_person_year_registers(con: duckdb.DuckDBPyConnection) -> None:
                   coalesce(s.preventable_admissions, 0) AS preventable_admissions,
                   coalesce(s.readmitted_30, 0) AS readmitted_30,
                   coalesce(c.value_kr, 0) AS value_kr, coalesce(c.kmf_kr, 0) AS kmf_kr
-           FROM c FULL JOIN s USING (person_id, year, kommunekode, sector)
+           FROM c FULL JOIN s USING (person_id, year, kommunekode, sex, age, sector)
            ORDER BY year, kommunekode, person_id"""
     )
     con.execute(
         """CREATE OR REPLACE TABLE person_year_practice AS
-           SELECT person_id, year, kommunekode, provider_group, sum(contacts) AS contacts, sum(services) AS services,
-                  sum(fee_kr) AS fee_kr, sum(kmf_kr) AS kmf_kr
+           SELECT person_id, year, kommunekode, sex, age, provider_group, sum(contacts) AS contacts,
+                  sum(services) AS services, sum(fee_kr) AS fee_kr, sum(kmf_kr) AS kmf_kr
            FROM services GROUP BY ALL ORDER BY year, kommunekode, person_id"""
     )
     con.execute(
         """CREATE OR REPLACE TABLE person_year_medicine AS
-           SELECT person_id, year, kommunekode, atc1, sum(redemptions) AS redemptions, sum(packages) AS packages,
-                  sum(price_kr) AS price_kr, sum(subsidy_kr) AS subsidy_kr
+           SELECT person_id, year, kommunekode, sex, age, atc1, sum(redemptions) AS redemptions,
+                  sum(packages) AS packages, sum(price_kr) AS price_kr, sum(subsidy_kr) AS subsidy_kr
            FROM prescriptions GROUP BY ALL ORDER BY year, kommunekode, person_id"""
     )
     con.execute(
         """CREATE OR REPLACE TABLE person_year_care AS
            WITH h AS (
-             SELECT person_id, year, kommunekode, sum(hours_assessed) AS home_care_hours_assessed,
+             SELECT person_id, year, kommunekode, sex, age, sum(hours_assessed) AS home_care_hours_assessed,
                     sum(hours_delivered) AS home_care_hours_delivered, count(DISTINCT month) AS home_care_months
              FROM home_care GROUP BY ALL),
            n AS (
-             SELECT person_id, year, kommunekode, sum(days) AS nursing_home_days, count(*) AS nursing_home_months
+             SELECT person_id, year, kommunekode, sex, age, sum(days) AS nursing_home_days,
+                    count(*) AS nursing_home_months
              FROM nursing_home_months GROUP BY ALL)
-           SELECT person_id, year, kommunekode,
+           SELECT person_id, year, kommunekode, sex, age,
                   coalesce(h.home_care_hours_assessed, 0) AS home_care_hours_assessed,
                   coalesce(h.home_care_hours_delivered, 0) AS home_care_hours_delivered,
                   coalesce(h.home_care_months, 0) AS home_care_months,
                   coalesce(n.nursing_home_days, 0) AS nursing_home_days,
                   coalesce(n.nursing_home_months, 0) AS nursing_home_months
-           FROM h FULL JOIN n USING (person_id, year, kommunekode)
+           FROM h FULL JOIN n USING (person_id, year, kommunekode, sex, age)
            ORDER BY year, kommunekode, person_id"""
     )
 
