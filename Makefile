@@ -96,7 +96,7 @@ test: lint typecheck unit
 golden: install
 	KOES_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit/query/test_golden_sql.py
 
-bench: install
+bench: install chromium
 	$(BIN)/python -m benchmarks.run
 
 clean:

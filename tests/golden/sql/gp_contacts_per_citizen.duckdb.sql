@@ -1,26 +1,21 @@
--- values: person_year_practice
+-- values: person_year_practice_total
 SELECT
   d_aldersgruppe_bred,
   GROUPING(d_aldersgruppe_bred) AS g_aldersgruppe_bred,
-  SUM(CASE WHEN c_provider_group = 'almen_praksis' THEN c_contacts END) AS m_laegekontakter,
-  COUNT(
-    DISTINCT CASE WHEN c_provider_group = 'almen_praksis' AND c_contacts <> 0 THEN p_person END
-  ) AS n_laegekontakter
+  SUM(c_gp_contacts) AS m_laegekontakter,
+  COUNT(DISTINCT CASE WHEN c_gp_contacts <> 0 THEN p_person END) AS n_laegekontakter
 FROM (
   SELECT
     l_aldersgruppe_bred.band_bred AS d_aldersgruppe_bred,
     f.person_id AS p_person,
-    f.contacts AS c_contacts,
-    f.provider_group AS c_provider_group
-  FROM person_year_practice AS f
+    f.gp_contacts AS c_gp_contacts
+  FROM person_year_practice_total AS f
   LEFT JOIN dim_age AS l_aldersgruppe_bred
     ON l_aldersgruppe_bred.age = f.age
   WHERE
     f.kommunekode IN (101, 147, 151)
     AND f.year BETWEEN 2024 AND 2024
-    AND (
-      f.provider_group = 'almen_praksis' AND f.contacts <> 0
-    )
+    AND f.gp_contacts <> 0
 ) AS t
 GROUP BY
   GROUPING SETS (

@@ -77,6 +77,21 @@ def build_person_year_registers(con: duckdb.DuckDBPyConnection) -> None:
                   sum(packages) AS packages, sum(price_kr) AS price_kr, sum(subsidy_kr) AS subsidy_kr
            FROM prescriptions GROUP BY ALL ORDER BY year, kommunekode, person_id"""
     )
+    # Without the grouping (provider group, ATC group) a person-year is one row per municipality, sex
+    # and age: a third of the rows, so a distinct person count over it is about three times faster.
+    con.execute(
+        """CREATE OR REPLACE TABLE person_year_practice_total AS
+           SELECT person_id, year, kommunekode, sex, age, sum(contacts) AS contacts,
+                  sum(contacts) FILTER (WHERE provider_group = 'almen_praksis') AS gp_contacts,
+                  sum(services) AS services, sum(fee_kr) AS fee_kr, sum(kmf_kr) AS kmf_kr
+           FROM person_year_practice GROUP BY ALL ORDER BY year, kommunekode, person_id"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TABLE person_year_medicine_total AS
+           SELECT person_id, year, kommunekode, sex, age, sum(redemptions) AS redemptions,
+                  sum(packages) AS packages, sum(price_kr) AS price_kr, sum(subsidy_kr) AS subsidy_kr
+           FROM person_year_medicine GROUP BY ALL ORDER BY year, kommunekode, person_id"""
+    )
     con.execute(
         """CREATE OR REPLACE TABLE person_year_care AS
            WITH h AS (
