@@ -33,7 +33,8 @@ from koes.web.builder import BuilderState, fitted, from_query
 from koes.web.formats import number
 from koes.web.i18n import Translator, has_message
 from koes.web.maps import MapTexts, choropleth_svg
-from koes.web.pages.common import NO_STORE, error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.common import error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.downloads import attachment, delimiter, format_of
 from koes.web.pages.figures import chart, provenance
 from koes.web.pages.forms import Checkboxes, Option, Select
 
@@ -119,14 +120,14 @@ async def analysis_export(request: Request) -> Response:
         return await refused(request, pages, principal, "export")
     service = analysis_of(request)
     lang = lang_of(request)
-    fmt = request.query_params.get("format", "csv")
-    if fmt not in ("csv", "xlsx"):
+    fmt = format_of(request)
+    if fmt is None:
         return error_page(request, 400, "analysis_request")
 
     def run() -> Export:
         raw = state_of(request, service).to_request(service.catalog)
         result = service.run(raw, principal, lang, action="export", check=check_downloadable)
-        return export(result, fmt, lang, ";" if lang == "da" else ",")
+        return export(result, fmt, lang, delimiter(lang))
 
     try:
         file = await run_in_threadpool(run)
@@ -136,8 +137,7 @@ async def analysis_export(request: Request) -> Response:
         return error_page(request, 400, "analysis_request")
     except ScopeDeniedError:
         return await refused(request, pages, principal, "export")
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{file.filename}"'}
-    return Response(file.content, media_type=file.media_type, headers=headers)
+    return attachment(file)
 
 
 def _answer(service: AnalysisService, state: BuilderState, principal: Principal, lang: str) -> Outcome:

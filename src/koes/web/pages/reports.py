@@ -33,7 +33,8 @@ from koes.web import views
 from koes.web.formats import number
 from koes.web.i18n import Translator
 from koes.web.maps import MapTexts, choropleth_svg
-from koes.web.pages.common import NO_STORE, error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.common import error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.downloads import attachment, delimiter, format_of
 from koes.web.pages.figures import Chart, chart, provenance
 from koes.web.pages.forms import Option, Select
 
@@ -93,20 +94,19 @@ async def report_export(request: Request, report_id: str) -> Response:
         return await refused(request, pages, principal, "export")
     service = reports_of(request)
     lang = lang_of(request)
-    fmt = request.query_params.get("format", "csv")
-    if fmt not in ("csv", "xlsx"):
+    fmt = format_of(request)
+    if fmt is None:
         return error_page(request, 400, "report_choices")
 
     def run() -> Export:
         result = service.run(report_id, _choices(request), principal, lang, only=("table",), action="export")
-        return export(result.views["table"], fmt, lang, ";" if lang == "da" else ",")
+        return export(result.views["table"], fmt, lang, delimiter(lang))
 
     try:
         file = await run_in_threadpool(run)
     except REPORT_ERRORS as error:
         return _error_page(request, error)
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{report_id}-{file.filename}"'}
-    return Response(file.content, media_type=file.media_type, headers=headers)
+    return attachment(file, prefix=f"{report_id}-")
 
 
 REPORT_ERRORS = (UnknownReportError, RequestError, ValueError, NoReleaseError)
