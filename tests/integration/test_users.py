@@ -528,3 +528,16 @@ def test_demo_users_are_idempotent(tmp_path: Path, app_db_url: str) -> None:
     }
     assert all(len(u.grants) == len(u.roles) for u in found.values())  # the second run granted nothing new
     assert all(p is not None for p in principals)
+
+
+def test_an_administrators_new_password_ends_the_users_sessions(world: World) -> None:
+    admin = world.user("admin-kbh", "kommune:101", "lokal_admin")
+    anna = world.user("anna", "kommune:101", "aggregeret")
+    ole = world.user("ole", "kommune:101", "aggregeret")
+    sessions = SessionService(world.trail, Settings(), world.clock)
+    anna_page, ole_page = sessions.start("signed_in", anna.user_id or 0), sessions.start("signed_in", ole.user_id or 0)
+    world.users.set_password(admin, anna.user_id or 0, "Et-helt-nyt-kodeord-2026")
+    assert _actions(world)[-1][:2] == ("user.password", "admin-kbh")
+    assert sessions.find(anna_page.token) is None  # a reset after a suspected compromise ends the session
+    assert sessions.find(ole_page.token) is not None
+    assert world.signin.password("anna", "Et-helt-nyt-kodeord-2026").outcome != "failed"

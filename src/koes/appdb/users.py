@@ -375,11 +375,15 @@ def set_password_hash(
     at: datetime,
     event: Callable[[UserRow], AuditEvent | None],
 ) -> UserRow:
+    """An administrator's new password for a user: failures reset, and the user's sessions revoked
+    with it (a reset often follows a suspected compromise; a session must not outlive it)."""
+
     def change(session: Session) -> UserRow:
         user = _locked(session, user_id)
         user.password_hash, user.updated_at = password_hash, at
         user.failed_attempts, user.locked_until = 0, None
         session.flush()
+        revoke_sessions_in(session, user_id, at)
         return _user(user)
 
     return audited_change(database, change, event, "the password")

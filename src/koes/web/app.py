@@ -24,6 +24,7 @@ from koes.services.account import AccountService
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.oidc import OidcConfig
 from koes.services.organisations import organisations_in_use
 from koes.services.reports import ReportService
 from koes.services.saved import SavedAnalysisService
@@ -63,6 +64,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         trail = AuditTrail(database)
         analysis = service or AnalysisService(settings, audit=trail)
         analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
+        OidcConfig.from_settings(settings)  # so does misconfigured single sign-on (not at the first button press)
         users = UserService(trail, clock=clock)
         tokens = TokenService(trail, users)
         signin = SignInService(trail, load_secret_key(settings), users)

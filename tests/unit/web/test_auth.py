@@ -67,6 +67,11 @@ def test_a_bad_api_auth_fails_at_start(settings: Settings) -> None:
         create_app(replace(settings, api_auth="none"))
 
 
+def test_misconfigured_single_sign_on_fails_at_start(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="KOES_OIDC_CLIENT_ID"):
+        create_app(replace(settings, oidc_issuer="https://broker.example"))
+
+
 def test_an_endpoint_missing_from_the_table_fails_at_start(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     table = dict(v1.PERMISSIONS)
     del table[("GET", "/api/v1/me")]
