@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -198,3 +198,16 @@ def koes(data_dir: Path, *args: str, env: Mapping[str, str | None] | None = None
     with mock.patch.object(cli, "console", Console(stderr=True, width=width)):
         result = CliRunner().invoke(cli.app, ["--data-dir", str(data_dir), *args], env={**CLEAN_ENV, **(env or {})})
     return Run(result.exit_code, result.output, result.exception)
+
+
+class SettableClock:
+    """A clock a test sets and moves on (sessions, lockouts, expiry), given to the services as ``clock``."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

@@ -18,7 +18,7 @@ import logging
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -42,7 +42,7 @@ from koes.settings import Settings
 from koes.web.api import endpoint_permissions
 from koes.web.app import create_app
 from koes.web.auth import api_endpoints, authorise, unruled_endpoints
-from support import bearer, fast_passwords, unique_name
+from support import SettableClock, bearer, fast_passwords, unique_name
 
 with warnings.catch_warnings():  # Starlette prefers httpx2 to httpx; either drives the TestClient
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -62,12 +62,9 @@ CALLERS: dict[str, tuple[str, ...] | None] = {
 }
 
 
-class Clock:
+class Clock(SettableClock):
     def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__()
 
 
 @dataclass

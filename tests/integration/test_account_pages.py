@@ -21,7 +21,7 @@ from koes.settings import Settings
 from koes.web.app import create_app
 from koes.web.i18n import LANG_COOKIE
 from koes.web.pages.common import SESSION_COOKIE, Pages
-from support import fast_passwords
+from support import SettableClock, fast_passwords
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -32,12 +32,9 @@ NEW = "Nyt-fint-kodeord-2025"
 PATH = "/account/password"
 
 
-class Clock:
+class Clock(SettableClock):
     def __init__(self) -> None:
-        self.now = datetime(2025, 5, 1, 9, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__(datetime(2025, 5, 1, 9, tzinfo=UTC))
 
 
 @dataclass

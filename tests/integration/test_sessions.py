@@ -24,7 +24,7 @@ from koes.services.users import OPERATOR, UserService
 from koes.settings import Settings
 from koes.web.app import create_app
 from koes.web.pages.common import Pages
-from support import fast_passwords, koes
+from support import SettableClock, fast_passwords, koes
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -33,12 +33,9 @@ with warnings.catch_warnings():
 START = datetime(2025, 5, 1, 9, tzinfo=UTC)
 
 
-class Clock:
+class Clock(SettableClock):
     def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__(START)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from koes.services.signin import AccountLockedError, SignInService
 from koes.services.users import OPERATOR, InvalidInputError, UserService
 from koes.settings import Settings
 from koes.web.app import create_app
-from support import fast_passwords
+from support import SettableClock, fast_passwords
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -36,15 +36,9 @@ PASSWORD = "Korrekt-hest-batteri"
 KEY = b"0123456789abcdef0123456789abcdef"
 
 
-class Clock:
+class Clock(SettableClock):
     def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+        super().__init__(START)
 
 
 @dataclass

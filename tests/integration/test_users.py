@@ -34,22 +34,16 @@ from koes.services.users import (
     add_months,
 )
 from koes.settings import Settings
-from support import fast_passwords, koes
+from support import SettableClock, fast_passwords, koes
 
 START = datetime(2025, 3, 3, 9, 0, 10, tzinfo=UTC)
 PASSWORD = "Korrekt-hest-batteri"
 KEY = b"0123456789abcdef0123456789abcdef"
 
 
-class Clock:
+class Clock(SettableClock):
     def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+        super().__init__(START)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from koes.settings import Settings
 from koes.web.app import create_app
 from koes.web.i18n import LANGUAGES, catalog
 from koes.web.pages.common import safe_next
+from support import SettableClock
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -59,12 +60,9 @@ def test_next_is_only_a_same_site_path(given: str | None, expected: str) -> None
     assert safe_next(given) == expected
 
 
-class Clock:
+class Clock(SettableClock):
     def __init__(self) -> None:
-        self.now = datetime(2025, 5, 1, 9, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__(datetime(2025, 5, 1, 9, tzinfo=UTC))
 
 
 def test_sessions_end_when_idle_too_old_revoked_or_rotated(tmp_path: Path) -> None:
