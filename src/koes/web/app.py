@@ -24,7 +24,7 @@ from koes.services.account import AccountService
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
-from koes.services.oidc import OidcConfig
+from koes.services.oidc import OidcClient, OidcConfig
 from koes.services.organisations import organisations_in_use
 from koes.services.reports import ReportService
 from koes.services.saved import SavedAnalysisService
@@ -64,10 +64,13 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         trail = AuditTrail(database)
         analysis = service or AnalysisService(settings, audit=trail)
         analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
-        OidcConfig.from_settings(settings)  # so does misconfigured single sign-on (not at the first button press)
         users = UserService(trail, clock=clock)
         tokens = TokenService(trail, users)
-        signin = SignInService(trail, load_secret_key(settings), users)
+        secret_key = load_secret_key(settings)
+        signin = SignInService(trail, secret_key, users)
+        # so does misconfigured single sign-on (not at the first button press); discovery waits for it
+        oidc_config = OidcConfig.from_settings(settings)
+        oidc = OidcClient(oidc_config, secret_key) if oidc_config else None
     except BaseException:
         database.dispose()
         raise
@@ -109,6 +112,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     app.state.users = users
     app.state.tokens = tokens
     app.state.signin = signin
+    app.state.oidc = oidc
     app.state.account = AccountService(trail, users)
     table = api.endpoint_permissions()
     app.state.auth = Authenticator(settings.api_auth, tokens, analysis, trail, table)

@@ -15,7 +15,6 @@ service); no page or record carries a code or a token.
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -26,14 +25,11 @@ from koes.services.oidc import (
     FLOW_LIFETIME,
     FlowError,
     OidcClient,
-    OidcConfig,
-    OidcConfigError,
     OidcError,
     check_callback,
     new_flow,
     provider_error,
 )
-from koes.services.signin import load_secret_key
 from koes.web.i18n import Translator
 from koes.web.pages.common import (
     current_session,
@@ -46,7 +42,6 @@ from koes.web.pages.common import (
     set_session_cookie,
 )
 
-log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 FLOW_COOKIE = "koes_sso"
 FLOW_PATH = "/login/sso"
@@ -71,16 +66,8 @@ def sso_label(request: Request) -> str:
 
 
 def _client(request: Request) -> OidcClient | None:
-    """The app's relying party, made at first use (discovery waits until the broker is needed)."""
-    state = request.app.state
-    client: OidcClient | None = getattr(state, "oidc", None)
-    if client is None:
-        settings = pages_of(request).settings
-        config = OidcConfig.from_settings(settings)
-        if config is None:
-            return None
-        client = OidcClient(config, load_secret_key(settings))
-        state.oidc = client
+    """The app's relying party (built and checked at start-up); None when single sign-on is off."""
+    client: OidcClient | None = request.app.state.oidc
     return client
 
 
@@ -107,11 +94,7 @@ def _flow_cookie(request: Request, response: Response, value: str) -> None:
 @router.get("/login/sso")
 async def sso_start(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the query name
     pages = pages_of(request)
-    try:
-        client = _client(request)
-    except OidcConfigError:
-        log.exception("single sign-on is misconfigured")
-        return _refused("unavailable")
+    client = _client(request)
     if client is None:
         return error_page(request, 404)
     next_path = safe_next(next)
@@ -139,11 +122,7 @@ async def sso_callback(
     iss: str | None = None,
 ) -> Response:
     pages = pages_of(request)
-    try:
-        client = _client(request)
-    except OidcConfigError:
-        log.exception("single sign-on is misconfigured")
-        return _refused("unavailable")
+    client = _client(request)
     if client is None:
         return error_page(request, 404)
     try:
