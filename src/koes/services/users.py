@@ -1,6 +1,6 @@
 """Users and grants: create, list, grant, revoke, deactivate, recertify; the principal of a user.
 
-Every operation takes the acting :class:`Principal` (the API's caller, a future web page's
+Every operation takes the acting :class:`Principal` (the API's caller, the administration pages'
 signed-in user, or :data:`OPERATOR` for the command line) and checks it against the role data
 (:mod:`koes.privacy.roles`):
 
@@ -9,6 +9,8 @@ signed-in user, or :data:`OPERATOR` for the command line) and checks it against 
   holds itself; a user or grant of another organisation is *not found* for it (404, never 403,
   so it cannot even learn that the user exists);
 - nobody grants themselves a role (that would let an administrator renew its own grants forever);
+- nobody deactivates themselves, resets their own TOTP or sets their own password here, and only a
+  system administrator does any of these to a system administrator;
 - every grant has an expiry: 12 months by default, at most 24.
 
 :func:`UserService.principal_for` is the one way from a stored user to a :class:`Principal`: only
@@ -16,6 +18,9 @@ valid grants count (unexpired, unrevoked, active user), checked at every call ag
 injectable clock. Every change writes its audit record in the same transaction (``user.create``,
 ``grant.add``, ``grant.revoke``, ``user.deactivate``, ``user.password``, ``user.totp_reset``); no
 password, hash or secret is ever in one.
+
+A problem carries a code for the pages (:class:`FieldProblem` ``code``, :class:`ForbiddenError`
+``code``); the English message stays what the API and the CLI show.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from koes.privacy.access import Organisation, Principal
 from koes.privacy.audit import ACTIONS as AUDIT_ACTIONS
 from koes.privacy.audit import OUTCOMES as AUDIT_OUTCOMES
 from koes.privacy.audit import AuditEntry, AuditEvent, canonical_time, request_hash
-from koes.privacy.credentials import Passwords, password_problems, username_problems
+from koes.privacy.credentials import PASSWORD_RULES, Passwords, broken_password_rules, username_problems
 from koes.query.request import FieldProblem, RequestError
 from koes.services.audit import AuditQuery, AuditTrail, safe_text
 
@@ -75,7 +80,14 @@ class NotFoundError(LookupError):
 
 
 class ForbiddenError(PermissionError):
-    """The caller's roles do not allow this (the message says which rule, never another organisation's data)."""
+    """The caller's roles do not allow this (the message says which rule, never another organisation's data).
+
+    ``code`` names the rule (``grant_self``, ``grant_role`` …) so a page can say it in the user's
+    language; the message is the English text the API and the CLI show."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class InvalidInputError(RequestError):
@@ -219,7 +231,7 @@ class UserService:
         """Valid grants that expire within ``within_days`` days, soonest first: the list to renew or let lapse."""
         self._require(actor, "manage_users")
         if not 0 < within_days <= 3660:
-            raise InvalidInputError([FieldProblem("days", "must be between 1 and 3660")])
+            raise InvalidInputError([FieldProblem("days", "must be between 1 and 3660", "user_days")])
         now = self.clock()
         organisation = None if self._reaches_all(actor, "manage_users") else str(actor.organisation)
         rows = store.expiring_grants(self.database, now, now + timedelta(days=within_days), organisation)
@@ -318,13 +330,17 @@ class UserService:
         self._require(actor, "manage_users")
         target = _organisation_key(organisation) if organisation is not None else str(actor.organisation)
         self._reach(actor, "manage_users", target)
-        problems = [FieldProblem("username", m) for m in username_problems(username)]
+        problems = _username_problems(username)
         if password is not None:
-            problems += [FieldProblem("password", m) for m in password_problems(password, username)]
+            problems += _password_problems(password, username)
         if len(display_name) > MAX_DISPLAY_NAME or "\x00" in display_name:
-            problems.append(FieldProblem("display_name", f"at most {MAX_DISPLAY_NAME} characters of text"))
+            problems.append(
+                FieldProblem("display_name", f"at most {MAX_DISPLAY_NAME} characters of text", "user_display_name_long")
+            )
         if mask_cpr(display_name) != display_name:
-            problems.append(FieldProblem("display_name", "must not contain a CPR-shaped number"))
+            problems.append(
+                FieldProblem("display_name", "must not contain a CPR-shaped number", "user_display_name_cpr")
+            )
         if problems:
             raise InvalidInputError(problems)
         if not store.organisation_exists(self.database, target):
@@ -352,14 +368,16 @@ class UserService:
         self._require(actor, "manage_users")
         target = self._target(actor, user_id)
         if role not in role_data.role_names():
-            raise InvalidInputError([FieldProblem("role", f"must be one of {', '.join(role_data.role_names())}")])
+            raise InvalidInputError(
+                [FieldProblem("role", f"must be one of {', '.join(role_data.role_names())}", "user_role_unknown")]
+            )
         if not target.active:
             raise ConflictError("the user is deactivated")
         if actor.user_id is not None and actor.user_id == target.id:
-            raise ForbiddenError("nobody grants themselves a role")
+            raise ForbiddenError("nobody grants themselves a role", "grant_self")
         same = target.organisation == str(actor.organisation)
         if not role_data.may_grant(actor.roles, role, same_organisation=same):
-            raise ForbiddenError(f"your roles do not let you grant {role}")
+            raise ForbiddenError(f"your roles do not let you grant {role}", "grant_role")
         now = self.clock()
         expires_at = self._expiry(now, expires)
         row = store.insert_grant(
@@ -405,9 +423,11 @@ class UserService:
         self._require(actor, "manage_users")
         target = self._target(actor, user_id)
         if actor.user_id is not None and actor.user_id == target.id:
-            raise ForbiddenError("you cannot deactivate yourself")
+            raise ForbiddenError("you cannot deactivate yourself", "deactivate_self")
         if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not self._reaches_all(actor, "manage_users"):
-            raise ForbiddenError("only a system administrator deactivates a system administrator")
+            raise ForbiddenError(
+                "only a system administrator deactivates a system administrator", "deactivate_system_admin"
+            )
         if not target.active:
             return self._infos([target])[0]
         now = self.clock()
@@ -424,10 +444,22 @@ class UserService:
         return self._infos([row])[0]
 
     def set_password(self, actor: Principal, user_id: int, password: str) -> UserInfo:
-        """Set a user's password (an administrator's reset, or the operator's). Policy as at creation."""
+        """Set a user's password (an administrator's reset, or the operator's). Policy as at creation.
+
+        Failed attempts and a lockout are cleared, and the user's web sessions end. Nobody sets their
+        own password here (a session alone must not replace it: the account page asks for the
+        current one), and only a system administrator sets a system administrator's."""
         self._require(actor, "manage_users")
         target = self._target(actor, user_id)
-        problems = [FieldProblem("password", m) for m in password_problems(password, target.username)]
+        if actor.user_id is not None and actor.user_id == target.id:
+            raise ForbiddenError(
+                "you cannot set your own password here: change it on your account page", "password_self"
+            )
+        if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not self._reaches_all(actor, "manage_users"):
+            raise ForbiddenError(
+                "only a system administrator sets the password of a system administrator", "password_system_admin"
+            )
+        problems = _password_problems(password, target.username)
         if problems:
             raise InvalidInputError(problems)
         now = self.clock()
@@ -450,9 +482,11 @@ class UserService:
         self._require(actor, "manage_users")
         target = self._target(actor, user_id)
         if actor.user_id is not None and actor.user_id == target.id:
-            raise ForbiddenError("you cannot reset your own TOTP: ask another administrator")
+            raise ForbiddenError("you cannot reset your own TOTP: ask another administrator", "totp_self")
         if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not self._reaches_all(actor, "manage_users"):
-            raise ForbiddenError("only a system administrator resets the TOTP of a system administrator")
+            raise ForbiddenError(
+                "only a system administrator resets the TOTP of a system administrator", "totp_system_admin"
+            )
         now = self.clock()
         done = store.reset_totp(
             self.database,
@@ -475,15 +509,22 @@ class UserService:
             return add_months(now, DEFAULT_GRANT_MONTHS)
         if isinstance(expires, datetime):
             if expires.tzinfo is None:
-                raise InvalidInputError([FieldProblem("expires", "must be timezone-aware")])
+                raise InvalidInputError([FieldProblem("expires", "must be timezone-aware", "user_expires_zone")])
             at = expires.astimezone(UTC)
         else:
             at = datetime.combine(expires + timedelta(days=1), time(), UTC)  # through the whole day
         problems = []
         if at <= now:
-            problems.append(FieldProblem("expires", "must be in the future"))
+            problems.append(FieldProblem("expires", "must be in the future", "user_expires_past"))
         if at > add_months(now, MAX_GRANT_MONTHS) + timedelta(days=1):
-            problems.append(FieldProblem("expires", f"must be at most {MAX_GRANT_MONTHS} months from today"))
+            problems.append(
+                FieldProblem(
+                    "expires",
+                    f"must be at most {MAX_GRANT_MONTHS} months from today",
+                    "user_expires_far",
+                    (("months", str(MAX_GRANT_MONTHS)),),
+                )
+            )
         if problems:
             raise InvalidInputError(problems)
         return at
@@ -491,7 +532,7 @@ class UserService:
     def _check_revocable(self, actor: Principal, target: UserRow, role: str) -> None:
         same = target.organisation == str(actor.organisation)
         if not role_data.may_grant(actor.roles, role, same_organisation=same):
-            raise ForbiddenError(f"your roles do not let you revoke {role}")
+            raise ForbiddenError(f"your roles do not let you revoke {role}", "revoke_role")
 
     def _revoke(self, actor: Principal, target: UserRow, grants: list[GrantRow], now: datetime) -> list[GrantInfo]:
         if not grants:
@@ -583,11 +624,27 @@ class UserService:
         )
 
 
+def _username_problems(username: str) -> list[FieldProblem]:
+    """The user name's problems, each with its code (``problem.<code>`` in the web messages)."""
+    return [
+        FieldProblem("username", m, "user_username_cpr" if "CPR" in m else "user_username")
+        for m in username_problems(username)
+    ]
+
+
+def _password_problems(password: str, username: str) -> list[FieldProblem]:
+    """Every rule the password breaks, each with its code (``user_password_<rule>``)."""
+    return [
+        FieldProblem("password", PASSWORD_RULES[rule], f"user_password_{rule}")
+        for rule in broken_password_rules(password, username)
+    ]
+
+
 def _organisation_key(text: str) -> str:
     try:
         return str(Organisation.parse(text))
     except ValueError as exc:
-        raise InvalidInputError([FieldProblem("organisation", str(exc))]) from None
+        raise InvalidInputError([FieldProblem("organisation", str(exc), "user_organisation")]) from None
 
 
 def admin_event(actor: Principal, action: str, at: datetime, summary: str, *ids: int) -> AuditEvent:

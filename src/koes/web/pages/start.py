@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.roles import data_level, permission_names
 from koes.web.pages.account import account_service
+from koes.web.pages.admin_users import may_manage_users
 from koes.web.pages.common import (
     SignInRequiredError,
     current_session,
@@ -57,5 +58,6 @@ async def start(request: Request) -> Response:
         scope_key=SCOPE_KEYS[data_level(principal.roles)],
         audit_link=any(principal.may(p) for p in ("view_audit_own_org", "view_audit_all")),
         status_link=principal.may("view_data_status"),
+        users_link=may_manage_users(principal),
         password_link=password_link,
     )
