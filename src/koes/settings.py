@@ -35,6 +35,9 @@ class Settings:
     secret_key_file: Path | None = None  # seals TOTP secrets; default DATA_DIR/secrets/app.key
     suppression_threshold: int = 5
     suppression_rounding: int = 0  # 0: no rounding
+    # True: every disclosure base is an exact distinct count (slower); False: large cells are proven
+    # large from their row count (koes.query.bases), and only the others are counted exactly.
+    exact_bases: bool = False
     cache_entries: int = 4096  # protected results are small; the Standard reports' warm views must fit
     prewarm_reports: bool = False  # answer the reports' default views in the background at start-up (koes serve)
     session_idle_minutes: int = 30  # a web session ends after this long without a request
@@ -93,7 +96,7 @@ class Settings:
 def _coerce(name: str, raw: str) -> Any:
     if name.endswith(("_dir", "_file")):
         return Path(raw)
-    if name in ("secure_cookies", "prewarm_reports"):
+    if name in ("secure_cookies", "prewarm_reports", "exact_bases"):
         if raw.strip().lower() in ("1", "true", "yes", "on"):
             return True
         if raw.strip().lower() in ("0", "false", "no", "off"):

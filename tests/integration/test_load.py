@@ -240,6 +240,19 @@ def test_the_manifest_tells_where_the_release_came_from_and_what_it_holds(two_lo
                 assert in_parquet is not None
                 assert in_parquet[0] == info["rows"], name
         assert tables["persons"]["rows"] == accounting["cpr_personer"]["loaded"]
+
+        # The bound the analysis counts rows by (decision 0004), recomputed from the Parquet files.
+        bounded = {name for name, info in tables.items() if "max_rows_per_person_year" in info}
+        assert {"person_year", "person_year_practice_total", "person_year_medicine_total"} <= bounded
+        for name in bounded:
+            parquet = release.folder / tables[name]["parquet"]
+            most = con.execute(
+                f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM read_parquet('{parquet}/**/*.parquet',"
+                " hive_partitioning = true) GROUP BY person_id, year)"
+            ).fetchone()
+            assert most is not None and most[0] == tables[name]["max_rows_per_person_year"], name
+        assert tables["person_year"]["max_rows_per_person_year"] == 1
+        assert tables["person_year_practice_total"]["max_rows_per_person_year"] > 1  # birthdays, moves
     finally:
         con.close()
     assert (release.folder / "quarantine.md").is_file()

@@ -623,6 +623,28 @@ def test_analysis_admissions_by_municipality_and_year(raw: Raw, analysis: Analys
     assert _by_key(by_stays, "indlaeggelser") == dict(cells)
 
 
+def test_both_routes_protect_a_table_alike(analysis: AnalysisService) -> None:
+    """The person-year table's bases are counted from rows (exact only below the threshold), the
+    stays' bases exactly: the same table must still hide the same cells, or two routes to one
+    table would give away what either hides."""
+    request = {
+        "perspective": "somatik",
+        "measures": ["indlaeggelser"],
+        "rows": ["kommune"],
+        "columns": ["aldersgruppe"],
+        "period": {"from": "2023", "to": "2023"},
+    }
+    aggregate = Principal("analytiker", Organisation("national"), frozenset({"aggregeret"}))
+    by_person_year = analysis.run(request, aggregate)
+    by_stays = analysis.run({**request, "filters": {"prioritet": [True, False]}}, aggregate)
+    assert [q.source.id for q in by_person_year.plan.queries] == ["person_year_hospital"]
+    assert [q.source.id for q in by_stays.plan.queries] == ["stays"]
+    (a,), (b,) = by_person_year.blocks, by_stays.blocks
+    assert a.hidden["indlaeggelser"], "the table should need suppression"
+    assert a.hidden["indlaeggelser"] == b.hidden["indlaeggelser"]
+    assert a.values["indlaeggelser"] == b.values["indlaeggelser"]
+
+
 def test_analysis_patients_are_distinct_persons(raw: Raw, analysis: AnalysisService) -> None:
     """Patients per year, and over both years (a person counted once, not once per year)."""
     per_year: defaultdict[Key, set[str]] = defaultdict(set)

@@ -2,11 +2,13 @@
 
 Whatever a user asks, no published person count is 1–4, no hidden cell is alone in a line of
 its table (so no subtraction gives it back), a rate is hidden wherever its count is, and a result
-asked for twice is protected the same way.
+asked for twice is protected the same way. The truth is a service that counts every disclosure
+base exactly (``exact_bases``), not the row-bounded counting the served results use.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from koes.query.assemble import TOTAL
 from koes.query.request import RequestError
 from koes.semantic.model import Unit
 from koes.services.analysis import AnalysisService
+from koes.settings import Settings
 
 AGGREGATE = Principal("analytiker", Organisation("kommune", 101), frozenset({"aggregeret"}))
 EXACT = Principal("oracle", Organisation("national"), frozenset({"individ"}))
@@ -65,6 +68,12 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     return request
 
 
+@pytest.fixture(scope="module")
+def exact_analysis(small_load: object, small_settings: Settings) -> AnalysisService:
+    """The same release, every base an exact distinct count of persons."""
+    return AnalysisService(dataclasses.replace(small_settings, exact_bases=True))
+
+
 def _run(service: AnalysisService, request: dict[str, Any], principal: Principal) -> Any:
     try:
         return service.run(request, principal)
@@ -85,9 +94,11 @@ def _run(service: AnalysisService, request: dict[str, Any], principal: Principal
         "period": {"from": "2022", "to": "2023"},
     }
 )
-def test_published_results_are_protected(analysis: AnalysisService, request: dict[str, Any]) -> None:
+def test_published_results_are_protected(
+    analysis: AnalysisService, exact_analysis: AnalysisService, request: dict[str, Any]
+) -> None:
     published = _run(analysis, request, AGGREGATE)
-    truth = _run(analysis, request, EXACT)
+    truth = _run(exact_analysis, request, EXACT)
     assert not published.provenance.exact and truth.provenance.exact
     for shown, exact in zip(published.blocks, truth.blocks, strict=True):
         block = shown.block
@@ -111,6 +122,9 @@ def test_published_results_are_protected(analysis: AnalysisService, request: dic
                 assert set(shown.hidden.get(measure.numerator, {})) <= set(shown.hidden[measure.id])
             for cell, value in shown.values[measure.id].items():
                 assert (value is None) == (cell in shown.hidden.get(measure.id, {})) or value is None
+    # Counting persons exactly everywhere would have published exactly the same cells.
+    reference = _run(exact_analysis, request, AGGREGATE)
+    assert [b.hidden for b in reference.blocks] == [b.hidden for b in published.blocks]
     analysis.clear_cache()
     again = _run(analysis, request, AGGREGATE)
     assert [b.hidden for b in again.blocks] == [b.hidden for b in published.blocks]

@@ -264,6 +264,7 @@ def _publish(
     publish.write_quarantine_report(con, staging)
     report("publish", "manifest", 3, 4)
     counts = publish.table_counts(con, tables)
+    bounds = publish.rows_per_person_year(con, [t for t in py.PERSON_YEAR_TABLES if t in tables])
     manifest: dict[str, object] = {
         "id": release_id,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -284,12 +285,19 @@ def _publish(
             a.register: {"in": a.rows_in, "loaded": a.rows_loaded, "quarantined": a.rows_quarantined}
             for a in accounting
         },
-        "tables": {t: {"rows": counts[t], "parquet": parquet[t]} for t in tables},
+        "tables": {t: _table_entry(counts[t], parquet[t], bounds.get(t)) for t in tables},
         "rule_versions": rules.versions,
         "content_hash": publish.content_hash(con, tables),
     }
     report("publish", "verify", 4, 4)
     return manifest, counts
+
+
+def _table_entry(rows: int, parquet: str, bound: int | None) -> dict[str, object]:
+    entry: dict[str, object] = {"rows": rows, "parquet": parquet}
+    if bound is not None:
+        entry["max_rows_per_person_year"] = bound
+    return entry
 
 
 def _period_from_data(con: duckdb.DuckDBPyConnection) -> YearRange:

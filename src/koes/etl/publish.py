@@ -163,6 +163,20 @@ def table_counts(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[
     return counts
 
 
+def rows_per_person_year(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, int]:
+    """The most rows one person has in one year, per table (0 for an empty table).
+
+    Recorded in the manifest: it lets the analysis count a cell's rows instead of its distinct
+    persons wherever the rows alone prove the cell large enough (``koes.query.bases``)."""
+    bounds = {}
+    for table in tables:
+        result = con.execute(
+            f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM {ident(table)} GROUP BY person_id, year)"
+        ).fetchone()
+        bounds[table] = int(result[0]) if result else 0
+    return bounds
+
+
 def content_hash(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> str:
     """A hash of the release's content that ignores row order and physical layout.
 

@@ -45,8 +45,9 @@ How the extra cells are chosen
        since a reader knows counts are never negative, and is confusing to see hidden),
     4. the number of cells hidden (so one cell is preferred whenever one suffices),
     5. cells outside the bridge's own lines (prefer a cell in the same row or column),
-    6. the sum of the bases hidden (smallest first: small cells carry the least information, so
-       hiding them costs users the least),
+    6. the sum of the weights hidden (smallest first: small cells carry the least information, so
+       hiding them costs users the least); a cell's weight is its base unless the caller gives
+       weights (the analysis weighs cells by their published value, see ``Grid.weight``),
     7. reading order of the cells, for a deterministic tie-break.
 
     When single inner nonzero cells close a cycle, this is "hide the smallest of them in the
@@ -160,11 +161,17 @@ class Grid:
     Inner rows are ``0 .. n_rows-1`` and inner columns ``0 .. n_cols-1``; ``TOTAL`` indexes the
     total row and the total column. ``base`` maps cells to their number of distinct persons; a
     missing cell has base 0. The mapping is copied (read-only) on construction.
+
+    ``weight`` ranks the published cells when further cells must be hidden (smallest first); by
+    default it is the base. A caller whose bases are exact only below the threshold gives weights
+    that don't depend on how the bases were counted, so the same table is always protected the same
+    way.
     """
 
     n_rows: int
     n_cols: int
     base: Mapping[CellKey, int] = field(hash=False)
+    weight: Mapping[CellKey, int] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         for label, size in (("n_rows", self.n_rows), ("n_cols", self.n_cols)):
@@ -178,6 +185,18 @@ class Grid:
             if not _is_int(value) or value < 0:
                 raise ValueError(f"base of cell {key!r} must be an integer >= 0, got {value!r}")
         object.__setattr__(self, "base", MappingProxyType(base))
+        if self.weight is not None:
+            weight = dict(self.weight)
+            for key in weight.keys() - valid:
+                self.check_key(key, "weight")
+            for key, value in weight.items():
+                if not _is_int(value) or value < 0:
+                    raise ValueError(f"weight of cell {key!r} must be an integer >= 0, got {value!r}")
+            object.__setattr__(self, "weight", MappingProxyType(weight))
+
+    def weight_of(self, key: CellKey) -> int:
+        """How much hiding ``key`` costs the reader: its weight, or its base without weights."""
+        return (self.base if self.weight is None else self.weight).get(key, 0)
 
     def check_key(self, key: object, what: str = "cell") -> None:
         """Raise ValueError (naming the key) unless ``key`` is a cell of this grid."""
@@ -290,9 +309,9 @@ class _Network:
         # unit larger than anything the less important fields can sum to along a simple path.
         n_cells = len(cells)
         unit_pos = 1
-        unit_base = unit_pos * n_cells * n_cells
+        unit_weight = unit_pos * n_cells * n_cells
         base = grid.base
-        unit_off = unit_base * (sum(base.values()) + 1)
+        unit_off = unit_weight * (sum((base if grid.weight is None else grid.weight).values()) + 1)
         unit_count = unit_off * (n_cells + 1)
         unit_zero = unit_count * (n_cells + 1)
         unit_margin = unit_zero * (n_cells + 1)
@@ -307,7 +326,7 @@ class _Network:
                 + unit_margin * (r == TOTAL or c == TOTAL)
                 + unit_zero * (b == 0)
                 + unit_count
-                + unit_base * b
+                + unit_weight * grid.weight_of(key)
                 + unit_pos * position
             )
 

@@ -9,6 +9,7 @@ plan can become SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from koes.query.request import AnalysisRequest, Period
@@ -21,6 +22,17 @@ class MeasureColumn:
 
     measure: str
     spec: MeasureInput
+
+
+class BaseCount(Enum):
+    """How the disclosure base of a summed or counted measure is counted (``n_`` columns)."""
+
+    PERSONS = "persons"  # COUNT(DISTINCT person): exact, and the dearest aggregate there is
+    ROWS = "rows"  # the rows that add to the measure: cheap, and never fewer than the persons
+
+
+# Rows where at least one of these dimensions (by id) takes one of its listed values.
+Narrowing = tuple[tuple[str, tuple[Any, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,8 @@ class AggregateQuery:
     segment_source: Source | None
     area: Area | None = None
     strata: tuple[Dimension, ...] = ()  # added to every grouping set, aliased apart from `dimensions`
+    base_count: BaseCount = BaseCount.PERSONS
+    narrowing: Narrowing | None = None  # only rows with one of these values (None: every row)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ reach an engine without the rewrite. An empty scope is refused: default deny.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 
-from koes.query.plan import AggregateQuery, Plan
+from koes.query.plan import AggregateQuery, BaseCount, Narrowing, Plan
 
 _REWRITE = object()  # only this module holds it; constructors check it
 
@@ -76,3 +77,16 @@ def apply_scope(plan: Plan, scope: Scope) -> ScopedPlan:
         everywhere = scope.everywhere and allowed == scope.kommuner
         queries.append(ScopedQuery(query, frozenset(allowed), _REWRITE, everywhere))
     return ScopedPlan(plan, scope, tuple(queries), _REWRITE)
+
+
+def narrowed(scoped: ScopedQuery, *, base_count: BaseCount, narrowing: Narrowing | None = None) -> ScopedQuery:
+    """The same scoped query, counting its bases another way and, with ``narrowing``, over fewer rows.
+
+    Only how a query counts and how many of its rows it reads may change here: the scope, the
+    period, the filters and the segment stay as the rewrite made them, so a narrowed query never
+    sees a row its original could not."""
+    if narrowing is not None and scoped.query.narrowing is not None:
+        raise ValueError("a narrowed query is not narrowed again")
+    narrowing = scoped.query.narrowing if narrowing is None else narrowing
+    query = dataclasses.replace(scoped.query, base_count=base_count, narrowing=narrowing)
+    return ScopedQuery(query, scoped.kommuner, _REWRITE, scoped.everywhere)

@@ -11,7 +11,8 @@ Every query has the same shape, chosen so that every dialect accepts it:
 The inner query names its outputs so the GROUP BY lists are plain columns (no ``GROUP BY ALL``,
 no positional references). Person counts are ``COUNT(DISTINCT …)``: exact on every engine.
 Output columns: ``d_`` dimension values, ``g_`` grouping flags (1 = totalled), ``s_`` strata,
-``m_`` measure values, ``n_`` the distinct persons behind a measure (the disclosure base).
+``m_`` measure values, ``n_`` the distinct persons behind a measure (the disclosure base), or,
+for a query with ``BaseCount.ROWS``, the rows behind it (see ``koes.query.bases``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 
 import sqlglot.expressions as exp
 
-from koes.query.plan import AggregateQuery, MeasureColumn
+from koes.query.plan import AggregateQuery, BaseCount, MeasureColumn, Narrowing
 from koes.query.scope import ScopedQuery
 from koes.semantic.loader import literal
 from koes.semantic.model import Aggregation, Dimension, MeasureInput, Source
@@ -58,11 +59,11 @@ def _outer_columns(query: AggregateQuery) -> list[exp.Expr]:
     if query.grouping_sets != ((),):
         columns += [exp.alias_(exp.func("GROUPING", exp.column(f"d_{d.id}")), f"g_{d.id}") for d in query.dimensions]
     for column in query.measures:
-        columns += _aggregates(column)
+        columns += _aggregates(column, query.base_count)
     return columns
 
 
-def _aggregates(column: MeasureColumn) -> list[exp.Expr]:
+def _aggregates(column: MeasureColumn, base_count: BaseCount) -> list[exp.Expr]:
     spec, name = column.spec, column.measure
     where = _outer(spec.where) if spec.where is not None else None
     person = exp.column(PERSON)
@@ -85,8 +86,15 @@ def _aggregates(column: MeasureColumn) -> list[exp.Expr]:
         summed = _outer(spec.expr)
         value = exp.func("SUM", summed if where is None else exp.Case(ifs=[exp.If(this=where, true=summed)]))
     contributes = _contribution(spec)
-    base = _distinct(person, None if contributes is None else _outer(contributes))
+    where_base = None if contributes is None else _outer(contributes)
+    base = _distinct(person, where_base) if base_count is BaseCount.PERSONS else _rows(where_base)
     return [exp.alias_(value, f"m_{name}"), exp.alias_(base, f"n_{name}")]
+
+
+def _rows(where: exp.Expr | None) -> exp.Expr:
+    if where is None:
+        return exp.Count(this=exp.Star())
+    return exp.Count(this=exp.Case(ifs=[exp.If(this=where, true=exp.Literal.number(1))]))
 
 
 def _contribution(spec: MeasureInput) -> exp.Expr | None:
@@ -192,10 +200,25 @@ def _conditions(query: AggregateQuery, kommuner: frozenset[int], everywhere: boo
             yield _in(_dimension_expr(dimension, source), values)
     if query.segment is not None:
         yield _segment(query)
+    if query.narrowing is not None:
+        yield _narrowing(query.narrowing, {d.id: d for d in (*query.dimensions, *query.strata)}, source)
     contributions = [_contribution(c.spec) for c in query.measures]
     if contributions and all(c is not None for c in contributions):
         # Rows that add to no measure change no cell: leave them in the table (fewer rows to group).
         yield _fact(exp.or_(*(c for c in contributions if c is not None), copy=False), source)
+
+
+def _narrowing(narrowing: Narrowing, dimensions: dict[str, Dimension], source: Source) -> exp.Expr:
+    """Rows where one of the dimensions takes one of its listed values (a NULL value: unknown)."""
+    either: list[exp.Expr] = []
+    for dimension_id, values in narrowing:
+        target = _dimension_expr(dimensions[dimension_id], source)
+        known = [v for v in values if v is not None]
+        if known:
+            either.append(_in(target, known))
+        if len(known) < len(values):
+            either.append(exp.Is(this=target, expression=exp.Null()))
+    return exp.or_(*either, copy=False) if either else exp.false()
 
 
 def _is_residence(dimension: Dimension) -> bool:

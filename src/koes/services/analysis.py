@@ -21,9 +21,10 @@ from koes.privacy.access import Organisation, Principal, scope_for
 from koes.privacy.audit import AuditEvent
 from koes.privacy.suppression import DisclosureRule
 from koes.query.assemble import StandardWeights, assemble
+from koes.query.bases import BaseCounting
 from koes.query.planner import Municipality, PlanContext, plan_request
 from koes.query.request import AnalysisRequest, FieldProblem, RequestError, parse_request
-from koes.query.scope import Scope, ScopedPlan, apply_scope
+from koes.query.scope import Scope, ScopedPlan, ScopedQuery, apply_scope
 from koes.query.sql import to_sql
 from koes.refdata import RefData, load_refdata
 from koes.semantic.loader import CatalogError, default_catalog, release_problems
@@ -57,6 +58,7 @@ class _Opened:
     years: tuple[int, ...]
     extract_period: str
     rule_versions: Mapping[str, str]
+    counting: BaseCounting
 
 
 class AnalysisService:
@@ -178,17 +180,18 @@ class AnalysisService:
         request = parse_request(raw, self.catalog)
         self._check_members(request.filters, opened.years)
         scoped = self._scoped(request, principal, self.scope_of(principal))
-        return [to_sql(q, opened.engine.dialect) for q in scoped.queries]
+        return [to_sql(opened.counting.first(q), opened.engine.dialect) for q in scoped.queries]
 
     def _scoped(self, request: AnalysisRequest, principal: Principal, scope: Scope) -> ScopedPlan:
         """Plan, then the one scope rewrite: the only way this service reaches SQL."""
         return apply_scope(plan_request(request, self.catalog, self.plan_context(principal)), scope)
 
     def _execute(self, scoped: ScopedPlan, opened: _Opened) -> AnalysisResult:
+        def run(query: ScopedQuery) -> list[Row]:
+            return opened.engine.execute(to_sql(query, opened.engine.dialect, pretty=False))
+
         try:
-            rows: list[Sequence[Row]] = [
-                opened.engine.execute(to_sql(q, opened.engine.dialect, pretty=False)) for q in scoped.queries
-            ]
+            rows: list[Sequence[Row]] = [opened.counting.run(q, run) for q in scoped.queries]
         except EngineError as error:
             raise AnalysisFailedError(str(error)) from error
         plan = scoped.plan
@@ -285,6 +288,9 @@ class AnalysisService:
             years=tuple(range(start, end + 1)) if start else (),
             extract_period=f"{period.get('start', '?')} – {period.get('end', '?')}",
             rule_versions=dict(manifest.get("rule_versions", {})),
+            counting=BaseCounting(
+                self.rule.threshold, {} if self.settings.exact_bases else rows_per_person_year(manifest)
+            ),
         )
 
     def close(self) -> None:
@@ -335,6 +341,16 @@ class AnalysisService:
 
 def _band(age_from: int, age_to: int | None) -> str:
     return f"{age_from}+" if age_to is None else f"{age_from}-{age_to}"
+
+
+def rows_per_person_year(manifest: Mapping[str, Any]) -> dict[str, int]:
+    """The bound the load recorded per person-year table (an older release records none)."""
+    tables: Mapping[str, Mapping[str, Any]] = manifest.get("tables", {})
+    return {
+        name: int(table["max_rows_per_person_year"])
+        for name, table in tables.items()
+        if table.get("max_rows_per_person_year")
+    }
 
 
 def open_engine(settings: Settings, release: Release) -> Engine:

@@ -1,7 +1,10 @@
 """Apply disclosure control to assembled blocks: every published number passes through here.
 
 Each base measure is protected on its own grid of disclosure bases (primary and secondary
-suppression, ``koes.privacy.suppression``). A derived measure (rate, share, per-citizen amount,
+suppression, ``koes.privacy.suppression``). Bases are exact below the threshold and may be lower
+bounds above it (``koes.query.bases``), so secondary suppression ranks cells by their value, which
+every route to a measure gives alike, and a table is protected the same way whichever source
+answered it. A derived measure (rate, share, per-citizen amount,
 standardised rate) is hidden wherever any number it is computed from is hidden: a published rate
 and a published citizen count would otherwise give the hidden count back. Citizens behind a rate
 are protected like any count. Optional rounding applies to published counts.
@@ -9,6 +12,7 @@ are protected like any count. Optional rounding applies to published counts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -44,7 +48,8 @@ def protect(
     grid_shape = (len(block.row_keys), len(block.col_keys))
     hidden: dict[str, dict[CellKey, str]] = {}
     for measure_id, bases in block.bases.items():
-        result = suppress(Grid(grid_shape[0], grid_shape[1], bases), rule)
+        weights = {cell: _weight(value) for cell, value in block.values[measure_id].items()}
+        result = suppress(Grid(grid_shape[0], grid_shape[1], bases, weights), rule)
         hidden[measure_id] = _statuses(result)
     published: dict[str, dict[CellKey, Number | None]] = {}
     for measure in measures:
@@ -58,6 +63,11 @@ def protect(
             for cell, value in block.values[measure.id].items()
         }
     return ProtectedBlock(block, hidden, published)
+
+
+def _weight(value: Number | None) -> int:
+    """What hiding a cell costs the reader: the size of its value, in whole units."""
+    return 0 if value is None else math.ceil(abs(float(value)))
 
 
 def _statuses(result: Suppression) -> dict[CellKey, str]:

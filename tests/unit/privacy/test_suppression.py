@@ -72,6 +72,26 @@ def test_one_cell_that_closes_the_cycle_is_enough_whatever_its_size() -> None:
     assert result.secondary == {(0, 1)}
 
 
+def test_weights_choose_the_extra_cells_and_bases_only_what_is_small() -> None:
+    # The same 3x3 table as above, but the caller knows its large bases only as "at least 5" and
+    # weighs the cells by their published values: the rectangle follows the weights, while the
+    # primary cell is still the one whose base is small.
+    persons = table([[3, 12, 40], [10, 35, 60], [25, 50, 70]])
+    at_least = {cell: 5 if base >= 5 else base for cell, base in persons.base.items()}
+    values = {cell: 10 * base for cell, base in persons.base.items()}
+    values[(2, 1)] = 1  # a cell with few events: the cheapest to hide in its row and column
+    result = suppress(Grid(3, 3, at_least, values))
+    assert result.primary == {(0, 0)}
+    assert result.secondary == {(0, 1), (2, 0), (2, 1)}
+
+
+def test_without_weights_the_bases_are_the_weights() -> None:
+    grid = table([[3, 12, 40], [10, 35, 60], [25, 50, 70]])
+    weighed = Grid(3, 3, grid.base, dict(grid.base))
+    assert suppress(weighed) == suppress(grid)
+    assert weighed.weight_of((0, 1)) == grid.weight_of((0, 1)) == 12
+
+
 def test_two_small_cells_in_one_row_are_protected_by_a_pair_below_them() -> None:
     grid = table(
         [
@@ -216,6 +236,13 @@ def test_invalid_cells_are_named_in_the_error(base: dict[CellKey, int], fragment
     with pytest.raises(ValueError, match=r"cell \(") as error:
         Grid(2, 2, base)
     assert fragment in str(error.value)
+
+
+def test_invalid_weights_are_named_in_the_error() -> None:
+    with pytest.raises(ValueError, match=r"weight: cell \(0, 5\)"):
+        Grid(2, 2, {}, {(0, 5): 1})
+    with pytest.raises(ValueError, match=r"weight of cell \(0, 0\)"):
+        Grid(2, 2, {}, {(0, 0): -3})
 
 
 def test_invalid_shapes_and_forced_cells_are_rejected() -> None:

@@ -18,6 +18,16 @@ from koes.domain.chronic import CHRONIC_CONDITIONS
 from koes.domain.codelists import BENEFIT_TYPE
 from koes.etl.derive.base import DeriveContext
 
+PERSON_YEAR_TABLES = (
+    "person_year",
+    "person_year_hospital",
+    "person_year_practice",
+    "person_year_medicine",
+    "person_year_practice_total",
+    "person_year_medicine_total",
+    "person_year_care",
+)
+
 
 def build_person_year_base(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
     con.execute(
