@@ -129,6 +129,12 @@ def _user_id(w: World, own: bool) -> int:
     return w.user(_org(own)).user_id or 0
 
 
+def _deactivated_id(w: World, own: bool) -> int:
+    user_id = _user_id(w, own)
+    w.users.deactivate(OPERATOR, user_id)
+    return user_id
+
+
 def _token_id(w: World, caller: Principal | None, own: bool) -> int:
     owner = caller if own and caller is not None and caller.user_id else w.user(OTHER)
     return w.tokens.create_for(OPERATOR, owner.user_id or 0, "x").info.id
@@ -168,12 +174,20 @@ REQUESTS: dict[tuple[str, str], Build] = {
         {"username": f"n-{unique_name()}", "password": PASSWORD, "organisation": _org(own)},
     ),
     ("GET", f"{V1}/users/{{user_id}}"): lambda w, c, own: (f"{V1}/users/{_user_id(w, own)}", None),
+    ("PATCH", f"{V1}/users/{{user_id}}"): lambda w, c, own: (
+        f"{V1}/users/{_user_id(w, own)}",
+        {"display_name": "Omdøbt"},
+    ),
     ("POST", f"{V1}/users/{{user_id}}/grants"): lambda w, c, own: (
         f"{V1}/users/{_user_id(w, own)}/grants",
         {"role": GRANTED_ROLE},
     ),
     ("POST", f"{V1}/users/{{user_id}}/deactivate"): lambda w, c, own: (
         f"{V1}/users/{_user_id(w, own)}/deactivate",
+        None,
+    ),
+    ("POST", f"{V1}/users/{{user_id}}/reactivate"): lambda w, c, own: (
+        f"{V1}/users/{_deactivated_id(w, own)}/reactivate",
         None,
     ),
     ("POST", f"{V1}/users/{{user_id}}/reset-totp"): lambda w, c, own: (
@@ -307,7 +321,9 @@ def test_another_organisations_ids_are_not_found(world: World) -> None:
     for method, url, body in [
         ("GET", f"{V1}/users/{theirs.user_id}", None),
         ("POST", f"{V1}/users/{theirs.user_id}/grants", {"role": "aggregeret"}),
+        ("PATCH", f"{V1}/users/{theirs.user_id}", {"display_name": "Omdøbt"}),
         ("POST", f"{V1}/users/{theirs.user_id}/deactivate", None),
+        ("POST", f"{V1}/users/{theirs.user_id}/reactivate", None),
         ("POST", f"{V1}/users/{theirs.user_id}/reset-totp", None),
         ("DELETE", f"{V1}/grants/{grant_id}", None),
         ("GET", f"{V1}/users?organisation={OTHER}", None),
@@ -412,10 +428,23 @@ def test_admin_endpoints_do_what_they_say(world: World) -> None:
     own = world.call("POST", f"{V1}/users/{admin.user_id}/reset-totp", token)
     assert own.status_code == 403 and "your own TOTP" in own.json()["error"]["message"]
     assert world.call("POST", f"{V1}/users/{user['id']}/deactivate", token).json()["active"] is False
+    renamed = world.call("PATCH", f"{V1}/users/{user['id']}", token, {"display_name": " Ny Bruger "})
+    assert renamed.status_code == 200 and renamed.json()["display_name"] == "Ny Bruger"
+    bad = world.call("PATCH", f"{V1}/users/{user['id']}", token, {"display_name": "x" * 201 + " 0101901234"})
+    assert bad.status_code == 400
+    assert [p["field"] for p in bad.json()["error"]["problems"]] == ["display_name", "display_name"]
+    for body in ({}, {"display_name": 7}, {"display_name": "Ny", "username": "nyt-navn"}):
+        assert world.call("PATCH", f"{V1}/users/{user['id']}", token, body).status_code == 400, body
+    back = world.call("POST", f"{V1}/users/{user['id']}/reactivate", token)
+    assert back.status_code == 200 and back.json()["active"] is True and back.json()["roles"] == []
+    own = world.call("POST", f"{V1}/users/{admin.user_id}/reactivate", token)
+    assert own.status_code == 403 and "reactivate yourself" in own.json()["error"]["message"]
     me = world.call("GET", f"{V1}/me", token).json()
     assert me["roles"] == ["aggregeret", "lokal_admin"] and "manage_users_own_org" in me["permissions"]
     records = world.call("GET", f"{V1}/audit", token).json()["records"]
-    assert [r["action"] for r in records[:5]] == [
+    assert [r["action"] for r in records[:7]] == [
+        "user.reactivate",
+        "user.rename",
         "user.deactivate",
         "user.totp_reset",
         "grant.revoke",

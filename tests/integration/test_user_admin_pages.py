@@ -188,6 +188,91 @@ def test_local_admin_creates_grants_revokes_resets_sets_a_password_and_deactivat
     assert world.pages.signin.trail.verify() == []
 
 
+def _web_sign_in(world: World, name: str) -> tuple[int, str]:
+    """The status and page of a sign-in with the password on /login (its own cookies; the caller signs in again)."""
+    world.client.cookies.clear()
+    form = world.client.get("/login").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    answer = world.client.post(
+        "/login", data={"csrf": csrf.group(1), "username": name, "password": PASSWORD}, follow_redirects=False
+    )
+    world.client.cookies.clear()
+    return answer.status_code, answer.text
+
+
+def test_local_admin_renames_and_reactivates_a_user(world: World) -> None:
+    target = world.ids["kbh-analytiker"]
+    world.sign_in("kbh-admin")
+    before = len(world.actions())
+    page = world.client.get(f"{USERS}/{target}").text
+    assert f'action="/admin/users/{target}/rename"' in page and 'id="rename-form"' in page
+    assert '<label for="rename-name">' in page and 'id="rename-name" name="display_name"' in page
+    assert 'value="kbh-analytiker"' in page.split('id="rename-form"', 1)[1]
+
+    status, _location, html = world.post(
+        f"{USERS}/{target}/rename", {"display_name": "Ida " + "x" * 200 + " 0101901234"}
+    )
+    assert status == 400 and 'id="name-problems"' in html
+    assert _alert(html) == [
+        "Navnet må højst være 200 tegn.",
+        "Navnet må ikke indeholde noget, der ligner et CPR-nummer.",
+    ]
+    status, _location, html = world.post(f"{USERS}/{target}/rename", {"display_name": "Ida 010190-1234"})
+    assert status == 400 and _alert(html) == ["Navnet må ikke indeholde noget, der ligner et CPR-nummer."]
+    world.client.cookies.set(LANG_COOKIE, "en")
+    status, _location, html = world.post(f"{USERS}/{target}/rename", {"display_name": "Ida\x00"})
+    assert status == 400 and _alert(html) == ["The name must be at most 200 characters."]
+    world.client.cookies.set(LANG_COOKIE, "da")
+    assert world.pages.users.user(OPERATOR, target).display_name == "kbh-analytiker"
+
+    status, location, _ = world.post(f"{USERS}/{target}/rename", {"display_name": "Ida Analytiker"})
+    assert (status, location) == (303, f"{USERS}/{target}?done=renamed")
+    page = world.client.get(location).text
+    assert "Navnet er ændret." in page and 'value="Ida Analytiker"' in page
+    assert world.pages.users.user(OPERATOR, target).display_name == "Ida Analytiker"
+    assert "Ida Analytiker" in world.client.get(USERS).text.split('data-username="kbh-analytiker"', 1)[1]
+
+    status, location, _ = world.post(f"{USERS}/{target}/deactivate", {})
+    assert (status, location) == (303, f"{USERS}/{target}?done=deactivated")
+    page = world.client.get(location).text
+    assert 'id="reactivate-form"' in page and "Genaktivér</button>" in page and 'id="deactivate-form"' not in page
+    # Without its CSRF token the reactivation is refused and changes nothing.
+    for form in ({}, {"csrf": "wrong"}):
+        answer = world.client.post(f"{USERS}/{target}/reactivate", data=form, follow_redirects=False)
+        assert answer.status_code == 403 and "Formularen er udløbet" in answer.text
+    assert not world.pages.users.user(OPERATOR, target).active
+
+    status, location, _ = world.post(f"{USERS}/{target}/reactivate", {})
+    assert (status, location) == (303, f"{USERS}/{target}?done=reactivated")
+    page = world.client.get(location).text
+    assert "Brugeren er genaktiveret. Den har ingen gyldige roller" in page
+    assert 'id="deactivate-form"' in page and 'id="reactivate-form"' not in page and 'id="grant-form"' in page
+    assert _grant_rows(page) == {"aggregeret": "revoked"}  # the grant still running was revoked
+    info = world.pages.users.user(OPERATOR, target)
+    assert info.active and info.roles == frozenset() and info.grants[0].revoked_by == "kbh-admin"
+    status, html = _web_sign_in(world, "kbh-analytiker")
+    assert status == 403 and "Du har ingen rettigheder i KØS" in html  # the password is right, but no grant
+
+    world.sign_in("kbh-admin")
+    status, location, _ = world.post(f"{USERS}/{target}/grants", {"role": "aggregeret", "expires": ""})
+    assert (status, location) == (303, f"{USERS}/{target}?done=granted")
+    assert _web_sign_in(world, "kbh-analytiker")[0] == 303  # signed in, now that it has a grant again
+
+    world.sign_in("kbh-admin")
+    status, _location, html = world.post(f"{USERS}/{world.ids['kbh-admin']}/reactivate", {})
+    assert status == 403 and _alert(html) == ["Du kan ikke genaktivere dig selv."] and 'id="status-problems"' in html
+    admin_records = [(a, u) for a, u, _s in world.actions()[before:] if not a.startswith("signin")]
+    assert admin_records == [
+        ("user.rename", "kbh-admin"),
+        ("user.deactivate", "kbh-admin"),
+        ("user.reactivate", "kbh-admin"),
+        ("grant.add", "kbh-admin"),
+    ]
+    assert not any("Ida" in s for a, _u, s in world.actions() if a == "user.rename")
+    assert world.pages.signin.trail.verify() == []
+
+
 def test_another_organisations_user_is_not_found_and_never_changed(world: World) -> None:
     world.sign_in("kbh-admin")
     other = world.ids["aarhus-bruger"]
@@ -201,7 +286,9 @@ def test_another_organisations_user_is_not_found_and_never_changed(world: World)
     assert world.client.get(USERS, params={"organisation": "kommune:751"}).status_code == 404
     for path, data in (
         (f"{USERS}/{other}/grants", {"role": "aggregeret", "expires": ""}),
+        (f"{USERS}/{other}/rename", {"display_name": "Omdøbt"}),
         (f"{USERS}/{other}/deactivate", {}),
+        (f"{USERS}/{other}/reactivate", {}),
         (f"{USERS}/{other}/reset-totp", {}),
         (f"{USERS}/{other}/password", {"password": NEW_PASSWORD, "repeat_password": NEW_PASSWORD}),
         (f"{USERS}/{other}/password", {"password": NEW_PASSWORD, "repeat_password": "different"}),
@@ -216,6 +303,7 @@ def test_another_organisations_user_is_not_found_and_never_changed(world: World)
     assert status == 404
     after = world.pages.users.user(OPERATOR, other)
     assert after.active and after.roles == {"aggregeret"} and after.grants[0].revoked_at is None
+    assert after.display_name == "aarhus-bruger"
     assert world.pages.signin.password("aarhus-bruger", PASSWORD).outcome == "ok"
     assert [a for a in world.actions()[len(before) :] if not a[0].startswith("signin")] == []
 
@@ -267,7 +355,9 @@ def test_an_aggregate_user_gets_the_refusal_page_on_every_admin_page(world: Worl
     for path, data in (
         (USERS, {"username": "ny", "password": PASSWORD, "repeat_password": PASSWORD}),
         (f"{USERS}/{target}/grants", {"role": "aggregeret"}),
+        (f"{USERS}/{target}/rename", {"display_name": "Omdøbt"}),
         (f"{USERS}/{target}/deactivate", {}),
+        (f"{USERS}/{target}/reactivate", {}),
         (f"{USERS}/{target}/reset-totp", {}),
         (f"{USERS}/{target}/password", {"password": NEW_PASSWORD, "repeat_password": NEW_PASSWORD}),
         (f"{USERS}/{target}/grants/{grant}/revoke", {}),
@@ -275,7 +365,7 @@ def test_an_aggregate_user_gets_the_refusal_page_on_every_admin_page(world: Worl
         status, _location, text = world.post(path, data)
         assert status == 403 and "Du har ikke adgang" in text, path
     denied = [s for a, u, s in world.actions() if a == "access.denied" and u == "kbh-analytiker"]
-    assert len(denied) == 10 and all("manage_users_own_org or manage_users_all" in s for s in denied)
+    assert len(denied) == 12 and all("manage_users_own_org or manage_users_all" in s for s in denied)
     assert world.pages.users.user(OPERATOR, target).roles == {"aggregeret"}
     assert world.pages.signin.password("kbh-analytiker", PASSWORD).outcome == "ok"
 
@@ -288,6 +378,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(world: Wor
     for path, data in (
         (USERS, {"username": "uden-csrf", "password": PASSWORD, "repeat_password": PASSWORD}),
         (f"{USERS}/{target}/grants", {"role": "aggregeret"}),
+        (f"{USERS}/{target}/rename", {"display_name": "Uden CSRF"}),
         (f"{USERS}/{target}/deactivate", {}),
         (f"{USERS}/{target}/reset-totp", {}),
         (f"{USERS}/{target}/password", {"password": NEW_PASSWORD, "repeat_password": NEW_PASSWORD}),
@@ -299,6 +390,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(world: Wor
             assert answer.status_code == 403 and "Formularen er udløbet" in answer.text, path
     info = world.pages.users.user(OPERATOR, target)
     assert info.active and info.roles == {"aggregeret"} and len(info.grants) == 1
+    assert info.display_name == "kbh-analytiker"
     assert world.pages.signin.password("kbh-analytiker", PASSWORD).outcome == "ok"
     assert "uden-csrf" not in world.client.get(USERS).text
     assert [a for a, _u, _s in world.actions()[before:] if not a.startswith("signin")] == []

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
+from koes.appdb import users as store
 from koes.appdb.database import AppDatabase
 from koes.privacy.access import Organisation, Principal
 from koes.privacy.credentials import totp_code
@@ -200,6 +201,132 @@ def test_revoke_deactivate_and_recertification(world: World) -> None:
     actions = [a for a, _, _ in _actions(world)]
     assert actions[-2:] == ["grant.revoke", "user.deactivate"]
     assert world.trail.verify() == []
+
+
+# --- rename and reactivate -------------------------------------------------------------------
+
+
+def test_rename_shows_every_problem_at_once_and_audits_without_the_names(world: World) -> None:
+    admin = world.user("kbh-admin", "kommune:101", "lokal_admin")
+    analyst = world.user("ida", "kommune:101", "aggregeret")
+    bo = world.users.create_user(OPERATOR, "bo", organisation="kommune:101", display_name="Bo", password=PASSWORD)
+    aarhus = world.user("aarhus-bo", "kommune:751")
+    before = len(world.trail.records())
+    with pytest.raises(InvalidInputError) as caught:
+        world.users.rename(admin, bo.id, "Bo " + "x" * 200 + " 0101901234")
+    assert [(p.field, p.code) for p in caught.value.problems] == [
+        ("display_name", "user_display_name_long"),
+        ("display_name", "user_display_name_cpr"),
+    ]
+    for bad, code in (
+        ("Bo 010190-1234", "user_display_name_cpr"),
+        ("Bo\x00", "user_display_name_long"),
+        ("Bo\ud800", "user_display_name_long"),  # a lone surrogate (JSON "\\ud800"): no database stores it
+    ):
+        with pytest.raises(InvalidInputError) as caught:
+            world.users.rename(admin, bo.id, bad)
+        assert [p.code for p in caught.value.problems] == [code]
+    with pytest.raises(NotFoundError):  # another organisation's user: not found, not forbidden
+        world.users.rename(admin, aarhus.user_id or 0, "Bo Aarhus")
+    with pytest.raises(ForbiddenError):  # no manage_users
+        world.users.rename(analyst, bo.id, "Bo Hansen")
+    assert world.users.user(OPERATOR, bo.id).display_name == "Bo"
+    assert len(world.trail.records()) == before  # a refusal changes nothing and records nothing
+
+    renamed = world.users.rename(admin, bo.id, "  Bo Hansen  ")
+    assert renamed.display_name == "Bo Hansen" == world.users.user(OPERATOR, bo.id).display_name
+    assert world.users.rename(admin, bo.id, "Bo Hansen").display_name == "Bo Hansen"  # the same: no change
+    assert world.users.rename(admin, admin.user_id or 0, "Min egen").display_name == "Min egen"  # allowed
+    records = [r.event for r in world.trail.records()[before:]]
+    assert [(e.action, e.user, e.organisation) for e in records] == [
+        ("user.rename", "kbh-admin", "kommune:101"),
+        ("user.rename", "kbh-admin", "kommune:101"),
+    ]
+    assert records[0].summary == f"display name of bo (#{bo.id}, kommune:101) changed"
+    assert not any("Bo Hansen" in e.summary or "Min egen" in e.summary for e in records)
+    assert world.trail.verify() == []
+
+
+def test_reactivate_reaches_what_deactivate_reaches(world: World) -> None:
+    admin = world.user("kbh-admin", "kommune:101", "lokal_admin")
+    bo = world.user("bo", "kommune:101", "aggregeret")
+    aarhus = world.user("aarhus-bo", "kommune:751", "aggregeret")
+    root_here = world.user("root-kbh", "kommune:101", "system_admin")
+    system = world.user("sys", "national", "system_admin")
+    for deactivated in (bo, aarhus, root_here):
+        world.users.deactivate(OPERATOR, deactivated.user_id or 0)
+    before = len(world.trail.records())
+    for actor, target, error, code in [
+        (admin, aarhus.user_id, NotFoundError, ""),  # another organisation: as if it did not exist
+        (admin, 10**9, NotFoundError, ""),
+        (admin, admin.user_id, ForbiddenError, "reactivate_self"),
+        (admin, root_here.user_id, ForbiddenError, "reactivate_system_admin"),  # deactivated, still one
+        (system, system.user_id, ForbiddenError, "reactivate_self"),
+    ]:
+        with pytest.raises(error) as caught:
+            world.users.reactivate(actor, target or 0)
+        assert getattr(caught.value, "code", "") == code
+    assert len(world.trail.records()) == before  # a refusal changes nothing and records nothing
+    assert not world.users.user(OPERATOR, root_here.user_id or 0).active
+    assert world.users.reactivate(admin, bo.user_id or 0).active
+    assert world.users.reactivate(system, root_here.user_id or 0).active
+    assert world.users.reactivate(OPERATOR, aarhus.user_id or 0).active
+    assert world.users.reactivate(OPERATOR, aarhus.user_id or 0).active  # active already: a no-op
+    assert [(a, u) for a, u, _o in _actions(world)[before:]] == [
+        ("user.reactivate", "kbh-admin"),
+        ("user.reactivate", "sys"),
+        ("user.reactivate", "cli"),
+    ]
+
+
+def test_a_reactivated_user_has_no_valid_grant_until_granted_again(world: World) -> None:
+    admin = world.user("kbh-admin", "kommune:101", "lokal_admin", "aggregeret", "individ")
+    bo = world.user("bo", "kommune:101")
+    uid = bo.user_id or 0
+    running = world.users.grant(admin, uid, "aggregeret")
+    short = world.users.grant(admin, uid, "individ", START.date() + timedelta(days=10))
+    revoked = world.users.revoke(admin, world.users.grant(admin, uid, "aggregeret").id)
+    token = world.tokens.create(world.users.principal_for(uid), "laptop").secret
+    world.users.deactivate(admin, uid)
+    world.clock.advance(days=30)  # the short grant expires while the user is deactivated
+    assert world.signin.password("bo", PASSWORD).outcome == "failed"
+    assert world.tokens.authenticate(token) is None
+
+    back = world.users.reactivate(admin, uid)
+    assert back.active and back.roles == frozenset()
+    grants = {g.id: g for g in back.grants}
+    assert (grants[running.id].revoked_at, grants[running.id].revoked_by) == (world.clock.now, "kbh-admin")
+    assert grants[short.id].revoked_at is None and grants[short.id].expires_at < world.clock.now  # expired stays so
+    assert (grants[revoked.id].revoked_at, grants[revoked.id].revoked_by) == (START, "kbh-admin")  # untouched
+    assert not any(g.valid for g in back.grants)
+    record = world.trail.records()[-1].event
+    assert (record.action, record.user, record.organisation) == ("user.reactivate", "kbh-admin", "kommune:101")
+    assert record.summary == (
+        f"user bo (#{uid}, kommune:101) reactivated; grant(s) #{running.id} aggregeret revoked, "
+        "no valid grant until a new one"
+    )
+    # It can sign in with its password again, but without a grant it has no rights (the web refuses it).
+    assert world.signin.password("bo", PASSWORD).outcome == "ok"
+    assert world.users.principal_for(uid).roles == frozenset()
+    authenticated = world.tokens.authenticate(token)
+    assert authenticated is not None and authenticated.roles == frozenset()
+    assert [g for g in world.users.recertification(admin, 400) if g.user_id == uid] == []
+    world.users.grant(admin, uid, "aggregeret")
+    assert world.users.principal_for(uid).roles == {"aggregeret"}
+    assert [g.role for g in world.users.recertification(admin, 400) if g.user_id == uid] == ["aggregeret"]
+    assert world.users.reactivate(admin, uid).roles == {"aggregeret"}  # active already: nothing revoked
+    assert [a for a, _u, _o in _actions(world)].count("user.reactivate") == 1
+    assert world.trail.verify() == []
+
+
+def test_the_store_leaves_an_active_user_alone(world: World) -> None:
+    """Checked under the lock: a reactivation that lost a race revokes nothing and records nothing."""
+    bo = world.user("bo", "kommune:101", "aggregeret")
+    before = len(world.trail.records())
+    done = store.reactivate_user(world.database, bo.user_id or 0, at=world.clock.now, by="cli", event=lambda r: None)
+    assert not done.changed and done.revoked == () and done.user.active
+    assert world.users.principal_for(bo.user_id or 0).roles == {"aggregeret"}
+    assert len(world.trail.records()) == before
 
 
 # --- sign-in: lockout, TOTP, recovery codes --------------------------------------------------
@@ -460,6 +587,44 @@ def test_cli_users_commands(tmp_path: Path, app_db_url: str) -> None:
         ("grant.revoke", "cli"),
         ("user.deactivate", "cli"),
     ]
+
+
+def test_cli_rename_and_reactivate(tmp_path: Path, app_db_url: str, refdata: RefData) -> None:
+    env = {"KOES_APP_DB_URL": app_db_url}
+    db = open_app_database(Settings(data_dir=tmp_path, app_db_url=app_db_url), refdata)
+    try:
+        users = UserService(AuditTrail(db), fast_passwords())
+        anna = users.create_user(OPERATOR, "anna", organisation="kommune:101", display_name="Ana", password=PASSWORD)
+        grant = users.grant(OPERATOR, anna.id, "aggregeret")
+    finally:
+        db.dispose()
+    renamed = koes(tmp_path, "users", "rename", "anna", "Anna B. Hansen", env=env)
+    assert renamed.exit_code == 0, renamed.output
+    assert "Display name of anna: Anna B. Hansen" in renamed.text
+    refused = koes(tmp_path, "users", "rename", "anna", "Anna 010190-1234", env=env)
+    assert refused.exit_code == 2 and "display_name: must not contain a CPR-shaped number" in refused.text
+    assert "010190-1234" not in refused.output  # the typed number is not repeated
+    already = koes(tmp_path, "users", "reactivate", "anna", env=env)
+    assert already.exit_code == 0 and "active already: nothing changed" in already.text
+    assert koes(tmp_path, "users", "deactivate", "anna", env=env).exit_code == 0
+    back = koes(tmp_path, "users", "reactivate", "anna", env=env)
+    assert back.exit_code == 0, back.output
+    assert "anna is active again, without any valid grant" in back.text
+    missing = koes(tmp_path, "users", "reactivate", "ingen", env=env)
+    assert missing.exit_code == 1 and "no user 'ingen'" in missing.text
+    db = open_app_database(Settings(data_dir=tmp_path, app_db_url=app_db_url))
+    try:
+        trail = AuditTrail(db)
+        found = UserService(trail).user_by_name(OPERATOR, "anna")
+        records = [(r.event.action, r.event.user) for r in trail.records()]
+        last = trail.records()[-1].event
+        assert trail.verify() == []
+    finally:
+        db.dispose()
+    assert (found.display_name, found.active, found.roles) == ("Anna B. Hansen", True, frozenset())
+    assert found.grants[0].revoked_by == "cli"
+    assert records[-3:] == [("user.rename", "cli"), ("user.deactivate", "cli"), ("user.reactivate", "cli")]
+    assert f"grant(s) #{grant.id} aggregeret revoked" in last.summary
 
 
 def test_cli_reset_totp(tmp_path: Path, app_db_url: str, refdata: RefData) -> None:

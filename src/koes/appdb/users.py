@@ -65,6 +65,15 @@ class Revocations:
 
 
 @dataclass(frozen=True)
+class Reactivation:
+    """A reactivation and the grants it revoked; ``changed`` False: the user was active, nothing changed."""
+
+    user: UserRow
+    changed: bool
+    revoked: tuple[GrantRow, ...]
+
+
+@dataclass(frozen=True)
 class GrantRow:
     id: int
     user_id: int
@@ -322,6 +331,58 @@ def set_active(
         return _user(user)
 
     return audited_change(database, change, event, "the user")
+
+
+def reactivate_user(
+    database: AppDatabase,
+    user_id: int,
+    *,
+    at: datetime,
+    by: str,
+    event: Callable[[Reactivation], AuditEvent | None],
+) -> Reactivation:
+    """Make a deactivated user active again, with no grant in force.
+
+    Deactivation leaves the grants as they were, for the record: they stop counting only because
+    the user is inactive. So that reactivation brings no right back silently, every grant of the
+    user that is neither revoked nor expired at ``at`` is revoked (at ``at``, by ``by``) in the same
+    transaction; expired and revoked grants stay as they are. An active user is left alone (checked
+    under the lock, so a grant made after a concurrent reactivation is never revoked by this one).
+    """
+
+    def change(session: Session) -> Reactivation:
+        user = _locked(session, user_id)
+        if user.active:
+            return Reactivation(_user(user), False, ())
+        still_running = select(Grant).where(Grant.user_id == user_id, Grant.revoked_at.is_(None), Grant.expires_at > at)
+        revoked = []
+        for grant in session.scalars(still_running.order_by(Grant.id)):
+            grant.revoked_at, grant.revoked_by = at, by
+            revoked.append(grant)
+        user.active, user.updated_at = True, at
+        session.flush()
+        return Reactivation(_user(user), True, tuple(_grant(g) for g in revoked))
+
+    return audited_change(database, change, event, "the reactivation")
+
+
+def set_display_name(
+    database: AppDatabase,
+    user_id: int,
+    display_name: str,
+    *,
+    at: datetime,
+    event: Callable[[UserRow], AuditEvent | None],
+) -> UserRow:
+    """A user's new display name (an administrator's correction)."""
+
+    def change(session: Session) -> UserRow:
+        user = _locked(session, user_id)
+        user.display_name, user.updated_at = display_name, at
+        session.flush()
+        return _user(user)
+
+    return audited_change(database, change, event, "the name")
 
 
 def record_failure(

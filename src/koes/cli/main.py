@@ -771,6 +771,37 @@ def users_deactivate(ctx: typer.Context, username: Annotated[str, typer.Argument
     console.print(f"{user.username} is deactivated.", markup=False, highlight=False)
 
 
+@users_app.command("reactivate")
+def users_reactivate(ctx: typer.Context, username: Annotated[str, typer.Argument(help="The user.")]) -> None:
+    """Reactivate a deactivated user. Its grants still running are revoked with it: it has no rights
+    until a role is granted again (koes users grant)."""
+    with _admin(ctx) as admin:
+        before = admin.users.user_by_name(OPERATOR, username)
+        user = admin.users.reactivate(OPERATOR, before.id)
+    if before.active:
+        console.print(f"{user.username} is active already: nothing changed.", markup=False, highlight=False)
+        return
+    console.print(
+        f"{user.username} is active again, without any valid grant. "
+        f"Grant a role: koes users grant {user.username} aggregeret",
+        markup=False,
+        highlight=False,
+    )
+
+
+@users_app.command("rename")
+def users_rename(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="The user.")],
+    name: Annotated[str, typer.Argument(help="The new display name (at most 200 characters).")],
+) -> None:
+    """Change a user's display name."""
+    with _admin(ctx) as admin:
+        user = admin.users.rename(OPERATOR, _user_id(admin, username), name)
+    shown = user.display_name or "(no name)"
+    console.print(f"Display name of {user.username}: {shown}", markup=False, highlight=False)
+
+
 @users_app.command("reset-totp")
 def users_reset_totp(ctx: typer.Context, username: Annotated[str, typer.Argument(help="The user.")]) -> None:
     """Reset a user's TOTP (a lost phone): it enrols again at its next sign-in; its recovery codes stop

@@ -42,6 +42,8 @@ ACTIONS = (
     # administration: users, grants, tokens (each change in the same transaction as its record)
     "user.create",
     "user.deactivate",
+    "user.reactivate",
+    "user.rename",
     "user.password",
     "user.totp_reset",
     "grant.add",
@@ -71,6 +73,8 @@ ACTIONS = (
 ADMIN_ACTIONS = (
     "user.create",
     "user.deactivate",
+    "user.reactivate",
+    "user.rename",
     "user.password",
     "user.totp_reset",
     "grant.add",

@@ -1,4 +1,4 @@
-"""Users and grants: create, list, grant, revoke, deactivate, recertify; the principal of a user.
+"""Users and grants: create, list, grant, revoke, rename, deactivate, reactivate, recertify; the principal of a user.
 
 Every operation takes the acting :class:`Principal` (the API's caller, the administration pages'
 signed-in user, or :data:`OPERATOR` for the command line) and checks it against the role data
@@ -9,15 +9,17 @@ signed-in user, or :data:`OPERATOR` for the command line) and checks it against 
   holds itself; a user or grant of another organisation is *not found* for it (404, never 403,
   so it cannot even learn that the user exists);
 - nobody grants themselves a role (that would let an administrator renew its own grants forever);
-- nobody deactivates themselves, resets their own TOTP or sets their own password here, and only a
-  system administrator does any of these to a system administrator;
+- nobody deactivates or reactivates themselves, resets their own TOTP or sets their own password
+  here, and only a system administrator does any of these to a system administrator;
+- reactivation brings no grant back: the grants still running are revoked with it, so the user
+  has no rights until an administrator grants again;
 - every grant has an expiry: 12 months by default, at most 24.
 
 :func:`UserService.principal_for` is the one way from a stored user to a :class:`Principal`: only
 valid grants count (unexpired, unrevoked, active user), checked at every call against the
 injectable clock. Every change writes its audit record in the same transaction (``user.create``,
-``grant.add``, ``grant.revoke``, ``user.deactivate``, ``user.password``, ``user.totp_reset``); no
-password, hash or secret is ever in one.
+``grant.add``, ``grant.revoke``, ``user.rename``, ``user.deactivate``, ``user.reactivate``,
+``user.password``, ``user.totp_reset``); no password, hash or secret is ever in one.
 
 A problem carries a code for the pages (:class:`FieldProblem` ``code``, :class:`ForbiddenError`
 ``code``); the English message stays what the API and the CLI show.
@@ -333,14 +335,7 @@ class UserService:
         problems = _username_problems(username)
         if password is not None:
             problems += _password_problems(password, username)
-        if len(display_name) > MAX_DISPLAY_NAME or "\x00" in display_name:
-            problems.append(
-                FieldProblem("display_name", f"at most {MAX_DISPLAY_NAME} characters of text", "user_display_name_long")
-            )
-        if mask_cpr(display_name) != display_name:
-            problems.append(
-                FieldProblem("display_name", "must not contain a CPR-shaped number", "user_display_name_cpr")
-            )
+        problems += _display_name_problems(display_name)
         if problems:
             raise InvalidInputError(problems)
         if not store.organisation_exists(self.database, target):
@@ -419,7 +414,8 @@ class UserService:
         return self._revoke(actor, target, [g for g in grants if g.revoked_at is None], self.clock())
 
     def deactivate(self, actor: Principal, user_id: int) -> UserInfo:
-        """The user can no longer sign in, and its tokens stop working, at once. Grants stay, for the record."""
+        """The user can no longer sign in, and its tokens stop working, at once. Grants stay, for the
+        record (:meth:`reactivate` revokes those still running, so none comes back with the user)."""
         self._require(actor, "manage_users")
         target = self._target(actor, user_id)
         if actor.user_id is not None and actor.user_id == target.id:
@@ -441,6 +437,73 @@ class UserService:
             ),
         )
         revoke_sessions_of(self.database, target.id, now)  # signed-in pages stop at once, like tokens
+        return self._infos([row])[0]
+
+    def reactivate(self, actor: Principal, user_id: int) -> UserInfo:
+        """A deactivated user may sign in again, but with **no valid grant** until an administrator grants again.
+
+        Deactivation leaves the grants stored and only stops them from counting; reactivation does
+        not bring them back silently. The grants still running (neither expired nor revoked) are
+        revoked, by the actor, in the same transaction as the reactivation and its
+        ``user.reactivate`` record (which names them); expired and revoked grants stay so. Until a
+        new grant the user has no rights: the web sign-in refuses it (no access) and its API tokens
+        carry no permission. Reactivating an active user changes nothing and writes no record. The
+        reach is deactivation's: nobody reactivates themselves, and only a system administrator
+        reactivates a system administrator (one whose grants would count if it were active)."""
+        self._require(actor, "manage_users")
+        target = self._target(actor, user_id)
+        if actor.user_id is not None and actor.user_id == target.id:
+            raise ForbiddenError("you cannot reactivate yourself", "reactivate_self")
+        if role_data.SYSTEM_ADMIN in self._roles_if_active(target) and not self._reaches_all(actor, "manage_users"):
+            raise ForbiddenError(
+                "only a system administrator reactivates a system administrator", "reactivate_system_admin"
+            )
+        if target.active:
+            return self._infos([target])[0]
+        now = self.clock()
+
+        def event(done: store.Reactivation) -> AuditEvent | None:
+            if not done.changed:  # reactivated meanwhile by someone else: nothing to record
+                return None
+            user = done.user
+            revoked = ", ".join(f"#{g.id} {g.role}" for g in done.revoked)
+            return admin_event(
+                actor,
+                "user.reactivate",
+                now,
+                f"user {user.username} (#{user.id}, {user.organisation}) reactivated; "
+                + (f"grant(s) {revoked} revoked, " if revoked else "")
+                + "no valid grant until a new one",
+                user.id,
+                *(g.id for g in done.revoked),
+            )
+
+        done = store.reactivate_user(self.database, target.id, at=now, by=actor.user, event=event)
+        return self._infos([done.user])[0]
+
+    def rename(self, actor: Principal, user_id: int, display_name: str) -> UserInfo:
+        """Correct a user's display name (the rules of :meth:`create_user`: at most
+        ``MAX_DISPLAY_NAME`` characters, no NUL, no CPR-shaped number; surrounding spaces are
+        dropped). The same name again changes nothing and writes no record. The ``user.rename``
+        record names the user, not the old or the new name."""
+        self._require(actor, "manage_users")
+        target = self._target(actor, user_id)
+        problems = _display_name_problems(display_name)
+        if problems:
+            raise InvalidInputError(problems)
+        name = display_name.strip()
+        if name == target.display_name:
+            return self._infos([target])[0]
+        now = self.clock()
+        row = store.set_display_name(
+            self.database,
+            target.id,
+            name,
+            at=now,
+            event=lambda u: admin_event(
+                actor, "user.rename", now, f"display name of {u.username} (#{u.id}, {u.organisation}) changed", u.id
+            ),
+        )
         return self._infos([row])[0]
 
     def set_password(self, actor: Principal, user_id: int, password: str) -> UserInfo:
@@ -567,6 +630,11 @@ class UserService:
         grants = store.grants_of(self.database, [user.id])[user.id]
         return role_data.valid_roles(grants, self.clock(), active=user.active)
 
+    def _roles_if_active(self, user: UserRow) -> frozenset[str]:
+        """The roles the user's grants would give now if it were active (a deactivated user's rank)."""
+        grants = store.grants_of(self.database, [user.id])[user.id]
+        return role_data.valid_roles(grants, self.clock(), active=True)
+
     @staticmethod
     def _require(actor: Principal, kind: str) -> None:
         if not set(role_data.ORG_SCOPED[kind]) & actor.permissions:
@@ -630,6 +698,27 @@ def _username_problems(username: str) -> list[FieldProblem]:
         FieldProblem("username", m, "user_username_cpr" if "CPR" in m else "user_username")
         for m in username_problems(username)
     ]
+
+
+def _display_name_problems(display_name: str) -> list[FieldProblem]:
+    """The display name's problems (a new user's or a new name), each with its code."""
+    problems = []
+    if len(display_name) > MAX_DISPLAY_NAME or "\x00" in display_name or not _is_text(display_name):
+        problems.append(
+            FieldProblem("display_name", f"at most {MAX_DISPLAY_NAME} characters of text", "user_display_name_long")
+        )
+    if mask_cpr(display_name) != display_name:
+        problems.append(FieldProblem("display_name", "must not contain a CPR-shaped number", "user_display_name_cpr"))
+    return problems
+
+
+def _is_text(value: str) -> bool:
+    """Storable text: no lone surrogate (JSON's ``"\\ud800"`` decodes to one, and no database takes it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _password_problems(password: str, username: str) -> list[FieldProblem]:

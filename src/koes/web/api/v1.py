@@ -137,8 +137,10 @@ PERMISSIONS: EndpointTable = {
     ("GET", f"{PREFIX}/users"): needs_org("manage_users"),
     ("POST", f"{PREFIX}/users"): needs_org("manage_users"),
     ("GET", f"{PREFIX}/users/{{user_id}}"): needs_org("manage_users"),
+    ("PATCH", f"{PREFIX}/users/{{user_id}}"): needs_org("manage_users"),
     ("POST", f"{PREFIX}/users/{{user_id}}/grants"): needs_org("manage_users"),
     ("POST", f"{PREFIX}/users/{{user_id}}/deactivate"): needs_org("manage_users"),
+    ("POST", f"{PREFIX}/users/{{user_id}}/reactivate"): needs_org("manage_users"),
     ("POST", f"{PREFIX}/users/{{user_id}}/reset-totp"): needs_org("manage_users"),
     ("DELETE", f"{PREFIX}/grants/{{grant_id}}"): needs_org("manage_users"),
     ("GET", f"{PREFIX}/recertification"): needs_org("manage_users"),
@@ -290,6 +292,28 @@ NEW_USER_BODY = {
         },
     }
 }
+RENAME_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["display_name"],
+                    "properties": {
+                        "display_name": {
+                            "type": "string",
+                            "maxLength": 200,
+                            "description": "The new display name: at most 200 characters, no CPR-shaped number.",
+                        },
+                    },
+                    "example": {"display_name": "Anna Hansen"},
+                }
+            }
+        },
+    }
+}
 GRANT_BODY = {
     "requestBody": {
         "required": True,
@@ -424,6 +448,25 @@ async def get_user(request: Request, user_id: Id) -> JSONResponse:
     return JSONResponse(found.to_json())
 
 
+@router.patch(
+    "/users/{user_id}",
+    summary="Change a user's display name",
+    description="The rules of a new user's name: at most 200 characters, no CPR-shaped number. The same name "
+    "again changes nothing.",
+    openapi_extra=RENAME_BODY,
+    responses={
+        200: {"description": "The user", "content": {"application/json": {"schema": USER_SCHEMA}}},
+        **error_responses(400, 401, 403, 404, 500),
+    },
+)
+async def rename_user(request: Request, user_id: Id) -> JSONResponse:
+    principal = current_principal(request)
+    body = await _json_object(request, required=("display_name",), optional=(), empty_ok=False)
+    display_name = _text(body, "display_name")
+    done = await run_in_threadpool(_users(request).rename, principal, user_id, display_name)
+    return JSONResponse(done.to_json())
+
+
 @router.post(
     "/users/{user_id}/grants",
     summary="Grant a role, with an expiry",
@@ -455,6 +498,20 @@ async def add_grant(request: Request, user_id: Id) -> JSONResponse:
 async def deactivate_user(request: Request, user_id: Id) -> JSONResponse:
     principal = current_principal(request)
     done = await run_in_threadpool(_users(request).deactivate, principal, user_id)
+    return JSONResponse(done.to_json())
+
+
+@router.post(
+    "/users/{user_id}/reactivate",
+    summary="Reactivate a deactivated user, without any grant",
+    description="The user may sign in again, but its grants still running are revoked with the reactivation "
+    "(expired and revoked ones stay so): it has no rights until a role is granted again. Nobody reactivates "
+    "themselves; only a system administrator reactivates a system administrator. An active user is left as it is.",
+    responses=error_responses(400, 401, 403, 404, 500),
+)
+async def reactivate_user(request: Request, user_id: Id) -> JSONResponse:
+    principal = current_principal(request)
+    done = await run_in_threadpool(_users(request).reactivate, principal, user_id)
     return JSONResponse(done.to_json())
 
 

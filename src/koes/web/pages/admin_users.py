@@ -1,6 +1,6 @@
 """User administration for administrators: ``/admin/users`` (the list and a new user),
-``/admin/users/{id}`` (one user: grant, revoke, deactivate, reset TOTP, set a password) and
-``/admin/recertification`` (grants that expire soon).
+``/admin/users/{id}`` (one user: change its name, grant, revoke, deactivate or reactivate, reset
+TOTP, set a password) and ``/admin/recertification`` (grants that expire soon).
 
 Every rule is :class:`koes.services.users.UserService`'s: the own organisation only for a local
 administrator (another organisation's user is "not found", a 404 page), only roles the
@@ -61,9 +61,16 @@ RECERTIFICATION = "/admin/recertification"
 MANAGE = ("manage_users_own_org", "manage_users_all")
 NEEDS = "manage_users_own_org or manage_users_all"
 DEFAULT_DAYS = 30
-DONE = frozenset({"created", "granted", "revoked", "deactivated", "totp_reset", "password"})
+DONE = frozenset({"created", "granted", "revoked", "renamed", "deactivated", "reactivated", "totp_reset", "password"})
 # A POST to one user's page: the change, and the section of the page that shows its problems.
-CHANGES = {"grants": "grant", "deactivate": "status", "reset-totp": "totp", "password": "password"}
+CHANGES = {
+    "rename": "name",
+    "grants": "grant",
+    "deactivate": "status",
+    "reactivate": "status",
+    "reset-totp": "totp",
+    "password": "password",
+}
 
 
 @dataclass(frozen=True)
@@ -362,6 +369,7 @@ async def _user(
             [Option(r, role_label(r, lang), r == wanted) for r in offered],
             id="grant-role",
         ),
+        display_name=values.get("display_name", info.display_name),
         expires=values.get("expires", default_until.isoformat()),
         expires_min=now.date().isoformat(),
         expires_max=add_months(now, MAX_GRANT_MONTHS).date().isoformat(),
@@ -408,7 +416,7 @@ async def revoke(request: Request, user_id: int, grant_id: int) -> Response:
 
 @router.post(USERS + "/{user_id}/{change}")
 async def change_user(request: Request, user_id: int, change: str) -> Response:
-    """Grant a role, deactivate, reset TOTP or set a password."""
+    """Change the name, grant a role, deactivate or reactivate, reset TOTP or set a password."""
     _session, form = await checked_form(request)
     found = await _manager(request)
     if isinstance(found, Response):
@@ -419,6 +427,8 @@ async def change_user(request: Request, user_id: int, change: str) -> Response:
         return error_page(request, 404)
     t = Translator(lang_of(request))
     values = {"role": form.get("role", ""), "expires": form.get("expires", "").strip()}
+    if change == "rename":
+        values["display_name"] = form.get("display_name", "")  # the typed name stays in the form
     status, problems = 400, []
     try:
         done = await run_in_threadpool(_apply, pages, principal, user_id, change, form, t)
@@ -450,6 +460,9 @@ class _FormProblemsError(Exception):
 def _apply(pages: Pages, principal: Principal, user_id: int, change: str, form: dict[str, str], t: Translator) -> str:
     """Carry out one change through the service; its ``done`` word."""
     users = pages.users
+    if change == "rename":
+        users.rename(principal, user_id, form.get("display_name", ""))
+        return "renamed"
     if change == "grants":
         text = form.get("expires", "").strip()
         try:
@@ -461,6 +474,9 @@ def _apply(pages: Pages, principal: Principal, user_id: int, change: str, form: 
     if change == "deactivate":
         users.deactivate(principal, user_id)
         return "deactivated"
+    if change == "reactivate":
+        users.reactivate(principal, user_id)
+        return "reactivated"
     if change == "reset-totp":
         users.reset_totp(principal, user_id)
         return "totp_reset"
