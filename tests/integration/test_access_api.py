@@ -404,6 +404,12 @@ def test_admin_endpoints_do_what_they_say(world: World) -> None:
     assert [p["field"] for p in created.json()["error"]["problems"]] == ["password", "password"]
     created = world.call("POST", f"{V1}/users", token, {"username": "ny-bruger", "password": PASSWORD, "x": 1})
     assert [p["field"] for p in created.json()["error"]["problems"]] == ["x"]
+    # JSON can carry a lone surrogate, which no UTF-8 hash can take: a problem, not a server error.
+    escaped = json.dumps({"username": "ny-bruger", "password": PASSWORD + "\ud800"})  # ASCII: "\\ud800"
+    headers = {**bearer(token), "content-type": "application/json"}
+    created = world.client.request("POST", f"{V1}/users", content=escaped, headers=headers)
+    assert created.status_code == 400, created.text
+    assert [p["field"] for p in created.json()["error"]["problems"]] == ["password"]
     created = world.call("POST", f"{V1}/users", token, {"username": "ny-bruger", "password": PASSWORD})
     assert created.status_code == 201, created.text
     user = created.json()

@@ -79,6 +79,7 @@ PASSWORD_RULES = {
     "kinds": "must mix at least two kinds of characters (lower-case, upper-case, digits, others)",
     "empty": "must not be empty",
     "username": "must not contain the user name",
+    "text": "must be text: it holds a character that cannot be stored (an unpaired surrogate)",
 }
 
 
@@ -95,7 +96,17 @@ def broken_password_rules(password: str, username: str = "") -> list[str]:
         broken.append("empty")
     if username and username.casefold() in password.casefold():
         broken.append("username")
+    if not _encodable(password):  # the hash works on UTF-8 bytes; such a string has none
+        broken.append("text")
     return broken
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def password_problems(password: str, username: str = "") -> list[str]:

@@ -32,6 +32,7 @@ FAST = c.Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         ("", "anna", ["at least 12", "must not be empty"]),
         ("Aa1" * 400, "anna", ["at most 1024"]),
         ("ab", "ab", ["at least 12", "two kinds", "user name"]),  # every rule at once
+        ("Korrekt-hest-\ud800", "anna", ["cannot be stored"]),  # JSON can carry a lone surrogate; UTF-8 cannot
     ],
 )
 def test_password_policy_names_every_broken_rule(password: str, username: str, problems: list[str]) -> None:
