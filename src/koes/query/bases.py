@@ -17,10 +17,11 @@ release's manifest. A cell with ``r`` contributing rows over ``y`` years therefo
 3. every other cell is counted again, exactly, by the same scoped query narrowed to the rows
    that have one dimension value of such a cell (a few IN lists, not a predicate per cell).
 
-Primary suppression is therefore decided on exact counts, as before. Published large cells carry
-the lower bound instead of the exact count; the bases are never shown, and secondary suppression
-only ranks cells by them (any choice it makes hides enough). Queries whose bases are never read
-(the strata of a standardised rate) count rows and stop there.
+Primary suppression is therefore decided on exact counts, as before. Large cells carry the lower
+bound instead of the exact count; bases are never shown, and secondary suppression ranks cells by
+their values (``koes.services.disclosure``), so what is published does not depend on how the
+bases were counted. Queries whose bases are never read (the strata of a standardised rate) count
+rows and stop there. Decision record: ``docs/decisions/0004-disclosure-bases-from-rows.md``.
 """
 
 from __future__ import annotations
