@@ -126,21 +126,26 @@ def _preventable_codes(con: duckdb.DuckDBPyConnection) -> None:
 
 def _stays(con: duckdb.DuckDBPyConnection) -> None:
     # The longest contact, ties to the earliest: arg_max with a struct key is one hash pass,
-    # where ordered aggregates would sort every stay's contacts.
+    # where ordered aggregates would sort every stay's contacts. One arg_max carries all three of
+    # its values (the key is unique, so they come from the same contact), and a transfer is a stay
+    # whose hospitals differ (min <> max), not a distinct count: 41 s → 17 s at national scale.
     longest = "{'d': epoch(c.end_ts) - epoch(c.start_ts), 's': -epoch(c.start_ts), 'c': -c.contact_id}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE stays_base AS
-            SELECT cs.stay_id, c.person_id, min(c.start_ts) AS start_ts, max(c.end_ts) AS end_ts,
-                   count(*) AS n_contacts,
-                   arg_min(c.acute, {{'s': c.start_ts, 'c': c.contact_id}}) AS acute,
-                   arg_max(c.adiag, {longest}) AS adiag,
-                   arg_max(c.sector, {longest}) AS sector,
-                   arg_max(c.hospital_id, {longest}) AS hospital_id,
-                   count(DISTINCT c.hospital_id) > 1 AS transfer,
-                   coalesce(sum(c.drg_takst) FILTER (WHERE c.sector = 'somatik'), 0) AS drg_value,
-                   count(*) FILTER (WHERE c.sector = 'psykiatri') AS n_psych_contacts
-            FROM contacts_base c JOIN contact_stay cs USING (contact_id)
-            GROUP BY cs.stay_id, c.person_id"""
+            SELECT stay_id, person_id, start_ts, end_ts, n_contacts, acute,
+                   main.adiag AS adiag, main.sector AS sector, main.hospital_id AS hospital_id,
+                   transfer, drg_value, n_psych_contacts
+            FROM (
+              SELECT cs.stay_id, c.person_id, min(c.start_ts) AS start_ts, max(c.end_ts) AS end_ts,
+                     count(*) AS n_contacts,
+                     arg_min(c.acute, {{'s': c.start_ts, 'c': c.contact_id}}) AS acute,
+                     arg_max({{'adiag': c.adiag, 'sector': c.sector, 'hospital_id': c.hospital_id}}, {longest})
+                       AS main,
+                     coalesce(min(c.hospital_id) <> max(c.hospital_id), false) AS transfer,
+                     coalesce(sum(c.drg_takst) FILTER (WHERE c.sector = 'somatik'), 0) AS drg_value,
+                     count(*) FILTER (WHERE c.sector = 'psykiatri') AS n_psych_contacts
+              FROM contacts_base c JOIN contact_stay cs USING (contact_id)
+              GROUP BY cs.stay_id, c.person_id)"""
     )
     con.execute(
         f"""CREATE OR REPLACE TABLE stays AS
