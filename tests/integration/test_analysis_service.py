@@ -203,3 +203,18 @@ def test_all_municipalities_by_list_or_by_residence_agree(analysis: AnalysisServ
         engine.close()
     assert scope.everywhere
     assert [sorted(map(repr, r)) for r in short] == [sorted(map(repr, r)) for r in listed]
+
+
+def test_bases_are_counted_from_rows_unless_exact_bases_is_set(analysis: AnalysisService) -> None:
+    """The release records its row bounds, so practice contacts count rows first; KOES_EXACT_BASES turns that off."""
+    request = {"perspective": "sygesikring", "measures": ["sygesikring_kontakter"], "rows": ["kommune"]}
+    principal = analysis.local_principal()
+    (bounded,) = analysis.sql(request, principal)
+    assert "person_year_practice_total" in bounded and "COUNT(DISTINCT" not in bounded
+    exact = AnalysisService(dataclasses.replace(analysis.settings, exact_bases=True))
+    try:
+        (counted,) = exact.sql(request, principal)
+        assert "COUNT(DISTINCT" in counted
+        assert exact.run(request, principal).blocks[0].values == analysis.run(request, principal).blocks[0].values
+    finally:
+        exact.close()
