@@ -29,6 +29,7 @@ from koes.etl.conform import build_person_map, conform_all
 from koes.etl.derive import care, chronic, cubes, discharge_ready, employment, hospital, medicine, people, practice
 from koes.etl.derive import person_year as py
 from koes.etl.derive.base import DeriveContext, build_reference_tables, install_macros
+from koes.etl.derive.coding import create_code_types
 from koes.etl.derive.cofinancing import build_rule_tables
 from koes.etl.extracts import ExtractSet, discover
 from koes.etl.read import create_staging, finish_staging, stage_file
@@ -218,6 +219,7 @@ def _derive(con: duckdb.DuckDBPyConnection, ctx: DeriveContext, report: Progress
     steps: list[tuple[str, Callable[[], object]]] = [
         ("reference tables", lambda: build_reference_tables(con, ctx)),
         ("rule tables", lambda: build_rule_tables(con, ctx)),
+        ("code domains", lambda: create_code_types(con)),
         ("persons", lambda: people.build_persons(con)),
         ("residence", lambda: people.build_residence(con)),
         ("population denominators", lambda: people.build_population(con, ctx)),
@@ -233,11 +235,17 @@ def _derive(con: duckdb.DuckDBPyConnection, ctx: DeriveContext, report: Progress
         ("person-year table", lambda: py.build_person_year(con)),
     ]
     install_macros(con)
-    for i, (name, step) in enumerate(steps):
-        report("derive", name, i, len(steps) + 1)
-        step()
-    report("derive", "cubes", len(steps), len(steps) + 1)
-    cube_names = cubes.build_cubes(con)
+    # Working tables need no row order and facts state theirs with ORDER BY, so the order of
+    # anything else may be given up: materialising without it is about 40 % cheaper.
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        for i, (name, step) in enumerate(steps):
+            report("derive", name, i, len(steps) + 1)
+            step()
+        report("derive", "cubes", len(steps), len(steps) + 1)
+        cube_names = cubes.build_cubes(con)
+    finally:
+        con.execute("SET preserve_insertion_order = true")
     report("derive", "all derivations", len(steps) + 1, len(steps) + 1)
     code_tables = [f"code_{name}" for name in CODE_LISTS]
     tables = (

@@ -10,16 +10,19 @@ from __future__ import annotations
 import duckdb
 
 from koes.etl.derive.base import DeriveContext
+from koes.etl.derive.coding import coded
 
 
 def build_care(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
     con.execute(
-        """CREATE OR REPLACE TABLE home_care AS
+        f"""CREATE OR REPLACE TABLE home_care AS
            SELECT h.person_id, h.maaned AS month_start, CAST(year(h.maaned) AS SMALLINT) AS year,
-                  CAST(month(h.maaned) AS TINYINT) AS month, h.ydelsesgruppe AS service_group,
+                  CAST(month(h.maaned) AS TINYINT) AS month,
+                  {coded("care_service_group", "h.ydelsesgruppe")} AS service_group,
                   CAST(h.visiterede_timer AS DECIMAL(10, 2)) AS hours_assessed,
                   CAST(h.leverede_timer AS DECIMAL(10, 2)) AS hours_delivered,
-                  CAST(h.kommunekode AS SMALLINT) AS kommunekode, h.plejedistrikt AS care_district,
+                  CAST(h.kommunekode AS SMALLINT) AS kommunekode,
+                  {coded("care_district", "h.plejedistrikt")} AS care_district,
                   CAST(age_years(p.birth_date, h.maaned) AS SMALLINT) AS age, p.sex
            FROM c_eoj_hjemmepleje h JOIN persons p USING (person_id)
            ORDER BY year, kommunekode, person_id, month_start"""
@@ -31,7 +34,8 @@ def build_care(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
               FROM generate_series(DATE '{ctx.start}', DATE '{ctx.end}', INTERVAL 1 MONTH) g(d))
             SELECT n.person_id, m.month_start, CAST(year(m.month_start) AS SMALLINT) AS year,
                    CAST(month(m.month_start) AS TINYINT) AS month,
-                   CAST(n.kommunekode AS SMALLINT) AS kommunekode, n.plejedistrikt AS care_district,
+                   CAST(n.kommunekode AS SMALLINT) AS kommunekode,
+                   {coded("care_district", "n.plejedistrikt")} AS care_district,
                    date_diff('day', greatest(n.fra_dato, m.month_start),
                              least(coalesce(n.til_dato, m.next_month), m.next_month)) AS days,
                    CAST(age_years(p.birth_date, m.month_start) AS SMALLINT) AS age, p.sex

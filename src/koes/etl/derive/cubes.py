@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import duckdb
 
-AGE_BAND = "a.band_koes AS age_band"
-AGE_JOIN = "JOIN dim_age a ON a.age = greatest(f.age, 0)"
+from koes.etl.derive.coding import coded
+
+AGE_BAND = "a.age_band"
+# Hospital sectors and co-financed provider groups side by side.
+KMF_SECTOR = f"{coded('kmf_sector', 'sector')} AS sector"
+# Bands are coded once per age, not once per fact row.
+AGE_JOIN = (
+    f"JOIN (SELECT age, {coded('age_band', 'band_koes')} AS age_band FROM dim_age) a ON a.age = greatest(f.age, 0)"
+)
 
 CUBES: dict[str, str] = {
     "cube_stays": f"""
@@ -49,8 +56,8 @@ CUBES: dict[str, str] = {
     "cube_population": f"""
         SELECT f.year, f.month, f.kommunekode, f.sex, {AGE_BAND}, sum(f.persons) AS persons
         FROM population_month f {AGE_JOIN} GROUP BY ALL""",
-    "cube_cofinancing": """
-        SELECT year, month, kommunekode, sector, sum(value_kr) AS value_kr, sum(kmf_kr) AS kmf_kr FROM (
+    "cube_cofinancing": f"""
+        SELECT year, month, kommunekode, {KMF_SECTOR}, sum(value_kr) AS value_kr, sum(kmf_kr) AS kmf_kr FROM (
           SELECT year, month, kommunekode, sector, value_kr, kmf_kr FROM contacts
           UNION ALL
           SELECT year, month, kommunekode, provider_group, fee_kr, kmf_kr FROM services

@@ -11,13 +11,15 @@ from __future__ import annotations
 import duckdb
 
 from koes.etl.derive.base import resident_join
+from koes.etl.derive.coding import coded
 
 
 def build_discharge_ready(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""CREATE OR REPLACE TABLE discharge_ready_days AS
             WITH spells AS (
-              SELECT f.person_id, f.dw_ek_kontakt AS contact_id, f.sektor AS sector, f.fra_dato AS fra,
+              SELECT f.person_id, f.dw_ek_kontakt AS contact_id, {coded("sector", "f.sektor")} AS sector,
+                     f.fra_dato AS fra,
                      f.til_dato AS til, date_diff('day', f.fra_dato, f.til_dato) AS days
               FROM c_faerdigbehandlede f),
             d AS (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import duckdb
 
 from koes.etl.derive.base import DeriveContext, resident_join
+from koes.etl.derive.coding import coded
 
 
 def build_benefit_weeks(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
@@ -16,7 +17,8 @@ def build_benefit_weeks(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> N
     con.execute(
         f"""CREATE OR REPLACE TABLE benefit_weeks AS
             WITH spells AS (
-              SELECT d.person_id, d.ydelseskode, b.benefit_type,
+              SELECT d.person_id, {coded("dream_ydelse", "d.ydelseskode")} AS ydelseskode,
+                     {coded("benefit_type", "b.benefit_type")} AS benefit_type,
                      week_monday(d.fra_uge) AS first_monday, week_monday(d.til_uge) AS last_monday
               FROM c_dream_forloeb d JOIN code_dream_ydelse b ON b.code = d.ydelseskode),
             y AS (

@@ -32,8 +32,9 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from koes.domain.preventable import preventable_group
+from koes.domain.preventable import MIN_AGE, preventable_group
 from koes.etl.derive.base import resident_join
+from koes.etl.derive.coding import coded
 from koes.etl.derive.cofinancing import amount, rule_join
 
 COUPLING_GAP = "INTERVAL 4 HOUR"
@@ -42,11 +43,13 @@ READMISSION_DAYS = 30  # calendar days from the discharge date to the readmissio
 # Person key and the stay's number within the person: unique and stable without a global sort.
 STAY_ID = "CAST(person_id AS BIGINT) * 1048576 + stay_no"
 KMF_SECTOR = "x.sector || CASE WHEN x.admission THEN '_indlagt' ELSE '_ambulant' END"
+PATIENT_TYPE = "CASE WHEN x.admission THEN 'indlagt' WHEN x.acute THEN 'akut' ELSE 'ambulant' END"
+PREVENTABLE = f"CASE WHEN x.admission AND x.acute AND x.age >= {MIN_AGE} THEN pc.preventable_group END"
 
 
 def build_hospital(con: duckdb.DuckDBPyConnection) -> None:
-    _lpr_tables(con)
     _contacts_base(con)
+    _lpr_tables(con)
     _couple_stays(con)
     _preventable_codes(con)
     _stays(con)
@@ -56,39 +59,46 @@ def build_hospital(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _lpr_tables(con: duckdb.DuckDBPyConnection) -> None:
+    # Diagnoses and procedures find their person through the contacts already keyed, not by
+    # joining the contacts extract to the CPR map a second time.
     con.execute(
-        """CREATE OR REPLACE TABLE courses AS
-           SELECT dw_ek_forloeb AS course_id, person_id, forloebslabel AS label, ansvarlig_inst AS hospital_id,
+        f"""CREATE OR REPLACE TABLE courses AS
+           SELECT dw_ek_forloeb AS course_id, person_id, {coded("course_label", "forloebslabel")} AS label,
+                  {coded("hospital", "ansvarlig_inst")} AS hospital_id,
                   dato_start AS start_date, dato_slut AS end_date
            FROM c_lpr_forloebselementer"""
     )
     con.execute(
-        """CREATE OR REPLACE TABLE diagnoses AS
-           SELECT d.dw_ek_kontakt AS contact_id, k.person_id, d.diag_kode AS diag_code,
-                  left(d.diag_kode, 4) AS category,
-                  d.diag_kode_type AS diag_type, d.senere_afkraeftet = 'Ja' AS disproved
-           FROM c_lpr_diagnoser d JOIN c_lpr_kontakter k USING (dw_ek_kontakt)"""
+        f"""CREATE OR REPLACE TABLE diagnoses AS
+           SELECT d.dw_ek_kontakt AS contact_id, k.person_id, {coded("diagnosis", "d.diag_kode")} AS diag_code,
+                  {coded("diag_category", "left(d.diag_kode, 4)")} AS category,
+                  {coded("diag_type", "d.diag_kode_type")} AS diag_type, d.senere_afkraeftet = 'Ja' AS disproved
+           FROM c_lpr_diagnoser d JOIN contacts_base k ON k.contact_id = d.dw_ek_kontakt"""
     )
     con.execute(
-        """CREATE OR REPLACE TABLE procedures AS
-           SELECT p.dw_ek_kontakt AS contact_id, k.person_id, p.procedurekode AS procedure_code,
-                  p.proceduretype AS procedure_type, p.dato_start AS performed_at
-           FROM c_lpr_procedurer p JOIN c_lpr_kontakter k USING (dw_ek_kontakt)"""
+        f"""CREATE OR REPLACE TABLE procedures AS
+           SELECT p.dw_ek_kontakt AS contact_id, k.person_id, {coded("procedure", "p.procedurekode")} AS procedure_code,
+                  {coded("procedure_type", "p.proceduretype")} AS procedure_type, p.dato_start AS performed_at
+           FROM c_lpr_procedurer p JOIN contacts_base k ON k.contact_id = p.dw_ek_kontakt"""
     )
 
 
 def _contacts_base(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE contacts_base AS
+        f"""CREATE OR REPLACE TEMP TABLE contacts_base AS
            SELECT k.dw_ek_kontakt AS contact_id, k.dw_ek_forloeb AS course_id, k.person_id,
                   k.kont_starttidspunkt AS start_ts, k.kont_sluttidspunkt AS end_ts,
                   CAST(k.kont_starttidspunkt AS DATE) AS date,
-                  k.kont_type, kt.physical = '1' AS physical, k.prioritet = 'ATA1' AS acute,
-                  k.adiag, k.kont_ans_hovedspec AS specialty, hs.sector,
-                  k.kont_ans_inst AS hospital_id, d.drg_kode AS drg_code, d.takst AS drg_takst
+                  kt.kont_type, kt.physical,
+                  k.prioritet = 'ATA1' AS acute, {coded("diagnosis", "k.adiag")} AS adiag,
+                  hs.specialty, hs.sector,
+                  {coded("hospital", "k.kont_ans_inst")} AS hospital_id, {coded("drg", "d.drg_kode")} AS drg_code,
+                  d.takst AS drg_takst
            FROM c_lpr_kontakter k
-           JOIN code_kont_type kt ON kt.code = k.kont_type
-           JOIN code_hovedspeciale hs ON hs.code = k.kont_ans_hovedspec
+           JOIN (SELECT code, {coded("kont_type", "code")} AS kont_type, physical = '1' AS physical
+                 FROM code_kont_type) kt ON kt.code = k.kont_type
+           JOIN (SELECT code, {coded("hovedspeciale", "code")} AS specialty, {coded("sector", "sector")} AS sector
+                 FROM code_hovedspeciale) hs ON hs.code = k.kont_ans_hovedspec
            LEFT JOIN c_drg_kontakter d ON d.dw_ek_kontakt = k.dw_ek_kontakt"""
     )
 
@@ -178,14 +188,15 @@ def _stays(con: duckdb.DuckDBPyConnection) -> None:
                    CAST(year(x.date) AS SMALLINT) AS year, CAST(month(x.date) AS TINYINT) AS month,
                    round(date_diff('second', x.start_ts, x.end_ts) / 3600.0, 2) AS hours,
                    x.admission, x.acute,
-                   CASE WHEN x.admission THEN 'indlagt' WHEN x.acute THEN 'akut' ELSE 'ambulant' END AS patient_type,
-                   x.sector, x.hospital_id, x.transfer, x.n_contacts, x.adiag, left(x.adiag, 4) AS diag_category,
+                   {coded("patient_type", PATIENT_TYPE)} AS patient_type,
+                   x.sector, x.hospital_id, x.transfer, x.n_contacts, x.adiag,
+                   {coded("diag_category", "left(x.adiag, 4)")} AS diag_category,
                    x.bed_days, CAST(x.age AS SMALLINT) AS age, x.sex, r.kommunekode,
                    CAST(x.drg_value + x.psych_value AS DECIMAL(18, 2)) AS value_kr,
                    CAST(x.psych_value AS DECIMAL(18, 2)) AS psych_value,
                    CAST({amount("k", "(x.drg_value + x.psych_value)")} AS DECIMAL(18, 2)) AS kmf_kr,
-                   k.basis AS kmf_basis,
-                   CASE WHEN x.admission AND x.acute AND x.age >= 65 THEN pc.preventable_group END AS preventable_group,
+                   {coded("kmf_basis", "k.basis")} AS kmf_basis,
+                   {coded("preventable_group", PREVENTABLE)} AS preventable_group,
                    coalesce(CAST(a.next_acute_start AS DATE) <= CAST(x.end_ts AS DATE) + {READMISSION_DAYS}, false)
                      AS readmitted_30,
                    coalesce(x.acute AND x.date <= CAST(a.prev_end AS DATE) + {READMISSION_DAYS}, false)
@@ -222,7 +233,8 @@ def _contacts(con: duckdb.DuckDBPyConnection) -> None:
               FROM c LEFT JOIN rule_psychiatric_tariff tb ON tb.year = year(c.date) AND tb.tariff = 'besoeg')
             SELECT v.contact_id, v.course_id, v.stay_id, v.person_id, v.start_ts, v.end_ts, v.date,
                    CAST(year(v.date) AS SMALLINT) AS year, CAST(month(v.date) AS TINYINT) AS month,
-                   v.kont_type, v.physical, v.acute, v.adiag, left(v.adiag, 4) AS diag_category,
+                   v.kont_type, v.physical, v.acute, v.adiag,
+                   {coded("diag_category", "left(v.adiag, 4)")} AS diag_category,
                    v.specialty, v.sector, v.hospital_id, h.region_code AS hospital_region,
                    v.drg_code, CAST(v.drg_takst AS DECIMAL(18, 2)) AS drg_takst,
                    CAST(v.value_kr AS DECIMAL(18, 2)) AS value_kr,

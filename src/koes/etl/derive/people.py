@@ -11,13 +11,14 @@ from __future__ import annotations
 import duckdb
 
 from koes.etl.derive.base import DeriveContext
+from koes.etl.derive.coding import coded
 
 
 def build_persons(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        """CREATE OR REPLACE TABLE persons AS
+        f"""CREATE OR REPLACE TABLE persons AS
            SELECT p.person_id, m.pseudonym, CAST(p.koen AS TINYINT) AS sex, p.foed_dato AS birth_date,
-                  p.status, p.status_dato AS status_date,
+                  {coded("cpr_status", "p.status")} AS status, p.status_dato AS status_date,
                   CASE WHEN p.status = '90' THEN p.status_dato END AS death_date
            FROM c_cpr_personer p JOIN person_map m USING (person_id)
            ORDER BY p.person_id"""

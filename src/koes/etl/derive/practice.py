@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from koes.etl.derive.base import resident_join
+from koes.etl.derive.coding import coded
 from koes.etl.derive.cofinancing import amount, rule_join
 
 
@@ -20,16 +21,19 @@ def build_services(con: duckdb.DuckDBPyConnection) -> None:
         f"""CREATE OR REPLACE TABLE services AS
             WITH s AS (
               SELECT y.person_id, y.behandlingsdato AS date, left(y.speciale, 2) AS specialty,
-                     right(y.speciale, 4) AS service, y.ydernr, y.ydlant AS services, y.kontakt AS contacts,
-                     CAST(y.bruhon AS DECIMAL(18, 2)) AS fee_kr, y.sikgrup,
+                     {coded("ssr_ydelse", "right(y.speciale, 4)")} AS service, {coded("ydernr", "y.ydernr")} AS ydernr,
+                     y.ydlant AS services, y.kontakt AS contacts,
+                     CAST(y.bruhon AS DECIMAL(18, 2)) AS fee_kr, {coded("sikgrup", "y.sikgrup")} AS sikgrup,
                      age_years(p.birth_date, y.behandlingsdato) AS age, p.sex
               FROM c_ssr_ydelser y JOIN persons p USING (person_id))
             SELECT s.person_id, s.date, CAST(year(s.date) AS SMALLINT) AS year, CAST(month(s.date) AS TINYINT) AS month,
-                   s.specialty, s.service, sp."group" AS provider_group, s.ydernr, s.services, s.contacts, s.fee_kr,
+                   sp.specialty, s.service, sp.provider_group, s.ydernr, s.services, s.contacts, s.fee_kr,
                    CAST({amount("k", "s.fee_kr")} AS DECIMAL(18, 2)) AS kmf_kr,
                    s.sikgrup, CAST(s.age AS SMALLINT) AS age, s.sex, r.kommunekode
             FROM s
-            JOIN code_ssr_speciale sp ON sp.code = s.specialty
+            JOIN (SELECT code, "group", {coded("ssr_speciale", "code")} AS specialty,
+                         {coded("provider_group", '"group"')} AS provider_group
+                  FROM code_ssr_speciale) sp ON sp.code = s.specialty
             {resident_join("s", "s.date")}
             {rule_join("k", sector, "s.date", "s.age")}
             ORDER BY year, r.kommunekode, s.person_id, s.date"""
