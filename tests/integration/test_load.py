@@ -348,6 +348,38 @@ def test_facts_hold_their_codes_as_small_integers(two_loads: TwoLoads) -> None:
         con.close()
 
 
+# Coded fact columns whose source column is required: a code lost on the way (a lookup that
+# missed) would show up as NULL here. (fact, column) -> (register, source column)
+CODED_FROM_REQUIRED = {
+    ("services", "service"): ("ssr_ydelser", "speciale"),
+    ("services", "ydernr"): ("ssr_ydelser", "ydernr"),
+    ("services", "sikgrup"): ("ssr_ydelser", "sikgrup"),
+    ("services", "provider_group"): ("ssr_ydelser", "speciale"),
+    ("prescriptions", "atc"): ("lms_ekspeditioner", "atc"),
+    ("prescriptions", "atc1"): ("lms_ekspeditioner", "atc"),
+    ("prescriptions", "atc3"): ("lms_ekspeditioner", "atc"),
+    ("prescriptions", "vnr"): ("lms_ekspeditioner", "vnr"),
+    ("diagnoses", "diag_code"): ("lpr_diagnoser", "diag_kode"),
+    ("diagnoses", "category"): ("lpr_diagnoser", "diag_kode"),
+    ("diagnoses", "diag_type"): ("lpr_diagnoser", "diag_kode_type"),
+    ("contacts", "adiag"): ("lpr_kontakter", "adiag"),
+    ("contacts", "hospital_id"): ("lpr_kontakter", "kont_ans_inst"),
+    ("contacts", "sector"): ("lpr_kontakter", "kont_ans_hovedspec"),
+}
+
+
+def test_no_code_is_lost_when_facts_are_coded(two_loads: TwoLoads) -> None:
+    assert all(REGISTERS[r].column(c).required for r, c in CODED_FROM_REQUIRED.values())
+    con = duckdb.connect(str(current_of(two_loads.data_dir).serving_file), read_only=True)
+    try:
+        for table, column in CODED_FROM_REQUIRED:
+            rows, coded = con.execute(f"SELECT count(*), count({column}) FROM {table}").fetchone() or (0, 0)
+            assert rows > 0, table
+            assert coded == rows, f"{table}.{column}: {rows - coded:,} rows lost their code"
+    finally:
+        con.close()
+
+
 @pytest.mark.slow
 def test_no_cpr_number_is_anywhere_in_the_release(two_loads: TwoLoads) -> None:
     release = current_of(two_loads.data_dir)

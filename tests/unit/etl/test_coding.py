@@ -5,7 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from koes.etl.derive.coding import CODE_DOMAINS, CodeDomain, coded, create_code_types, type_name
+from koes.etl.derive import coding
+from koes.etl.derive.coding import CODE_DOMAINS, CodeDomain, coded, create_code_types, lookup, type_name
 
 
 @pytest.fixture
@@ -55,3 +56,21 @@ def test_domain_names_are_unique_and_every_domain_says_what_it_holds() -> None:
     names = [d.name for d in CODE_DOMAINS]
     assert len(names) == len(set(names))
     assert all(d.about for d in CODE_DOMAINS)
+
+
+def test_a_lookup_codes_each_value_as_the_cast_does_with_derived_codes(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``lookup`` is the join form of ``coded``: the same codes, plus codes derived from the text."""
+    domains = (*DOMAINS, CodeDomain("demo_letters", "SELECT left(code, 1) AS v FROM extract", "first letters"))
+    for domain in domains:
+        monkeypatch.setitem(coding.DOMAINS, domain.name, domain)
+    create_code_types(con, domains)
+    table = lookup("demo", letter=coded("demo_letters", "left(text, 1)"))
+    joined = con.execute(
+        f"SELECT e.code, l.code, l.letter, typeof(l.code), typeof(l.letter) "
+        f"FROM extract e LEFT JOIN {table} l ON l.text = e.code ORDER BY e.code"
+    ).fetchall()
+    assert len(joined) == 7
+    assert all(code == text and letter == (text[0] if text else None) for text, code, letter, *_ in joined)
+    assert joined[0][3:] == ("ENUM('B3', 'a7', 'b12', 'z9', 'æ1')", "ENUM('B', 'a', 'b', 'z', 'æ')")

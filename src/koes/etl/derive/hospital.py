@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from koes.domain.preventable import MIN_AGE, preventable_group
 from koes.etl.derive.base import resident_join
-from koes.etl.derive.coding import coded
+from koes.etl.derive.coding import coded, lookup
 from koes.etl.derive.cofinancing import amount, rule_join
 
 COUPLING_GAP = "INTERVAL 4 HOUR"
@@ -43,6 +43,8 @@ READMISSION_DAYS = 30  # calendar days from the discharge date to the readmissio
 # Person key and the stay's number within the person: unique and stable without a global sort.
 STAY_ID = "CAST(person_id AS BIGINT) * 1048576 + stay_no"
 KMF_SECTOR = "x.sector || CASE WHEN x.admission THEN '_indlagt' ELSE '_ambulant' END"
+# Diagnosis codes with their ICD-10 category, coded once per code.
+DIAGNOSES = lookup("diagnosis", category=coded("diag_category", "left(text, 4)"))
 PATIENT_TYPE = "CASE WHEN x.admission THEN 'indlagt' WHEN x.acute THEN 'akut' ELSE 'ambulant' END"
 PREVENTABLE = f"CASE WHEN x.admission AND x.acute AND x.age >= {MIN_AGE} THEN pc.preventable_group END"
 
@@ -70,10 +72,11 @@ def _lpr_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         f"""CREATE OR REPLACE TABLE diagnoses AS
-           SELECT d.dw_ek_kontakt AS contact_id, k.person_id, {coded("diagnosis", "d.diag_kode")} AS diag_code,
-                  {coded("diag_category", "left(d.diag_kode, 4)")} AS category,
-                  {coded("diag_type", "d.diag_kode_type")} AS diag_type, d.senere_afkraeftet = 'Ja' AS disproved
-           FROM c_lpr_diagnoser d JOIN contacts_base k ON k.contact_id = d.dw_ek_kontakt"""
+           SELECT d.dw_ek_kontakt AS contact_id, k.person_id, dc.code AS diag_code, dc.category,
+                  dt.code AS diag_type, d.senere_afkraeftet = 'Ja' AS disproved
+           FROM c_lpr_diagnoser d JOIN contacts_base k ON k.contact_id = d.dw_ek_kontakt
+           LEFT JOIN {DIAGNOSES} dc ON dc.text = d.diag_kode
+           LEFT JOIN {lookup("diag_type")} dt ON dt.text = d.diag_kode_type"""
     )
     con.execute(
         f"""CREATE OR REPLACE TABLE procedures AS
@@ -90,16 +93,19 @@ def _contacts_base(con: duckdb.DuckDBPyConnection) -> None:
                   k.kont_starttidspunkt AS start_ts, k.kont_sluttidspunkt AS end_ts,
                   CAST(k.kont_starttidspunkt AS DATE) AS date,
                   kt.kont_type, kt.physical,
-                  k.prioritet = 'ATA1' AS acute, {coded("diagnosis", "k.adiag")} AS adiag,
+                  k.prioritet = 'ATA1' AS acute, ad.code AS adiag,
                   hs.specialty, hs.sector,
-                  {coded("hospital", "k.kont_ans_inst")} AS hospital_id, {coded("drg", "d.drg_kode")} AS drg_code,
+                  h.code AS hospital_id, dg.code AS drg_code,
                   d.takst AS drg_takst
            FROM c_lpr_kontakter k
            JOIN (SELECT code, {coded("kont_type", "code")} AS kont_type, physical = '1' AS physical
                  FROM code_kont_type) kt ON kt.code = k.kont_type
            JOIN (SELECT code, {coded("hovedspeciale", "code")} AS specialty, {coded("sector", "sector")} AS sector
                  FROM code_hovedspeciale) hs ON hs.code = k.kont_ans_hovedspec
-           LEFT JOIN c_drg_kontakter d ON d.dw_ek_kontakt = k.dw_ek_kontakt"""
+           LEFT JOIN c_drg_kontakter d ON d.dw_ek_kontakt = k.dw_ek_kontakt
+           LEFT JOIN {lookup("diagnosis")} ad ON ad.text = k.adiag
+           LEFT JOIN {lookup("hospital")} h ON h.text = k.kont_ans_inst
+           LEFT JOIN {lookup("drg")} dg ON dg.text = d.drg_kode"""
     )
 
 

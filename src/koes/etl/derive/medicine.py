@@ -9,21 +9,30 @@ from __future__ import annotations
 import duckdb
 
 from koes.etl.derive.base import resident_join
-from koes.etl.derive.coding import coded
+from koes.etl.derive.coding import coded, lookup
+
+# Every ATC code with its levels, coded once per code rather than once per redemption.
+ATC_LEVELS = lookup(
+    "atc",
+    atc1=coded("atc1", "left(text, 1)"),
+    atc2=coded("atc2", "left(text, 3)"),
+    atc3=coded("atc3", "left(text, 4)"),
+)
 
 
 def build_prescriptions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""CREATE OR REPLACE TABLE prescriptions AS
             WITH e AS (
-              SELECT l.person_id, l.eksd AS date, {coded("atc", "l.atc")} AS atc, {coded("vnr", "l.vnr")} AS vnr,
+              SELECT l.person_id, l.eksd AS date, a.code AS atc, a.atc1, a.atc2, a.atc3, vn.code AS vnr,
                      l.apk AS packages,
                      CAST(l.pris AS DECIMAL(18, 2)) AS price_kr,
                      CAST(l.tilskud AS DECIMAL(18, 2)) AS subsidy_kr, age_years(p.birth_date, l.eksd) AS age, p.sex
-              FROM c_lms_ekspeditioner l JOIN persons p USING (person_id))
+              FROM c_lms_ekspeditioner l JOIN persons p USING (person_id)
+              LEFT JOIN {ATC_LEVELS} a ON a.text = l.atc
+              LEFT JOIN {lookup("vnr")} vn ON vn.text = l.vnr)
             SELECT e.person_id, e.date, CAST(year(e.date) AS SMALLINT) AS year, CAST(month(e.date) AS TINYINT) AS month,
-                   e.atc, {coded("atc1", "left(e.atc, 1)")} AS atc1, {coded("atc2", "left(e.atc, 3)")} AS atc2,
-                   {coded("atc3", "left(e.atc, 4)")} AS atc3, e.vnr,
+                   e.atc, e.atc1, e.atc2, e.atc3, e.vnr,
                    CAST(sign(e.packages) AS TINYINT) AS redemptions, e.packages, e.price_kr, e.subsidy_kr,
                    CAST(e.age AS SMALLINT) AS age, e.sex, r.kommunekode
             FROM e {resident_join("e", "e.date")}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from koes.etl.derive.base import resident_join
-from koes.etl.derive.coding import coded
+from koes.etl.derive.coding import coded, lookup
 from koes.etl.derive.cofinancing import amount, rule_join
 
 
@@ -21,11 +21,14 @@ def build_services(con: duckdb.DuckDBPyConnection) -> None:
         f"""CREATE OR REPLACE TABLE services AS
             WITH s AS (
               SELECT y.person_id, y.behandlingsdato AS date, left(y.speciale, 2) AS specialty,
-                     {coded("ssr_ydelse", "right(y.speciale, 4)")} AS service, {coded("ydernr", "y.ydernr")} AS ydernr,
+                     sv.code AS service, yd.code AS ydernr,
                      y.ydlant AS services, y.kontakt AS contacts,
-                     CAST(y.bruhon AS DECIMAL(18, 2)) AS fee_kr, {coded("sikgrup", "y.sikgrup")} AS sikgrup,
+                     CAST(y.bruhon AS DECIMAL(18, 2)) AS fee_kr, sg.code AS sikgrup,
                      age_years(p.birth_date, y.behandlingsdato) AS age, p.sex
-              FROM c_ssr_ydelser y JOIN persons p USING (person_id))
+              FROM c_ssr_ydelser y JOIN persons p USING (person_id)
+              LEFT JOIN {lookup("ssr_ydelse")} sv ON sv.text = right(y.speciale, 4)
+              LEFT JOIN {lookup("ydernr")} yd ON yd.text = y.ydernr
+              LEFT JOIN {lookup("sikgrup")} sg ON sg.text = y.sikgrup)
             SELECT s.person_id, s.date, CAST(year(s.date) AS SMALLINT) AS year, CAST(month(s.date) AS TINYINT) AS month,
                    sp.specialty, s.service, sp.provider_group, s.ydernr, s.services, s.contacts, s.fee_kr,
                    CAST({amount("k", "s.fee_kr")} AS DECIMAL(18, 2)) AS kmf_kr,
