@@ -116,7 +116,7 @@ def _hand_written(service: AnalysisService, year: int, request: dict[str, Any]) 
     sql = HAND_WRITTEN.format(year=year)
     rows = con.execute(sql).fetchall()
     ours = service.run(request, EXACT).blocks[0]
-    keys_r, keys_c = ours.block.row_keys, ours.block.col_keys
+    keys_r, keys_c = ours.row_keys, ours.col_keys
     for kommune, band, month, g_rows, g_cols, admissions, _persons in rows:
         r = -1 if g_rows else keys_r.index((kommune, band))
         c = -1 if g_cols else keys_c.index((month,))

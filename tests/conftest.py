@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pwd
 import shutil
@@ -53,6 +54,12 @@ def small_load(small_extracts: Path, small_settings: Settings) -> LoadResult:
 def analysis(small_load: LoadResult, small_settings: Settings) -> AnalysisService:
     """The analysis service over the small release, as the configured local principal (national, aggregate)."""
     return AnalysisService(small_settings)
+
+
+@pytest.fixture(scope="session")
+def suppressing_analysis(small_load: LoadResult, small_settings: Settings) -> AnalysisService:
+    """The same release under the configured alternative: cell suppression instead of perturbation."""
+    return AnalysisService(dataclasses.replace(small_settings, disclosure_method="suppression"))
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,16 @@ from typer.testing import CliRunner
 from koes.cli import main as cli
 from koes.domain.codelists import CODE_LISTS
 from koes.domain.registers import REFDATA_CODE_LISTS, REGISTERS, Column, Register
+from koes.engines.base import Row
+from koes.privacy.access import Principal
 from koes.privacy.credentials import Passwords
-from koes.query.assemble import TOTAL
+from koes.query.assemble import TOTAL, Block, assemble
+from koes.query.request import parse_request
+from koes.query.scope import ScopedQuery
+from koes.query.sql import to_sql
 from koes.refdata import RefData, load_refdata
+from koes.semantic.members import sort_key
+from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.results import AnalysisResult
@@ -169,7 +176,7 @@ def result_cells(result: AnalysisResult, measure: str, block: int = 0) -> dict[t
 
     Hidden cells come out as their status (``"primary"``, ``"secondary"``, ``"derived"``)."""
     protected = result.blocks[block]
-    b = protected.block
+    b = protected
     out: dict[tuple[Key, Key], Any] = {}
     for r, c in b.cells():
         row = TOTAL_KEY if r == TOTAL else b.row_keys[r]
@@ -211,3 +218,18 @@ class SettableClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def assembled(service: AnalysisService, raw: object, principal: Principal) -> tuple[Block, ...]:
+    """The exact aggregates behind an answer (bases, key sums), before disclosure control.
+
+    Tests only: the services never hand these out; this reaches into the service's path."""
+    opened = service._open()
+    request = parse_request(raw, service.catalog)
+    scoped = service._scoped(request, principal, service.scope_of(principal))
+
+    def run(query: ScopedQuery) -> list[Row]:
+        return opened.engine.execute(to_sql(query, opened.engine.dialect, pretty=False))
+
+    rows = [opened.counting.run(q, run) for q in scoped.queries]
+    return assemble(scoped.plan, rows, tuple(service._weights), sort_key)

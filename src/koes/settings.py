@@ -33,8 +33,14 @@ class Settings:
     local_user: str = "lokal"
     api_auth: str = "token"  # token: Authorization: Bearer <API token>; local: every call is the local principal
     secret_key_file: Path | None = None  # seals TOTP secrets; default DATA_DIR/secrets/app.key
+    # Disclosure control (docs/disclosure.md, decision 0006): "perturbation" (the cell-key method, the
+    # default) or "suppression" (primary and secondary cell suppression). The threshold is the display
+    # threshold of both: counts under it show as <threshold.
+    disclosure_method: str = "perturbation"
     suppression_threshold: int = 5
     suppression_rounding: int = 0  # 0: no rounding
+    ptable_file: Path | None = None  # the count perturbation table; default: the one shipped in koes.privacy
+    magnitude_table_file: Path | None = None  # the magnitude noise table; default: the shipped one
     # True: every disclosure base is an exact distinct count (slower); False: large cells are proven
     # large from their row count (koes.query.bases), and only the others are counted exactly.
     exact_bases: bool = False

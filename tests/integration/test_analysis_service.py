@@ -33,45 +33,77 @@ SMALL_CELLS = {
 }
 
 
-def test_small_counts_are_hidden_and_cannot_be_worked_back(analysis: AnalysisService) -> None:
+def test_small_counts_show_as_under_the_threshold_and_rates_follow_their_counts(analysis: AnalysisService) -> None:
     result = analysis.run(SMALL_CELLS, NATIONAL)
     exact = analysis.run(SMALL_CELLS, EXACT)
     protected, truth = result.blocks[0], exact.blocks[0]
+    hidden = protected.hidden["indlagte_patienter"]
+    assert result.provenance.method == "perturbation" and not result.provenance.exact
+    assert any(s == "primary" for s in hidden.values()), "the small release should have small cells"
+    moved = 0
+    for cell, persons in truth.values["indlagte_patienter"].items():
+        published = protected.values["indlagte_patienter"][cell]
+        assert published is None or not 1 <= int(published) <= 4  # never a published 1-4
+        assert (published is None) == (cell in hidden)
+        if published is not None:
+            assert abs(int(published) - int(persons or 0)) <= 3  # the table's largest noise
+            moved += published != persons
+        if not persons:
+            assert published == 0  # zero stays zero
+    assert moved > 0, "perturbation moved no count at all"
+    # A rate is hidden wherever its count is: count = rate × citizens would give it back.
+    rate_marks = protected.hidden["indlaeggelser_pr_1000"]
+    assert set(protected.hidden["indlaeggelser"]) <= set(rate_marks)
+    assert "secondary" not in {s for marks in protected.hidden.values() for s in marks.values()}
+
+
+def test_suppression_hides_small_counts_so_they_cannot_be_worked_back(suppressing_analysis: AnalysisService) -> None:
+    analysis = suppressing_analysis
+    result = analysis.run(SMALL_CELLS, NATIONAL)
+    exact = analysis.run(SMALL_CELLS, EXACT)
+    protected, truth = result.blocks[0], exact.blocks[0]
+    assert result.provenance.method == "suppression"
     hidden = protected.hidden["indlagte_patienter"]
     assert any(s == "primary" for s in hidden.values()), "the small release should have small cells"
     for cell, persons in truth.values["indlagte_patienter"].items():
         published = protected.values["indlagte_patienter"][cell]
         assert published is None or not 1 <= int(published) <= 4
+        assert published is None or published == persons
         if 1 <= int(persons or 0) <= 4:
             assert hidden[cell] == "primary"
     # No line of the published table has exactly one hidden cell (that one would be a subtraction away).
-    block = protected.block
     for measure in ("indlaeggelser", "indlagte_patienter"):
         marks = protected.hidden[measure]
-        rows = [*range(len(block.row_keys)), TOTAL]
-        cols = [*range(len(block.col_keys)), TOTAL]
+        rows = [*range(len(protected.row_keys)), TOTAL]
+        cols = [*range(len(protected.col_keys)), TOTAL]
         for r in rows:
             assert sum((r, c) in marks for c in cols) != 1, (measure, "row", r)
         for c in cols:
             assert sum((r, c) in marks for r in rows) != 1, (measure, "column", c)
-    # A rate is hidden wherever its count is: count = rate × citizens would give it back.
     rate_marks = protected.hidden["indlaeggelser_pr_1000"]
     assert set(protected.hidden["indlaeggelser"]) <= set(rate_marks)
 
 
-def test_hidden_cells_are_explicit_in_json(analysis: AnalysisService) -> None:
+@pytest.mark.parametrize("method", ["perturbation", "suppression"])
+def test_hidden_cells_are_explicit_in_json(
+    method: str, analysis: AnalysisService, suppressing_analysis: AnalysisService
+) -> None:
+    service = analysis if method == "perturbation" else suppressing_analysis
     request = {**SMALL_CELLS, "rows": ["aldersgruppe_bred"], "columns": ["diagnosekapitel"]}
-    data = analysis.run(request, NATIONAL).to_json("en")
+    data = service.run(request, NATIONAL).to_json("en")
     cells = [c["values"]["indlagte_patienter"] for c in data["blocks"][0]["cells"]]
     statuses = {c["status"] for c in cells}
-    assert {"ok", "primary", "secondary"} <= statuses
+    assert {"ok", "primary"} <= statuses
+    assert ("secondary" in statuses) == (method == "suppression")
     for c in cells:
         if c["status"] == "primary":
             assert c == {"value": None, "status": "primary", "display": "<5"}
         elif c["status"] in ("secondary", "derived"):
             assert c["value"] is None and c["display"] == "x"
     assert data["suppression"]["cells_suppressed"] > 0
-    assert data["provenance"]["release_id"] == analysis.release_id()
+    assert data["provenance"]["release_id"] == service.release_id()
+    assert data["provenance"]["disclosure_method"] == method
+    assert ("need not equal the sum" in data["suppression"]["note"]) == (method == "perturbation")
     assert set(data["provenance"]["rule_versions"]) >= {"medfinansiering"}
 
 
@@ -107,7 +139,7 @@ def test_aggregate_users_of_different_municipalities_share_cache_entries(analysi
     assert analysis.run(named, aarhus) is analysis.run(named, odense)
     own = {**SMALL_CELLS, "rows": [], "comparison": True}
     mine, theirs = analysis.run(own, aarhus), analysis.run(own, odense)
-    assert mine is not theirs and mine.blocks[0].block.area != theirs.blocks[0].block.area
+    assert mine is not theirs and mine.blocks[0].area != theirs.blocks[0].area
 
 
 def test_filter_values_are_checked_against_members(analysis: AnalysisService) -> None:
@@ -127,7 +159,7 @@ def test_comparison_blocks(analysis: AnalysisService) -> None:
         "comparison": {"municipality": 101},
     }
     result = analysis.run(request, EXACT)
-    assert [b.block.area.id for b in result.blocks if b.block.area] == ["kommune", "region", "land", "lignende"]
+    assert [b.area.id for b in result.blocks if b.area] == ["kommune", "region", "land", "lignende"]
     land = analysis.run({k: v for k, v in request.items() if k != "comparison"}, EXACT)
     assert result_cells(result, "indlaeggelser_pr_1000", block=2) == result_cells(land, "indlaeggelser_pr_1000")
     table = result.table("da")
@@ -184,7 +216,7 @@ def test_standardised_rate_matches_a_hand_computation(
         expected = 1000 * sum(weights[s] * d[(key, *s)] / n[(key, *s)] for s in covered) / w
         assert value == pytest.approx(expected, rel=1e-9), key
         assert math.isfinite(expected)
-    intervals = result.blocks[0].block.intervals["indlaeggelser_std"]
+    intervals = result.blocks[0].intervals["indlaeggelser_std"]
     for cell, (lo, hi) in intervals.items():
         assert lo <= float(result.blocks[0].values["indlaeggelser_std"][cell] or 0) <= hi
 
@@ -218,3 +250,32 @@ def test_bases_are_counted_from_rows_unless_exact_bases_is_set(analysis: Analysi
         assert exact.run(request, principal).blocks[0].values == analysis.run(request, principal).blocks[0].values
     finally:
         exact.close()
+
+
+def test_comparison_areas_outside_own_citizens_are_protected_never_zero(analysis: AnalysisService) -> None:
+    """Issue 17, item 7: an individual-level user of København comparing areas sees exact figures for
+    København only; every other area is published with the aggregate protection, and a municipality
+    filter cannot empty or shrink the areas of a comparison."""
+    own = Principal("sagsbehandler", Organisation("kommune", 101), frozenset({"individ"}))
+    request = {"perspective": "somatik", "measures": ["indlaeggelser"], "period": {"from": "2023"}}
+    mine = analysis.run({**request, "comparison": {"municipality": 101}}, own)
+    assert [(b.area.id, b.exact) for b in mine.blocks if b.area] == [
+        ("kommune", True),
+        ("region", False),
+        ("land", False),
+        ("lignende", False),
+    ]
+    aggregate = analysis.run({**request, "comparison": {"municipality": 101}}, NATIONAL)
+    for exact_or_not, protected in zip(mine.blocks[1:], aggregate.blocks[1:], strict=True):
+        assert exact_or_not.values == protected.values  # the same protection as any aggregate user's
+    truth = analysis.run({**request, "comparison": {"municipality": 101}}, EXACT)
+    assert mine.blocks[0].values == truth.blocks[0].values
+    aarhus = analysis.run({**request, "comparison": {"municipality": 751}}, own)
+    assert not any(b.exact for b in aarhus.blocks)
+    totals = [b.values["indlaeggelser"][(TOTAL, TOTAL)] for b in aarhus.blocks]
+    assert all(t is not None and t > 0 for t in totals[1:]), totals
+    data = aarhus.to_json("da")
+    assert [b["exact_figures"] for b in data["blocks"]] == [False] * 4
+    with pytest.raises(RequestError) as caught:
+        analysis.run({**request, "comparison": {"municipality": 751}, "filters": {"kommune": [101]}}, own)
+    assert caught.value.problems[0].code == "comparison_with_kommune"

@@ -84,7 +84,7 @@ def _cells_from_api(block: dict[str, Any], measure: str) -> dict[tuple[Key, Key]
 
 def _cells_from_result(result: AnalysisResult, measure: str, index: int = 0) -> dict[tuple[Key, Key], Any]:
     protected = result.blocks[index]
-    b = protected.block
+    b = protected
     out: dict[tuple[Key, Key], Any] = {}
     for r, c in b.cells():
         row = ("total",) if r == TOTAL else tuple(b.row_keys[r])

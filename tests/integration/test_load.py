@@ -557,3 +557,92 @@ def test_a_reader_of_the_current_release_keeps_working_while_a_load_publishes(
     fresh = duckdb.connect(str(after.serving_file), read_only=True)
     assert fresh.execute(query).fetchone() == expected  # same extracts, same key, same content
     fresh.close()
+
+
+# --- record keys (decision 0006) -----------------------------------------------------------------
+EVENT_FACTS = (
+    "contacts",
+    "stays",
+    "services",
+    "prescriptions",
+    "benefit_weeks",
+    "home_care",
+    "nursing_home_months",
+    "discharge_ready_days",
+)
+# Each person-year companion recomputed from the facts: (table, column, fact, value, where, by, amount).
+BY = "person_id, year, kommunekode, sex, age"
+COMPANIONS = (
+    ("person_year_hospital", "admissions", "stays", "1", "admission", f"{BY}, sector", False),
+    ("person_year_hospital", "bed_days", "stays", "bed_days", "true", f"{BY}, sector", True),
+    ("person_year_hospital", "kmf_kr", "contacts", "kmf_kr", "true", f"{BY}, sector", True),
+    ("person_year_practice", "contacts", "services", "contacts", "true", f"{BY}, provider_group", False),
+    (
+        "person_year_practice_total",
+        "gp_contacts",
+        "services",
+        "contacts",
+        "provider_group = 'almen_praksis'",
+        BY,
+        False,
+    ),
+    ("person_year_medicine", "redemptions", "prescriptions", "redemptions", "true", f"{BY}, atc1", False),
+    ("person_year_medicine_total", "price_kr", "prescriptions", "price_kr", "true", BY, True),
+    ("person_year_care", "home_care_hours_delivered", "home_care", "hours_delivered", "true", BY, True),
+    ("person_year_care", "nursing_home_days", "nursing_home_months", "days", "true", BY, True),
+)
+
+
+def test_every_person_carries_the_record_key_of_its_pseudonym(two_loads: TwoLoads) -> None:
+    from koes.privacy.pseudonymisation import load_or_create_key
+    from koes.privacy.record_keys import RecordKeys
+
+    settings = Settings(data_dir=two_loads.data_dir)
+    keys = RecordKeys.derive(load_or_create_key(settings.pseudonym_key))
+    release = current_of(two_loads.data_dir)
+    assert release.manifest()["record_keys"] == {"bits": keys.bits, "version": "1"}
+    con = duckdb.connect(str(release.serving_file), read_only=True)
+    try:
+        persons = con.execute("SELECT person_id, pseudonym FROM persons").fetchall()
+        assert persons and all(pid % keys.modulus == keys.person_key(p) for pid, p in persons)
+        assert len({pid // keys.modulus for pid, _ in persons}) == len(persons)  # the serials are unique
+        for table in EVENT_FACTS:
+            row = con.execute(f"SELECT count(*), count(rk), min(rk), max(rk) FROM {table}").fetchone()
+            assert row is not None and row[0] == row[1] and row[0] > 0, table
+            assert 0 <= row[2] and row[3] < keys.modulus, table
+        contacts = con.execute("SELECT contact_id, rk FROM contacts LIMIT 200").fetchall()
+        for contact_id, rk in contacts:  # a register key, hashed with the deployment's seed
+            expected = con.execute(f"SELECT {keys.event_key_sql('lpr_kontakter', str(contact_id))}").fetchone()
+            assert expected == (rk,)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("table", "column", "fact", "value", "where", "by", "amount"), COMPANIONS)
+def test_person_year_companions_are_the_record_keys_of_their_events(
+    two_loads: TwoLoads, table: str, column: str, fact: str, value: str, where: str, by: str, amount: bool
+) -> None:
+    """A cell answered from a person-year table has the cell key, persons and largest contribution of
+    the same cell answered from the events: the k_, e_ and x_ columns are those of the events."""
+    con = duckdb.connect(str(current_of(two_loads.data_dir).serving_file), read_only=True)
+    contributes = f"({where}) AND ({value}) <> 0"
+    largest = f"max(abs({value})) FILTER (WHERE {contributes})" if amount else "NULL"
+    try:
+        differences = con.execute(
+            f"""WITH events AS (
+                  SELECT {by}, coalesce(sum(rk) FILTER (WHERE {contributes}) % 65536, 0) AS k,
+                         count(*) FILTER (WHERE {contributes}) AS e, {largest} AS x
+                  FROM {fact} GROUP BY {by} HAVING count(*) FILTER (WHERE {contributes}) > 0),
+                kept AS (
+                  SELECT {by}, k_{column} AS k, e_{column} AS e,
+                         {f"x_{column}" if amount else "NULL"} AS x
+                  FROM {table} WHERE e_{column} > 0)
+                SELECT count(*) FROM (
+                  (SELECT * FROM events EXCEPT ALL SELECT * FROM kept)
+                  UNION ALL (SELECT * FROM kept EXCEPT ALL SELECT * FROM events))"""
+        ).fetchone()
+        rows = con.execute(f"SELECT count(*) FROM {table} WHERE e_{column} > 0").fetchone()
+    finally:
+        con.close()
+    assert rows is not None and rows[0] > 0, "nothing to compare"
+    assert differences == (0,)

@@ -32,7 +32,7 @@ from koes.services.catalog import service_catalog
 from koes.services.demo import ensure_demo_users
 from koes.services.export import DELIMITERS, check_downloadable, to_csv
 from koes.services.organisations import list_organisations
-from koes.services.results import HIDDEN_NOTE, AnalysisResult
+from koes.services.results import AnalysisResult
 from koes.services.sessions import SessionService
 from koes.services.signin import KeyFileError
 from koes.services.tokens import TokenService
@@ -371,7 +371,7 @@ def _print_result(result: AnalysisResult, language: str) -> None:
     rows = result.table(language)
     labels = (1 if result.plan.areas else 0) + len(result.plan.rows)
     p = result.provenance
-    table = Table(title=f"{result.request.perspective} {result.plan.period}", caption=HIDDEN_NOTE[language])
+    table = Table(title=f"{result.request.perspective} {result.plan.period}", caption=result.provenance.note(language))
     for j, title in enumerate(rows[0]):
         table.add_column(str(title), justify="left" if j < labels else "right")
     for line in rows[1:]:

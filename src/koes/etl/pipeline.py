@@ -35,6 +35,8 @@ from koes.etl.extracts import ExtractSet, discover
 from koes.etl.read import create_staging, finish_staging, stage_file
 from koes.etl.validate import Accounting, create_quarantine, load_code_lists, validate
 from koes.privacy.pseudonymisation import load_or_create_key
+from koes.privacy.record_keys import VERSION as RECORD_KEYS_VERSION
+from koes.privacy.record_keys import RecordKeys
 from koes.refdata import RefData
 from koes.settings import Settings
 from koes.storage.releases import Release, ReleaseStore
@@ -126,11 +128,12 @@ def _run(
     with timer("conform"):
         report("conform", "pseudonymise persons", 0, 1)
         key = load_or_create_key(request.settings.pseudonym_key)
-        build_person_map(con, key)
+        keys = RecordKeys.derive(key)
+        build_person_map(con, key, keys)
         conform_all(con)
         report("conform", "pseudonymise persons", 1, 1)
     period = request.period or _period_from_data(con)
-    ctx = DeriveContext(period.start, period.end, rules, refdata)
+    ctx = DeriveContext(period.start, period.end, rules, refdata, keys)
     with publish.release_database(con, staging):
         # Derived tables are created straight in the release file; working tables stay TEMP.
         with timer("derive"):
@@ -139,7 +142,9 @@ def _run(
             publish.write_accounting(con, accounting)
             publish.copy_quarantine(con)
             tables = [*tables, "quarantine", "load_accounting"]
-            manifest, counts = _publish(con, extracts, accounting, tables, staging, release_id, period, rules, report)
+            manifest, counts = _publish(
+                con, extracts, accounting, tables, staging, release_id, period, rules, keys, report
+            )
     with timer("verify"):
         problems = publish.verify_release(staging, counts, accounting)
     if problems:
@@ -223,15 +228,15 @@ def _derive(con: duckdb.DuckDBPyConnection, ctx: DeriveContext, report: Progress
         ("persons", lambda: people.build_persons(con)),
         ("residence", lambda: people.build_residence(con)),
         ("population denominators", lambda: people.build_population(con, ctx)),
-        ("hospital stays, admissions, co-financing", lambda: hospital.build_hospital(con)),
-        ("discharge-ready days", lambda: discharge_ready.build_discharge_ready(con)),
-        ("health-insurance services", lambda: practice.build_services(con)),
-        ("prescriptions", lambda: medicine.build_prescriptions(con)),
+        ("hospital stays, admissions, co-financing", lambda: hospital.build_hospital(con, ctx)),
+        ("discharge-ready days", lambda: discharge_ready.build_discharge_ready(con, ctx)),
+        ("health-insurance services", lambda: practice.build_services(con, ctx)),
+        ("prescriptions", lambda: medicine.build_prescriptions(con, ctx)),
         ("benefit weeks", lambda: employment.build_benefit_weeks(con, ctx)),
         ("care", lambda: care.build_care(con, ctx)),
         ("person-years", lambda: py.build_person_year_base(con, ctx)),
         ("chronic conditions", lambda: chronic.build_chronic(con)),
-        ("person-year tables per register", lambda: py.build_person_year_registers(con)),
+        ("person-year tables per register", lambda: py.build_person_year_registers(con, ctx)),
         ("person-year table", lambda: py.build_person_year(con)),
     ]
     install_macros(con)
@@ -264,6 +269,7 @@ def _publish(
     release_id: str,
     period: YearRange,
     rules: RuleSet,
+    keys: RecordKeys,
     report: ProgressCallback,
 ) -> tuple[dict[str, object], dict[str, int]]:
     report("publish", "parquet", 1, 4)
@@ -295,6 +301,8 @@ def _publish(
         },
         "tables": {t: _table_entry(counts[t], parquet[t], bounds.get(t)) for t in tables},
         "rule_versions": rules.versions,
+        # Readers take the cell key of a person count modulo 2**bits (koes.privacy.record_keys).
+        "record_keys": {"bits": keys.bits, "version": RECORD_KEYS_VERSION},
         "content_hash": publish.content_hash(con, tables),
     }
     report("publish", "verify", 4, 4)

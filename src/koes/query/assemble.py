@@ -1,15 +1,16 @@
-"""Turn the rows the engine returned into result blocks: cells with values, bases and intervals.
+"""Turn the rows the engine returned into result blocks: one aggregate per base measure and cell.
 
 Pure: no engine, no user. One block per comparison area (one block without a comparison). Each
-block is a two-way table, inner rows × inner columns plus totals (index ``TOTAL``), holding
+block is a two-way table, inner rows × inner columns plus totals (index ``TOTAL``), holding for
+every base measure a request needs (the citizens behind rates included) an ``Aggregate`` per cell:
+its exact value, the persons behind it (the disclosure base), and the record-key sums and largest
+contribution that consistent perturbation needs; and, for standardised rates, the same per sex and
+5-year age group (the *strata*) of each cell.
 
-* ``values``: every requested measure and every base measure it needs, per cell;
-* ``bases``: the exact persons behind each base measure, per cell (the disclosure base);
-* ``intervals``: 95 % confidence intervals of standardised rates.
-
-Derived measures are computed here: rates and per-citizen amounts against the citizens of the
-same cross-section, shares, and directly standardised rates (weights from a standard
-population by sex and 5-year age group).
+Nothing here is published: disclosure control (``koes.services.disclosure``) turns aggregates
+into published values, and derived measures (rates, shares, per-citizen amounts, standardised
+rates) are computed from those published values (``koes.query.derive``), so a rate never carries
+more than its published numerator.
 """
 
 from __future__ import annotations
@@ -21,15 +22,31 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from koes.query.plan import AggregateQuery, Area, Plan
+from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan
 from koes.query.planner import CITIZENS, TIME_DIMENSIONS
-from koes.semantic.model import Aggregation, DerivedKind, Dimension, Measure
+from koes.semantic.model import Aggregation, Dimension, Noise
 
 TOTAL = -1
 CellKey = tuple[int, int]
 Number = int | float | Decimal
 Rows = Sequence[Mapping[str, Any]]
-Z95 = 1.959963984540054
+Stratum = tuple[int, str]  # (sex, 5-year band) of the standard population
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One base measure in one cell, as the engine counted it (never shown as it is)."""
+
+    value: Number
+    base: int = 0  # persons behind it: exact below the recount threshold, else a lower bound
+    key: int | None = None  # raw sum of the record keys of what the value counts
+    base_key: int | None = None  # raw sum of the record keys of the persons behind it (when exact)
+    largest: Number | None = None  # a magnitude's largest single contribution
+    aggregation: Aggregation = Aggregation.COUNT
+    noise: Noise = Noise.COUNT  # how perturbation treats it (public resident counts: not at all)
+
+
+ZERO = Aggregate(0)  # a combination without events: a true zero, which stays zero
 
 
 class _Totalled:
@@ -45,21 +62,25 @@ class Block:
     area: Area | None
     row_keys: tuple[tuple[Any, ...], ...]
     col_keys: tuple[tuple[Any, ...], ...]
-    values: Mapping[str, Mapping[CellKey, Number | None]]
-    bases: Mapping[str, Mapping[CellKey, int]]
-    intervals: Mapping[str, Mapping[CellKey, tuple[float, float]]]
+    aggregates: Mapping[str, Mapping[CellKey, Aggregate]]  # base measure → cell → aggregate
+    strata: Mapping[str, Mapping[CellKey, Mapping[Stratum, Aggregate]]]  # numerator or citizens → cell → …
 
     def cells(self) -> list[CellKey]:
-        rows = [*range(len(self.row_keys)), TOTAL]
-        cols = [*range(len(self.col_keys)), TOTAL]
-        return [(r, c) for r in rows for c in cols]
+        return cells_of(len(self.row_keys), len(self.col_keys))
 
 
-StandardWeights = Mapping[tuple[int, str], float]  # (sex, 5-year band) → share of the standard population
+def cells_of(n_rows: int, n_cols: int) -> list[CellKey]:
+    """Every cell of a table in reading order: inner cells row by row, margins last."""
+    rows = [*range(n_rows), TOTAL]
+    cols = [*range(n_cols), TOTAL]
+    return [(r, c) for r in rows for c in cols]
+
+
+StandardWeights = Mapping[Stratum, float]  # (sex, 5-year band) → share of the standard population
 SortKey = Callable[[Dimension, Any], Any]
 
 
-def assemble(plan: Plan, results: Sequence[Rows], weights: StandardWeights, sort_key: SortKey) -> tuple[Block, ...]:
+def assemble(plan: Plan, results: Sequence[Rows], strata: Sequence[Stratum], sort_key: SortKey) -> tuple[Block, ...]:
     """``results`` holds the rows of ``plan.queries``, in the same order."""
     by_area: dict[str | None, list[tuple[AggregateQuery, Rows]]] = {}
     for query, rows in zip(plan.queries, results, strict=True):
@@ -68,7 +89,7 @@ def assemble(plan: Plan, results: Sequence[Rows], weights: StandardWeights, sort
     # Every area shows the same columns, so the blocks line up in one table.
     columns = _keys(plan.columns, list(zip(plan.queries, results, strict=True)), sort_key)
     return tuple(
-        _Block(plan, area, by_area.get(area.id if area else None, []), weights, sort_key, columns).build()
+        _Block(plan, area, by_area.get(area.id if area else None, []), strata, sort_key, columns).build()
         for area in areas
     )
 
@@ -143,14 +164,14 @@ class _Block:
         plan: Plan,
         area: Area | None,
         results: list[tuple[AggregateQuery, Rows]],
-        weights: StandardWeights,
+        strata: Sequence[Stratum],
         sort_key: SortKey,
         col_keys: tuple[tuple[Any, ...], ...] | None = None,
     ) -> None:
         self.plan = plan
         self.area = area
         self.results = results
-        self.weights = weights
+        self.strata = strata
         self.row_dims = plan.rows
         self.col_dims = plan.columns
         self.row_keys = _keys(self.row_dims, results, sort_key)
@@ -159,70 +180,61 @@ class _Block:
         self.col_index = {k: i for i, k in enumerate(self.col_keys)}
 
     def build(self) -> Block:
-        values: dict[str, dict[CellKey, Number | None]] = {}
-        bases: dict[str, dict[CellKey, int]] = {}
+        aggregates: dict[str, dict[CellKey, Aggregate]] = {}
         citizens_rows: list[tuple[AggregateQuery, Rows]] = []
         strata: list[tuple[AggregateQuery, Rows]] = []
         for query, rows in self.results:
             if query.role == "values":
-                self._values(query, rows, values, bases)
+                self._values(query, rows, aggregates)
             elif query.role == "citizens":
                 citizens_rows.append((query, rows))
             else:
                 strata.append((query, rows))
-        cells = Block(self.area, self.row_keys, self.col_keys, {}, {}, {}).cells()
+        cells = cells_of(len(self.row_keys), len(self.col_keys))
         for measure in self.plan.base_measures:
-            if measure.id in values or (measure.id == CITIZENS and citizens_rows):
+            if measure.id in aggregates or (measure.id == CITIZENS and citizens_rows):
                 continue
-            values[measure.id] = {}
-            bases[measure.id] = {}
-        if CITIZENS not in values and citizens_rows:
-            values[CITIZENS], bases[CITIZENS] = self._citizens(citizens_rows, cells)
-        self._zero_fill(values, bases, cells)
-        intervals: dict[str, dict[CellKey, tuple[float, float]]] = {}
-        for measure in self.plan.measures:
-            if measure.derived is not None:
-                values[measure.id] = self._derived(measure, values, cells, strata, intervals)
-        return Block(self.area, self.row_keys, self.col_keys, values, bases, intervals)
+            aggregates[measure.id] = {}
+        if CITIZENS not in aggregates and citizens_rows:
+            aggregates[CITIZENS] = self._citizens(citizens_rows, cells)
+        for cellmap in aggregates.values():  # a combination without events is a true zero
+            for cell in cells:
+                cellmap.setdefault(cell, ZERO)
+        return Block(self.area, self.row_keys, self.col_keys, aggregates, self._strata(strata, cells))
 
-    def _values(
-        self,
-        query: AggregateQuery,
-        rows: Rows,
-        values: dict[str, dict[CellKey, Number | None]],
-        bases: dict[str, dict[CellKey, int]],
-    ) -> None:
-        for column in query.measures:
-            values.setdefault(column.measure, {})
-            bases.setdefault(column.measure, {})
+    def _values(self, query: AggregateQuery, rows: Rows, aggregates: dict[str, dict[CellKey, Aggregate]]) -> None:
         locate = _Locator(self, query).cell
-        columns = [(c.measure, c.spec.aggregation, values[c.measure], bases[c.measure]) for c in query.measures]
+        columns = [(c, aggregates.setdefault(c.measure, {})) for c in query.measures]
         for row in rows:
             cell = locate(row)
             if cell is None:
                 continue
-            for measure, aggregation, value_of, base_of in columns:
-                months = self._months(row, query) if aggregation is Aggregation.AVERAGE_POPULATION else 0
-                value_of[cell], base_of[cell] = _read(row, measure, aggregation, months)
+            for column, cellmap in columns:
+                average = column.spec.aggregation is Aggregation.AVERAGE_POPULATION
+                cellmap[cell] = _read(row, column, self._months(row, query) if average else 0)
 
-    def _citizens(
-        self, results: list[tuple[AggregateQuery, Rows]], cells: list[CellKey]
-    ) -> tuple[dict[CellKey, Number | None], dict[CellKey, int]]:
-        if not results:
-            return {}, {}
+    def _citizens(self, results: list[tuple[AggregateQuery, Rows]], cells: list[CellKey]) -> dict[CellKey, Aggregate]:
         ((query, rows),) = results
+        table = self._table(query, rows)
+        return {cell: table.get(self._project(cell, query), ZERO) for cell in cells}
+
+    def _strata(
+        self, results: list[tuple[AggregateQuery, Rows]], cells: list[CellKey]
+    ) -> dict[str, dict[CellKey, dict[Stratum, Aggregate]]]:
+        """Each cell's aggregates by stratum, for every strata query (numerators and citizens)."""
+        out: dict[str, dict[CellKey, dict[Stratum, Aggregate]]] = {}
+        for query, rows in results:
+            table = self._table(query, rows)
+            per_cell = out.setdefault(query.measures[0].measure, {})
+            for cell in cells:
+                found = {s: table.get(self._project(cell, query, s)) for s in self.strata}
+                per_cell[cell] = {s: a for s, a in found.items() if a is not None}
+        return out
+
+    def _table(self, query: AggregateQuery, rows: Rows) -> dict[tuple[Any, ...], Aggregate]:
+        """The rows of a one-measure query by their projection (values of its dimensions and strata)."""
         (column,) = query.measures
-        table: dict[tuple[Any, ...], tuple[Number, int]] = {}
-        for row in rows:
-            table[self._projection_of_row(row, query)] = _read(
-                row, column.measure, column.spec.aggregation, self._months(row, query)
-            )
-        values: dict[CellKey, Number | None] = {}
-        bases: dict[CellKey, int] = {}
-        for cell in cells:
-            found = table.get(self._project(cell, query))
-            values[cell], bases[cell] = found if found else (0, 0)
-        return values, bases
+        return {self._projection_of_row(row, query): _read(row, column, self._months(row, query)) for row in rows}
 
     def _projection_of_row(self, row: Mapping[str, Any], query: AggregateQuery) -> tuple[Any, ...]:
         sets = query.grouping_sets != ((),)
@@ -262,94 +274,27 @@ class _Block:
         assignment = self._assignment(cell)
         return tuple(assignment[d.id] for d in query.dimensions) + stratum
 
-    def _zero_fill(
-        self,
-        values: dict[str, dict[CellKey, Number | None]],
-        bases: dict[str, dict[CellKey, int]],
-        cells: list[CellKey],
-    ) -> None:
-        """A combination without events is a true zero: no contacts, no persons."""
-        for measure_id, cellmap in values.items():
-            for cell in cells:
-                cellmap.setdefault(cell, 0)
-                bases[measure_id].setdefault(cell, 0)
 
-    def _derived(
-        self,
-        measure: Measure,
-        values: Mapping[str, Mapping[CellKey, Number | None]],
-        cells: list[CellKey],
-        strata: list[tuple[AggregateQuery, Rows]],
-        intervals: dict[str, dict[CellKey, tuple[float, float]]],
-    ) -> dict[CellKey, Number | None]:
-        assert measure.numerator is not None
-        numerator = values[measure.numerator]
-        if measure.derived is DerivedKind.STANDARDISED_RATE:
-            return self._standardised(measure, cells, strata, intervals)
-        denominator = values[(measure.denominator or "") if measure.derived is DerivedKind.SHARE else CITIZENS]
-        factor = 100 if measure.derived is DerivedKind.SHARE else measure.per
-        out: dict[CellKey, Number | None] = {}
-        for cell in cells:
-            num, den = numerator.get(cell), denominator.get(cell)
-            out[cell] = None if num is None or not den else float(num) / float(den) * factor
-        return out
-
-    def _standardised(
-        self,
-        measure: Measure,
-        cells: list[CellKey],
-        strata: list[tuple[AggregateQuery, Rows]],
-        intervals: dict[str, dict[CellKey, tuple[float, float]]],
-    ) -> dict[CellKey, Number | None]:
-        events = self._strata_table(strata, "strata", measure.numerator)
-        people = self._strata_table(strata, "citizen_strata", CITIZENS)
-        query_e = next(q for q, _ in strata if q.role == "strata" and q.measures[0].measure == measure.numerator)
-        query_p = next(q for q, _ in strata if q.role == "citizen_strata")
-        out: dict[CellKey, Number | None] = {}
-        ci: dict[CellKey, tuple[float, float]] = {}
-        for cell in cells:
-            rate, variance, covered = 0.0, 0.0, 0.0
-            for (sex, band), weight in self.weights.items():
-                n = float(people.get(self._project(cell, query_p, (sex, band)), 0))
-                if n <= 0:
-                    continue
-                d = float(events.get(self._project(cell, query_e, (sex, band)), 0))
-                rate += weight * d / n
-                variance += weight * weight * d / (n * n)
-                covered += weight
-            if covered <= 0:
-                out[cell] = None
-                continue
-            # Re-weight over the strata that have citizens, so a cell without children is not diluted.
-            rate, variance = rate / covered, variance / (covered * covered)
-            half = Z95 * math.sqrt(variance)
-            out[cell] = rate * measure.per
-            ci[cell] = (max(0.0, rate - half) * measure.per, (rate + half) * measure.per)
-        intervals[measure.id] = ci
-        return out
-
-    def _strata_table(
-        self, strata: list[tuple[AggregateQuery, Rows]], role: str, measure_id: str | None
-    ) -> dict[tuple[Any, ...], Number]:
-        table: dict[tuple[Any, ...], Number] = {}
-        for query, rows in strata:
-            if query.role != role or query.measures[0].measure != measure_id:
-                continue
-            column = query.measures[0]
-            for row in rows:
-                months = self._months(row, query)
-                table[self._projection_of_row(row, query)] = _read(
-                    row, column.measure, column.spec.aggregation, months
-                )[0]
-        return table
-
-
-def _read(row: Mapping[str, Any], measure: str, aggregation: Aggregation, months: int) -> tuple[Number, int]:
-    """A measure's value and its disclosure base from one result row."""
+def _read(row: Mapping[str, Any], column: MeasureColumn, months: int) -> Aggregate:
+    """A measure's aggregate from one result row (see ``koes.query.sql`` for the columns)."""
+    measure, aggregation, noise = column.measure, column.spec.aggregation, column.noise
     value = row[f"m_{measure}"]
     if aggregation is Aggregation.AVERAGE_POPULATION:
         average = Decimal(value or 0) / months if months else Decimal(0)
-        return average, math.ceil(average)
+        return Aggregate(average, math.ceil(average), aggregation=aggregation, noise=noise)
     if aggregation is Aggregation.PERSONS:
-        return int(value or 0), int(value or 0)
-    return (value if value is not None else 0), int(row[f"n_{measure}"] or 0)
+        persons, key = int(value or 0), _int(row.get(f"k_{measure}"))
+        return Aggregate(persons, persons, key, key, aggregation=aggregation, noise=noise)
+    return Aggregate(
+        value if value is not None else 0,
+        int(row[f"n_{measure}"] or 0),
+        _int(row.get(f"k_{measure}")),
+        _int(row.get(f"kn_{measure}")),
+        row.get(f"x_{measure}"),
+        aggregation,
+        noise,
+    )
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -17,11 +17,14 @@ release's manifest. A cell with ``r`` contributing rows over ``y`` years therefo
 3. every other cell is counted again, exactly, by the same scoped query narrowed to the rows
    that have one dimension value of such a cell (a few IN lists, not a predicate per cell).
 
-Primary suppression is therefore decided on exact counts, as before. Large cells carry the lower
-bound instead of the exact count; bases are never shown, and secondary suppression ranks cells by
-their values (``koes.services.disclosure``), so what is published does not depend on how the
-bases were counted. Queries whose bases are never read (the strata of a standardised rate) count
-rows and stop there. Decision record: ``docs/decisions/0004-disclosure-bases-from-rows.md``.
+Primary suppression is therefore decided on exact counts, as before; under perturbation the
+threshold is raised by the largest noise, and the recount also sums the persons' record keys
+(``kn_``), so every base that could be perturbed below the display threshold is perturbed from its
+exact count and cell key. Large cells carry the lower bound instead of the exact count; bases are
+never shown, and secondary suppression ranks cells by their values (``koes.services.disclosure``),
+so what is published does not depend on how the bases were counted. Queries whose bases are
+never read (the strata of a standardised rate) count rows and stop there. Decision records:
+``docs/decisions/0004-disclosure-bases-from-rows.md``, ``0006-consistent-perturbation.md``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ BOUNDED = frozenset({Aggregation.COUNT, Aggregation.SUM})  # measures whose `n_`
 
 @dataclass(frozen=True)
 class BaseCounting:
+    # Bases under this are counted exactly: the display threshold, plus the largest noise the
+    # perturbation may subtract (a base that far above the threshold is published however it moves).
     threshold: int
     rows_per_person_year: Mapping[str, int]  # table → the most rows one person has in one year
 
@@ -81,11 +86,12 @@ class BaseCounting:
             return list(run(narrowed(first, base_count=BaseCount.PERSONS)))
         again = run(narrowed(first, base_count=BaseCount.PERSONS, narrowing=narrowing))
         exact = {_key(query, row): row for row in again}
+        recounted = [*bases, *(f"k{n}" for n in bases)]  # the bases and their persons' key sums (kn_)
         for i in small:
             found = exact.get(_key(query, rows[i]))
             if found is None:
                 raise RuntimeError(f"the exact recount of {query.source.table} missed a cell it was asked for")
-            lower[i] = {**lower[i], **{n: found[n] for n in bases}}
+            lower[i] = {**lower[i], **{n: found[n] for n in recounted}}
         return lower
 
 

@@ -13,15 +13,17 @@ from enum import Enum
 from typing import Any
 
 from koes.query.request import AnalysisRequest, Period
-from koes.semantic.model import Dimension, Measure, MeasureInput, Segment, Source
+from koes.semantic.model import Dimension, Measure, MeasureInput, Noise, Segment, Source
 
 
 @dataclass(frozen=True)
 class MeasureColumn:
-    """One aggregate column: the value of a base measure and the persons behind it."""
+    """One aggregate column: the value of a base measure, the persons behind it and the record-key
+    sums and largest contribution that consistent perturbation needs (``koes.query.sql``)."""
 
     measure: str
     spec: MeasureInput
+    noise: Noise = Noise.COUNT
 
 
 class BaseCount(Enum):

@@ -189,7 +189,9 @@ class _Planner:
             source=source,
             dimensions=dimensions,
             grouping_sets=_grouping_sets(rows, cols),
-            measures=tuple(MeasureColumn(m.id, m.inputs[source.id]) for m in measures),
+            measures=tuple(
+                MeasureColumn(m.id, m.inputs[source.id], m.inputs[source.id].noise(m.unit)) for m in measures
+            ),
             filters=filters,
             fixed=fixed,
             period=self.period,
@@ -241,6 +243,19 @@ def _grouping_sets(rows: tuple[str, ...], cols: tuple[str, ...]) -> tuple[tuple[
 def _areas(request: AnalysisRequest, context: PlanContext, similar_count: int) -> tuple[Area, ...]:
     if not request.comparison:
         return ()
+    if request.filter_values("kommune") is not None:
+        # Each area is its own set of municipalities; a municipality filter would empty or shrink
+        # the others (an area shown as 0, or as the filtered municipality's figures).
+        raise RequestError(
+            [
+                FieldProblem(
+                    "filters.kommune",
+                    "a comparison chooses its own municipalities: name the municipality in the comparison, "
+                    "not as a filter",
+                    "comparison_with_kommune",
+                )
+            ]
+        )
     code = request.comparison_municipality or context.home_municipality
     own = context.municipalities.get(code) if code is not None else None
     if own is None:

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass
 
-from koes.query.plan import AggregateQuery, BaseCount, Narrowing, Plan
+from koes.query.plan import AggregateQuery, Area, BaseCount, Narrowing, Plan
 
 _REWRITE = object()  # only this module holds it; constructors check it
 
@@ -63,6 +63,12 @@ class ScopedPlan:
     def exact(self) -> bool:
         """True when every row the plan can read belongs to the principal's own citizens."""
         return bool(self.scope.exact) and all(q.kommuner <= self.scope.exact for q in self.queries)
+
+    def exact_for(self, area: Area | None) -> bool:
+        """True when every row one comparison area (or the plan without areas) can read belongs to
+        the principal's own citizens: that block is exact, the others are protected as for anyone."""
+        mine = [q for q in self.queries if (q.query.area.id if q.query.area else None) == (area.id if area else None)]
+        return bool(self.scope.exact) and bool(mine) and all(q.kommuner <= self.scope.exact for q in mine)
 
 
 def apply_scope(plan: Plan, scope: Scope) -> ScopedPlan:

@@ -12,7 +12,10 @@ The inner query names its outputs so the GROUP BY lists are plain columns (no ``
 no positional references). Person counts are ``COUNT(DISTINCT …)``: exact on every engine.
 Output columns: ``d_`` dimension values, ``g_`` grouping flags (1 = totalled), ``s_`` strata,
 ``m_`` measure values, ``n_`` the distinct persons behind a measure (the disclosure base), or,
-for a query with ``BaseCount.ROWS``, the rows behind it (see ``koes.query.bases``).
+for a query with ``BaseCount.ROWS``, the rows behind it (see ``koes.query.bases``); for the
+cell-key method (decision 0006) ``k_`` the sum of the record keys of what the value counts (events,
+or distinct persons for a person count), ``kn_`` that of the distinct persons behind a base, and
+``x_`` a magnitude's largest single contribution. Sums of keys are taken modulo 2**bits later.
 """
 
 from __future__ import annotations
@@ -24,7 +27,17 @@ import sqlglot.expressions as exp
 from koes.query.plan import AggregateQuery, BaseCount, MeasureColumn, Narrowing
 from koes.query.scope import ScopedQuery
 from koes.semantic.loader import literal
-from koes.semantic.model import Aggregation, Dimension, MeasureInput, Source
+from koes.semantic.model import (
+    EVENTS_PREFIX,
+    KEY_PREFIX,
+    LARGEST_PREFIX,
+    Aggregation,
+    Dimension,
+    MeasureInput,
+    Noise,
+    Source,
+    SourceKind,
+)
 
 FACT = "f"
 SEGMENT = "s"
@@ -59,11 +72,11 @@ def _outer_columns(query: AggregateQuery) -> list[exp.Expr]:
     if query.grouping_sets != ((),):
         columns += [exp.alias_(exp.func("GROUPING", exp.column(f"d_{d.id}")), f"g_{d.id}") for d in query.dimensions]
     for column in query.measures:
-        columns += _aggregates(column, query.base_count)
+        columns += _aggregates(column, query)
     return columns
 
 
-def _aggregates(column: MeasureColumn, base_count: BaseCount) -> list[exp.Expr]:
+def _aggregates(column: MeasureColumn, query: AggregateQuery) -> list[exp.Expr]:
     spec, name = column.spec, column.measure
     where = _outer(spec.where) if spec.where is not None else None
     person = exp.column(PERSON)
@@ -72,7 +85,12 @@ def _aggregates(column: MeasureColumn, base_count: BaseCount) -> list[exp.Expr]:
         # Divided by the months of the cell's period after the query (koes.query.assemble).
         return [exp.alias_(exp.func("SUM", _outer(spec.expr)), f"m_{name}")]
     if spec.aggregation is Aggregation.PERSONS:
-        return [exp.alias_(_distinct(person, where), f"m_{name}")]
+        # The person id carries the person's record key in its low bits: the sum of the distinct
+        # ids is the cell key's raw sum, and the engine counts and sums from one hash table.
+        return [
+            exp.alias_(_distinct(person, where), f"m_{name}"),
+            exp.alias_(_distinct_sum(person, where), f"k_{name}"),
+        ]
     if spec.aggregation is Aggregation.COUNT:
         value: exp.Expr = (
             exp.Count(this=exp.Star())
@@ -85,10 +103,20 @@ def _aggregates(column: MeasureColumn, base_count: BaseCount) -> list[exp.Expr]:
         assert spec.expr is not None
         summed = _outer(spec.expr)
         value = exp.func("SUM", summed if where is None else exp.Case(ifs=[exp.If(this=where, true=summed)]))
-    contributes = _contribution(spec)
+    contributes = _contribution(spec, query.source)
     where_base = None if contributes is None else _outer(contributes)
-    base = _distinct(person, where_base) if base_count is BaseCount.PERSONS else _rows(where_base)
-    return [exp.alias_(value, f"m_{name}"), exp.alias_(base, f"n_{name}")]
+    out = [exp.alias_(value, f"m_{name}")]
+    if query.base_count is BaseCount.PERSONS:
+        out.append(exp.alias_(_distinct(person, where_base), f"n_{name}"))
+        out.append(exp.alias_(_distinct_sum(person, where_base), f"kn_{name}"))
+    else:
+        out.append(exp.alias_(_rows(where_base), f"n_{name}"))
+    key, largest = _record_columns(spec, query.source)
+    out.append(exp.alias_(exp.func("SUM", _when(where_base, exp.column(f"c_{key}"))), f"k_{name}"))
+    if column.noise is Noise.MAGNITUDE:
+        biggest = exp.column(f"c_{largest}") if largest else exp.Abs(this=_outer(_summed(spec)))
+        out.append(exp.alias_(exp.func("MAX", _when(where_base, biggest)), f"x_{name}"))
+    return out
 
 
 def _rows(where: exp.Expr | None) -> exp.Expr:
@@ -97,23 +125,56 @@ def _rows(where: exp.Expr | None) -> exp.Expr:
     return exp.Count(this=exp.Case(ifs=[exp.If(this=where, true=exp.Literal.number(1))]))
 
 
-def _contribution(spec: MeasureInput) -> exp.Expr | None:
+def _when(condition: exp.Expr | None, value: exp.Expr) -> exp.Expr:
+    return value if condition is None else exp.Case(ifs=[exp.If(this=condition.copy(), true=value)])
+
+
+def _summed(spec: MeasureInput) -> exp.Expr:
+    assert spec.expr is not None
+    return spec.expr
+
+
+def _record_columns(spec: MeasureInput, source: Source) -> tuple[str, str | None]:
+    """Where a counted or summed input finds its record keys: (key column, largest column).
+
+    A fact keeps each event's key in its record-key column (the largest contribution is the
+    largest value of one row). A person-year table keeps, beside each summed column, the sum of
+    its events' keys and the largest of their values (``koes.etl.derive.person_year``)."""
+    if source.kind is SourceKind.PERSON_YEAR:
+        column = spec.summed_column
+        return KEY_PREFIX + column, LARGEST_PREFIX + column
+    if source.record_key is None:
+        raise ValueError(f"source {source.id!r} has no record keys: it cannot answer {spec.aggregation.value}")
+    return source.record_key, None
+
+
+def _contribution(spec: MeasureInput, source: Source) -> exp.Expr | None:
     """The rows that add to a measure (None: every row), over the source's raw columns.
 
     The persons behind a sum are those who add something to it: a person-year row with 0
-    admissions is no one's admission, and must not make a small count look safe."""
+    admissions is no one's admission, and must not make a small count look safe. A person-year
+    row adds to a sum when events of its person add to it (its events companion is above 0),
+    even where they cancel out (a sale and its return): just as the same events do in the fact."""
     if spec.aggregation is Aggregation.AVERAGE_POPULATION:
         return None
     if spec.aggregation is not Aggregation.SUM:
         return spec.where
-    assert spec.expr is not None
-    nonzero = exp.NEQ(this=spec.expr.copy(), expression=exp.Literal.number(0))
+    if source.kind is SourceKind.PERSON_YEAR:
+        events = exp.column(EVENTS_PREFIX + spec.summed_column)
+        nonzero: exp.Expr = exp.GT(this=events, expression=exp.Literal.number(0))
+    else:
+        nonzero = exp.NEQ(this=_summed(spec).copy(), expression=exp.Literal.number(0))
     return nonzero if spec.where is None else exp.and_(spec.where.copy(), nonzero, copy=False)
 
 
 def _distinct(person: exp.Expr, where: exp.Expr | None) -> exp.Expr:
     target = person if where is None else exp.Case(ifs=[exp.If(this=where, true=person)])
     return exp.Count(this=exp.Distinct(expressions=[target]))
+
+
+def _distinct_sum(person: exp.Expr, where: exp.Expr | None) -> exp.Expr:
+    target = person.copy() if where is None else exp.Case(ifs=[exp.If(this=where.copy(), true=person.copy())])
+    return exp.func("SUM", exp.Distinct(expressions=[target]))
 
 
 def _outer(tree: exp.Expr) -> exp.Expr:
@@ -136,9 +197,17 @@ def _fact(tree: exp.Expr, source: Source, alias: str = FACT, *, attributes: bool
 def _raw_columns(query: AggregateQuery) -> list[str]:
     names: dict[str, None] = {}
     for column in query.measures:
-        for tree in (column.spec.expr, column.spec.where):
+        spec = column.spec
+        for tree in (spec.expr, spec.where):
             if tree is not None:
                 names.update((c.name, None) for c in tree.find_all(exp.Column))
+        if spec.aggregation in (Aggregation.COUNT, Aggregation.SUM):
+            key, largest = _record_columns(spec, query.source)
+            names[key] = None
+            if query.source.kind is SourceKind.PERSON_YEAR:
+                names[EVENTS_PREFIX + spec.summed_column] = None
+            if largest is not None and column.noise is Noise.MAGNITUDE:
+                names[largest] = None
     return list(names)
 
 
@@ -202,7 +271,7 @@ def _conditions(query: AggregateQuery, kommuner: frozenset[int], everywhere: boo
         yield _segment(query)
     if query.narrowing is not None:
         yield _narrowing(query.narrowing, {d.id: d for d in (*query.dimensions, *query.strata)}, source)
-    contributions = [_contribution(c.spec) for c in query.measures]
+    contributions = [_contribution(c.spec, source) for c in query.measures]
     if contributions and all(c is not None for c in contributions):
         # Rows that add to no measure change no cell: leave them in the table (fewer rows to group).
         yield _fact(exp.or_(*(c for c in contributions if c is not None), copy=False), source)

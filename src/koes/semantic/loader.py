@@ -19,6 +19,9 @@ import yaml
 
 from koes.semantic.expressions import ExpressionError, columns_of, parse_expression
 from koes.semantic.model import (
+    EVENTS_PREFIX,
+    KEY_PREFIX,
+    LARGEST_PREFIX,
     Aggregation,
     Catalog,
     Condition,
@@ -29,6 +32,7 @@ from koes.semantic.model import (
     Measure,
     MeasureInput,
     MemberSource,
+    Noise,
     Perspective,
     Segment,
     SimilarMunicipalities,
@@ -189,6 +193,9 @@ def _source(item: Mapping[str, Any], element: str) -> Source:
         raise ValueError(f"time_grain {grain!r} is not month or year")
     if grain == "month" and "month" not in attributes:
         raise ValueError("time_grain month needs the `month` attribute")
+    record_key = item.get("record_key")
+    if kind is SourceKind.FACT and not record_key:
+        raise ValueError("a fact source needs `record_key` (the column of each event's record key)")
     return Source(
         id=item["id"],
         table=str(item["table"]),
@@ -199,6 +206,7 @@ def _source(item: Mapping[str, Any], element: str) -> Source:
         priority=int(item["priority"]),
         time_grain=grain,
         description=str(item.get("description", "")),
+        record_key=str(record_key) if record_key else None,
     )
 
 
@@ -329,6 +337,12 @@ def _cross_check(catalog: Catalog, reader: _Reader) -> None:
                 reader.problem(FILES[2], element, f"unknown source {source_id!r}")
             elif spec.aggregation is Aggregation.PERSONS and source.person is None:
                 reader.problem(FILES[2], element, f"source {source_id!r} has no person column to count persons")
+            elif source.kind is SourceKind.PERSON_YEAR and spec.aggregation is not Aggregation.PERSONS:
+                # Its record keys live beside the column it sums (k_, e_, x_): nothing else has them.
+                try:
+                    spec.summed_column  # noqa: B018 - the check is the point
+                except ValueError as error:
+                    reader.problem(FILES[2], element, f"source {source_id!r}: {error}")
         for ref in (measure.numerator, measure.denominator):
             if ref is None:
                 continue
@@ -365,12 +379,13 @@ def release_problems(catalog: Catalog, columns: Mapping[str, frozenset[str]]) ->
 
     for source in catalog.sources.values():
         names = frozenset(source.attributes.values()) | ({source.person} if source.person else frozenset())
+        names |= {source.record_key} if source.record_key else frozenset()
         need(FILES[1], f"source {source.id!r}", source.table, names)
     for measure in catalog.measures.values():
         for source_id, spec in measure.inputs.items():
             source = catalog.sources[source_id]
             used = frozenset().union(*(columns_of(e) for e in (spec.expr, spec.where) if e is not None))
-            need(FILES[2], f"measure {measure.id!r}", source.table, used)
+            need(FILES[2], f"measure {measure.id!r}", source.table, used | _record_columns(source, spec, measure))
     for dimension in catalog.dimensions.values():
         if dimension.lookup is not None:
             lookup = dimension.lookup
@@ -379,6 +394,17 @@ def release_problems(catalog: Catalog, columns: Mapping[str, frozenset[str]]) ->
         source = catalog.sources[segment.source]
         need(FILES[4], f"segment {segment.id!r}", source.table, frozenset(c.column for c in segment.conditions))
     return problems
+
+
+def _record_columns(source: Source, spec: MeasureInput, measure: Measure) -> frozenset[str]:
+    """The companions a person-year input needs beside the column it sums."""
+    if source.kind is not SourceKind.PERSON_YEAR or spec.aggregation is Aggregation.PERSONS:
+        return frozenset()
+    column = spec.summed_column
+    names = {KEY_PREFIX + column, EVENTS_PREFIX + column}
+    if spec.noise(measure.unit) is Noise.MAGNITUDE:
+        names.add(LARGEST_PREFIX + column)
+    return frozenset(names)
 
 
 def literal(value: object) -> exp.Expr:

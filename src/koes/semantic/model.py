@@ -50,6 +50,20 @@ class Aggregation(StrEnum):
     AVERAGE_POPULATION = "average_population"  # sum of resident counts / months in the cell
 
 
+class Noise(StrEnum):
+    """How consistent perturbation (the cell-key method, decision 0006) treats an aggregate."""
+
+    COUNT = "count"  # persons, events and sums of counts: the count perturbation table
+    MAGNITUDE = "magnitude"  # kroner, days, hours, weeks: noise scaled by the largest contribution
+    NONE = "none"  # public figures (resident counts from Statistics Denmark): published exactly
+
+
+# Companion columns of a summed column ``c`` in a person-year table (koes.etl.derive.person_year):
+KEY_PREFIX = "k_"  # sum of the record keys of the events behind c, modulo 2**bits
+EVENTS_PREFIX = "e_"  # how many events contribute to c (a person is behind c when it is above 0)
+LARGEST_PREFIX = "x_"  # the largest absolute value of one of those events (magnitudes)
+
+
 class DerivedKind(StrEnum):
     RATE = "rate"  # numerator per `per` citizens of the same cross-section
     PER_CITIZEN = "per_citizen"  # numerator per citizen (amounts)
@@ -67,6 +81,9 @@ class Unit(StrEnum):
     RATE = "pr_1000"
     PERCENT = "pct"
     KR_PER_CITIZEN = "kr_pr_borger"
+
+
+MAGNITUDE_UNITS = frozenset({Unit.KR, Unit.DAYS, Unit.HOURS, Unit.WEEKS})
 
 
 @dataclass(frozen=True)
@@ -113,6 +130,23 @@ class MeasureInput:
     expr: exp.Expr | None = None  # what to sum; None for count/persons
     where: exp.Expr | None = None  # rows that count
 
+    def noise(self, unit: Unit) -> Noise:
+        """Resident counts are public; a sum in kroner, days, hours or weeks is a magnitude; every
+        other count of persons or events is a count."""
+        if self.aggregation is Aggregation.AVERAGE_POPULATION:
+            return Noise.NONE
+        if self.aggregation is Aggregation.SUM and unit in MAGNITUDE_UNITS:
+            return Noise.MAGNITUDE
+        return Noise.COUNT
+
+    @property
+    def summed_column(self) -> str:
+        """The column a person-year input sums (such inputs sum one column, whose companions carry
+        its record keys); ValueError for anything else."""
+        if self.aggregation is not Aggregation.SUM or not isinstance(self.expr, exp.Column):
+            raise ValueError("a person-year input must sum one column")
+        return str(self.expr.name)
+
 
 @dataclass(frozen=True)
 class Source:
@@ -125,6 +159,7 @@ class Source:
     priority: int  # lower is smaller/faster; the planner tries sources in this order
     time_grain: str  # month | year: the finest period a filter can cut
     description: str = ""
+    record_key: str | None = None  # a fact's column holding each event's record key
 
     def has(self, attribute: str) -> bool:
         return attribute in self.attributes

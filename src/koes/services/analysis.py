@@ -37,7 +37,8 @@ from koes.services.audit import (
     views_event,
     views_failed_event,
 )
-from koes.services.disclosure import protect
+from koes.services.disclosure import Control, protect
+from koes.services.noise import disclosure_control
 from koes.services.results import AnalysisResult, Provenance
 from koes.settings import Settings
 from koes.storage.releases import Release, ReleaseError, ReleaseStore
@@ -59,6 +60,7 @@ class _Opened:
     extract_period: str
     rule_versions: Mapping[str, str]
     counting: BaseCounting
+    control: Control
 
 
 class AnalysisService:
@@ -155,10 +157,7 @@ class AnalysisService:
             opened.release.id,
             request.canonical(),
             scope.fingerprint(),
-            self.rule.name,
-            self.rule.version,
-            str(self.rule.threshold),
-            str(self.rule.rounding),
+            *opened.control.fingerprint(),
             opened.engine.dialect,
             # the planner reads the home municipality only for a comparison that names none
             str(principal.home_municipality) if request.comparison and not request.comparison_municipality else "",
@@ -195,20 +194,23 @@ class AnalysisService:
         except EngineError as error:
             raise AnalysisFailedError(str(error)) from error
         plan = scoped.plan
-        blocks = assemble(plan, rows, self._weights, sort_key)
+        blocks = assemble(plan, rows, tuple(self._weights), sort_key)
+        control = opened.control
         protected = tuple(
-            protect(b, plan.measures, self.catalog.measures, self.rule, exact=scoped.exact) for b in blocks
+            protect(b, plan, control, self._weights, exact=scoped.exact_for(b.area)) for b in blocks
         )
         provenance = Provenance(
             release_id=opened.release.id,
             extract_period=opened.extract_period,
             rule_versions=opened.rule_versions,
-            suppression_rule=f"{self.rule.name} v{self.rule.version}",
-            suppression_descriptions={language: self.rule.describe(language) for language in ("da", "en")},
+            suppression_rule=control.name,
+            suppression_descriptions={language: control.describe(language) for language in ("da", "en")},
             engine=opened.engine.dialect,
             generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
             scope=scoped.scope.fingerprint(),
-            exact=scoped.exact,
+            exact=all(b.exact for b in protected),
+            method=control.method.value,
+            notes={language: control.note(language) for language in ("da", "en")},
         )
         return AnalysisResult(plan.request, plan, protected, provenance)
 
@@ -280,6 +282,11 @@ class AnalysisService:
             engine.close()
             raise CatalogError(problems)
         manifest = release.manifest()
+        try:
+            control = disclosure_control(self.settings, self.rule, manifest)
+        except ValueError as error:
+            engine.close()
+            raise NoReleaseError(f"release {release.id}: {error}") from None
         period = manifest.get("extract_period", {})
         start, end = int(str(period.get("start", "0000"))[:4]), int(str(period.get("end", "0000"))[:4])
         return _Opened(
@@ -289,8 +296,9 @@ class AnalysisService:
             extract_period=f"{period.get('start', '?')} – {period.get('end', '?')}",
             rule_versions=dict(manifest.get("rule_versions", {})),
             counting=BaseCounting(
-                self.rule.threshold, {} if self.settings.exact_bases else rows_per_person_year(manifest)
+                control.recount_threshold, {} if self.settings.exact_bases else rows_per_person_year(manifest)
             ),
+            control=control,
         )
 
     def close(self) -> None:

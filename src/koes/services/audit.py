@@ -244,7 +244,7 @@ def analysis_event(
         summary=describe_request(result.request, str(result.plan.period)),
         request_hash=request_hash(result.request.canonical()),
         scope=result.provenance.scope,
-        rows_returned=sum(len(b.block.row_keys) + 1 for b in result.blocks),  # + the total row
+        rows_returned=sum(len(b.row_keys) + 1 for b in result.blocks),  # + the total row
         cells_returned=result.cells_returned,
         cells_suppressed=result.cells_suppressed,
         purpose=None,
@@ -264,7 +264,7 @@ def views_event(results: Sequence[AnalysisResult], principal: Principal, action:
         summary=_safe(summary),
         request_hash=request_hash("\n".join(r.request.canonical() for r in results)),
         scope=first.provenance.scope,
-        rows_returned=sum(len(b.block.row_keys) + 1 for r in results for b in r.blocks),
+        rows_returned=sum(len(b.row_keys) + 1 for r in results for b in r.blocks),
         cells_returned=sum(r.cells_returned for r in results),
         cells_suppressed=sum(r.cells_suppressed for r in results),
         purpose=None,

@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from koes.query.request import FieldProblem, RequestError, parse_request
 from koes.semantic.model import Catalog, Measure
-from koes.services.results import HIDDEN_NOTE, AnalysisResult
+from koes.services.results import AnalysisResult
 
 FORMATS = ("csv", "xlsx")
 DELIMITERS = (",", ";")
@@ -155,7 +155,7 @@ def about(result: AnalysisResult, language: str = "da") -> list[tuple[str, str]]
         (t["suppression_rule"], p.suppression_rule),
         (t["suppression"], p.suppression_description(language)),
         (t["cells_suppressed"], str(result.cells_suppressed)),
-        (t["note"], HIDDEN_NOTE["en" if language == "en" else "da"]),
+        (t["note"], p.note(language)),
         (t["exact_figures"], t["yes"] if p.exact else t["no"]),
         (t["engine"], p.engine),
         (t["scope"], p.scope),

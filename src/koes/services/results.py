@@ -9,7 +9,7 @@ web pages all render an ``AnalysisResult``. A suppressed cell is always explicit
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +22,6 @@ from koes.services.disclosure import PRIMARY, ProtectedBlock
 
 TOTAL_LABEL = {"da": "I alt", "en": "Total"}
 AREA_LABEL = {"da": "Område", "en": "Area"}
-HIDDEN_NOTE = {
-    "da": "<5: færre end 5 personer. x: skjult, så en skjult værdi ikke kan regnes ud fra totaler eller afledte tal.",
-    "en": "<5: fewer than 5 persons. x: hidden so that no hidden value can be worked out from totals or derived "
-    "figures.",
-}
 
 
 @dataclass(frozen=True)
@@ -40,9 +35,14 @@ class Provenance:
     generated_at: str
     scope: str
     exact: bool
+    method: str = "suppression"  # perturbation | suppression (koes.services.disclosure)
+    notes: Mapping[str, str] = field(default_factory=dict)  # language → what <5 and x mean
 
     def suppression_description(self, language: str = "da") -> str:
         return self.suppression_descriptions.get(language) or self.suppression_descriptions["da"]
+
+    def note(self, language: str = "da") -> str:
+        return self.notes.get(language) or self.notes.get("da", "")
 
     def to_json(self, language: str = "da") -> dict[str, Any]:
         return {
@@ -51,6 +51,7 @@ class Provenance:
             "rule_versions": dict(self.rule_versions),
             "suppression_rule": self.suppression_rule,
             "suppression": self.suppression_description(language),
+            "disclosure_method": self.method,
             "engine": self.engine,
             "generated_at": self.generated_at,
             "scope": self.scope,
@@ -75,7 +76,7 @@ class AnalysisResult:
 
     @property
     def cells_returned(self) -> int:
-        return sum(len(b.block.cells()) for b in self.blocks) * len(self.measures)
+        return sum(len(b.cells()) for b in self.blocks) * len(self.measures)
 
     def cell(self, block: ProtectedBlock, measure: Measure, key: CellKey) -> dict[str, Any]:
         status = block.status(measure.id, key)
@@ -83,7 +84,7 @@ class AnalysisResult:
             return {"value": None, "status": status, "display": display_hidden(status)}
         value = block.values[measure.id].get(key)
         out: dict[str, Any] = {"value": json_number(value), "status": "ok" if value is not None else "none"}
-        interval = block.block.intervals.get(measure.id, {}).get(key)
+        interval = block.intervals.get(measure.id, {}).get(key)
         if interval is not None:
             out["ci95"] = [round(interval[0], 6), round(interval[1], 6)]
         return out
@@ -99,19 +100,21 @@ class AnalysisResult:
             "blocks": [self._block_json(b, measures, language) for b in self.blocks],
             "suppression": {
                 "cells_suppressed": self.cells_suppressed,
-                "note": HIDDEN_NOTE[language],
+                "note": self.provenance.note(language),
                 "rule": self.provenance.suppression_description(language),
             },
             "provenance": self.provenance.to_json(language),
         }
 
     def _block_json(self, block: ProtectedBlock, measures: list[Measure], language: str) -> dict[str, Any]:
-        b = block.block
+        b = block
         area = b.area
         return {
             "area": None
             if area is None
             else {"id": area.id, "label": area.label_en if language == "en" else area.label_da},
+            # Exact (individual-level rights over only the user's own citizens) or protected figures.
+            "exact_figures": block.exact,
             "rows": _axis_json(self.plan.rows, b.row_keys, language),
             "columns": _axis_json(self.plan.columns, b.col_keys, language),
             "cells": [
@@ -127,7 +130,7 @@ class AnalysisResult:
     def table(self, language: str = "da", *, downloadable_only: bool = False) -> list[list[Any]]:
         """The pivot as a rectangle (header row first): what CSV, XLSX and the CLI print."""
         measures = [m for m in self.measures if m.downloadable or not downloadable_only]
-        first = self.blocks[0].block
+        first = self.blocks[0]
         col_keys = [*range(len(first.col_keys)), TOTAL]
         header: list[Any] = []
         if self.plan.areas:
@@ -138,10 +141,10 @@ class AnalysisResult:
                 header.append(_column_title(self.plan.columns, first.col_keys, c, m, language))
         out = [header]
         for block in self.blocks:
-            for r, labels in _row_labels(self.plan.rows, block.block.row_keys, language):
+            for r, labels in _row_labels(self.plan.rows, block.row_keys, language):
                 line: list[Any] = []
-                if self.plan.areas and block.block.area is not None:
-                    area = block.block.area
+                if self.plan.areas and block.area is not None:
+                    area = block.area
                     line.append(area.label_en if language == "en" else area.label_da)
                 line += labels
                 for c in col_keys:

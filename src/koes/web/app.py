@@ -44,7 +44,8 @@ from koes.web.pages import error_page, install_pages
 log = logging.getLogger(__name__)
 DESCRIPTION = (
     "KØS analysis API: the catalog of perspectives, measures, dimensions and segments; analyses as "
-    "pivots after disclosure control (counts of 1–4 persons shown as <5, secondary suppression as x); "
+    "pivots after disclosure control (consistent cell-key perturbation: counts carry small, repeatable noise "
+    "and counts under 5 show as <5; see docs/disclosure.md); "
     "downloads as CSV or XLSX with a provenance stamp; accounts, API tokens, users, grants and the "
     "audit trail for administrators. Send an API token as `Authorization: Bearer <token>` (401 without "
     "one); what each role may call is in roles.yaml (403 otherwise). Every error has the same envelope: "

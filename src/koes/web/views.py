@@ -88,7 +88,7 @@ def _total_lines(result: AnalysisResult) -> frozenset[int]:
         return frozenset()
     out, start = set(), 0
     for block in result.blocks:
-        start += len(block.block.row_keys) + 1
+        start += len(block.row_keys) + 1
         out.add(start - 1)
     return frozenset(out)
 
@@ -97,7 +97,7 @@ def map_areas(result: AnalysisResult, measure: Measure, lang: str) -> dict[int, 
     """The municipalities of a result with ``kommune`` as its one row dimension."""
     block = result.blocks[0]
     out = {}
-    for r, key in enumerate(block.block.row_keys):
+    for r, key in enumerate(block.row_keys):
         s = shown(result, block, measure, (r, TOTAL), lang)
         out[int(key[0])] = AreaValue(s.value, s.text, s.hidden)
     return out
@@ -108,7 +108,7 @@ def series_by_area(result: AnalysisResult, measure: Measure, lang: str) -> dict[
     traces = []
     columns = result.plan.columns
     for block in result.blocks:
-        b = block.block
+        b = block
         x = [_key_label(columns, key, lang) for key in b.col_keys]
         cells = [shown(result, block, measure, (TOTAL, c), lang) for c in range(len(b.col_keys))]
         traces.append(_trace(_area_name(block, lang, measure), x, cells))
@@ -119,7 +119,7 @@ def year_to_date(result: AnalysisResult, measure: Measure, lang: str) -> dict[st
     """Running totals by month, one line per year: a hidden month stops its year's line there."""
     block = result.blocks[0]
     by_year: dict[int, list[Shown]] = {}
-    for c, key in enumerate(block.block.col_keys):
+    for c, key in enumerate(block.col_keys):
         month = int(key[0])
         by_year.setdefault(month // 100, []).append(shown(result, block, measure, (TOTAL, c), lang))
     traces = []
@@ -157,7 +157,7 @@ def pivot_chart(result: AnalysisResult, measure: Measure, lang: str, most: int =
     if result.plan.areas:
         return series_by_area(result, measure, lang) if result.plan.columns else comparison(result, measure, lang)
     block = result.blocks[0]
-    b = block.block
+    b = block
     rows, columns = result.plan.rows, result.plan.columns
     kind = "line" if columns and columns[0].id in TIME_DIMENSIONS else "bar"
     row_names = [_key_label(rows, key, lang) for key in b.row_keys]
@@ -183,7 +183,7 @@ def _key_label(dims: tuple[Dimension, ...], key: tuple[Any, ...], lang: str) -> 
 
 
 def _area_name(block: ProtectedBlock, lang: str, measure: Measure) -> str:
-    area = block.block.area
+    area = block.area
     if area is None:
         return measure.label.get(lang)
     return area.label_en if lang == "en" else area.label_da

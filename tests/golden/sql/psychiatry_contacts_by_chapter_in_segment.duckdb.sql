@@ -3,11 +3,14 @@ SELECT
   d_diagnosekapitel,
   GROUPING(d_diagnosekapitel) AS g_diagnosekapitel,
   COUNT(*) AS m_kontakter,
-  COUNT(DISTINCT p_person) AS n_kontakter
+  COUNT(DISTINCT p_person) AS n_kontakter,
+  SUM(DISTINCT p_person) AS kn_kontakter,
+  SUM(c_rk) AS k_kontakter
 FROM (
   SELECT
     l_diagnosekapitel.chapter_no AS d_diagnosekapitel,
-    f.person_id AS p_person
+    f.person_id AS p_person,
+    f.rk AS c_rk
   FROM contacts AS f
   LEFT JOIN dim_diagnosis AS l_diagnosekapitel
     ON l_diagnosekapitel.category = f.diag_category

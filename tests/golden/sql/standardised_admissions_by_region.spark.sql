@@ -3,12 +3,16 @@ SELECT
   d_region,
   GROUPING(d_region) AS g_region,
   SUM(c_admissions) AS m_indlaeggelser,
-  COUNT(DISTINCT CASE WHEN c_admissions <> 0 THEN p_person END) AS n_indlaeggelser
+  COUNT(DISTINCT CASE WHEN c_e_admissions > 0 THEN p_person END) AS n_indlaeggelser,
+  SUM(DISTINCT CASE WHEN c_e_admissions > 0 THEN p_person END) AS kn_indlaeggelser,
+  SUM(CASE WHEN c_e_admissions > 0 THEN c_k_admissions END) AS k_indlaeggelser
 FROM (
   SELECT
     l_region.region_code AS d_region,
     f.person_id AS p_person,
-    f.admissions AS c_admissions
+    f.admissions AS c_admissions,
+    f.k_admissions AS c_k_admissions,
+    f.e_admissions AS c_e_admissions
   FROM person_year_hospital AS f
   LEFT JOIN dim_municipality AS l_region
     ON l_region.kommunekode = f.kommunekode
@@ -16,7 +20,7 @@ FROM (
     f.kommunekode IN (101, 147, 151)
     AND f.year BETWEEN 2024 AND 2024
     AND f.sector IN ('somatik')
-    AND f.admissions <> 0
+    AND f.e_admissions > 0
 ) AS t
 GROUP BY
   GROUPING SETS (
@@ -52,14 +56,18 @@ SELECT
   s_aldersgruppe_5,
   GROUPING(d_region) AS g_region,
   SUM(c_admissions) AS m_indlaeggelser,
-  COUNT(DISTINCT CASE WHEN c_admissions <> 0 THEN p_person END) AS n_indlaeggelser
+  COUNT(DISTINCT CASE WHEN c_e_admissions > 0 THEN p_person END) AS n_indlaeggelser,
+  SUM(DISTINCT CASE WHEN c_e_admissions > 0 THEN p_person END) AS kn_indlaeggelser,
+  SUM(CASE WHEN c_e_admissions > 0 THEN c_k_admissions END) AS k_indlaeggelser
 FROM (
   SELECT
     l_region.region_code AS d_region,
     f.sex AS s_koen,
     l_aldersgruppe_5.band_fem_aar AS s_aldersgruppe_5,
     f.person_id AS p_person,
-    f.admissions AS c_admissions
+    f.admissions AS c_admissions,
+    f.k_admissions AS c_k_admissions,
+    f.e_admissions AS c_e_admissions
   FROM person_year_hospital AS f
   LEFT JOIN dim_municipality AS l_region
     ON l_region.kommunekode = f.kommunekode
@@ -69,7 +77,7 @@ FROM (
     f.kommunekode IN (101, 147, 151)
     AND f.year BETWEEN 2024 AND 2024
     AND f.sector IN ('somatik')
-    AND f.admissions <> 0
+    AND f.e_admissions > 0
 ) AS t
 GROUP BY
   GROUPING SETS (

@@ -36,13 +36,17 @@ Fact = tuple[int, int, int, int, int, float]  # person, kommune, sex, age, conta
 
 
 def _connection(facts: Sequence[Fact]) -> duckdb.DuckDBPyConnection:
+    """The table with the companions the load writes: record-key sums (k_), contributing events (e_)
+    and the largest contribution (x_), here for rows of one event each."""
     con = duckdb.connect()
     con.execute(
         f"CREATE TABLE {TABLE} (person_id INTEGER, year SMALLINT, kommunekode SMALLINT, sex TINYINT,"
-        " age SMALLINT, contacts INTEGER, fee_kr DOUBLE)"
+        " age SMALLINT, contacts INTEGER, fee_kr DOUBLE, k_contacts INTEGER, e_contacts INTEGER,"
+        " k_fee_kr INTEGER, e_fee_kr INTEGER, x_fee_kr DOUBLE)"
     )
-    if facts:
-        con.executemany(f"INSERT INTO {TABLE} VALUES (?, 2023, ?, ?, ?, ?, ?)", [list(f) for f in facts])
+    rows = [[*f, (7 * f[0]) % 65536, int(f[4] != 0), (11 * f[0]) % 65536, int(f[5] != 0), abs(f[5])] for f in facts]
+    if rows:
+        con.executemany(f"INSERT INTO {TABLE} VALUES (?, 2023, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return con
 
 
@@ -75,20 +79,30 @@ def _scoped(catalog: Catalog, context: PlanContext, raw: dict[str, Any] = REQUES
     return query
 
 
+def _cells(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[Any, ...], Mapping[str, Any]]:
+    return {(r["d_kommune"], r["d_koen"], r["g_kommune"], r["g_koen"]): r for r in rows}
+
+
 def _bases(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[Any, ...], tuple[int, int]]:
-    cells = {(r["d_kommune"], r["d_koen"], r["g_kommune"], r["g_koen"]): r for r in rows}
-    return {cell: (r["n_sygesikring_kontakter"], r["n_honorar_kr"]) for cell, r in cells.items()}
+    return {cell: (r["n_sygesikring_kontakter"], r["n_honorar_kr"]) for cell, r in _cells(rows).items()}
 
 
 def _compare(fast: Sequence[Mapping[str, Any]], exact: Sequence[Mapping[str, Any]]) -> None:
-    """Below the threshold the bases are exact; above it, a lower bound that still reaches it."""
+    """Below the threshold the bases, and their persons' key sums, are exact; above it, a lower bound
+    that still reaches it. Values, their key sums and largest contributions never depend on it."""
     found, truth = _bases(fast), _bases(exact)
     assert found.keys() == truth.keys()
     for cell, bases in truth.items():
         for base, persons in zip(found[cell], bases, strict=True):
             assert min(base, THRESHOLD) == min(persons, THRESHOLD), (cell, base, persons)
             assert base <= persons, (cell, base, persons)
-    assert [r["m_sygesikring_kontakter"] for r in fast] == [r["m_sygesikring_kontakter"] for r in exact]
+    fast_rows, exact_rows = _cells(fast), _cells(exact)
+    for cell, row in fast_rows.items():
+        for measure in ("sygesikring_kontakter", "honorar_kr"):
+            if 0 < row[f"n_{measure}"] < THRESHOLD:
+                assert row[f"kn_{measure}"] == exact_rows[cell][f"kn_{measure}"], cell
+    for column in ("m_sygesikring_kontakter", "k_sygesikring_kontakter", "k_honorar_kr", "x_honorar_kr"):
+        assert [r[column] for r in fast] == [r[column] for r in exact], column
 
 
 def _facts_with_a_small_municipality() -> list[Fact]:

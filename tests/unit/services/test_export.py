@@ -120,7 +120,7 @@ def test_xlsx_has_a_table_sheet_and_an_about_sheet(result: AnalysisResult) -> No
     assert [list(r) for r in sheet.iter_rows(values_only=True)] == result.table("en", downloadable_only=True)
     assert all(cell.font.bold for cell in sheet[1])
     assert sheet.freeze_panes == "A2"
-    rate = sheet.cell(row=2 + len(result.blocks[0].block.row_keys), column=3)  # the total row, men's rate
+    rate = sheet.cell(row=2 + len(result.blocks[0].row_keys), column=3)  # the total row, men's rate
     assert isinstance(rate.value, float)
     decimals = result.measures[1].decimals
     assert rate.number_format == ("#,##0" if decimals == 0 else "#,##0." + "0" * decimals)

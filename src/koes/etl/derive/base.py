@@ -11,7 +11,9 @@ import pyarrow as pa
 from koes.domain.codelists import CODE_LISTS
 from koes.domain.codes import IcdHierarchy
 from koes.domain.periods import load_age_band_schemes
+from koes.domain.registers import Register
 from koes.domain.rules import RuleSet
+from koes.privacy.record_keys import RecordKeys
 from koes.refdata import RefData
 
 MAX_AGE = 130
@@ -23,6 +25,7 @@ class DeriveContext:
     end: date  # last day of the extract period
     rules: RuleSet
     refdata: RefData
+    keys: RecordKeys  # record keys of persons and events (the cell-key method)
 
     @property
     def years(self) -> range:
@@ -49,6 +52,21 @@ def resident_join(fact: str, day: str, alias: str = "r") -> str:
         f"LEFT JOIN residence {alias} ON {alias}.person_id = {fact}.person_id "
         f"AND {day} >= {alias}.fra AND ({alias}.til IS NULL OR {day} < {alias}.til)"
     )
+
+
+def event_key(ctx: DeriveContext, register: Register, alias: str, *extra: str) -> str:
+    """The record key of one row of ``register`` (read as ``alias``), plus ``extra`` parts.
+
+    The natural key is the register's declared key, or every column where it declares none (two
+    identical rows then share a key, which keeps every cell key a function of the rows alone). The
+    CPR number of a key is represented by the person's own record key, which is stable across
+    releases where the person id is not; ``extra`` names the part of a row a derivation splits
+    into several events (a day of a period, a month of a stay)."""
+    names = register.key or register.column_names
+    parts = [
+        ctx.keys.person_key_of_id_sql(f"{alias}.person_id") if register.column(n).cpr else f"{alias}.{n}" for n in names
+    ]
+    return ctx.keys.event_key_sql(register.name, *parts, *extra)
 
 
 def build_reference_tables(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> list[str]:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import duckdb
 
-from koes.etl.derive.base import DeriveContext
+from koes.domain.registers import EOJ_HJEMMEPLEJE, EOJ_PLEJEBOLIG
+from koes.etl.derive.base import DeriveContext, event_key
 from koes.etl.derive.coding import coded
 
 
 def build_care(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
     con.execute(
         f"""CREATE OR REPLACE TABLE home_care AS
-           SELECT h.person_id, h.maaned AS month_start, CAST(year(h.maaned) AS SMALLINT) AS year,
+           SELECT h.person_id, {event_key(ctx, EOJ_HJEMMEPLEJE, "h")} AS rk,
+                  h.maaned AS month_start, CAST(year(h.maaned) AS SMALLINT) AS year,
                   CAST(month(h.maaned) AS TINYINT) AS month,
                   {coded("care_service_group", "h.ydelsesgruppe")} AS service_group,
                   CAST(h.visiterede_timer AS DECIMAL(10, 2)) AS hours_assessed,
@@ -32,7 +34,8 @@ def build_care(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
             WITH months AS (
               SELECT CAST(d AS DATE) AS month_start, CAST(d + INTERVAL 1 MONTH AS DATE) AS next_month
               FROM generate_series(DATE '{ctx.start}', DATE '{ctx.end}', INTERVAL 1 MONTH) g(d))
-            SELECT n.person_id, m.month_start, CAST(year(m.month_start) AS SMALLINT) AS year,
+            SELECT n.person_id, {event_key(ctx, EOJ_PLEJEBOLIG, "n", "m.month_start")} AS rk,
+                   m.month_start, CAST(year(m.month_start) AS SMALLINT) AS year,
                    CAST(month(m.month_start) AS TINYINT) AS month,
                    CAST(n.kommunekode AS SMALLINT) AS kommunekode,
                    {coded("care_district", "n.plejedistrikt")} AS care_district,

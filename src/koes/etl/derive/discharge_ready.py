@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import duckdb
 
-from koes.etl.derive.base import resident_join
+from koes.domain.registers import FAERDIGBEHANDLEDE
+from koes.etl.derive.base import DeriveContext, event_key, resident_join
 from koes.etl.derive.coding import coded
 
 
-def build_discharge_ready(con: duckdb.DuckDBPyConnection) -> None:
+def build_discharge_ready(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
     con.execute(
         f"""CREATE OR REPLACE TABLE discharge_ready_days AS
             WITH spells AS (
-              SELECT f.person_id, f.dw_ek_kontakt AS contact_id, {coded("sector", "f.sektor")} AS sector,
+              SELECT f.person_id, {event_key(ctx, FAERDIGBEHANDLEDE, "f")} AS spell_key,
+                     f.dw_ek_kontakt AS contact_id, {coded("sector", "f.sektor")} AS sector,
                      f.fra_dato AS fra,
                      f.til_dato AS til, date_diff('day', f.fra_dato, f.til_dato) AS days
               FROM c_faerdigbehandlede f),
             d AS (
               SELECT s.*, CAST(unnest(generate_series(1, greatest(s.days, 0))) AS INTEGER) AS day_no FROM spells s)
-            SELECT d.person_id, d.contact_id, d.sector, d.fra, d.day_no,
+            SELECT d.person_id, {ctx.keys.event_key_sql("faerdigbehandlingsdag", "d.spell_key", "d.day_no")} AS rk,
+                   d.contact_id, d.sector, d.fra, d.day_no,
                    CAST(d.fra + (d.day_no - 1) AS DATE) AS day,
                    CAST(year(d.fra + (d.day_no - 1)) AS SMALLINT) AS year,
                    CAST(month(d.fra + (d.day_no - 1)) AS TINYINT) AS month,

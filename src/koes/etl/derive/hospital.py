@@ -33,7 +33,8 @@ import duckdb
 import pyarrow as pa
 
 from koes.domain.preventable import MIN_AGE, preventable_group
-from koes.etl.derive.base import resident_join
+from koes.domain.registers import LPR_KONTAKTER
+from koes.etl.derive.base import DeriveContext, event_key, resident_join
 from koes.etl.derive.coding import coded, lookup
 from koes.etl.derive.cofinancing import amount, rule_join
 
@@ -49,12 +50,12 @@ PATIENT_TYPE = "CASE WHEN x.admission THEN 'indlagt' WHEN x.acute THEN 'akut' EL
 PREVENTABLE = f"CASE WHEN x.admission AND x.acute AND x.age >= {MIN_AGE} THEN pc.preventable_group END"
 
 
-def build_hospital(con: duckdb.DuckDBPyConnection) -> None:
-    _contacts_base(con)
+def build_hospital(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
+    _contacts_base(con, ctx)
     _lpr_tables(con)
     _couple_stays(con)
     _preventable_codes(con)
-    _stays(con)
+    _stays(con, ctx)
     _contacts(con)
     for table in ("contacts_base", "contact_stay", "stays_base", "preventable_codes"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -86,10 +87,11 @@ def _lpr_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _contacts_base(con: duckdb.DuckDBPyConnection) -> None:
+def _contacts_base(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE contacts_base AS
            SELECT k.dw_ek_kontakt AS contact_id, k.dw_ek_forloeb AS course_id, k.person_id,
+                  {event_key(ctx, LPR_KONTAKTER, "k")} AS rk,
                   k.kont_starttidspunkt AS start_ts, k.kont_sluttidspunkt AS end_ts,
                   CAST(k.kont_starttidspunkt AS DATE) AS date,
                   kt.kont_type, kt.physical,
@@ -140,19 +142,22 @@ def _preventable_codes(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("_arrow")
 
 
-def _stays(con: duckdb.DuckDBPyConnection) -> None:
+def _stays(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
     # The longest contact, ties to the earliest: arg_max with a struct key is one hash pass,
     # where ordered aggregates would sort every stay's contacts. One arg_max carries all three of
     # its values (the key is unique, so they come from the same contact), and a transfer is a stay
     # whose hospitals differ (min <> max), not a distinct count: 41 s → 17 s at national scale.
     longest = "{'d': epoch(c.end_ts) - epoch(c.start_ts), 's': -epoch(c.start_ts), 'c': -c.contact_id}"
+    # A stay is made of contacts; its lowest contact id (a register key) names it across releases.
+    stay_key = ctx.keys.event_key_sql("ophold", "min(c.contact_id)")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE stays_base AS
-            SELECT stay_id, person_id, start_ts, end_ts, n_contacts, acute,
+            SELECT stay_id, rk, person_id, start_ts, end_ts, n_contacts, acute,
                    main.adiag AS adiag, main.sector AS sector, main.hospital_id AS hospital_id,
                    transfer, drg_value, n_psych_contacts
             FROM (
-              SELECT cs.stay_id, c.person_id, min(c.start_ts) AS start_ts, max(c.end_ts) AS end_ts,
+              SELECT cs.stay_id, {stay_key} AS rk, c.person_id, min(c.start_ts) AS start_ts,
+                     max(c.end_ts) AS end_ts,
                      count(*) AS n_contacts,
                      arg_min(c.acute, {{'s': c.start_ts, 'c': c.contact_id}}) AS acute,
                      arg_max({{'adiag': c.adiag, 'sector': c.sector, 'hospital_id': c.hospital_id}}, {longest})
@@ -190,7 +195,7 @@ def _stays(con: duckdb.DuckDBPyConnection) -> None:
                      max(end_ts) OVER (PARTITION BY person_id, sector ORDER BY start_ts
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
               FROM s WHERE admission)
-            SELECT x.stay_id, x.person_id, x.start_ts, x.end_ts, x.date,
+            SELECT x.stay_id, x.rk, x.person_id, x.start_ts, x.end_ts, x.date,
                    CAST(year(x.date) AS SMALLINT) AS year, CAST(month(x.date) AS TINYINT) AS month,
                    round(date_diff('second', x.start_ts, x.end_ts) / 3600.0, 2) AS hours,
                    x.admission, x.acute,
@@ -237,7 +242,7 @@ def _contacts(con: duckdb.DuckDBPyConnection) -> None:
                           WHEN c.stay_id IS NOT NULL THEN c.psych_value / c.stay_psych_contacts
                           ELSE tb.kr END AS value_kr
               FROM c LEFT JOIN rule_psychiatric_tariff tb ON tb.year = year(c.date) AND tb.tariff = 'besoeg')
-            SELECT v.contact_id, v.course_id, v.stay_id, v.person_id, v.start_ts, v.end_ts, v.date,
+            SELECT v.contact_id, v.rk, v.course_id, v.stay_id, v.person_id, v.start_ts, v.end_ts, v.date,
                    CAST(year(v.date) AS SMALLINT) AS year, CAST(month(v.date) AS TINYINT) AS month,
                    v.kont_type, v.physical, v.acute, v.adiag,
                    {coded("diag_category", "left(v.adiag, 4)")} AS diag_category,

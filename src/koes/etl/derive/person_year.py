@@ -12,11 +12,14 @@ millions of rows instead of the register's tens of millions of events.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
 from koes.domain.chronic import CHRONIC_CONDITIONS
 from koes.domain.codelists import BENEFIT_TYPE
 from koes.etl.derive.base import DeriveContext
+from koes.privacy.record_keys import RecordKeys
 
 PERSON_YEAR_TABLES = (
     "person_year",
@@ -47,78 +50,150 @@ def build_person_year_base(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -
     )
 
 
-def build_person_year_registers(con: duckdb.DuckDBPyConnection) -> None:
+@dataclass(frozen=True)
+class EventSum:
+    """A column of a person-year table that adds up events, with what the cell-key method needs.
+
+    ``name`` = sum of ``value`` over the events that satisfy ``where`` (``value`` 1 counts them).
+    Beside it the table keeps, over the events that *contribute* (satisfy ``where`` and have a
+    nonzero value):
+
+    * ``k_<name>``: the sum of their record keys, modulo 2**bits (a cell sums these);
+    * ``e_<name>``: how many they are (a person is behind a cell's sum when this is above 0; the
+      value itself can be 0 when a return cancels a sale);
+    * ``x_<name>`` for magnitudes: the largest absolute value of one of them.
+
+    So a cell answered from a person-year table has the same cell key, persons and largest
+    contribution as the same cell answered from the events: the route never changes a value."""
+
+    name: str
+    value: str = "1"
+    where: str = "true"
+    magnitude: bool = False
+
+    def columns(self, keys: RecordKeys) -> list[str]:
+        contributes = f"({self.where}) AND ({self.value}) <> 0"
+        value = "count(*)" if self.value == "1" else f"sum({self.value})"
+        out = [
+            f"{value} FILTER (WHERE {self.where}) AS {self.name}",
+            f"CAST(sum(rk) FILTER (WHERE {contributes}) % {keys.modulus} AS INTEGER) AS k_{self.name}",
+            f"count(*) FILTER (WHERE {contributes}) AS e_{self.name}",
+        ]
+        if self.magnitude:
+            out.append(f"max(abs({self.value})) FILTER (WHERE {contributes}) AS x_{self.name}")
+        return out
+
+    def rolled_up(self, keys: RecordKeys, where: str = "true", source: str | None = None) -> list[str]:
+        """The same column summed from a finer person-year table (``source``: its column there)."""
+        of = source or self.name
+        out = [
+            f"sum({of}) FILTER (WHERE {where}) AS {self.name}",
+            f"CAST(sum(k_{of}) FILTER (WHERE {where}) % {keys.modulus} AS INTEGER) AS k_{self.name}",
+            f"sum(e_{of}) FILTER (WHERE {where}) AS e_{self.name}",
+        ]
+        if self.magnitude:
+            out.append(f"max(x_{of}) FILTER (WHERE {where}) AS x_{self.name}")
+        return out
+
+    def outputs(self) -> list[str]:
+        """Its columns in a joined select, with 0 for a person-year without such events."""
+        names = [self.name, f"k_{self.name}", f"e_{self.name}"]
+        out = [f"coalesce({n}, 0) AS {n}" for n in names]
+        if self.magnitude:
+            out.append(f"x_{self.name}")  # NULL: no contribution, so no largest one
+        return out
+
+
+STAY_SUMS = (
+    EventSum("stays"),
+    EventSum("admissions", where="admission"),
+    EventSum("acute_admissions", where="admission AND acute"),
+    EventSum("outpatient_stays", where="NOT admission"),
+    EventSum("bed_days", "bed_days", magnitude=True),
+    EventSum("preventable_admissions", where="preventable_group IS NOT NULL"),
+    EventSum("readmitted_30", where="readmitted_30"),
+)
+CONTACT_SUMS = (
+    EventSum("contacts"),
+    EventSum("virtual_contacts", where="NOT physical"),
+    EventSum("value_kr", "value_kr", magnitude=True),
+    EventSum("kmf_kr", "kmf_kr", magnitude=True),
+)
+SERVICE_SUMS = (
+    EventSum("contacts", "contacts"),
+    EventSum("services", "services"),
+    EventSum("fee_kr", "fee_kr", magnitude=True),
+    EventSum("kmf_kr", "kmf_kr", magnitude=True),
+)
+PRESCRIPTION_SUMS = (
+    EventSum("redemptions", "redemptions"),
+    EventSum("packages", "packages"),
+    EventSum("price_kr", "price_kr", magnitude=True),
+    EventSum("subsidy_kr", "subsidy_kr", magnitude=True),
+)
+HOME_CARE_SUMS = (
+    EventSum("home_care_hours_assessed", "hours_assessed", magnitude=True),
+    EventSum("home_care_hours_delivered", "hours_delivered", magnitude=True),
+)
+NURSING_HOME_SUMS = (
+    EventSum("nursing_home_days", "days", magnitude=True),
+    EventSum("nursing_home_months"),
+)
+
+
+def _select(sums: tuple[EventSum, ...], keys: RecordKeys) -> str:
+    return ",\n".join(c for s in sums for c in s.columns(keys))
+
+
+def _outputs(sums: tuple[EventSum, ...]) -> str:
+    return ", ".join(c for s in sums for c in s.outputs())
+
+
+def build_person_year_registers(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
+    keys = ctx.keys
+    by = "person_id, year, kommunekode, sex, age"
     con.execute(
-        """CREATE OR REPLACE TABLE person_year_hospital AS
-           WITH s AS (
-             SELECT person_id, year, kommunekode, sex, age, sector, count(*) AS stays,
-                    count(*) FILTER (WHERE admission) AS admissions,
-                    count(*) FILTER (WHERE admission AND acute) AS acute_admissions,
-                    count(*) FILTER (WHERE NOT admission) AS outpatient_stays,
-                    sum(bed_days) AS bed_days,
-                    count(*) FILTER (WHERE preventable_group IS NOT NULL) AS preventable_admissions,
-                    count(*) FILTER (WHERE readmitted_30) AS readmitted_30
-             FROM stays GROUP BY ALL),
-           c AS (
-             SELECT person_id, year, kommunekode, sex, age, sector, count(*) AS contacts,
-                    count(*) FILTER (WHERE NOT physical) AS virtual_contacts,
-                    sum(value_kr) AS value_kr, sum(kmf_kr) AS kmf_kr
-             FROM contacts GROUP BY ALL)
-           SELECT person_id, year, kommunekode, sex, age, sector,
-                  coalesce(c.contacts, 0) AS contacts, coalesce(c.virtual_contacts, 0) AS virtual_contacts,
-                  coalesce(s.stays, 0) AS stays, coalesce(s.admissions, 0) AS admissions,
-                  coalesce(s.acute_admissions, 0) AS acute_admissions,
-                  coalesce(s.outpatient_stays, 0) AS outpatient_stays, coalesce(s.bed_days, 0) AS bed_days,
-                  coalesce(s.preventable_admissions, 0) AS preventable_admissions,
-                  coalesce(s.readmitted_30, 0) AS readmitted_30,
-                  coalesce(c.value_kr, 0) AS value_kr, coalesce(c.kmf_kr, 0) AS kmf_kr
-           FROM c FULL JOIN s USING (person_id, year, kommunekode, sex, age, sector)
+        f"""CREATE OR REPLACE TABLE person_year_hospital AS
+           WITH s AS (SELECT {by}, sector, {_select(STAY_SUMS, keys)} FROM stays GROUP BY ALL),
+           c AS (SELECT {by}, sector, {_select(CONTACT_SUMS, keys)} FROM contacts GROUP BY ALL)
+           SELECT {by}, sector, {_outputs(CONTACT_SUMS)}, {_outputs(STAY_SUMS)}
+           FROM c FULL JOIN s USING ({by}, sector)
            ORDER BY year, kommunekode, person_id"""
     )
     con.execute(
-        """CREATE OR REPLACE TABLE person_year_practice AS
-           SELECT person_id, year, kommunekode, sex, age, provider_group, sum(contacts) AS contacts,
-                  sum(services) AS services, sum(fee_kr) AS fee_kr, sum(kmf_kr) AS kmf_kr
+        f"""CREATE OR REPLACE TABLE person_year_practice AS
+           SELECT {by}, provider_group, {_select(SERVICE_SUMS, keys)}
            FROM services GROUP BY ALL ORDER BY year, kommunekode, person_id"""
     )
     con.execute(
-        """CREATE OR REPLACE TABLE person_year_medicine AS
-           SELECT person_id, year, kommunekode, sex, age, atc1, sum(redemptions) AS redemptions,
-                  sum(packages) AS packages, sum(price_kr) AS price_kr, sum(subsidy_kr) AS subsidy_kr
+        f"""CREATE OR REPLACE TABLE person_year_medicine AS
+           SELECT {by}, atc1, {_select(PRESCRIPTION_SUMS, keys)}
            FROM prescriptions GROUP BY ALL ORDER BY year, kommunekode, person_id"""
     )
     # Without the grouping (provider group, ATC group) a person-year is one row per municipality, sex
     # and age: a third of the rows, so a distinct person count over it is about three times faster.
+    gp = EventSum("gp_contacts", "contacts")
+    practice_total = [c for s in SERVICE_SUMS for c in s.rolled_up(keys)]
+    practice_total += gp.rolled_up(keys, "provider_group = 'almen_praksis'", source="contacts")
     con.execute(
-        """CREATE OR REPLACE TABLE person_year_practice_total AS
-           SELECT person_id, year, kommunekode, sex, age, sum(contacts) AS contacts,
-                  sum(contacts) FILTER (WHERE provider_group = 'almen_praksis') AS gp_contacts,
-                  sum(services) AS services, sum(fee_kr) AS fee_kr, sum(kmf_kr) AS kmf_kr
+        f"""CREATE OR REPLACE TABLE person_year_practice_total AS
+           SELECT {by}, {", ".join(practice_total)}
            FROM person_year_practice GROUP BY ALL ORDER BY year, kommunekode, person_id"""
     )
     con.execute(
-        """CREATE OR REPLACE TABLE person_year_medicine_total AS
-           SELECT person_id, year, kommunekode, sex, age, sum(redemptions) AS redemptions,
-                  sum(packages) AS packages, sum(price_kr) AS price_kr, sum(subsidy_kr) AS subsidy_kr
+        f"""CREATE OR REPLACE TABLE person_year_medicine_total AS
+           SELECT {by}, {", ".join(c for s in PRESCRIPTION_SUMS for c in s.rolled_up(keys))}
            FROM person_year_medicine GROUP BY ALL ORDER BY year, kommunekode, person_id"""
     )
     con.execute(
-        """CREATE OR REPLACE TABLE person_year_care AS
+        f"""CREATE OR REPLACE TABLE person_year_care AS
            WITH h AS (
-             SELECT person_id, year, kommunekode, sex, age, sum(hours_assessed) AS home_care_hours_assessed,
-                    sum(hours_delivered) AS home_care_hours_delivered, count(DISTINCT month) AS home_care_months
+             SELECT {by}, {_select(HOME_CARE_SUMS, keys)}, count(DISTINCT month) AS home_care_months
              FROM home_care GROUP BY ALL),
-           n AS (
-             SELECT person_id, year, kommunekode, sex, age, sum(days) AS nursing_home_days,
-                    count(*) AS nursing_home_months
-             FROM nursing_home_months GROUP BY ALL)
-           SELECT person_id, year, kommunekode, sex, age,
-                  coalesce(h.home_care_hours_assessed, 0) AS home_care_hours_assessed,
-                  coalesce(h.home_care_hours_delivered, 0) AS home_care_hours_delivered,
-                  coalesce(h.home_care_months, 0) AS home_care_months,
-                  coalesce(n.nursing_home_days, 0) AS nursing_home_days,
-                  coalesce(n.nursing_home_months, 0) AS nursing_home_months
-           FROM h FULL JOIN n USING (person_id, year, kommunekode, sex, age)
+           n AS (SELECT {by}, {_select(NURSING_HOME_SUMS, keys)} FROM nursing_home_months GROUP BY ALL)
+           SELECT {by}, {_outputs(HOME_CARE_SUMS)}, coalesce(h.home_care_months, 0) AS home_care_months,
+                  {_outputs(NURSING_HOME_SUMS)}
+           FROM h FULL JOIN n USING ({by})
            ORDER BY year, kommunekode, person_id"""
     )
 

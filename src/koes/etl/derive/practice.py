@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import duckdb
 
-from koes.etl.derive.base import resident_join
+from koes.domain.registers import SSR_YDELSER
+from koes.etl.derive.base import DeriveContext, event_key, resident_join
 from koes.etl.derive.coding import coded, lookup
 from koes.etl.derive.cofinancing import amount, rule_join
 
 
-def build_services(con: duckdb.DuckDBPyConnection) -> None:
+def build_services(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
     # Only general practice and practising specialists are co-financed; other groups find no rule.
     sector = 'sp."group"'
     con.execute(
         f"""CREATE OR REPLACE TABLE services AS
             WITH s AS (
-              SELECT y.person_id, y.behandlingsdato AS date, left(y.speciale, 2) AS specialty,
+              SELECT y.person_id, {event_key(ctx, SSR_YDELSER, "y")} AS rk,
+                     y.behandlingsdato AS date, left(y.speciale, 2) AS specialty,
                      sv.code AS service, yd.code AS ydernr,
                      y.ydlant AS services, y.kontakt AS contacts,
                      CAST(y.bruhon AS DECIMAL(18, 2)) AS fee_kr, sg.code AS sikgrup,
@@ -29,7 +31,8 @@ def build_services(con: duckdb.DuckDBPyConnection) -> None:
               LEFT JOIN {lookup("ssr_ydelse")} sv ON sv.text = right(y.speciale, 4)
               LEFT JOIN {lookup("ydernr")} yd ON yd.text = y.ydernr
               LEFT JOIN {lookup("sikgrup")} sg ON sg.text = y.sikgrup)
-            SELECT s.person_id, s.date, CAST(year(s.date) AS SMALLINT) AS year, CAST(month(s.date) AS TINYINT) AS month,
+            SELECT s.person_id, s.rk, s.date,
+                   CAST(year(s.date) AS SMALLINT) AS year, CAST(month(s.date) AS TINYINT) AS month,
                    sp.specialty, s.service, sp.provider_group, s.ydernr, s.services, s.contacts, s.fee_kr,
                    CAST({amount("k", "s.fee_kr")} AS DECIMAL(18, 2)) AS kmf_kr,
                    s.sikgrup, CAST(s.age AS SMALLINT) AS age, s.sex, r.kommunekode

@@ -9,7 +9,6 @@ from typing import Any
 
 from koes.services.results import AnalysisResult
 from koes.web import views
-from koes.web.i18n import Translator
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ def provenance(results: list[AnalysisResult], lang: str) -> dict[str, Any]:
     stamp = results[0].provenance
     return {
         "provenance": stamp.to_json(lang),
-        "suppression_note": Translator(lang)("reports.suppression_note"),
+        "suppression_note": stamp.note(lang),
         "suppression_rule": stamp.suppression_description(lang),
         "cells_suppressed": sum(r.cells_suppressed for r in results),
     }

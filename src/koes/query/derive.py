@@ -1,0 +1,98 @@
+"""Derived measures, computed from the numbers that are published: rates, shares, standardised rates.
+
+Pure: no engine, no user. Disclosure control (``koes.services.disclosure``) hands over the
+published value of every base measure per cell (``None`` where it is hidden) and the published
+value per stratum of the numerators and citizens behind standardised rates. So a derived figure
+never carries more than the figures it is computed from: a rate from a perturbed count is that
+perturbed count divided by the public population, not a disguised exact count.
+
+* a **rate** is the numerator per ``per`` citizens of the same cross-section, a **per-citizen**
+  amount the numerator per citizen;
+* a **share** is the numerator as a percentage of the denominator measure;
+* a **standardised rate** is directly standardised by sex and 5-year age group to the standard
+  population's structure (``weights``), with a 95 % confidence interval from the Poisson variance
+  of the stratum counts, re-weighted over the strata that have citizens so a cell without, say,
+  children is not diluted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from koes.query.assemble import CellKey, Number, StandardWeights, Stratum
+from koes.query.planner import CITIZENS
+from koes.semantic.model import DerivedKind, Measure
+
+Z95 = 1.959963984540054
+Published = Mapping[str, Mapping[CellKey, Number | None]]  # base measure → cell → value (None: hidden)
+PublishedStrata = Mapping[str, Mapping[CellKey, Mapping[Stratum, Number]]]  # measure → cell → stratum → value
+
+
+@dataclass(frozen=True)
+class Derived:
+    values: dict[CellKey, Number | None]
+    intervals: dict[CellKey, tuple[float, float]] = field(default_factory=dict)
+
+
+def inputs_of(measure: Measure) -> tuple[str, ...]:
+    """The base measures a derived measure is computed from (hidden if any of them is)."""
+    assert measure.numerator is not None
+    other = measure.denominator if measure.derived is DerivedKind.SHARE else CITIZENS
+    return (measure.numerator, other or "")
+
+
+def derive(
+    measure: Measure,
+    cells: Iterable[CellKey],
+    published: Published,
+    strata: PublishedStrata,
+    weights: StandardWeights,
+) -> Derived:
+    if measure.derived is DerivedKind.STANDARDISED_RATE:
+        return _standardised(measure, cells, strata, weights)
+    numerator, other = (published.get(m, {}) for m in inputs_of(measure))
+    factor = 100 if measure.derived is DerivedKind.SHARE else measure.per
+    values: dict[CellKey, Number | None] = {}
+    for cell in cells:
+        num, den = numerator.get(cell), other.get(cell)
+        values[cell] = None if num is None or not den else float(num) / float(den) * factor
+    return Derived(values)
+
+
+def _standardised(
+    measure: Measure, cells: Iterable[CellKey], strata: PublishedStrata, weights: StandardWeights
+) -> Derived:
+    assert measure.numerator is not None
+    events, people = strata.get(measure.numerator, {}), strata.get(CITIZENS, {})
+    values: dict[CellKey, Number | None] = {}
+    intervals: dict[CellKey, tuple[float, float]] = {}
+    for cell in cells:
+        found = _rate(weights, events.get(cell, {}), people.get(cell, {}))
+        if found is None:
+            values[cell] = None
+            continue
+        rate, half = found
+        values[cell] = rate * measure.per
+        intervals[cell] = (max(0.0, rate - half) * measure.per, (rate + half) * measure.per)
+    return Derived(values, intervals)
+
+
+def _rate(
+    weights: StandardWeights, events: Mapping[Stratum, Number], people: Mapping[Stratum, Number]
+) -> tuple[float, float] | None:
+    """The standardised rate per person and the half-width of its 95 % interval; None without citizens."""
+    rate, variance, covered = 0.0, 0.0, 0.0
+    for stratum, weight in weights.items():
+        n = float(people.get(stratum, 0))
+        if n <= 0:
+            continue
+        d = float(events.get(stratum, 0))
+        rate += weight * d / n
+        variance += weight * weight * d / (n * n)
+        covered += weight
+    if covered <= 0:
+        return None
+    rate, variance = rate / covered, variance / (covered * covered)
+    return rate, Z95 * math.sqrt(variance)
