@@ -41,7 +41,14 @@ def small_extracts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("koes-data"), threads=1, memory_limit="2GB")
+    data_dir = tmp_path_factory.mktemp("koes-data")
+    # A fixed pseudonymisation key: record keys, and so every perturbed figure, are the same in
+    # every run of the suite (a deployment creates a random key; see koes.privacy.pseudonymisation).
+    key = data_dir / "secrets" / "pseudonym.key"
+    key.parent.mkdir(mode=0o700)
+    key.write_text(bytes(range(32)).hex() + "\n", encoding="ascii")
+    key.chmod(0o600)
+    return Settings(data_dir=data_dir, threads=1, memory_limit="2GB")
 
 
 @pytest.fixture(scope="session")

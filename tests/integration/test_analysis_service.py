@@ -119,6 +119,8 @@ def test_individual_rights_give_exact_figures_for_own_citizens_only(analysis: An
     assert not everywhere.provenance.exact and everywhere.cells_suppressed > 0
     mine = analysis.run({**SMALL_CELLS, "filters": {"kommune": [101]}}, own)
     assert mine.provenance.exact and mine.cells_suppressed == 0
+    assert mine.provenance.note("en").startswith("Exact figures") and "noise" not in mine.provenance.note("en")
+    assert "noise" in everywhere.provenance.note("en") and "xact" not in everywhere.provenance.note("en")
     truth = analysis.run({**SMALL_CELLS, "filters": {"kommune": [101]}}, EXACT)
     assert result_cells(mine, "indlagte_patienter") == result_cells(truth, "indlagte_patienter")
 
@@ -265,6 +267,7 @@ def test_comparison_areas_outside_own_citizens_are_protected_never_zero(analysis
         ("land", False),
         ("lignende", False),
     ]
+    assert mine.provenance.note("da").startswith("Tallene for egne borgere er præcise")
     aggregate = analysis.run({**request, "comparison": {"municipality": 101}}, NATIONAL)
     for exact_or_not, protected in zip(mine.blocks[1:], aggregate.blocks[1:], strict=True):
         assert exact_or_not.values == protected.values  # the same protection as any aggregate user's

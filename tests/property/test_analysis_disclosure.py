@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from koes.privacy.access import Organisation, Principal
 from koes.query.assemble import TOTAL, Block
+from koes.query.derive import inputs_of
 from koes.query.request import RequestError
 from koes.semantic.model import Unit
 from koes.services.analysis import AnalysisService
@@ -96,7 +97,11 @@ def _check_published(published: Any, blocks: tuple[Block, ...]) -> None:
             if measure.numerator:
                 assert set(shown.hidden.get(measure.numerator, {})) <= set(shown.hidden[measure.id])
             for cell, value in shown.values[measure.id].items():
-                assert (value is None) == (cell in shown.hidden.get(measure.id, {})), (measure.id, cell)
+                hidden = cell in shown.hidden.get(measure.id, {})
+                if value is None and not hidden:  # only a rate over no one is undefined without being hidden
+                    assert not measure.is_base and not shown.values[inputs_of(measure)[1]].get(cell), (measure.id, cell)
+                else:
+                    assert (value is None) == hidden, (measure.id, cell)
     for shown, exact in zip(published.blocks, blocks, strict=True):
         for measure in published.plan.base_measures:
             if measure.id not in published.request.measures:

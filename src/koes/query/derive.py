@@ -12,7 +12,9 @@ perturbed count divided by the public population, not a disguised exact count.
 * a **standardised rate** is directly standardised by sex and 5-year age group to the standard
   population's structure (``weights``), with a 95 % confidence interval from the Poisson variance
   of the stratum counts, re-weighted over the strata that have citizens so a cell without, say,
-  children is not diluted.
+  children is not diluted. Stratum counts that carry noise add the noise's variance to their own
+  (``noise_variance``), so the interval covers the perturbation as well as chance: in a small
+  municipality the noise of 36 strata adds up, and the interval says so.
 """
 
 from __future__ import annotations
@@ -49,9 +51,10 @@ def derive(
     published: Published,
     strata: PublishedStrata,
     weights: StandardWeights,
+    noise_variance: float = 0.0,
 ) -> Derived:
     if measure.derived is DerivedKind.STANDARDISED_RATE:
-        return _standardised(measure, cells, strata, weights)
+        return _standardised(measure, cells, strata, weights, noise_variance)
     numerator, other = (published.get(m, {}) for m in inputs_of(measure))
     factor = 100 if measure.derived is DerivedKind.SHARE else measure.per
     values: dict[CellKey, Number | None] = {}
@@ -62,14 +65,14 @@ def derive(
 
 
 def _standardised(
-    measure: Measure, cells: Iterable[CellKey], strata: PublishedStrata, weights: StandardWeights
+    measure: Measure, cells: Iterable[CellKey], strata: PublishedStrata, weights: StandardWeights, noise: float
 ) -> Derived:
     assert measure.numerator is not None
     events, people = strata.get(measure.numerator, {}), strata.get(CITIZENS, {})
     values: dict[CellKey, Number | None] = {}
     intervals: dict[CellKey, tuple[float, float]] = {}
     for cell in cells:
-        found = _rate(weights, events.get(cell, {}), people.get(cell, {}))
+        found = _rate(weights, events.get(cell, {}), people.get(cell, {}), noise)
         if found is None:
             values[cell] = None
             continue
@@ -80,9 +83,11 @@ def _standardised(
 
 
 def _rate(
-    weights: StandardWeights, events: Mapping[Stratum, Number], people: Mapping[Stratum, Number]
+    weights: StandardWeights, events: Mapping[Stratum, Number], people: Mapping[Stratum, Number], noise: float
 ) -> tuple[float, float] | None:
-    """The standardised rate per person and the half-width of its 95 % interval; None without citizens."""
+    """The standardised rate per person and the half-width of its 95 % interval; None without citizens.
+
+    ``noise`` is the variance of the perturbation of each stratum count (0 for exact figures)."""
     rate, variance, covered = 0.0, 0.0, 0.0
     for stratum, weight in weights.items():
         n = float(people.get(stratum, 0))
@@ -90,7 +95,7 @@ def _rate(
             continue
         d = float(events.get(stratum, 0))
         rate += weight * d / n
-        variance += weight * weight * d / (n * n)
+        variance += weight * weight * (d + noise) / (n * n)
         covered += weight
     if covered <= 0:
         return None

@@ -37,7 +37,7 @@ from koes.services.audit import (
     views_event,
     views_failed_event,
 )
-from koes.services.disclosure import Control, protect
+from koes.services.disclosure import Control, Exactness, protect
 from koes.services.noise import disclosure_control
 from koes.services.results import AnalysisResult, Provenance
 from koes.settings import Settings
@@ -196,9 +196,7 @@ class AnalysisService:
         plan = scoped.plan
         blocks = assemble(plan, rows, tuple(self._weights), sort_key)
         control = opened.control
-        protected = tuple(
-            protect(b, plan, control, self._weights, exact=scoped.exact_for(b.area)) for b in blocks
-        )
+        protected = tuple(protect(b, plan, control, self._weights, exact=scoped.exact_for(b.area)) for b in blocks)
         provenance = Provenance(
             release_id=opened.release.id,
             extract_period=opened.extract_period,
@@ -210,7 +208,7 @@ class AnalysisService:
             scope=scoped.scope.fingerprint(),
             exact=all(b.exact for b in protected),
             method=control.method.value,
-            notes={language: control.note(language) for language in ("da", "en")},
+            notes={language: control.note(language, Exactness.of(protected)) for language in ("da", "en")},
         )
         return AnalysisResult(plan.request, plan, protected, provenance)
 

@@ -26,7 +26,7 @@ citizens; every other block of the same answer is protected as for anyone.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -44,6 +44,19 @@ COUNT_UNITS = frozenset({Unit.COUNT, Unit.PERSONS, Unit.DAYS, Unit.WEEKS})
 class Method(StrEnum):
     PERTURBATION = "perturbation"
     SUPPRESSION = "suppression"
+
+
+class Exactness(StrEnum):
+    """How many blocks of an answer hold exact figures (individual-level rights over own citizens)."""
+
+    NONE = "none"
+    SOME = "some"
+    ALL = "all"
+
+    @classmethod
+    def of(cls, blocks: Sequence[ProtectedBlock]) -> Exactness:
+        exact = sum(b.exact for b in blocks)
+        return cls.NONE if not exact else cls.ALL if exact == len(blocks) else cls.SOME
 
 
 class CountNoise(Protocol):
@@ -76,6 +89,7 @@ class Perturbation:
     magnitudes: MagnitudeNoise
     max_noise: int  # the largest change of a count: bases this far above the threshold are safe
     key_bits: int  # the release's record keys (manifest ``record_keys.bits``)
+    variance: float = 0.0  # of the noise on a count (its table's full rows): widens derived intervals
 
     def cell_key(self, key_sum: int) -> int:
         """A cell key from the sum of its units' record keys: the sum modulo 2**bits."""
@@ -113,10 +127,15 @@ class Control:
         text = _PERTURBATION_TEXT["en" if language == "en" else "da"]
         return text.format(t=self.rule.threshold, d=self.perturbation.max_noise, name=self.name)
 
-    def note(self, language: str = "da") -> str:
-        """What the marks in a table mean (under every table and in every export)."""
+    def note(self, language: str = "da", exact: Exactness = Exactness.NONE) -> str:
+        """What the marks in a table mean, and whether its figures are exact (under every table and
+        in every export): a user with individual-level rights must see which figures are exact."""
+        lang = "en" if language == "en" else "da"
+        if exact is Exactness.ALL:
+            return _EXACT_NOTE[lang]
         texts = _SUPPRESSION_NOTE if self.perturbation is None else _PERTURBATION_NOTE
-        return texts["en" if language == "en" else "da"].format(t=self.rule.threshold)
+        protected = texts[lang].format(t=self.rule.threshold)
+        return f"{_SOME_EXACT_NOTE[lang]} {protected}" if exact is Exactness.SOME else protected
 
     def fingerprint(self) -> tuple[str, ...]:
         """What a cached answer depends on."""
@@ -146,6 +165,16 @@ _PERTURBATION_NOTE = {
     "beregnet af er skjult. Tallene har konsistent støj; totaler er ikke nødvendigvis summen af delene.",
     "en": "<{t}: under {t} after noise, or fewer than {t} persons behind the figure. x: hidden because a figure it is "
     "computed from is hidden. Figures carry consistent noise; totals need not equal the sum of their parts.",
+}
+_EXACT_NOTE = {
+    "da": "Præcise tal: du har rettigheder på individniveau for disse borgere. Tallene er ikke diskretioneret og må "
+    "ikke offentliggøres som de er.",
+    "en": "Exact figures: you hold individual-level rights for these citizens. The figures are not protected and must "
+    "not be published as they are.",
+}
+_SOME_EXACT_NOTE = {
+    "da": "Tallene for egne borgere er præcise (rettigheder på individniveau); de øvrige områder er beskyttet.",
+    "en": "Figures for your own citizens are exact (individual-level rights); the other areas are protected.",
 }
 _SUPPRESSION_NOTE = {
     "da": "<{t}: færre end {t} personer. x: skjult, så en skjult værdi ikke kan regnes ud fra totaler eller afledte "
@@ -213,7 +242,7 @@ def _perturbed(
             else:
                 values[cell] = _rounded(value, measure, control.rule)
     strata = _strata(block, lambda a: _perturb(a, noise))
-    return _publish(block, plan, base, hidden, strata, weights, exact=False)
+    return _publish(block, plan, base, hidden, strata, weights, exact=False, noise_variance=noise.variance)
 
 
 def _perturb(aggregate: Aggregate, noise: Perturbation) -> Number:
@@ -295,6 +324,7 @@ def _publish(
     weights: StandardWeights,
     *,
     exact: bool,
+    noise_variance: float = 0.0,
 ) -> ProtectedBlock:
     """Add the derived measures, computed from ``base`` (the published base values)."""
     cells = block.cells()
@@ -303,7 +333,7 @@ def _publish(
     for measure in plan.measures:
         if measure.is_base:
             continue
-        derived = derive(measure, cells, base, strata, weights)
+        derived = derive(measure, cells, base, strata, weights, noise_variance)
         marks = {cell: DERIVED for ref in inputs_of(measure) for cell in hidden.get(ref, {})}
         hidden[measure.id] = marks
         published[measure.id] = {cell: None if cell in marks else v for cell, v in derived.values.items()}
@@ -315,4 +345,3 @@ def _rounded(value: Number | None, measure: Measure, rule: DisclosureRule) -> Nu
     if value is None or rule.rounding is None or measure.unit not in COUNT_UNITS or not measure.is_base:
         return value
     return round_count(int(value), rule)
-

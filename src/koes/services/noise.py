@@ -55,4 +55,10 @@ def disclosure_control(settings: Settings, rule: DisclosureRule, manifest: Mappi
         else ptable.shipped_magnitude_table()
     )
     largest = max(abs(row.noise) for row in counts.rows)
-    return Control(rule, Perturbation(counts, _Magnitudes(magnitudes), largest, int(bits)))
+    return Control(rule, Perturbation(counts, _Magnitudes(magnitudes), largest, int(bits), _variance(counts)))
+
+
+def _variance(counts: ptable.PTable) -> float:
+    """The noise variance of the table's last row (the one every large count uses)."""
+    last = [row for row in counts.rows if row.original == counts.max_original]
+    return sum(row.probability * row.noise * row.noise for row in last)
