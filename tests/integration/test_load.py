@@ -646,3 +646,32 @@ def test_person_year_companions_are_the_record_keys_of_their_events(
         con.close()
     assert rows is not None and rows[0] > 0, "nothing to compare"
     assert differences == (0,)
+
+
+def test_a_reload_of_unchanged_extracts_publishes_the_same_perturbed_figures(
+    two_loads: TwoLoads, tmp_path: Path
+) -> None:
+    """Record keys are stable across releases: the same request gives the same noisy figures after
+    a reload, so comparing releases cannot average the noise away."""
+    from koes.privacy.access import Organisation, Principal
+    from koes.services.analysis import AnalysisService
+
+    reader = Principal("reader", Organisation("national"), frozenset({"aggregeret"}))
+    request = {
+        "perspective": "somatik",
+        "measures": ["indlaeggelser", "patienter", "sengedage", "medfinansiering_kr"],
+        "rows": ["kommune"],
+        "columns": ["koen"],
+    }
+    data_dir = copy_data_dir(two_loads, tmp_path / "data")
+    published = []
+    for release_id in two_loads.ids:
+        assert koes(data_dir, "releases", "rollback", release_id).exit_code == 0
+        service = AnalysisService(Settings(data_dir=data_dir, threads=1, memory_limit="1GB"))
+        try:
+            result = service.run(request, reader)
+            assert result.provenance.release_id == release_id and result.provenance.method == "perturbation"
+            published.append(result.blocks[0].values)
+        finally:
+            service.close()
+    assert published[0] == published[1]

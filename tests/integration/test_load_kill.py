@@ -123,8 +123,32 @@ def staging_folders(store: ReleaseStore) -> list[str]:
     return sorted(p.name for p in store.root.iterdir() if p.name.startswith(".staging-"))
 
 
+def kill_once_staging(setup: Setup) -> float:
+    """Start a load and kill it as soon as its release is being built (a staging folder exists).
+
+    The fixed moments alone depend on the machine's speed: on a busy machine every one of them
+    can fall before the load gets that far. Returns the seconds it ran."""
+    began = time.monotonic()
+    child = start_load(setup)
+    try:
+        while not staging_folders(setup.store) and child.poll() is None:
+            if time.monotonic() - began > LOAD_TIMEOUT_SECONDS:
+                raise AssertionError("the load never started building a release")
+            time.sleep(0.02)
+        assert child.poll() is None, "the load finished before it could be killed while building"
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=30)
+        return round(time.monotonic() - began, 2)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=30)
+
+
 def kill_until_one_completes(setup: Setup) -> Iterator[tuple[float, bool]]:
-    """Start loads, killing each after the next delay; yields (delay, completed) per run."""
+    """Start loads, killing each after the next delay (the first as soon as it builds a release);
+    yields (delay, completed) per run."""
+    yield kill_once_staging(setup), False
     for delay in (*KILL_AFTER_SECONDS, None):
         child = start_load(setup)
         try:

@@ -227,20 +227,18 @@ class _Block:
             table = self._table(query, rows)
             per_cell = out.setdefault(query.measures[0].measure, {})
             for cell in cells:
-                found = {s: table.get(self._project(cell, query, s)) for s in self.strata}
+                where = self._project(cell, query)
+                found = {s: table.get(where + s) for s in self.strata}
                 per_cell[cell] = {s: a for s, a in found.items() if a is not None}
         return out
 
     def _table(self, query: AggregateQuery, rows: Rows) -> dict[tuple[Any, ...], Aggregate]:
         """The rows of a one-measure query by their projection (values of its dimensions and strata)."""
         (column,) = query.measures
-        return {self._projection_of_row(row, query): _read(row, column, self._months(row, query)) for row in rows}
-
-    def _projection_of_row(self, row: Mapping[str, Any], query: AggregateQuery) -> tuple[Any, ...]:
-        sets = query.grouping_sets != ((),)
-        return tuple(
-            TOTALLED if not sets or row.get(f"g_{d.id}", 1) else row[f"d_{d.id}"] for d in query.dimensions
-        ) + tuple(row[f"s_{d.id}"] for d in query.strata)
+        project = _row_projection(query)
+        if column.spec.aggregation is not Aggregation.AVERAGE_POPULATION:  # months divide averages only
+            return {project(row): _read(row, column, 0) for row in rows}
+        return {project(row): _read(row, column, self._months(row, query)) for row in rows}
 
     def _months(self, row: Mapping[str, Any], query: AggregateQuery) -> int:
         """Months of the period in the row's time member: the divisor of an average population.
@@ -273,6 +271,21 @@ class _Block:
     def _project(self, cell: CellKey, query: AggregateQuery, stratum: tuple[Any, ...] = ()) -> tuple[Any, ...]:
         assignment = self._assignment(cell)
         return tuple(assignment[d.id] for d in query.dimensions) + stratum
+
+
+def _row_projection(query: AggregateQuery) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A row's values of the query's dimensions (``TOTALLED`` where summed over) and strata.
+
+    The column names are worked out once per query: strata tables have tens of thousands of rows."""
+    grouped = query.grouping_sets != ((),)
+    dims = tuple((f"g_{d.id}", f"d_{d.id}") for d in query.dimensions)
+    strata = tuple(f"s_{d.id}" for d in query.strata)
+
+    def project(row: Mapping[str, Any]) -> tuple[Any, ...]:
+        values = tuple(TOTALLED if not grouped or row.get(g, 1) else row[d] for g, d in dims)
+        return values + tuple(row[s] for s in strata)
+
+    return project
 
 
 def _read(row: Mapping[str, Any], column: MeasureColumn, months: int) -> Aggregate:
