@@ -14,16 +14,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from operator import mul
 from typing import Any
 
 from koes.cohorts.cells import Cell, Unreadable
-from koes.domain.cpr import Cpr, century, parse_cpr
+from koes.domain.cpr import MOD11_WEIGHTS, Cpr, Sex, century
 
 # Every kind of space a spreadsheet or a word processor puts in a number, and every dash.
 _DROP = " \t\r\n\u00a0\u2002\u2003\u2007\u2008\u2009\u200a\u200b\u202f\u205f\u3000\ufeff"
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _TRANSLATE: dict[int, str | None] = {**dict.fromkeys(map(ord, _DROP)), **{ord(d): "-" for d in _DASHES}}
 
+# Most cells are written plainly: tried first, before any cleaning.
+_PLAIN = re.compile(r"([0-9]{6})-?([0-9]{4})")
 _TEN = re.compile(r"[0-9]{10}")
 _DASHED = re.compile(r"([0-9]{6})-([0-9]{4})")
 _NINE = re.compile(r"[0-9]{9}")
@@ -86,6 +90,9 @@ def _from_number(number: int) -> CprCell:
 
 
 def _from_text(text: str) -> CprCell:
+    plain = _PLAIN.fullmatch(text)
+    if plain:
+        return _checked(plain.group(1) + plain.group(2))
     cleaned = normalise_text(text)
     if not cleaned:
         return CprCell(problem="cpr_empty")
@@ -111,19 +118,49 @@ def _from_digits(digits: str) -> CprCell:
     if len(digits) == 10:
         return _checked(digits)
     if len(digits) == 9:
-        restored = parse_cpr("0" + digits)
-        if restored.cpr is not None:
-            return CprCell(cpr=restored.cpr, restored_zero=True)
+        restored = _valid("0" + digits)
+        if restored is not None:
+            return CprCell(cpr=restored, restored_zero=True)
         return CprCell(problem="cpr_nine_digits")
     return CprCell(problem="cpr_digit_count", params={"digits": len(digits)})
 
 
 def _checked(digits: str) -> CprCell:
-    parsed = parse_cpr(digits)
-    if parsed.cpr is not None:
-        return CprCell(cpr=parsed.cpr)
+    cpr = _valid(digits)
+    if cpr is not None:
+        return CprCell(cpr=cpr)
     code, params = date_problem(digits)
     return CprCell(problem=code, params=params, impossible_date=True)
+
+
+def _valid(digits: str) -> Cpr | None:
+    """The CPR number of ten digits when its date exists: the reading of ``domain.cpr.parse_cpr`` (a
+    property test holds them equal), made from the domain's century table and modulus 11 without
+    parsing the text again, and with birth dates cached: an upload checks 100,000 numbers at once."""
+    birth = _birth_date(digits[:7])
+    if birth is None:
+        return None
+    # No notes: the domain's are English text for logs; the report words its own from mod11_ok.
+    return Cpr(digits, birth, Sex.MALE if digits[9] in "13579" else Sex.FEMALE, _mod11_ok(digits))
+
+
+# The weighted sum over ASCII codes, less what the code of "0" adds at every weight: the domain's
+# modulus 11 rule (domain.cpr.mod11_ok; a property test holds them equal) at a third of the cost.
+_ZERO_CODES = ord("0") * sum(MOD11_WEIGHTS)
+
+
+def _mod11_ok(digits: str) -> bool:
+    total: int = sum(map(mul, MOD11_WEIGHTS, digits.encode("ascii")))
+    return (total - _ZERO_CODES) % 11 == 0
+
+
+@lru_cache(maxsize=1 << 16)
+def _birth_date(first7: str) -> date | None:
+    day, month, yy = int(first7[0:2]), int(first7[2:4]), int(first7[4:6])
+    try:
+        return date(century(int(first7[6]), yy) + yy, month, day)
+    except ValueError:
+        return None
 
 
 def date_problem(digits: str) -> tuple[str, dict[str, Any]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from koes.cohorts.cells import Cell, SourceRow, as_text, is_blank
+from koes.cohorts.cells import SourceRow, as_text, is_blank
 from koes.cohorts.dates import read_date
 from koes.cohorts.layout import Layout, column_letter
 from koes.cohorts.limits import UploadLimits, UploadRefused
@@ -64,6 +64,9 @@ class RowChecker:
         self.text_cells = 0
         self.groups: dict[str, int] = {}
         self._first_line: dict[str, int] = {}
+        self._label_columns = [
+            (i, layout.roles[role]) for i, role in enumerate(("group", "reference")) if role in layout.roles
+        ]
 
     def check(self, row: SourceRow) -> None:
         if row.empty:
@@ -130,18 +133,19 @@ class RowChecker:
 
     def _labels(self, row: SourceRow) -> tuple[str | None, str | None] | None:
         """The row's group and own reference; None when the row is refused for one of them."""
-        found: list[str | None] = []
-        for role in ("group", "reference"):
-            position = self.layout.roles.get(role)
-            cell: Cell = row.cell(position) if position is not None else None
-            text = None if is_blank(cell) else as_text(cell)
-            if text is not None and mask_cpr(text) != text:
+        found: list[str | None] = [None, None]
+        for i, position in self._label_columns:
+            cell = row.cell(position)
+            if is_blank(cell):
+                continue
+            text = as_text(cell)
+            if len(text) >= 10 and mask_cpr(text) != text:
                 # A label is kept with the cohort: a CPR number in it would be kept too.
-                raise UploadRefused("label_holds_cpr", column=column_letter(position or 0), line=row.line)
-            if text is not None and len(text) > self.limits.max_label_chars:
+                raise UploadRefused("label_holds_cpr", column=column_letter(position), line=row.line)
+            if len(text) > self.limits.max_label_chars:
                 self.report.refuse(row.line, "bad_label", "label_too_long", {"limit": self.limits.max_label_chars})
                 return None
-            found.append(text)
+            found[i] = text
         return found[0], found[1]
 
     def finish(self) -> None:

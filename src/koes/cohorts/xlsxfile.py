@@ -25,6 +25,7 @@ from xml.etree.ElementTree import Element, ParseError, iterparse
 
 from koes.cohorts.cells import Cell, SourceRow, Unreadable
 from koes.cohorts.limits import UploadLimits, UploadRefused
+from koes.cohorts.xlsxsheet import SheetTarget, column_index, parse_rows, parse_strings
 
 _CHUNK = 64 * 1024
 _FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY")
@@ -169,17 +170,7 @@ class XlsxReader:
     def _shared_strings(self) -> list[str]:
         if "xl/sharedStrings.xml" not in self._names:
             return []
-        strings: list[str] = []
-        root: Element | None = None
-        for event, el in self._events("xl/sharedStrings.xml", ("start", "end")):
-            if event == "start":
-                root = root if root is not None else el
-                continue
-            if _local(el.tag) == "si":
-                strings.append(_string_item(el))
-                if root is not None:
-                    root.remove(el)
-        return strings
+        return parse_strings(self._part("xl/sharedStrings.xml"))
 
     def _styles(self) -> frozenset[int]:
         """Indexes of the cell formats (``s`` of a cell) that show a date."""
@@ -212,79 +203,44 @@ class XlsxReader:
                     last_col, last_row = (
                         (m.group(3).decode(), int(m.group(4))) if m.group(3) else (m.group(1).decode(), first_row)
                     )
-                    found.append(Merge(first_row, _column(m.group(1).decode()), last_row, _column(last_col)))
+                    found.append(Merge(first_row, column_index(m.group(1).decode()), last_row, column_index(last_col)))
             carry = window[end:]
         return tuple(found)
 
     def rows(self, workbook: Workbook) -> Iterator[SourceRow]:
         """Every row with a cell, as (Excel row number, cells by column)."""
-        sheet_data: Element | None = None
-        previous = 0
-        for event, el in self._events(self._part_name, ("start", "end")):
-            tag = _local(el.tag)
-            if event == "start":
-                if tag == "sheetData":
-                    sheet_data = el
-                continue
-            if tag != "row":
-                continue
-            number = int(el.get("r") or previous + 1)
-            previous = number
-            cells = self._row_cells(el, number, workbook)
-            if sheet_data is not None:
-                sheet_data.remove(el)
-            if cells:
-                yield SourceRow(number, cells)
+        target = SheetTarget(self._cell)
+        workbook.formula_lines = target.formula_lines  # filled as the rows stream past
+        try:
+            yield from parse_rows(self._part(self._part_name), target)
+        except (zipfile.BadZipFile, EOFError, OSError):
+            raise UploadRefused("xlsx_broken") from None
 
-    def _row_cells(self, row: Element, number: int, workbook: Workbook) -> tuple[Cell, ...]:
-        values: dict[int, Cell] = {}
-        position = -1
-        for c in row:
-            ref = c.get("r")
-            position = _column(ref) if ref else position + 1
-            value, formula = self._cell(c)
-            if formula:
-                workbook.formula_lines.append(number)
-            if value is not None:
-                values[position] = value
-        if not values:
-            return ()
-        return tuple(values.get(i) for i in range(max(values) + 1))
-
-    def _cell(self, c: Element) -> tuple[Cell, bool]:
-        kind = c.get("t", "n")
-        v = f = inline = None
-        for child in c:
-            tag = _local(child.tag)
-            if tag == "v":
-                v = child.text
-            elif tag == "f":
-                f = child
-            elif tag == "is":
-                inline = child
-        if f is not None and not v and kind != "inlineStr":
-            return Unreadable("cell_formula_without_value"), False
-        formula = f is not None
+    def _cell(self, kind: str, style: str | None, v: str | None, inline: str | None, formula: bool) -> Cell:
+        """A cell's value: shared or inline text, a number, a date, or why it cannot be read."""
+        if formula and not v and kind != "inlineStr":
+            return Unreadable("cell_formula_without_value")  # never calculated here
         if kind == "s":
             try:
-                return self._strings[int(v or "")], formula
+                return self._strings[int(v or "")]
             except (ValueError, IndexError):
-                return Unreadable("xlsx_broken"), formula
+                return Unreadable("xlsx_broken")
         if kind == "inlineStr":
-            return (_string_item(inline) if inline is not None else None), formula
-        if kind in ("str", "b"):
-            text = v or ""
-            return ({"1": "TRUE", "0": "FALSE"}.get(text, text) if kind == "b" else text), formula
+            return inline
+        if kind == "str":
+            return v or ""
+        if kind == "b":
+            return {"1": "TRUE", "0": "FALSE"}.get(v or "", v or "")
         if kind == "e":
-            return Unreadable("cell_excel_error", (v or "")[:12]), formula
+            return Unreadable("cell_excel_error", (v or "")[:12])
         if v is None:
-            return None, formula
+            return None
         if kind == "d":
             try:
-                return date.fromisoformat(v[:10]), formula
+                return date.fromisoformat(v[:10])
             except ValueError:
-                return Unreadable("xlsx_broken"), formula
-        return self._number(v, int(c.get("s", "0") or 0)), formula
+                return Unreadable("xlsx_broken")
+        return self._number(v, int(style or 0))
 
     def _number(self, text: str, style: int) -> Cell:
         try:
@@ -301,28 +257,6 @@ class XlsxReader:
 def _local(tag: str) -> str:
     """Tag or attribute name without its namespace (transitional and strict OOXML use different ones)."""
     return tag.rpartition("}")[2]
-
-
-def _string_item(el: Element) -> str:
-    """Text of a shared string or inline string: its ``t``, or its rich-text runs (phonetic runs left out)."""
-    parts = []
-    for child in el:
-        tag = _local(child.tag)
-        if tag == "t":
-            parts.append(child.text or "")
-        elif tag == "r":
-            parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
-    return "".join(parts)
-
-
-def _column(ref: str) -> int:
-    """Zero-based column of a cell reference such as ``AB12``."""
-    n = 0
-    for ch in ref:
-        if not "A" <= ch <= "Z":
-            break
-        n = n * 26 + ord(ch) - 64
-    return n - 1
 
 
 def _is_date_format(number_format: int, code: str | None) -> bool:
