@@ -91,8 +91,9 @@ def write_xlsx(
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>{sheet_prefix}'
             f'<worksheet xmlns="{NS}"><sheetData>{"".join(body)}</sheetData>{merge_xml}</worksheet>'
         ).encode()
+    states = {name: ' state="hidden"' if name in hidden else "" for name in sheets}
     sheet_list = "".join(
-        f'<sheet name="{escape(name)}" sheetId="{n}" r:id="rId{n}"{' state="hidden"' if name in hidden else ""}/>'
+        f'<sheet name="{escape(name)}" sheetId="{n}" r:id="rId{n}"{states[name]}/>'
         for n, name in enumerate(sheets, start=1)
     )
     rels = "".join(
@@ -142,3 +143,20 @@ def _cell(ref: str, value: XCell, strings: list[str], index: dict[str, int]) -> 
             strings.append(value)
         return f'<c r="{ref}" t="s"><v>{index[value]}</v></c>'
     return f'<c r="{ref}"><v>{value!r}</v></c>'
+
+
+def cpr_numbers(count: int, *, start: int = 0) -> list[str]:
+    """``count`` distinct valid CPR numbers from the never-issued space (failing modulus 11, not born
+    1 January), as the synthetic generator makes them; about a tenth are born on days 1-9."""
+    from koes.domain.cpr import parse_cpr
+
+    found: list[str] = []
+    i = start
+    while len(found) < count:
+        day, month, yy, seq = 2 + (i * 11) % 27, 1 + (i // 27) % 12, 40 + (i // 324) % 50, 1000 + (i * 7) % 9000
+        digits = f"{day:02d}{month:02d}{yy:02d}{seq:04d}"
+        parsed = parse_cpr(digits)
+        if parsed.cpr is not None and not parsed.cpr.mod11_ok:
+            found.append(digits)
+        i += 1
+    return found

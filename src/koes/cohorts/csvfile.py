@@ -101,7 +101,7 @@ def _delimiter(lines: list[str]) -> str | None:
 def read_rows(stream: BinaryIO, fmt: CsvFormat) -> Iterator[SourceRow]:
     """Every record with the line it starts on (a quoted field may span lines)."""
     text = _text(stream, fmt.encoding)
-    reader = csv.reader(text, delimiter=fmt.delimiter or _NO_DELIMITER, strict=False)
+    reader = csv.reader(text, delimiter=fmt.delimiter or _NO_DELIMITER, strict=True)
     line = 1
     try:
         for record in reader:

@@ -69,7 +69,7 @@ def normalise_cpr(cell: Cell) -> CprCell:
     if cell is None:
         return CprCell(problem="cpr_empty")
     if isinstance(cell, Unreadable):
-        return CprCell(problem=cell.code, params={"value": cell.value}, text=True)
+        return CprCell(problem=cell.code, params={"value": cell.value})
     if isinstance(cell, bool):  # never produced by the readers; a bool is an int to Python
         return CprCell(problem="cpr_letters", text=True)
     if isinstance(cell, float):

@@ -23,7 +23,7 @@ from koes.cohorts.linkage import LinkingEngine, link
 from koes.cohorts.report import Linked, ReportBuilder, ValidationReport
 from koes.cohorts.rows import Member, RowChecker
 from koes.cohorts.source import FileKind, sniff
-from koes.cohorts.xlsxfile import Merge, XlsxReader
+from koes.cohorts.xlsxfile import Merge, Workbook, XlsxReader
 from koes.privacy.pseudonymisation import Pseudonymiser
 
 
@@ -63,7 +63,7 @@ def read_cohort_file(
     limits = limits or UploadLimits()
     kind = sniff(stream, limits)
     reader: XlsxReader | None = None
-    formula_lines: list[int] = []
+    workbook: Workbook | None = None
     merges: tuple[Merge, ...] = ()
     try:
         if kind is FileKind.XLSX:
@@ -71,7 +71,7 @@ def read_cohort_file(
             workbook = reader.open_sheet(sheet)
             rows = reader.rows(workbook)
             source = workbook.describe()
-            merges, formula_lines = workbook.merges, workbook.formula_lines
+            merges = workbook.merges
         else:
             fmt = csvfile.detect_format(stream)
             rows = csvfile.read_rows(stream, fmt)
@@ -89,7 +89,7 @@ def read_cohort_file(
         if reader is not None:
             reader.close()
     kept = {m.line for m in checker.members}
-    for line in sorted(set(formula_lines)):
+    for line in sorted(set(workbook.formula_lines if workbook else ())):  # filled while the rows were read
         if line in kept:
             builder.note(line, "formula_value")
     return CheckedFile(checker.members, source, layout, builder, dict(sorted(checker.groups.items())))
