@@ -96,7 +96,7 @@ def check_cohort_file(
 
 def _release(settings: Settings, municipality: int) -> Release:
     if not any(m.code == municipality for m in load_refdata().municipalities):
-        raise CohortRefusedError("unknown_municipality", {"code": municipality})
+        raise CohortRefusedError("unknown_municipality", {"kommunekode": municipality})
     release = ReleaseStore(settings.warehouse).current()
     if release is None:
         raise CohortRefusedError("no_release")
