@@ -26,7 +26,8 @@ DAY = date(2023, 12, 31)  # the small release's last day
 def _where_on(extracts: Path, day: date) -> dict[str, str | None]:
     """Each person's municipality on ``day`` (4 digits), from the extract, independently of the release."""
     periods = pq.read_table(extracts / "cpr_adresser.parquet").to_pylist()
-    where: dict[str, str | None] = {r["pnr"]: None for r in pq.read_table(extracts / "cpr_personer.parquet").to_pylist()}
+    persons = pq.read_table(extracts / "cpr_personer.parquet").column("pnr").to_pylist()
+    where: dict[str, str | None] = dict.fromkeys(persons)
     for p in periods:
         if p["fra_dato"] <= day and (p["til_dato"] is None or day < p["til_dato"]):
             where[p["pnr"]] = p["kommunekode"]
@@ -65,7 +66,7 @@ def _cli(tmp_path: Path, settings: Settings, *args: str) -> tuple[int, str]:
 def test_the_service_links_the_upload_to_the_release(
     small_load: LoadResult, small_settings: Settings, upload: tuple[Path, list[str]]
 ) -> None:
-    path, chosen = upload
+    path, _ = upload
     check = check_cohort_file(small_settings, path, CheckRequest(HOME))
     report = check.report
     assert (report.rows_read, report.rows_kept, report.rows_refused) == (51, 50, 1)
@@ -88,7 +89,8 @@ def test_cli_prints_the_report_and_writes_the_json(
     assert "findes ikke i befolkningen i den aktuelle udgivelse: linje 52" in text
     body = json.loads(out.read_text(encoding="utf-8"))
     assert body["rows_refused"] == 1 and body["linked"]["own_citizens"] == 30
-    code, printed = _cli(tmp_path, small_settings, str(path), "--org", "kommune:101", "--format", "json", "--lang", "en")
+    json_args = ("--org", "kommune:101", "--format", "json", "--lang", "en")
+    code, printed = _cli(tmp_path, small_settings, str(path), *json_args)
     assert code == 0 and json.loads(printed)["title"] == "Validation report for a CPR population"
     for shown in (text, printed, out.read_text(encoding="utf-8")):
         assert not re.search(r"[0-9]{6}-?[0-9]{4}", shown)
@@ -98,7 +100,7 @@ def test_cli_prints_the_report_and_writes_the_json(
 def test_every_check_is_audited_without_a_cpr_number(
     tmp_path: Path, small_load: LoadResult, small_settings: Settings, upload: tuple[Path, list[str]]
 ) -> None:
-    path, chosen = upload
+    path, _ = upload
     _cli(tmp_path, small_settings, str(path), "--org", "101", "--purpose", "opfølgning på indsats")
     bad = tmp_path / "billede.csv"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))

@@ -6,7 +6,6 @@ real DuckDB engine; every case a municipality meets is one person."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import pytest
