@@ -32,7 +32,7 @@ class CsvFormat:
     quoted: bool
 
     def describe(self) -> dict[str, object]:
-        names = {";": "semicolon", ",": "comma", "\t": "tab", None: "none (one column)"}
+        names = {";": "semicolon", ",": "comma", "\t": "tab", None: "none"}
         return {"format": "csv", "encoding": self.encoding, "delimiter": names[self.delimiter], "quoted": self.quoted}
 
 

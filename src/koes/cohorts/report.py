@@ -192,7 +192,7 @@ class ValidationReport:
         def m(code: str, **params: Any) -> str:
             return message(code, language, **params)
 
-        out = [m("title"), "", f"{m('file')}: " + ", ".join(f"{k} {v}" for k, v in self.source.items() if v != [])]
+        out = [m("title"), "", _source_text(self.source, language)]
         if self.header_line is not None:
             out.append(f"{m('header_line')} {self.header_line}")
         if self.preamble_lines:
@@ -234,6 +234,14 @@ class ValidationReport:
             out += ["", m("groups_heading") + ": " + ", ".join(f"{g} {n:,}" for g, n in self.groups.items())]
         out += ["", m("nothing_kept")]
         return out
+
+
+def _source_text(source: Mapping[str, Any], language: str) -> str:
+    if source.get("format") == "xlsx":
+        sheets = ", ".join(f'"{s}"' for s in source.get("sheets", []))
+        return message("source_xlsx", language, sheet=source.get("sheet", ""), sheets=sheets)
+    delimiter = message(f"delimiter_{source.get('delimiter', 'none')}", language)
+    return message("source_csv", language, encoding=source.get("encoding", ""), delimiter=delimiter)
 
 
 def _by_reason(rows: Sequence[Refusal], language: str) -> list[tuple[str, list[int]]]:
