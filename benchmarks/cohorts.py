@@ -56,6 +56,8 @@ def write_csv(path: Path, numbers: list[str]) -> Path:
 
 
 def write_xlsx(path: Path, numbers: list[str]) -> Path:
+    # openpyxl writes text as inline strings: more XML per cell than Excel's shared strings, so the
+    # heavier of the two forms a reader meets.
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Borgere")
     sheet.append(["CPR", "Indeksdato", "Gruppe", "Sagsnr"])

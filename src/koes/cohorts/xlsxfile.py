@@ -209,7 +209,7 @@ class XlsxReader:
 
     def rows(self, workbook: Workbook) -> Iterator[SourceRow]:
         """Every row with a cell, as (Excel row number, cells by column)."""
-        target = SheetTarget(self._cell)
+        target = SheetTarget(self._cell, self._strings, self._date_styles)
         workbook.formula_lines = target.formula_lines  # filled as the rows stream past
         try:
             yield from parse_rows(self._part(self._part_name), target)
