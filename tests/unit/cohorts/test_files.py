@@ -237,3 +237,23 @@ def test_a_stream_is_read_like_a_file(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "c.csv", [["CPR"], *[[n] for n in NUMBERS]]).read_bytes()
     checked = read_cohort_file(io.BytesIO(data), pseudonymiser=Pseudonymiser(KEY), today=TODAY)
     assert len(checked.members) == 6
+
+
+def test_a_part_that_unpacks_beyond_its_budget_is_stopped_while_it_is_read() -> None:
+    # The declared sizes are checked first; this guard catches an archive whose declarations lie.
+    from koes.cohorts.xlsxfile import _Guard
+
+    guard = _Guard(io.BytesIO(b"<x>" + b" " * 5000 + b"</x>"), [4096])
+    with pytest.raises(UploadRefused) as caught:
+        while guard.read(1024):
+            pass
+    assert caught.value.code == "xlsx_expands_too_far"
+
+
+def test_a_doctype_split_across_chunks_is_still_found() -> None:
+    from koes.cohorts.xlsxfile import _Guard
+
+    guard = _Guard(io.BytesIO(b"<?xml?>" + b" " * 1017 + b"<!DOCTYPE x>"), [10**6])
+    with pytest.raises(UploadRefused):
+        while guard.read(1028):
+            pass
