@@ -33,10 +33,13 @@ TARGET_S = 5.0
 
 
 def _persons(extracts: Path, n: int, seed: int = 15) -> list[str]:
-    numbers = pq.read_table(extracts / "cpr_personer.parquet", columns=["pnr"]).column("pnr").to_pylist()
+    column = pq.read_table(extracts / "cpr_personer.parquet", columns=["pnr"]).column("pnr")
     rng = random.Random(seed)
     # Fewer persons than rows (the small scale): the rest are drawn again and show up as duplicates.
-    return rng.sample(numbers, n) if len(numbers) >= n else [rng.choice(numbers) for _ in range(n)]
+    size = len(column)
+    picks = rng.sample(range(size), n) if size >= n else [rng.randrange(size) for _ in range(n)]
+    numbers: list[str] = column.take(picks).to_pylist()  # not the national column as Python strings
+    return numbers
 
 
 def _rows(numbers: list[str]) -> list[tuple[str, date, str, str]]:

@@ -10,14 +10,14 @@ column the one whose cells are dates. A header cell inside a merged range takes 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 import yaml
 
-from koes.cohorts.cells import SourceRow, as_text, is_blank
+from koes.cohorts.cells import Cell, SourceRow, as_text, is_blank
 from koes.cohorts.dates import is_date_like
 from koes.cohorts.limits import UploadRefused
 from koes.cohorts.normalise import looks_like_cpr
@@ -110,13 +110,10 @@ def _named_column(row: SourceRow, merges: Sequence[Merge], rows: Sequence[Source
     return None
 
 
-def _share(data: Sequence[SourceRow], position: int, test: object) -> float:
-    cells = [r.cell(position) for r in data]
-    filled = [c for c in cells if not is_blank(c)]
-    if not filled:
-        return 0.0
-    assert callable(test)
-    return sum(1 for c in filled if test(c)) / len(filled)
+def _share(data: Sequence[SourceRow], position: int, test: Callable[[Cell], bool]) -> float:
+    """The share of a column's non-empty sample cells that pass ``test``."""
+    filled = [c for c in (r.cell(position) for r in data) if not is_blank(c)]
+    return sum(1 for c in filled if test(c)) / len(filled) if filled else 0.0
 
 
 def _roles(headers: Sequence[str], data: Sequence[SourceRow], width: int) -> tuple[dict[str, int], list[str]]:
