@@ -13,6 +13,7 @@ import pytest
 from koes.cohorts.linkage import link
 from koes.cohorts.report import ReportBuilder
 from koes.cohorts.rows import Member, Residence
+from koes.engines.base import EngineError
 from koes.engines.duckdb import DuckDBEngine
 
 HOME, OTHER = 101, 751
@@ -99,3 +100,9 @@ def test_pseudonyms_reach_the_engine_as_data_not_sql(engine: DuckDBEngine) -> No
     report = ReportBuilder()
     kept, _ = link([member(2, "x' OR '1'='1"), member(3, "resident")], engine, HOME, DAY, report)
     assert [m.line for m in kept] == [3]
+
+
+def test_the_uploaded_table_lives_only_for_its_query(engine: DuckDBEngine) -> None:
+    link([member(2, "resident")], engine, HOME, DAY, ReportBuilder())
+    with pytest.raises(EngineError):
+        engine.execute("SELECT count(*) FROM cohort_upload")
