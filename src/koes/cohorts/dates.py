@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from koes.cohorts.cells import Cell, Unreadable, is_blank
 
@@ -30,7 +31,12 @@ def read_date(cell: Cell) -> DateCell:
         return DateCell(problem=cell.code)
     if isinstance(cell, int | float):
         return DateCell(problem="date_number")
-    text = str(cell).strip()
+    return _read_text(str(cell).strip())
+
+
+@lru_cache(maxsize=4096)
+def _read_text(text: str) -> DateCell:
+    """A date written as text; cached, since a cohort's index dates repeat (one per start of an effort)."""
     danish = _DANISH.fullmatch(text)
     if danish:
         return _make(int(danish.group(4)), int(danish.group(3)), int(danish.group(1)))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from operator import mul
 from typing import Any
 
@@ -136,7 +135,7 @@ def _checked(digits: str) -> CprCell:
 def _valid(digits: str) -> Cpr | None:
     """The CPR number of ten digits when its date exists: the reading of ``domain.cpr.parse_cpr`` (a
     property test holds them equal), made from the domain's century table and modulus 11 without
-    parsing the text again, and with birth dates cached: an upload checks 100,000 numbers at once."""
+    parsing the text again: an upload checks 100,000 numbers at once."""
     birth = _birth_date(digits[:7])
     if birth is None:
         return None
@@ -154,7 +153,6 @@ def _mod11_ok(digits: str) -> bool:
     return (total - _ZERO_CODES) % 11 == 0
 
 
-@lru_cache(maxsize=1 << 16)
 def _birth_date(first7: str) -> date | None:
     day, month, yy = int(first7[0:2]), int(first7[2:4]), int(first7[4:6])
     try:

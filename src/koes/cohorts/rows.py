@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from koes.cohorts.cells import SourceRow, as_text, is_blank
+from koes.cohorts.cells import SourceRow, Unreadable, as_text, is_blank
 from koes.cohorts.dates import read_date
 from koes.cohorts.layout import Layout, column_letter
 from koes.cohorts.limits import UploadLimits, UploadRefused
@@ -69,13 +69,13 @@ class RowChecker:
         ]
 
     def check(self, row: SourceRow) -> None:
-        if row.empty:
+        cell = row.cell(self.layout.cpr)
+        if is_blank(cell) and row.empty:
             self.report.empty_rows += 1
             return
         self.report.rows_read += 1
         if self.report.rows_read > self.limits.max_rows:
             raise UploadRefused("too_many_rows", limit=self.limits.max_rows)
-        cell = row.cell(self.layout.cpr)
         outcome = normalise_cpr(cell)
         self.text_cells += outcome.text
         if outcome.cpr is None:
@@ -136,9 +136,12 @@ class RowChecker:
         found: list[str | None] = [None, None]
         for i, position in self._label_columns:
             cell = row.cell(position)
-            if is_blank(cell):
+            if isinstance(cell, Unreadable):  # a formula without a value or an error: said, not dropped
+                self.report.refuse(row.line, "bad_label", cell.code, {"value": cell.value})
+                return None
+            text = cell.strip() if type(cell) is str else as_text(cell)  # text cells are the usual case
+            if not text:
                 continue
-            text = as_text(cell)
             if len(text) >= 10 and mask_cpr(text) != text:
                 # A label is kept with the cohort: a CPR number in it would be kept too.
                 raise UploadRefused("label_holds_cpr", column=column_letter(position), line=row.line)

@@ -118,10 +118,24 @@ def test_xlsx_lost_leading_zero_is_restored_and_reported(tmp_path: Path) -> None
 
 
 def test_xlsx_formulas_are_never_calculated(tmp_path: Path) -> None:
-    rows: list[list[XCell]] = [["CPR"], [NUMBERS[0]], [Formula("=A2")], [Error("#N/A")], [NUMBERS[1]]]
-    report = read(write_xlsx(tmp_path / "c.xlsx", {"Ark1": rows})).report()
-    assert [(r.line, r.code) for r in report.refused] == [(3, "cell_formula_without_value"), (4, "cell_excel_error")]
+    rows: list[list[XCell]] = [
+        ["CPR", "Gruppe"],
+        [NUMBERS[0], "indsats"],
+        [Formula("=A2"), "indsats"],
+        [Error("#N/A"), "indsats"],
+        [NUMBERS[1], Formula('=IF(1,"kontrol")')],  # a label without a saved value: refused, not dropped
+        [NUMBERS[2], Formula('=IF(1,"kontrol")', "kontrol", text=True)],
+    ]
+    checked = read(write_xlsx(tmp_path / "c.xlsx", {"Ark1": rows}))
+    report = checked.report()
+    assert [(r.line, r.category, r.code) for r in report.refused] == [
+        (3, "invalid_form", "cell_formula_without_value"),
+        (4, "invalid_form", "cell_excel_error"),
+        (5, "bad_label", "cell_formula_without_value"),
+    ]
     assert "#N/A" in report.refused[1].reason("en")
+    assert [m.group for m in checked.members] == ["indsats", "kontrol"]
+    assert report.notes["formula_value"] == (6,)
 
 
 def test_xlsx_merged_header_empty_rows_hidden_first_sheet_and_a_named_sheet(tmp_path: Path) -> None:
