@@ -61,6 +61,11 @@ class Settings:
     oidc_organisation_claim: str = "koes_organisation"  # must equal that user's organisation (kommune:101)
     oidc_mfa_acr: str = ""  # comma-separated `acr` values that mean multi-factor (besides `amr` holding "mfa")
     oidc_label: str = "SSO"  # the button on /login: "Log ind med {label}"
+    # Cohort uploads (docs/advanced.md): a file over these limits is refused whole, and nothing is kept.
+    cohort_max_file_mb: int = 50  # the uploaded file as sent (an XLSX counts compressed)
+    cohort_max_rows: int = 500_000  # rows with content under the header
+    cohort_max_expanded_mb: int = 400  # what an XLSX may unpack to, all its parts together (zip bombs)
+    cohort_max_mixed_percent: int = 10  # rows whose CPR cell is text, not a number, beyond this share: refused
 
     @property
     def warehouse(self) -> Path:
@@ -116,6 +121,10 @@ def _coerce(name: str, raw: str) -> Any:
         "cache_entries",
         "session_idle_minutes",
         "session_absolute_hours",
+        "cohort_max_file_mb",
+        "cohort_max_rows",
+        "cohort_max_expanded_mb",
+        "cohort_max_mixed_percent",
     ):
         try:
             return int(raw)

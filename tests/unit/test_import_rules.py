@@ -23,6 +23,25 @@ RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("koes.web", ("koes.engines", "koes.storage", "koes.appdb"), "web goes through services"),
     ("koes.cli", ("koes.engines", "koes.storage", "koes.appdb"), "cli goes through services"),
     (
+        "koes.cohorts",
+        (
+            "koes.engines",
+            "koes.storage",
+            "koes.etl",
+            "koes.query",
+            "koes.semantic",
+            "koes.appdb",
+            "koes.services",
+            "koes.web",
+            "koes.cli",
+        ),
+        "cohorts reads uploads and links through an engine it is handed; it opens nothing itself",
+    ),
+    *(
+        (package, ("koes.cohorts",), "cohorts sits above the warehouse layers: they never know it")
+        for package in ("koes.engines", "koes.storage", "koes.etl", "koes.query", "koes.semantic", "koes.privacy")
+    ),
+    (
         "koes.privacy.audit",
         ("koes.appdb", "koes.services", "koes.storage", "koes.engines", "koes.web", "koes.cli"),
         "the audit chain rules are pure",
@@ -121,4 +140,20 @@ def test_only_appdb_may_use_sqlalchemy_or_alembic(tmp_path: Path) -> None:
     assert sorted(_violations(tmp_path / "koes")) == [
         "koes.cli.main imports koes.appdb.database: cli goes through services",
         "koes.services.audit imports sqlalchemy: only appdb may",
+    ]
+
+
+def test_the_cohort_rules_are_enforced(tmp_path: Path) -> None:
+    cohorts = tmp_path / "koes" / "cohorts"
+    engines = tmp_path / "koes" / "engines"
+    for folder in (cohorts, engines):
+        folder.mkdir(parents=True)
+    (cohorts / "linkage.py").write_text("from koes.engines.duckdb import DuckDBEngine\nimport duckdb\n")
+    (cohorts / "rows.py").write_text("from koes.privacy.pseudonymisation import Pseudonymiser\nfrom . import report\n")
+    (engines / "duckdb.py").write_text("from koes.cohorts.rows import Member\n")
+    assert sorted(_violations(tmp_path / "koes")) == [
+        "koes.cohorts.linkage imports duckdb: only storage, engines and etl may",
+        "koes.cohorts.linkage imports koes.engines.duckdb: cohorts reads uploads and links through an engine it is "
+        "handed; it opens nothing itself",
+        "koes.engines.duckdb imports koes.cohorts.rows: cohorts sits above the warehouse layers: they never know it",
     ]

@@ -29,6 +29,7 @@ from koes.services.analysis import AnalysisFailedError, AnalysisService, NoRelea
 from koes.services.appdb import AppDatabase, AppDatabaseError, open_app_database
 from koes.services.audit import AuditTrail, parse_anchor, parse_instant
 from koes.services.catalog import service_catalog
+from koes.services.cohorts import CheckRequest, CohortRefusedError, check_cohort_file
 from koes.services.demo import ensure_demo_users
 from koes.services.export import DELIMITERS, check_downloadable, to_csv
 from koes.services.organisations import list_organisations
@@ -865,6 +866,79 @@ def sessions_purge(ctx: typer.Context) -> None:
     finally:
         database.dispose()
     console.print(f"{count} ended session(s) deleted.", markup=False, highlight=False)
+
+
+cohort_app = typer.Typer(
+    help="CPR populations (Advanced): check an upload before anything is kept.", no_args_is_help=True
+)
+app.add_typer(cohort_app, name="cohort")
+
+
+class ReportFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@cohort_app.command("check")
+def cohort_check(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A CSV or XLSX file with a CPR column.")],
+    org: Annotated[str, typer.Option("--org", help="Your municipality: kommunekode (101) or kommune:101.")],
+    sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX: the sheet to read (default: the first).")] = None,
+    reference_date: Annotated[
+        str | None,
+        typer.Option("--reference-date", help="Residence is checked on this day (default: the release's last day)."),
+    ] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="text (to read) or json (to save).")] = (
+        ReportFormat.TEXT
+    ),
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the report as JSON to this file.")] = None,
+    lang: Annotated[Language, typer.Option("--lang", help="Language of the report.")] = Language.DA,
+    purpose: Annotated[str | None, typer.Option("--purpose", help="Why the population is checked (audited).")] = None,
+    warehouse: Annotated[Path | None, typer.Option("--warehouse", help="Warehouse folder.")] = None,
+) -> None:
+    """Validate a CPR population, pseudonymise it and link it to the current release; print the report.
+
+    Nothing is kept: not the file, not the CPR numbers, not the pseudonyms. The report names lines,
+    never CPR numbers. The check is audited (action cohort_upload) in the app database.
+    """
+    settings = _settings(ctx, warehouse_dir=warehouse)
+    municipality = _kommunekode(org)
+    day = _iso_date("--reference-date", reference_date) if reference_date else None
+    if not file.is_file():
+        _fail(f"{file} is not a file")
+    request = CheckRequest(municipality, sheet, day, user=settings.local_user, purpose=purpose)
+    database = _app_database(settings)
+    try:
+        check = check_cohort_file(settings, file, request, AuditTrail(database))
+    except CohortRefusedError as exc:
+        _stop(exc.text(lang.value))
+    except AppDatabaseError as exc:
+        _stop(f"{exc}; nothing is checked without an audit record")
+    finally:
+        database.dispose()
+    body = json.dumps(check.report.to_json(lang.value), indent=2, ensure_ascii=False)
+    if out is not None:
+        out.write_text(body + "\n", encoding="utf-8")
+    if fmt is ReportFormat.JSON:
+        typer.echo(body)
+    else:
+        for line in check.report.to_text(lang.value):
+            typer.echo(line)
+
+
+def _kommunekode(text: str) -> int:
+    code = text.removeprefix("kommune:")
+    if not (code.isascii() and code.isdigit()):
+        _fail(f"--org: {text!r} is not a kommunekode (101) or kommune:101")
+    return int(code)
+
+
+def _iso_date(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)")
 
 
 @app.command("demo-users")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -29,9 +30,19 @@ class DuckDBEngine:
         self._con.execute("SET enable_progress_bar = false")
 
     def execute(self, sql: str) -> list[Row]:
+        return self.execute_with(sql, {})
+
+    def execute_with(self, sql: str, tables: Mapping[str, Any]) -> list[Row]:
+        """Run ``sql`` with Arrow tables of the caller's (``name → table``) visible as views, for this query only.
+
+        The tables live in the query's own cursor and go with it: data such as a cohort's pseudonyms
+        reach the engine as data, never as SQL text, and no other query sees them.
+        """
         with self._lock:
             cursor = self._con.cursor()
         try:
+            for name, table in tables.items():
+                cursor.register(name, table)
             result = cursor.execute(sql)
             names = [d[0] for d in result.description or ()]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
