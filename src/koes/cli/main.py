@@ -294,21 +294,27 @@ def calibration_command(
 
 def _print_calibration(rows: list[CalibrationRow], period: object) -> None:
     table = Table(title=f"Synthetic ÷ published, scaled to the national population ({period})")
-    for column in ("perspective", "figure", "published", "synthetic", "ratio"):
-        table.add_column(column, justify="right" if column in ("published", "synthetic", "ratio") else "left")
+    for column in ("figure", "published", "synthetic", "ratio", "expected"):
+        table.add_column(column, justify="left" if column == "figure" else "right", no_wrap=True)
     for row in rows:
         f = row.figure
         ratio = "–" if row.ratio is None else f"{row.ratio:.2f}"
         if not row.calibrated:
             ratio = f"[bold red]{ratio}[/]"
-        elif f.reason:
-            ratio = f"{ratio} (expected {f.expected_ratio:.2f})"
-        synthetic = "–" if row.synthetic is None else f"{row.synthetic:,.4g}"
-        table.add_row(f.perspective, f.label, f"{f.published:,.4g}", synthetic, ratio)
+        expected = f"{f.expected_ratio:.2f}" if f.reason else ""
+        table.add_row(f.id, _compact(f.published), _compact(row.synthetic), ratio, expected)
     console.print(table)
     off = [r.figure.id for r in rows if not r.calibrated]
     if off:
         console.print(f"[bold red]{len(off)} figure(s) outside 0.9–1.1 without a stated reason:[/] {', '.join(off)}")
+
+
+def _compact(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:,.2f} M"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 class OutputFormat(StrEnum):
