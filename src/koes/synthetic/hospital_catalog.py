@@ -433,17 +433,17 @@ SOMATIC_ACUTE_ADMISSION = StayKind(
         ("galdesten", (0, 0, 0, 5, 5, 3, 2)),
         ("cellulitis", (0, 1, 2, 3, 3, 3, 3)),
         ("delirium", (0, 0, 0, 0, 0, 1, 3)),
-        ("dehydrering", (0, 2, 1, 1, 1, 1.1, 1.35)),
-        ("forstoppelse", (0, 0, 1, 1, 1, 1.35, 1.35)),
-        ("lungebetaendelse", (0, 3, 2, 3, 5, 3.2, 3.2)),
+        ("dehydrering", (0, 2, 1, 1, 1, 1.01, 1.24)),
+        ("forstoppelse", (0, 0, 1, 1, 1, 1.24, 1.24)),
+        ("lungebetaendelse", (0, 3, 2, 3, 5, 2.94, 2.94)),
         ("bronkitis", (0, 3, 2, 1, 1, 0.5, 0.5)),
-        ("blaerebetaendelse", (0, 1, 1, 1, 2, 1.35, 1.8)),
-        ("gastroenteritis", (0, 6, 4, 2, 2, 2, 1.5)),
-        ("hoftebrud", (0, 0, 0, 0, 0.3, 1.8, 3.2)),
-        ("andet_brud", (0, 2, 6, 5, 3, 2.25, 2.25)),
-        ("anaemi", (0, 0, 0, 0.5, 1, 1.5, 1)),
-        ("sociale_forhold", (0, 0, 0, 0, 0.3, 1, 1.5)),
-        ("tryksaar", (0, 0, 0, 0, 0, 0.5, 1)),
+        ("blaerebetaendelse", (0, 1, 1, 1, 2, 1.24, 1.66)),
+        ("gastroenteritis", (0, 6, 4, 2, 2, 1.84, 1.38)),
+        ("hoftebrud", (0, 0, 0, 0, 0.3, 1.66, 2.94)),
+        ("andet_brud", (0, 2, 6, 5, 3, 2.07, 2.07)),
+        ("anaemi", (0, 0, 0, 0.5, 1, 1.38, 0.92)),
+        ("sociale_forhold", (0, 0, 0, 0, 0.3, 0.92, 1.38)),
+        ("tryksaar", (0, 0, 0, 0, 0, 0.46, 0.92)),
     ),
     condition_rr={
         "diabetes": 1.5,
@@ -761,7 +761,7 @@ DISCHARGE_READY_MEAN_DAYS = 3.0
 DISCHARGE_READY_MAX_DAYS = 20
 # Psychiatry: few admissions end with discharge-ready days, but those wait long (SDS 2019, for
 # 2017: 626 of 47,000 admissions, 37.8 days on average, 23,700 days in all).
-DISCHARGE_READY_PSYCHIATRIC = 0.0133
+DISCHARGE_READY_PSYCHIATRIC = 0.0143
 DISCHARGE_READY_PSYCHIATRIC_MEAN_DAYS = 38.0
 DISCHARGE_READY_PSYCHIATRIC_MAX_DAYS = 365
 
