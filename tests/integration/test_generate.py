@@ -1,4 +1,4 @@
-"""`koes generate` end to end: files, determinism, schemas, calibration and bad arguments."""
+"""`koes generate` end to end: files, determinism, schemas, manifest and bad arguments."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -28,14 +27,6 @@ def _generate(out: Path, *args: str) -> tuple[int, str]:
 
 def _digests(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-
-
-@pytest.fixture(scope="module")
-def calibration_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("calibration") / "extracts"
-    code, output = _generate(out, "--persons", "20000", "--years", "2023", "--seed", "7")
-    assert code == 0, output
-    return out
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
@@ -78,56 +69,20 @@ def test_the_schema_check_catches_a_broken_file(tmp_path: Path) -> None:
     assert schema_problems(tmp_path, "csv") == ["lpr_kontakter.prioritet: 1 values not in code list prioritet"]
 
 
-def test_manifest_records_parameters_counts_and_calibration(calibration_run: Path) -> None:
-    manifest = json.loads((calibration_run / "generation.json").read_text(encoding="utf-8"))
+def test_manifest_records_parameters_and_counts(tmp_path: Path) -> None:
+    code, output = _generate(tmp_path, "--persons", "2000", "--years", "2023", "--seed", "7")
+    assert code == 0, output
+    manifest = json.loads((tmp_path / "generation.json").read_text(encoding="utf-8"))
     assert manifest["parameters"] == {
-        "persons": 20000,
+        "persons": 2000,
         "years": [2023, 2023],
         "seed": 7,
         "format": "parquet",
         "chunk_persons": 250000,
     }
     assert manifest["synthetic"] is True
-    assert manifest["row_counts"]["cpr_personer"] > 20000  # births and immigrants come on top
-    assert {row["measure"] for row in manifest["calibration"]} >= {"admissions", "preventable_65"}
-
-
-def test_volumes_are_within_20_percent_of_the_national_figures(calibration_run: Path) -> None:
-    manifest = json.loads((calibration_run / "generation.json").read_text(encoding="utf-8"))
-    off = {r["measure"]: r["ratio"] for r in manifest["calibration"] if not 0.8 <= r["ratio"] <= 1.2}
-    assert off == {}
-
-
-def test_independent_sql_over_the_files_agrees_with_the_manifest(calibration_run: Path) -> None:
-    """Admissions and GP contacts per 1,000 recomputed from the raw files, not the generator."""
-    f = calibration_run
-    con = duckdb.connect()
-    person_years = con.execute(
-        f"""select sum(datediff('day', greatest(fra_dato, date '2023-01-01'),
-                 least(coalesce(til_dato, date '2024-01-01'), date '2024-01-01'))) / 365.25
-            from '{f}/cpr_adresser.parquet'
-            where fra_dato < date '2024-01-01' and coalesce(til_dato, date '2024-01-01') > date '2023-01-01'"""
-    ).fetchone()
-    assert person_years is not None
-    admissions = con.execute(
-        f"""with c as (
-              select pnr, kont_starttidspunkt s, kont_sluttidspunkt e,
-                     max(kont_sluttidspunkt) over (partition by pnr order by kont_starttidspunkt, kont_sluttidspunkt
-                        rows between unbounded preceding and 1 preceding) prev_end
-              from '{f}/lpr_kontakter.parquet' where kont_type in ('ALCA00', 'ALCA10')),
-            marked as (select *, sum(case when prev_end is null or s > prev_end + interval 4 hour then 1 else 0 end)
-                       over (partition by pnr order by s, e) stay from c)
-            select count(*) filter (where dur >= 12 * 3600) from (
-              select pnr, stay, date_diff('second', min(s), max(e)) dur from marked group by pnr, stay)"""
-    ).fetchone()
-    gp = con.execute(
-        f"select sum(kontakt) from '{f}/ssr_ydelser.parquet' where substr(speciale, 1, 2) in ('80', '81')"
-    ).fetchone()
-    assert admissions is not None and gp is not None
-    manifest = json.loads((f / "generation.json").read_text(encoding="utf-8"))
-    generated = {r["measure"]: r["generated_per_1000"] for r in manifest["calibration"]}
-    assert 1000 * admissions[0] / person_years[0] == pytest.approx(generated["admissions"], rel=0.01)
-    assert 1000 * gp[0] / person_years[0] == pytest.approx(generated["gp_contacts"], rel=0.01)
+    assert manifest["row_counts"]["cpr_personer"] > 2000  # births and immigrants come on top
+    assert f"koes calibration {tmp_path}" in " ".join(output.split())
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,9 @@ from koes.services.warehouse import (
     rollback,
 )
 from koes.settings import Settings
+from koes.synthetic.calibration import CalibrationRow, calibration_table, measure, render_markdown, write_into
+from koes.synthetic.extracts import ExtractError, ExtractFolder
+from koes.synthetic.figures import FigureError, load_figures
 from koes.synthetic.generate import GenerationError, GenerationRequest, GenerationResult, generate
 from koes.synthetic.writer import ExtractFormat
 
@@ -257,17 +260,62 @@ def _print_summary(result: GenerationResult, seconds: float) -> None:
     for name, count in result.row_counts.items():
         rows.add_row(name, f"{count:,}")
     console.print(rows)
-    calib = Table(title="Calibration against national figures (per 1,000 a year)")
-    for column in ("measure", "generated", "national", "ratio"):
-        calib.add_column(column, justify="left" if column == "measure" else "right")
-    for row in result.calibration:
-        calib.add_row(
-            str(row["label"]),
-            f"{row['generated_per_1000']:,}",
-            f"{row['national_per_1000']:,}",
-            f"{row['ratio']}",
-        )
-    console.print(calib)
+    console.print(f"Compare with published national figures: koes calibration {result.out}")
+
+
+@app.command("calibration")
+def calibration_command(
+    extracts: Annotated[Path, typer.Argument(help="Folder of generated extracts (Parquet or CSV).")],
+    years: Annotated[
+        str | None, typer.Option("--years", help="Period, e.g. 2022-2024 (default: from generation.json).")
+    ] = None,
+    docs: Annotated[
+        Path | None,
+        typer.Option("--docs", help="Also write the table into this Markdown file (e.g. docs/synthetic-data.md)."),
+    ] = None,
+) -> None:
+    """Compare generated extracts with published national figures, scaled to the national population."""
+    try:
+        folder = ExtractFolder.open(extracts)
+        period = parse_years(years) if years else folder.period()
+        figures = load_figures()
+    except (ExtractError, FigureError, ValueError) as exc:
+        _fail(str(exc))
+    with console.status("Reading the extracts") as status:
+        tally = measure(folder, period, lambda name: status.update(f"Reading the extracts: {name}"))
+    rows = calibration_table(figures, tally)
+    _print_calibration(rows, period)
+    if docs:
+        try:
+            write_into(docs, render_markdown(rows))
+        except (OSError, ValueError) as exc:
+            _fail(str(exc))
+        console.print(f"Wrote the table into {docs}")
+
+
+def _print_calibration(rows: list[CalibrationRow], period: object) -> None:
+    table = Table(title=f"Synthetic ÷ published, scaled to the national population ({period})")
+    for column in ("figure", "published", "synthetic", "ratio", "expected"):
+        table.add_column(column, justify="left" if column == "figure" else "right", no_wrap=True)
+    for row in rows:
+        f = row.figure
+        ratio = "–" if row.ratio is None else f"{row.ratio:.2f}"
+        if not row.calibrated:
+            ratio = f"[bold red]{ratio}[/]"
+        expected = f"{f.expected_ratio:.2f}" if f.reason else ""
+        table.add_row(f.id, _compact(f.published), _compact(row.synthetic), ratio, expected)
+    console.print(table)
+    off = [r.figure.id for r in rows if not r.calibrated]
+    if off:
+        console.print(f"[bold red]{len(off)} figure(s) outside 0.9–1.1 without a stated reason:[/] {', '.join(off)}")
+
+
+def _compact(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:,.2f} M"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 class OutputFormat(StrEnum):

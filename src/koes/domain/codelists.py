@@ -205,7 +205,9 @@ _NO_CONTACT = {"kontakt": "0"}
 SSR_YDELSE = CodeList(
     "ssr_ydelse",
     "Four-digit service code (last four digits of `speciale`), from the 2022 GP agreement; "
-    "whether a service counts as a contact is the `kontakt` attribute.",
+    "whether a service counts as a contact is the `kontakt` attribute. 3001 (an examination or "
+    "treatment a practising specialist bills on top of the consultation) is the synthetic data's "
+    "own [I].",
     _codes(
         ("0101", "Konsultation", "Consultation", _CONTACT),
         ("0105", "E-konsultation", "E-mail consultation", _CONTACT),
@@ -216,6 +218,12 @@ SSR_YDELSE = CodeList(
         ("0411", "Sygebesøg", "Home visit", _CONTACT),
         ("2101", "Blodtagning", "Blood sample", _NO_CONTACT),
         ("2102", "Celleprøve", "Cervical smear", _NO_CONTACT),
+        (
+            "3001",
+            "Tillægsydelse (undersøgelse eller behandling)",
+            "Additional service (examination or treatment)",
+            _NO_CONTACT,
+        ),
         ("6101", "Samtaleterapi", "Talk therapy", _CONTACT),
     ),
 )

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from koes.domain.codelists import PLEJE_YDELSESGRUPPE
+from koes.synthetic import demography as demo
 from koes.synthetic.context import ChunkContext
 from koes.synthetic.demography import AgeSteps
 from koes.synthetic.isoweek import as_dates, calendar_year, civil_day, day_numbers, year_month_day
@@ -36,8 +37,8 @@ OLD_AGE = 65
 
 # Share of all persons of an age in a nursing home on a given day, and the yearly chance of
 # moving in (a third of the places change hands each year, most when a resident dies).
-NURSING_HOME_SHARE = AgeSteps((0, 65, 75, 85, 90), (0.0, 0.008, 0.035, 0.12, 0.25))
-NURSING_HOME_ADMISSIONS = AgeSteps((0, 65, 75, 85, 90), (0.0, 0.003, 0.013, 0.045, 0.09))
+NURSING_HOME_SHARE = AgeSteps((0, 65, 75, 85, 90), (0.0, 0.0068, 0.030, 0.102, 0.21))
+NURSING_HOME_ADMISSIONS = AgeSteps((0, 65, 75, 85, 90), (0.0, 0.0026, 0.011, 0.038, 0.077))
 NURSING_HOME_EARLIEST_AGE = 60  # no stay starts before the 60th birthday
 STAY_BEFORE_PERIOD_YEARS = (2.3, 6.0)  # mean and longest time lived there before the period
 DEMENTIA_NURSING_HOME_FACTOR = 4.0
@@ -45,7 +46,7 @@ DYING_NURSING_HOME_FACTOR = 3.0  # many residents die during the period
 NURSING_HOME_FRAILTY_POWER = 0.5
 
 # Share of all persons of an age receiving home care in a month.
-HOME_CARE_SHARE = AgeSteps((0, 65, 75, 85), (0.0, 0.045, 0.135, 0.42))
+HOME_CARE_SHARE = AgeSteps((0, 65, 75, 85), (0.0, 0.040, 0.155, 0.52))
 YOUNG_HOME_CARE_SHARE = 0.02  # persons 18–64 with a serious condition
 YOUNG_CONDITIONS = ("demens", "kraeft", "hjertesvigt", "kol", "svaer_psykisk_lidelse")
 YOUNG_FROM_AGE = 18
@@ -54,6 +55,8 @@ HOME_CARE_FRAILTY_POWER = 0.7
 BEFORE_ADMISSION_FACTOR = 4.0  # home care usually precedes a move to a nursing home
 MAX_HOME_CARE_CHANCE = 0.9
 HOME_CARE_MEAN_MONTHS = 24  # a spell of home care lasts two years on average
+RECIPIENT_MORTALITY_RR = 2.0  # home-care recipients die twice as often as others of their age
+MONTHS_PER_YEAR = 12
 MID_MONTH_OFFSET = 14  # residence on the 15th decides the month's municipality
 
 
@@ -70,8 +73,8 @@ class ServiceGroup:
 
 
 SERVICE_GROUPS: tuple[ServiceGroup, ...] = (
-    ServiceGroup("praktisk_hjaelp", 0.80, 3.0),
-    ServiceGroup("personlig_pleje", 0.45, 14.0, dementia_share=0.25, very_old_share=0.25),
+    ServiceGroup("praktisk_hjaelp", 0.80, 2.5),
+    ServiceGroup("personlig_pleje", 0.45, 11.6, dementia_share=0.25, very_old_share=0.25),
     ServiceGroup("sygepleje", 0.40, 4.0, dementia_share=0.15, very_old_share=0.10),
     ServiceGroup("traening", 0.12, 6.0, course_months=3),  # rehabilitation after a setback
 )
@@ -228,9 +231,12 @@ class _HomeCare:
 
 def _home_care(rng: np.random.Generator, facts: _PersonFacts, stays: _Stays) -> _HomeCare:
     months = _Months.of(facts)
-    chance = _home_care_chance(facts, stays)
-    candidates = np.flatnonzero(chance > 0)  # most persons are too young for home care
-    receiving = _spells_of_care(rng, chance[candidates], len(months.first))
+    # Most persons are too young for home care in any month of the period.
+    last_age = facts.pop.age_on(np.arange(len(facts.pop)), as_dates(np.minimum(facts.exit, facts.end)))
+    candidates = np.flatnonzero((last_age >= OLD_AGE) | _serious(facts))
+    chance = _home_care_chance(facts, stays, candidates, months)
+    age = facts.pop.age_on(candidates, as_dates(np.full(len(candidates), facts.start)))
+    receiving = _spells_of_care(rng, chance, demo.mortality(age) * RECIPIENT_MORTALITY_RR / MONTHS_PER_YEAR)
     row, k = np.nonzero(receiving)
     person, k = candidates[row], k.astype(np.int64)
     kommune = facts.pop.municipality_on(person, as_dates(months.middle[k])).astype(np.int64)
@@ -239,42 +245,73 @@ def _home_care(rng: np.random.Generator, facts: _PersonFacts, stays: _Stays) -> 
     return _service_rows(rng, facts, person, k, months, kommune)
 
 
-def _home_care_chance(facts: _PersonFacts, stays: _Stays) -> Floats:
-    """Each person's chance of receiving home care in a month while living at home."""
-    pop = facts.pop
-    old = facts.age >= OLD_AGE
-    frail = pop.frailty**HOME_CARE_FRAILTY_POWER
-    risk = np.where(pop.has("demens"), DEMENTIA_HOME_CARE_FACTOR, 1.0) * frail
-    risk = _relative_to_age_band(risk, HOME_CARE_SHARE, facts.age, old)
-    # The share is of everybody of the age; nursing-home residents are not at home.
-    at_home = 1.0 - NURSING_HOME_SHARE.at(facts.age)
-    chance = HOME_CARE_SHARE.at(facts.age) * risk / at_home
-    serious = np.zeros(len(pop), dtype=bool)
+def _serious(facts: _PersonFacts) -> Bools:
+    found = np.zeros(len(facts.pop), dtype=bool)
     for name in YOUNG_CONDITIONS:
-        serious |= pop.has(name)
-    young = (facts.age >= YOUNG_FROM_AGE) & ~old & serious
+        found |= facts.pop.has(name)
+    return found
+
+
+def _home_care_chance(facts: _PersonFacts, stays: _Stays, person: Ints, months: _Months) -> Floats:
+    """Candidate × month: the chance of receiving home care that month while living at home.
+
+    The age is the age that month, and a person's risk (dementia, frailty) counts relative to the
+    others of the same age band *present that month*: as the frailest die, the survivors carry
+    the band's share, so the number of recipients follows the population instead of dying out.
+    """
+    pop = facts.pop
+    middle = months.middle[np.newaxis, :]
+    age = pop.age_on(np.repeat(person, len(months.middle)), as_dates(np.tile(months.middle, len(person))))
+    age = age.reshape(len(person), len(months.middle))
+    present = (facts.entry[person, np.newaxis] <= middle) & (middle <= facts.exit[person, np.newaxis])
+    risk = np.where(pop.has("demens")[person], DEMENTIA_HOME_CARE_FACTOR, 1.0) * pop.frailty[person] ** (
+        HOME_CARE_FRAILTY_POWER
+    )
+    risk = np.broadcast_to(risk[:, np.newaxis], age.shape)
+    band = np.searchsorted(np.asarray(HOME_CARE_SHARE.ages), age, side="right") - 1
+    relative = np.ones(age.shape)
+    for k in range(age.shape[1]):
+        among = present[:, k] & (age[:, k] >= OLD_AGE)
+        relative[:, k] = _band_relative(risk[:, k], band[:, k], among)
+    # The share is of everybody of the age; nursing-home residents are not at home.
+    at_home = 1.0 - NURSING_HOME_SHARE.at(age)
+    chance = HOME_CARE_SHARE.at(age) * relative / at_home
+    young = (age >= YOUNG_FROM_AGE) & (age < OLD_AGE) & _serious(facts)[person, np.newaxis]
     chance = np.where(young, YOUNG_HOME_CARE_SHARE, chance)
     moving_in = np.zeros(len(pop), dtype=bool)
     moving_in[stays.person[stays.since >= facts.start]] = True
-    chance = np.where(moving_in, chance * BEFORE_ADMISSION_FACTOR, chance)
-    return np.minimum(chance, MAX_HOME_CARE_CHANCE)
+    chance = np.where(moving_in[person, np.newaxis], chance * BEFORE_ADMISSION_FACTOR, chance)
+    return np.where(present, np.minimum(chance, MAX_HOME_CARE_CHANCE), 0.0)
 
 
-def _spells_of_care(rng: np.random.Generator, chance: Floats, months: int) -> Bools:
-    """Person × month: in care or not, a two-state chain whose steady state is ``chance``.
+def _band_relative(risk: Floats, band: Ints, among: Bools) -> Floats:
+    """``risk`` over its mean in each band, among the chosen persons (1 where a band has none)."""
+    total = np.bincount(band[among], weights=risk[among], minlength=int(band.max(initial=0)) + 1)
+    count = np.bincount(band[among], minlength=len(total))
+    mean = np.where(count > 0, total / np.maximum(count, 1), 1.0)
+    return np.asarray(risk / np.where(mean > 0, mean, 1.0)[band], dtype=np.float64)
 
-    Care stops with probability 1/HOME_CARE_MEAN_MONTHS a month and starts at the rate that
-    keeps each person's share of months in care at ``chance``.
+
+def _spells_of_care(rng: np.random.Generator, chance: Floats, deaths: Floats) -> Bools:
+    """Person × month: in care or not, a two-state chain that follows each month's ``chance``.
+
+    Care stops with probability 1/HOME_CARE_MEAN_MONTHS a month, or when the person dies
+    (``deaths``: each person's monthly chance of dying while in care), and starts at the rate
+    that keeps the share of the living in care at that month's chance.
     """
     stop = 1.0 / HOME_CARE_MEAN_MONTHS
-    start = chance * stop / (1.0 - chance)
-    state = np.zeros((len(chance), months), dtype=bool)
-    current = rng.random(len(chance)) < chance
-    for k in range(months):
+    # Recipients also leave by dying; starts make up for both, so the share stays at the chance.
+    refill = stop + deaths
+    state = np.zeros(chance.shape, dtype=bool)
+    if chance.size == 0:
+        return state
+    current = rng.random(len(chance)) < chance[:, 0]
+    for k in range(chance.shape[1]):
         if k:
+            start = np.minimum(chance[:, k] * refill / (1.0 - chance[:, k]), 1.0)
             u = rng.random(len(chance))
             current = np.where(current, u >= stop, u < start)
-        state[:, k] = current
+        state[:, k] = current & (chance[:, k] > 0)
     return state
 
 

@@ -94,19 +94,21 @@ class Episode:
 
 EPISODE_LENGTH_SIGMA = 0.9  # spread of lognormal spell lengths
 
-# Long-term benefits, mutually exclusive per person (a person holds at most one of them).
+# Long-term benefits, mutually exclusive per person (a person holds at most one of them). Shares
+# are calibrated to Statistics Denmark's full-time recipients in 2023 (AUH01: førtidspension
+# 233,700, efterløn 34,100, SU 287,000; AUKS01: fleksjob 87,500); see published_figures.yaml.
 DISABILITY_PENSION = LongTermBenefit(
     ("781", "783"),
     (0.7, 0.3),
     18,
     STATE_PENSION_AGE,
-    AgeSteps((0, 18, 30, 40, 50, 60, 67), (0.0, 0.01, 0.02, 0.045, 0.065, 0.08, 0.0)),
+    AgeSteps((0, 18, 30, 40, 50, 60, 67), (0.0, 0.014, 0.028, 0.063, 0.091, 0.112, 0.0)),
     condition="svaer_psykisk_lidelse",
     condition_factor=5.0,
 )
-FLEXIBLE_JOB = LongTermBenefit(("771",), (1.0,), 30, STATE_PENSION_AGE, AgeSteps((0, 29, 67), (0.0, 0.025, 0.0)))
-EARLY_RETIREMENT = LongTermBenefit(("621",), (1.0,), 62, STATE_PENSION_AGE, AgeSteps((0, 61, 67), (0.0, 0.15, 0.0)))
-STUDENT_GRANT = LongTermBenefit(("651",), (1.0,), 18, 28, AgeSteps((0, 17, 20, 25, 28), (0.0, 0.45, 0.6, 0.4, 0.0)))
+FLEXIBLE_JOB = LongTermBenefit(("771",), (1.0,), 30, STATE_PENSION_AGE, AgeSteps((0, 29, 67), (0.0, 0.032, 0.0)))
+EARLY_RETIREMENT = LongTermBenefit(("621",), (1.0,), 62, STATE_PENSION_AGE, AgeSteps((0, 61, 67), (0.0, 0.103, 0.0)))
+STUDENT_GRANT = LongTermBenefit(("651",), (1.0,), 18, 28, AgeSteps((0, 17, 20, 25, 28), (0.0, 0.36, 0.48, 0.32, 0.0)))
 LONG_TERM: tuple[LongTermBenefit, ...] = (
     DISABILITY_PENSION,
     FLEXIBLE_JOB,
@@ -115,17 +117,19 @@ LONG_TERM: tuple[LongTermBenefit, ...] = (
 )
 
 # Episodes in order of priority, lowest first: sickness benefit overwrites unemployment, which
-# overwrites social assistance (DREAM's priority rule).
-REHABILITATION = Episode("760", 18, STATE_PENSION_AGE, 26, 104, share_in_a_week=0.005)
-SOCIAL_ASSISTANCE = Episode("130", 18, 65, 8, 78, share_in_a_week=0.034, frailty_power=0.5)
-UNEMPLOYMENT = Episode("111", 18, STATE_PENSION_AGE, 4, 30, share_in_a_week=0.042)
+# overwrites social assistance (DREAM's priority rule). Levels are calibrated to 2023: net
+# unemployment 72,200 and sickness benefit 76,700 full-time (AUH01), 92,700 persons on social
+# assistance benefits in June (KYS01); see published_figures.yaml.
+REHABILITATION = Episode("760", 18, STATE_PENSION_AGE, 26, 104, share_in_a_week=0.0048)
+SOCIAL_ASSISTANCE = Episode("130", 18, 65, 8, 78, share_in_a_week=0.0296, frailty_power=0.5)
+UNEMPLOYMENT = Episode("111", 18, STATE_PENSION_AGE, 4, 30, share_in_a_week=0.0206)
 SICKNESS_BENEFIT = Episode(
     "890",
     18,
     STATE_PENSION_AGE,
     1,
     52,
-    starts_per_year=0.115,
+    starts_per_year=0.123,
     median_weeks=6.0,
     frailty_power=0.8,
     for_flexjob=True,

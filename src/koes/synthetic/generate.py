@@ -20,7 +20,6 @@ from koes import __version__
 from koes.domain.periods import YearRange
 from koes.domain.registers import REGISTERS
 from koes.refdata import RefData
-from koes.synthetic.calibration import CalibrationTally
 from koes.synthetic.care import generate_care
 from koes.synthetic.context import ChunkContext, IdAllocator
 from koes.synthetic.employment import generate_employment
@@ -74,7 +73,6 @@ class GenerationRequest:
 class GenerationResult:
     out: Path
     row_counts: Mapping[str, int]
-    calibration: list[dict[str, object]]
 
 
 ProgressCallback = Callable[[int, int], None]  # (persons done, persons in total)
@@ -90,13 +88,13 @@ def generate(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        counts, calibration = _write_all(request, refdata, staging, progress)
-        manifest = _manifest(request, counts, calibration)
+        counts = _write_all(request, refdata, staging, progress)
+        manifest = _manifest(request, counts)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _replace(staging, request.out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return GenerationResult(request.out, counts, calibration)
+    return GenerationResult(request.out, counts)
 
 
 def chunk_sizes(persons: int, chunk: int = CHUNK_PERSONS) -> Iterator[int]:
@@ -108,9 +106,9 @@ def chunk_sizes(persons: int, chunk: int = CHUNK_PERSONS) -> Iterator[int]:
 
 def _write_all(
     request: GenerationRequest, refdata: RefData, folder: Path, progress: ProgressCallback | None
-) -> tuple[dict[str, int], list[dict[str, object]]]:
+) -> dict[str, int]:
     writer = ExtractWriter(folder, request.fmt)
-    ids, used, tally = IdAllocator(), PnrRegistry(), CalibrationTally()
+    ids, used = IdAllocator(), PnrRegistry()
     done = 0
     # One chunk is written (Arrow encodes and compresses without the GIL) while the next is
     # generated, so both cores work; writes stay in chunk order, so the files are unchanged.
@@ -129,7 +127,6 @@ def _write_all(
             tables = person_tables(pop)
             for generator in GENERATORS:
                 tables.update(generator(pop, ctx))
-            tally.add(pop, tables, ctx.years)
             if pending:
                 pending.result()  # at most one chunk waits in memory
             pending = pool.submit(_write_chunk, writer, tables)
@@ -138,7 +135,7 @@ def _write_all(
                 progress(done, request.persons)
         if pending:
             pending.result()
-    return writer.close(), tally.table()
+    return writer.close()
 
 
 def _write_chunk(writer: ExtractWriter, tables: Mapping[str, pa.Table]) -> None:
@@ -146,9 +143,7 @@ def _write_chunk(writer: ExtractWriter, tables: Mapping[str, pa.Table]) -> None:
         writer.write(name, table)
 
 
-def _manifest(
-    request: GenerationRequest, counts: Mapping[str, int], calibration: list[dict[str, object]]
-) -> dict[str, object]:
+def _manifest(request: GenerationRequest, counts: Mapping[str, int]) -> dict[str, object]:
     # No wall-clock time in the manifest: the same arguments must give byte-identical files.
     return {
         "generator": "koes.synthetic",
@@ -164,7 +159,6 @@ def _manifest(
         "period": {"start": request.years.start.isoformat(), "end": request.years.end.isoformat()},
         "files": {r.name: extract_filename(r.name, request.fmt) for r in REGISTERS},
         "row_counts": dict(counts),
-        "calibration": calibration,
         "note": (
             "Synthetic data. CPR numbers are well-formed and consistent with birth date and sex "
             "but fail modulus 11 on dates other than 1 January, a space CPR has not issued."

@@ -400,6 +400,7 @@ class StayKind:
     # is more uneven, so fewer persons have many of the visits.
     habit_shape: float = 0.0
     los_sigma: float = 0.9  # lognormal spread of the length of stay
+    patients_only: bool = False  # only the period's psychiatric patients have stays of this kind
 
 
 _AGES = (0, 1, 5, 15, 25, 35, 45, 55, 65, 75, 80, 85, 90)
@@ -418,10 +419,10 @@ SOMATIC_ACUTE_ADMISSION = StayKind(
         ("boern_infektion", (25, 45, 30, 0, 0, 0, 0)),
         ("astma_anfald", (0, 8, 8, 3, 2, 0, 0)),
         ("appendicitis", (0, 1, 12, 8, 4, 1, 0.5)),
-        ("mavesmerter", (0, 3, 10, 12, 10, 6, 4)),
-        ("brystsmerter", (0, 0, 0, 4, 10, 6, 3)),
-        ("observation", (10, 15, 15, 12, 10, 6, 4)),
-        ("symptomer", (5, 10, 10, 10, 10, 7, 6)),
+        ("mavesmerter", (0, 1.2, 4, 5, 4, 2.5, 2)),
+        ("brystsmerter", (0, 0, 0, 2, 4, 2.5, 1.2)),
+        ("observation", (4, 5, 5, 4, 3.5, 2, 1.5)),
+        ("symptomer", (2, 3.5, 3.5, 3.5, 3.5, 2.5, 2)),
         ("hovedtraume", (0, 8, 8, 6, 3, 2, 3)),
         ("forgiftning", (0, 3, 3, 10, 4, 1, 0.5)),
         ("ami", (0, 0, 0, 0.5, 5, 6, 5)),
@@ -432,17 +433,17 @@ SOMATIC_ACUTE_ADMISSION = StayKind(
         ("galdesten", (0, 0, 0, 5, 5, 3, 2)),
         ("cellulitis", (0, 1, 2, 3, 3, 3, 3)),
         ("delirium", (0, 0, 0, 0, 0, 1, 3)),
-        ("dehydrering", (0, 2, 1, 1, 1, 1.2, 1.5)),
-        ("forstoppelse", (0, 0, 1, 1, 1, 1.5, 1.5)),
-        ("lungebetaendelse", (0, 3, 2, 3, 5, 3.5, 3.5)),
+        ("dehydrering", (0, 2, 1, 1, 1, 1.01, 1.24)),
+        ("forstoppelse", (0, 0, 1, 1, 1, 1.24, 1.24)),
+        ("lungebetaendelse", (0, 3, 2, 3, 5, 2.94, 2.94)),
         ("bronkitis", (0, 3, 2, 1, 1, 0.5, 0.5)),
-        ("blaerebetaendelse", (0, 1, 1, 1, 2, 1.5, 2)),
-        ("gastroenteritis", (0, 6, 4, 2, 2, 2, 1.5)),
-        ("hoftebrud", (0, 0, 0, 0, 0.3, 2, 3.5)),
-        ("andet_brud", (0, 2, 6, 5, 3, 2.5, 2.5)),
-        ("anaemi", (0, 0, 0, 0.5, 1, 1.5, 1)),
-        ("sociale_forhold", (0, 0, 0, 0, 0.3, 1, 1.5)),
-        ("tryksaar", (0, 0, 0, 0, 0, 0.5, 1)),
+        ("blaerebetaendelse", (0, 1, 1, 1, 2, 1.24, 1.66)),
+        ("gastroenteritis", (0, 6, 4, 2, 2, 1.84, 1.38)),
+        ("hoftebrud", (0, 0, 0, 0, 0.3, 1.66, 2.94)),
+        ("andet_brud", (0, 2, 6, 5, 3, 2.07, 2.07)),
+        ("anaemi", (0, 0, 0, 0.5, 1, 1.38, 0.92)),
+        ("sociale_forhold", (0, 0, 0, 0, 0.3, 0.92, 1.38)),
+        ("tryksaar", (0, 0, 0, 0, 0, 0.46, 0.92)),
     ),
     condition_rr={
         "diabetes": 1.5,
@@ -460,15 +461,15 @@ SOMATIC_ACUTE_ADMISSION = StayKind(
             ("dehydrering", 0.1),
             ("blaerebetaendelse", 0.1),
             ("ami", 0.1),
-            ("observation", 0.15),
+            ("observation", 0.07),
         ),
         "kol": (
             ("kol_forvaerring", 0.3),
             ("lungebetaendelse", 0.15),
             ("hjertesvigt", 0.1),
             ("atrieflimren", 0.1),
-            ("symptomer", 0.1),
-            ("observation", 0.2),
+            ("symptomer", 0.05),
+            ("observation", 0.1),
         ),
         "hjertesvigt": (
             ("hjertesvigt", 0.6),
@@ -495,12 +496,12 @@ SOMATIC_ACUTE_ADMISSION = StayKind(
             ("sepsis", 0.15),
             ("lungebetaendelse", 0.1),
             ("dehydrering", 0.05),
-            ("observation", 0.2),
+            ("observation", 0.1),
         ),
         "svaer_psykisk_lidelse": (
             ("forgiftning", 0.4),
-            ("symptomer", 0.3),
-            ("observation", 0.3),
+            ("symptomer", 0.15),
+            ("observation", 0.15),
         ),
         "astma": (("astma_anfald", 0.7), ("lungebetaendelse", 0.3)),
     },
@@ -526,7 +527,7 @@ SOMATIC_PLANNED_ADMISSION = StayKind(
         ("prostataoperation", (0, 0, 0, 0, 2, 6, 5)),
         ("hysterektomi", (0, 0, 0, 3, 8, 3, 1)),
         ("tonsiller", (0, 5, 10, 3, 0.5, 0, 0)),
-        ("udredning_indlagt", (20, 20, 20, 15, 15, 12, 12)),
+        ("udredning_indlagt", (6, 6, 6, 4, 4, 3.5, 3.5)),
         ("epilepsi", (5, 10, 10, 5, 3, 2, 1)),
     ),
     condition_rr={"kraeft": 4.0, "hjertesvigt": 1.8, "diabetes": 1.3, "kol": 1.3},
@@ -565,8 +566,8 @@ SOMATIC_ACUTE_OUTPATIENT = StayKind(
         ("let_skade", (10, 30, 40, 35, 25, 15, 12)),
         ("brud_ambulant", (1, 5, 12, 8, 6, 8, 10)),
         ("akut_infektion", (10, 15, 10, 10, 10, 12, 14)),
-        ("akutte_symptomer", (10, 10, 10, 20, 25, 25, 22)),
-        ("akut_observation", (10, 10, 8, 10, 10, 10, 10)),
+        ("akutte_symptomer", (16, 16, 16, 32, 40, 40, 36)),
+        ("akut_observation", (16, 16, 13, 16, 16, 16, 16)),
         ("forgiftning", (0, 3, 2, 4, 2, 1, 1)),
         ("boern_akut", (40, 35, 20, 0, 0, 0, 0)),
         ("hovedtraume", (5, 10, 8, 5, 3, 3, 5)),
@@ -622,8 +623,8 @@ SOMATIC_PLANNED_OUTPATIENT = StayKind(
         ("neurologisk", (2, 4, 5, 5, 6, 5, 4)),
         ("nyresygdom", (0, 0, 0, 1, 2, 3, 3)),
         ("boern_ambulant", (60, 40, 25, 0, 0, 0, 0)),
-        ("udredning", (10, 10, 10, 10, 10, 10, 10)),
-        ("symptomudredning", (5, 10, 10, 15, 15, 12, 10)),
+        ("udredning", (16, 16, 16, 16, 16, 16, 16)),
+        ("symptomudredning", (8, 16, 16, 24, 24, 20, 16)),
         ("hjertekontrol", (2, 1, 1, 1, 4, 8, 8)),
         ("astmakontrol", (0, 4, 4, 1, 1, 1, 0)),
     ),
@@ -667,17 +668,18 @@ PSYCH_ADMISSION = StayKind(
     Setting.ADMISSION,
     "psykiatri",
     acute_share=0.7,
-    per_1000=3.5,
+    per_1000=6.6,  # with readmissions ≈ 47,000 admissions a year (SDS 2017)
     male=AgeSteps(_PSY_AGES, (0, 0, 0, 0.1, 0.8, 1.6, 1.5, 1.3, 1.1, 0.9, 0.6, 0.6, 0.5)),
     female=AgeSteps(_PSY_AGES, (0, 0, 0, 0.15, 1.0, 1.6, 1.4, 1.2, 1.0, 0.8, 0.6, 0.6, 0.5)),
     base_mix=_PSYCH_BASE_ADMISSION,
-    condition_rr={"svaer_psykisk_lidelse": 100.0, "demens": 1.5},
+    condition_rr={"svaer_psykisk_lidelse": 4.0, "demens": 1.5},
     condition_mix={
         "svaer_psykisk_lidelse": (("svaer_psykisk_lidelse", 1.0),),
         "demens": (("gerontopsykiatri", 1.0),),
     },
     frailty_power=0.8,
-    los_sigma=0.9,
+    los_sigma=0.95,
+    patients_only=True,
 )
 
 PSYCH_OUTPATIENT = StayKind(
@@ -700,14 +702,25 @@ PSYCH_OUTPATIENT = StayKind(
         ("gerontopsykiatri", (0, 0, 0, 0, 0, 10, 20)),
         ("psykiatrisk_observation", (0, 5, 8, 6, 5, 5, 5)),
     ),
-    condition_rr={"svaer_psykisk_lidelse": 90.0, "demens": 1.5},
+    condition_rr={"svaer_psykisk_lidelse": 3.0, "demens": 1.5},
     condition_mix={
         "svaer_psykisk_lidelse": (("svaer_psykisk_lidelse", 1.0),),
         "demens": (("gerontopsykiatri", 1.0),),
     },
     frailty_power=0.6,
-    habit_shape=0.6,
+    habit_shape=1.0,
+    patients_only=True,
 )
+
+# Psychiatric patients: the persons treated in psychiatric hospitals during the period, by age
+# (Psykiatrifonden 2023: ≈ 150,000 a year, 2.5 % of citizens, half of them before 35), far more
+# often those with a severe mental illness. Only they have psychiatric stays, so admissions and
+# outpatient visits fall on the same persons, about eight visits each a year.
+PSYCHIATRIC_PATIENT_SHARE = AgeSteps(
+    (0, 6, 13, 18, 25, 35, 45, 55, 65, 75),
+    (0.002, 0.030, 0.053, 0.059, 0.047, 0.035, 0.029, 0.021, 0.012, 0.010),
+)
+PSYCHIATRIC_PATIENT_SMI_RR = 20.0
 
 STAY_KINDS: tuple[StayKind, ...] = (
     SOMATIC_ACUTE_ADMISSION,
@@ -744,9 +757,13 @@ HOME_VISIT_GERIATRIC_FROM = 80
 # Discharge-ready periods (færdigbehandlede): share of admissions that end with one.
 DISCHARGE_READY_SOMATIC_65 = 0.03  # somatic admissions of persons 65+, before dementia/frailty
 DISCHARGE_READY_DEMENTIA_RR = 2.5
-DISCHARGE_READY_PSYCHIATRIC = 0.10
 DISCHARGE_READY_MEAN_DAYS = 3.0
 DISCHARGE_READY_MAX_DAYS = 20
+# Psychiatry: few admissions end with discharge-ready days, but those wait long (SDS 2019, for
+# 2017: 626 of 47,000 admissions, 37.8 days on average, 23,700 days in all).
+DISCHARGE_READY_PSYCHIATRIC = 0.0143
+DISCHARGE_READY_PSYCHIATRIC_MEAN_DAYS = 38.0
+DISCHARGE_READY_PSYCHIATRIC_MAX_DAYS = 365
 
 TRANSFER_SHARE = 0.05  # somatic admissions that include a transfer within the region
 EMERGENCY_FIRST_SHARE = 0.8  # acute somatic admissions that start in the emergency department

@@ -30,6 +30,8 @@ from koes.synthetic.hospital_catalog import (
     DISCHARGE_READY_MAX_DAYS,
     DISCHARGE_READY_MEAN_DAYS,
     DISCHARGE_READY_PSYCHIATRIC,
+    DISCHARGE_READY_PSYCHIATRIC_MAX_DAYS,
+    DISCHARGE_READY_PSYCHIATRIC_MEAN_DAYS,
     DISCHARGE_READY_SOMATIC_65,
     DYING_RR,
     HOME_VISIT_GERIATRIC_FROM,
@@ -37,6 +39,8 @@ from koes.synthetic.hospital_catalog import (
     HOME_VISIT_SHARE_PSYCHIATRY,
     HOSPITAL_USUAL_SHARE,
     PSYCH_ADMISSION,
+    PSYCHIATRIC_PATIENT_SHARE,
+    PSYCHIATRIC_PATIENT_SMI_RR,
     READMISSION_CHRONIC_RR,
     READMISSION_OLD_RR,
     READMISSION_PSYCHIATRIC,
@@ -140,6 +144,7 @@ class PersonFacts:
     dying: Bools  # dies within the period
     codes: Ints  # (persons, CONDITIONS) the person's own code per condition
     usual_u: Floats
+    psychiatric_patient: Bools  # treated in psychiatry during the period
 
     @classmethod
     def of(cls, pop: Population, ctx: ChunkContext, rng: np.random.Generator) -> PersonFacts:
@@ -152,22 +157,37 @@ class PersonFacts:
             if name in pop.conditions:
                 conditions[:, j] = pop.conditions[name]
         sex = pop.sex.astype(np.int64)
+        age_mid = pop.age_on(idx, mid)
         return cls(
             entry=entry,
             exit=exit_,
             person_years=(exit_ - entry + 1) / 365.25,
-            age_mid=pop.age_on(idx, mid),
+            age_mid=age_mid,
             sex=sex,
             conditions=conditions,
             frailty=pop.frailty.astype(np.float64),
             dying=(pop.status == "90") & (pop.exit <= ctx.end64),
             codes=draw_person_codes(rng, pop.sex),
             usual_u=rng.random(len(pop)),
+            psychiatric_patient=_psychiatric_patients(
+                rng, age_mid, conditions[:, CONDITION_INDEX["svaer_psykisk_lidelse"]]
+            ),
         )
 
     @property
     def last_second(self) -> Ints:
         return (self.exit + 1) * DAY - 60
+
+
+def _psychiatric_patients(rng: np.random.Generator, age: Ints, severe: Bools) -> Bools:
+    """Who is treated in psychiatry in the period: the age's share, many more of the severely ill."""
+    weight = np.where(severe, PSYCHIATRIC_PATIENT_SMI_RR, 1.0)
+    band = np.searchsorted(np.asarray(PSYCHIATRIC_PATIENT_SHARE.ages), age, side="right") - 1
+    mean = np.bincount(band, weight, minlength=len(PSYCHIATRIC_PATIENT_SHARE.ages)) / np.maximum(
+        np.bincount(band, minlength=len(PSYCHIATRIC_PATIENT_SHARE.ages)), 1
+    )
+    chance = PSYCHIATRIC_PATIENT_SHARE.at(age) * weight / np.where(mean > 0, mean, 1.0)[band]
+    return np.asarray(rng.random(len(age)) < chance, dtype=np.bool_)
 
 
 def generate_stays(pop: Population, ctx: ChunkContext, places: HospitalPlaces) -> tuple[Stays, Ints]:
@@ -219,6 +239,8 @@ def _relative_risk(rng: np.random.Generator, kind: StayKind, facts: PersonFacts)
         rr = rr * rng.gamma(kind.habit_shape, 1 / kind.habit_shape, len(rr))
     for name, factor in kind.condition_rr.items():
         rr = np.where(facts.conditions[:, CONDITION_INDEX[name]], rr * factor, rr)
+    if kind.patients_only:
+        rr = rr * facts.psychiatric_patient
     if kind.acute_share >= 1.0:
         rr = np.where(facts.dying, rr * DYING_RR, rr)
     # Normalise within 10-year bands: relative risk decides who, not how much per age group.
@@ -352,7 +374,11 @@ def _discharge_ready_days(rng: np.random.Generator, facts: PersonFacts, person: 
     somatic_p = DISCHARGE_READY_SOMATIC_65 * np.where(dementia, DISCHARGE_READY_DEMENTIA_RR, 1.0)
     p = np.where(psychiatric, DISCHARGE_READY_PSYCHIATRIC, np.where(age >= OLD, somatic_p * frail, 0))
     ready = rng.random(len(person)) < p
-    days = np.minimum(rng.geometric(1 / DISCHARGE_READY_MEAN_DAYS, len(person)), DISCHARGE_READY_MAX_DAYS)
+    somatic_days = np.minimum(rng.geometric(1 / DISCHARGE_READY_MEAN_DAYS, len(person)), DISCHARGE_READY_MAX_DAYS)
+    psychiatric_days = np.minimum(
+        rng.geometric(1 / DISCHARGE_READY_PSYCHIATRIC_MEAN_DAYS, len(person)), DISCHARGE_READY_PSYCHIATRIC_MAX_DAYS
+    )
+    days = np.where(psychiatric, psychiatric_days, somatic_days)
     return np.where(ready, days, 0).astype(np.int64)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from koes.synthetic import demography as demo
 from koes.synthetic.context import ChunkContext
 from koes.synthetic.demography import AgeSteps
 from koes.synthetic.isoweek import SUNDAY, as_dates, day_numbers, new_year, weekday
@@ -33,6 +34,7 @@ RETURN_SHARE = 0.003  # redemptions later returned to the pharmacy (negative row
 RETURN_LAG_DAYS = 8  # a return comes back within a week
 INTERVAL_JITTER = 0.12  # spread of the days between regular redemptions, share of the interval
 MAX_USER_SHARE = 0.95
+USER_MORTALITY_RR = 1.5  # users of long-term drugs die more often than others of their age
 
 
 def shares_by_age(spec: str) -> AgeSteps:
@@ -166,7 +168,7 @@ DRUGS: tuple[Drug, ...] = (
 
 # Older users redeem long-term drugs more often than ``per_year``: smaller packages while doses
 # are adjusted, several prescribers, and dose-dispensing (every 14 days) for many from about 75.
-REGULAR_FREQUENCY_BY_AGE = AgeSteps((0, 18, 50, 65, 75, 85), (1.0, 1.3, 1.8, 1.9, 2.2, 2.5))
+REGULAR_FREQUENCY_BY_AGE = AgeSteps((0, 18, 50, 65, 75, 85), (0.94, 1.22, 1.69, 1.79, 2.07, 2.35))
 
 
 def generate_medicine(pop: Population, ctx: ChunkContext) -> dict[str, pa.Table]:
@@ -232,9 +234,9 @@ def _redemptions(rng: np.random.Generator, facts: _PersonFacts) -> tuple[Ints, I
     for k, d in enumerate(DRUGS):
         chance = _user_chance(d, facts)
         if d.regular:
-            users = np.flatnonzero(rng.random(len(chance)) < chance)
+            users, since = _regular_users(rng, facts, chance)
             per_year = d.per_year * facts.at_age(REGULAR_FREQUENCY_BY_AGE)[users]
-            person, day = _regular_redemptions(rng, facts, users, per_year)
+            person, day = _regular_redemptions(rng, facts, users, since, per_year)
         else:
             person, day = _sporadic_redemptions(rng, facts, chance, d.per_year)
         persons.append(person)
@@ -243,20 +245,37 @@ def _redemptions(rng: np.random.Generator, facts: _PersonFacts) -> tuple[Ints, I
     return np.concatenate(persons), np.concatenate(drugs), np.concatenate(days)
 
 
+def _regular_users(rng: np.random.Generator, facts: _PersonFacts, chance: Floats) -> tuple[Ints, Ints]:
+    """Users of a long-term drug and the day each is a user from.
+
+    A share ``chance`` uses it when entering the period; the others start at the rate that
+    replaces users who die, so the share of users holds over the years instead of dying out.
+    """
+    n = len(chance)
+    from_entry = rng.random(n) < chance
+    dying = demo.mortality(facts.age) * USER_MORTALITY_RR
+    rate = chance * dying / np.maximum(1.0 - chance, 1e-9)  # starts a year among non-users
+    wait = rng.exponential(1.0, n) / np.maximum(rate, 1e-12) * DAYS_PER_YEAR
+    since = facts.entry + np.minimum(wait, 1e6).astype(np.int64)
+    users = np.flatnonzero(from_entry | ((rate > 0) & (since <= facts.exit)))
+    return users, np.where(from_entry[users], facts.entry[users], since[users])
+
+
 def _regular_redemptions(
-    rng: np.random.Generator, facts: _PersonFacts, users: Ints, per_year: Floats
+    rng: np.random.Generator, facts: _PersonFacts, users: Ints, since: Ints, per_year: Floats
 ) -> tuple[Ints, Ints]:
-    """Redemptions every ``365 / per_year`` days from a random phase, while present."""
+    """Redemptions every ``365 / per_year`` days from a random phase, from ``since`` while present."""
     interval = DAYS_PER_YEAR / per_year
-    first, last = facts.entry[users], facts.exit[users]
+    first, last = since, facts.exit[users]
     phase = rng.random(len(users)) * interval
     count = np.maximum(np.floor((last - first - phase) / interval).astype(np.int64) + 1, 0)
     person = np.repeat(users, count)
     nth = np.arange(len(person)) - np.repeat(np.cumsum(count) - count, count)
     jitter = rng.normal(0.0, INTERVAL_JITTER * np.repeat(interval, count))
     offset = np.repeat(phase, count) + nth * np.repeat(interval, count) + jitter
-    day = facts.entry[person] + np.round(offset).astype(np.int64)
-    return person, np.clip(day, facts.entry[person], facts.exit[person])
+    start = np.repeat(first, count)
+    day = start + np.round(offset).astype(np.int64)
+    return person, np.clip(day, start, facts.exit[person])
 
 
 def _sporadic_redemptions(

@@ -49,10 +49,14 @@ FIRST_VISIT_SHARE = 0.35  # specialist services billed at the (higher) first-vis
 SETTLEMENT_LAG_DAYS = 15  # fees are settled in the week of the contact or up to 14 days later
 CORRECTION_LAG_DAYS = (7, 57)  # a correction is settled one to eight weeks after the original
 ADULT_FROM = 15  # women's higher use of general practice starts in the teens
-# Persons differ in how readily they see their GP beyond what age and frailty explain: a
-# gamma-distributed factor (mean 1) gives the non-users of a year (≈ 15 % of adults, fewer of the
-# youngest children and the old, whose check-ups and chronic care are regular).
-GP_PROPENSITY_SHAPE = AgeSteps((0, 3, 18, 65, 80), (3.0, 1.2, 1.0, 2.0, 4.0))
+# Persons differ in how readily they use the practice sector beyond what age and frailty explain:
+# a gamma-distributed factor (mean 1; smaller shapes are more uneven) gives the non-users of a
+# year. Men are more uneven than women: 76 % of men and 90 % of women aged 30–59 see their GP in
+# a year (DST 2018), and 91 % of all citizens use the practice sector at all (5.3 of 5.81 M,
+# DST 2018). The youngest children and the old have regular check-ups and chronic care.
+GP_PROPENSITY_SHAPE_MEN = AgeSteps((0, 3, 18, 65, 80), (3.0, 0.9, 0.75, 1.4, 4.0))
+GP_PROPENSITY_SHAPE_WOMEN = AgeSteps((0, 3, 15, 65, 80), (3.0, 1.1, 1.2, 2.0, 4.0))
+OTHER_PROPENSITY_POWER = 0.6  # the same readiness drives other providers' use, a little less
 
 # Relative use by age (1 ≈ an adult of 30–49); 0 where a service is not given at that age.
 GP_AGE = AgeSteps((0, 3, 7, 18, 30, 50, 65, 75, 85), (1.7, 0.8, 0.5, 0.75, 0.85, 1.05, 1.4, 1.8, 2.2))
@@ -73,7 +77,8 @@ EAR_AGE = AgeSteps((0, 7, 18, 50, 65, 75), (1.8, 0.8, 0.7, 1.0, 1.4, 1.8))
 SKIN_AGE = AgeSteps((0, 15, 30, 65), (0.6, 1.0, 0.9, 1.2))
 CHILD_PSYCHIATRY_AGE = AgeSteps((0, 4, 18), (0.0, 1.0, 0.0))
 GYNAECOLOGY_AGE = AgeSteps((0, 15, 20, 50, 70), (0.0, 0.5, 1.0, 0.7, 0.3))
-DENTIST_AGE = AgeSteps((0, 3, 18, 26), (0.5, 3.0, 1.0, 0.3))
+# Children's and young people's dental care is municipal (børne- og ungdomstandpleje), not in SSR.
+DENTIST_AGE = AgeSteps((0, 18, 26), (0.0, 1.0, 0.3))
 PHYSIO_AGE = AgeSteps((0, 12, 18, 40, 65, 80), (0.05, 0.4, 0.8, 1.0, 1.3, 1.1))
 CHIRO_AGE = AgeSteps((0, 18, 25, 70, 80), (0.0, 0.6, 1.0, 0.6, 0.2))
 PSYCHOLOGIST_AGE = AgeSteps((0, 12, 18, 30, 45, 65), (0.0, 0.8, 1.2, 1.0, 0.6, 0.1))
@@ -101,6 +106,12 @@ class Service:
     frailty: float = 1.0  # power of individual frailty in the use (0: frailty plays no part)
     double_share: float = 0.02  # rows with ydlant 2 (a double service)
     first_fee: int | None = None  # specialists: the higher fee of a first visit
+    per_visit: float = 0.0  # an add-on: billed this many times on average with each consultation
+    # (ydelse 0101) of its specialty, the same day, instead of drawn on its own
+
+    @property
+    def add_on(self) -> bool:
+        return self.per_visit > 0
 
 
 SERVICES: tuple[Service, ...] = (
@@ -132,6 +143,19 @@ SERVICES: tuple[Service, ...] = (
     Service("08", "0101", 50, 380, OLDER_ADULTS, conditions=("diabetes", "hjertesvigt"), boost=3, first_fee=750),
     Service("20", "0101", 60, 350, OLDER_ADULTS, frailty=0.5, first_fee=650),
     Service("09", "0101", 40, 350, OLDER_ADULTS, frailty=0.5, first_fee=650),
+    # Examinations and treatments specialists bill on top of a consultation (eye pressure, scans,
+    # hearing tests, biopsies, ECG, injections …): a contact has one or more services.
+    Service("19", "3001", 0, 250, double_share=0.0, per_visit=1.0),
+    Service("21", "3001", 0, 220, double_share=0.0, per_visit=0.8),
+    Service("04", "3001", 0, 200, double_share=0.0, per_visit=0.6),
+    Service("24", "3001", 0, 300, double_share=0.0, per_visit=0.2),
+    Service("26", "3001", 0, 300, double_share=0.0, per_visit=0.3),
+    Service("07", "3001", 0, 250, double_share=0.0, per_visit=0.8),
+    Service("25", "3001", 0, 200, double_share=0.0, per_visit=0.5),
+    Service("06", "3001", 0, 300, double_share=0.0, per_visit=0.8),
+    Service("08", "3001", 0, 350, double_share=0.0, per_visit=1.0),
+    Service("20", "3001", 0, 300, double_share=0.0, per_visit=0.8),
+    Service("09", "3001", 0, 350, double_share=0.0, per_visit=0.7),
     # Other providers.
     Service("50", "0101", 700, 200, DENTIST_AGE, frailty=0.2),
     Service("51", "0101", 450, 250, PHYSIO_AGE, female=1.4, frailty=0.7),
@@ -143,6 +167,7 @@ SERVICES: tuple[Service, ...] = (
 
 _CONTACT_CODES = frozenset(SSR_YDELSE.where(kontakt="1"))
 OUT_OF_HOURS = "81"
+CONSULTATION = "0101"
 GENERAL_PRACTICE = "80"
 GP_SPECIALTIES = frozenset(SSR_SPECIALE.where(group="almen_praksis"))
 # Provider numbers (ydernr, 6 digits) are built as KKK·NNN from the provider's municipality:
@@ -161,6 +186,7 @@ def generate_practice(pop: Population, ctx: ChunkContext) -> dict[str, pa.Table]
     facts = _PersonFacts.of(pop, rng)
     person, service = _draw_services(rng, facts)
     day = _service_days(rng, facts, person, service)
+    person, service, day = _with_add_ons(rng, person, service, day)
     units = 1 + (rng.random(len(person)) < _SERVICE_MULTI_UNIT[service]).astype(np.int64)
     fee = _fees(rng, service) * units
     settled = day + rng.integers(0, SETTLEMENT_LAG_DAYS, len(person))
@@ -187,7 +213,7 @@ class _PersonFacts:
         entry, exit_ = day_numbers(pop.entry), day_numbers(pop.exit)
         middle = as_dates(entry + np.maximum(exit_ - entry, 0) // 2)
         age = pop.age_on(np.arange(len(pop)), middle)
-        shape = GP_PROPENSITY_SHAPE.at(age)
+        shape = np.where(pop.sex == 2, GP_PROPENSITY_SHAPE_WOMEN.at(age), GP_PROPENSITY_SHAPE_MEN.at(age))
         propensity = rng.gamma(shape, 1 / shape)
         return cls(pop, entry, exit_, age, pop.sex == 2, propensity)
 
@@ -218,6 +244,8 @@ def _relative_use(s: Service, facts: _PersonFacts) -> Floats:
     use = use * np.where(facts.female & (facts.age >= ADULT_FROM), s.female, 1.0)
     if s.speciale in GP_SPECIALTIES:
         use = use * facts.gp_propensity
+    else:
+        use = use * facts.gp_propensity**OTHER_PROPENSITY_POWER
     if s.sex is not None:
         use = use * (facts.pop.sex == s.sex)
     if s.conditions:
@@ -233,6 +261,8 @@ def _draw_services(rng: np.random.Generator, facts: _PersonFacts) -> tuple[Ints,
     persons: list[Ints] = [np.zeros(0, dtype=np.int64)]
     services: list[Ints] = [np.zeros(0, dtype=np.int64)]
     for k, s in enumerate(SERVICES):
+        if s.add_on:
+            continue
         use = _relative_use(s, facts)
         exposure = float((use * years).sum())
         if exposure <= 0:
@@ -243,6 +273,20 @@ def _draw_services(rng: np.random.Generator, facts: _PersonFacts) -> tuple[Ints,
         persons.append(np.repeat(np.arange(len(years)), counts))
         services.append(np.full(int(counts.sum()), k, dtype=np.int64))
     return np.concatenate(persons), np.concatenate(services)
+
+
+def _with_add_ons(rng: np.random.Generator, person: Ints, service: Ints, day: Ints) -> tuple[Ints, Ints, Ints]:
+    """Add-on services with the consultations of their specialty: same person, same day."""
+    persons, services, days = [person], [service], [day]
+    for k, s in enumerate(SERVICES):
+        if not s.add_on:
+            continue
+        visits = np.flatnonzero(_SERVICE_IS_CONSULTATION_OF[service] == k)
+        parent = np.repeat(visits, rng.poisson(s.per_visit, len(visits)))
+        persons.append(person[parent])
+        services.append(np.full(len(parent), k, dtype=np.int64))
+        days.append(day[parent])
+    return np.concatenate(persons), np.concatenate(services), np.concatenate(days)
 
 
 def _service_days(rng: np.random.Generator, facts: _PersonFacts, person: Ints, service: Ints) -> Ints:
@@ -395,3 +439,9 @@ _SERVICE_FIRST_FEE = np.array([s.first_fee or 0 for s in SERVICES], dtype=np.int
 _SERVICE_MULTI_UNIT = np.array([s.double_share for s in SERVICES], dtype=np.float64)
 _SERVICE_IS_CONTACT = np.array([s.ydelse in _CONTACT_CODES for s in SERVICES], dtype=np.int64)
 _SERVICE_DAYTIME = np.array([s.speciale != OUT_OF_HOURS for s in SERVICES], dtype=bool)
+_ADD_ON_OF = {s.speciale: k for k, s in enumerate(SERVICES) if s.add_on}
+# For each service: the add-on billed with it (its specialty's, when it is a consultation), or -1.
+_SERVICE_IS_CONSULTATION_OF = np.array(
+    [_ADD_ON_OF.get(s.speciale, -1) if s.ydelse == CONSULTATION and not s.add_on else -1 for s in SERVICES],
+    dtype=np.int64,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from koes.synthetic.calibration import couple_stays
+from koes.synthetic.tally_hospital import couple_stays
 
 H = 3600
 
