@@ -36,6 +36,7 @@ from koes.settings import Settings
 from koes.web import api
 from koes.web.api import v1
 from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable, unruled_endpoints
+from koes.web.echo_guard import EchoGuard
 from koes.web.errors import install_error_handlers
 from koes.web.logs import install_log_masking
 from koes.web.maps import geometry
@@ -125,6 +126,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         database.dispose()
         raise
     install_error_handlers(app, error_page)
+    app.add_middleware(EchoGuard)  # outermost: it sees every answer, the error pages' too
     missing = unruled_endpoints(app, table)
     if missing:  # they would answer 403 to everyone; better to say so now
         database.dispose()

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
 from koes.privacy.credentials import broken_password_rules
+from koes.privacy.echo import mask_text
 from koes.privacy.roles import may_grant, role_book
 from koes.query.request import FieldProblem
 from koes.services.sessions import WebSession
@@ -284,7 +285,12 @@ async def create_user(request: Request) -> Response:
     display_name = form.get("display_name", "")
     organisation = form.get("organisation") or None
     password = form.get("password", "")
-    values = {"username": username, "display_name": display_name, "organisation": organisation or ""}
+    # The typed values refill the form after a problem: never a CPR-shaped number (the service refuses one).
+    values = {
+        "username": mask_text(username),
+        "display_name": mask_text(display_name),
+        "organisation": organisation or "",
+    }
     if password != form.get("repeat_password", ""):
         problems = [t("users.problem.mismatch")]
         problems += [t(f"problem.user_password_{rule}") for rule in broken_password_rules(password, username)]
@@ -428,7 +434,7 @@ async def change_user(request: Request, user_id: int, change: str) -> Response:
     t = Translator(lang_of(request))
     values = {"role": form.get("role", ""), "expires": form.get("expires", "").strip()}
     if change == "rename":
-        values["display_name"] = form.get("display_name", "")  # the typed name stays in the form
+        values["display_name"] = mask_text(form.get("display_name", ""))  # the typed name stays in the form
     status, problems = 400, []
     try:
         done = await run_in_threadpool(_apply, pages, principal, user_id, change, form, t)

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
+from koes.privacy.echo import mask_text
 from koes.services.audit import ACTIONS, OUTCOMES, AuditEntry, AuditQuery
 from koes.services.users import ForbiddenError, InvalidInputError, NotFoundError
 from koes.web.pages.common import (
@@ -95,7 +96,8 @@ def _day(text: str, field: str, problems: list[str], *, end: bool) -> datetime |
 
 def read_filters(request: Request, *, all_organisations: bool) -> Filters:
     params = request.query_params
-    values = {name: (params.get(name) or "").strip() for name in FILTER_FIELDS}
+    # Masked as read: the values refill the form and the page links (no user name holds a CPR number).
+    values = {name: mask_text((params.get(name) or "").strip()) for name in FILTER_FIELDS}
     if not all_organisations and not values["organisation"]:
         values.pop("organisation")
     problems: list[str] = []

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
+from koes.privacy.echo import mask_target
 from koes.privacy.roles import role_book
 from koes.services.audit import denied_event
 from koes.services.sessions import SessionService, WebSession
@@ -74,17 +75,19 @@ def lang_of(request: Request) -> str:
 
 
 def safe_next(value: str | None, default: str = "/") -> str:
-    """A same-site relative path to go on to, or ``default``: never another site (``//host``, ``https:``)."""
+    """A same-site relative path to go on to, or ``default``: never another site (``//host``,
+    ``https:``), and never with a CPR-shaped number (it is echoed in forms, links and redirects)."""
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
         return default
     if any(c in value for c in "\\\r\n\t") or urlsplit(value).netloc or urlsplit(value).scheme:
         return default
-    return value
+    return mask_target(value)
 
 
 def here(request: Request) -> str:
+    """The page's own address (path and query) as it may be echoed: CPR-shaped values masked."""
     path = request.url.path
-    return f"{path}?{request.url.query}" if request.url.query else path
+    return mask_target(f"{path}?{request.url.query}" if request.url.query else path)
 
 
 def render(

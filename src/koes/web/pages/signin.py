@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from koes.privacy.echo import mask_text
 from koes.services.sessions import WebSession
 from koes.services.signin import AccountLockedError, SignInAttempt
 from koes.services.users import ConflictError, InvalidInputError
@@ -56,7 +57,7 @@ def _login_form(
         session=session,
         next=next_path,
         error=error,
-        username=username,
+        username=mask_text(username),  # a CPR number typed as a user name is not written back
         sso_label=sso_label(request),
         status=200 if error is None else 401,
     )
