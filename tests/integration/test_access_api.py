@@ -94,6 +94,10 @@ class World:
         headers = bearer(token) if token else {}
         return self.client.request(method, url, json=body, headers=headers)
 
+    @property
+    def trail(self) -> AuditTrail:
+        return AuditTrail(self.database)
+
 
 @pytest.fixture
 def world(
@@ -318,6 +322,7 @@ def test_another_organisations_ids_are_not_found(world: World) -> None:
     mine = world.call("POST", f"{V1}/users", token, {"username": "kbh-ny", "password": PASSWORD}).json()
     assert world.call("POST", f"{V1}/users/{mine['id']}/grants", token, {"role": "aggregeret"}).status_code == 201
     absent = 10**9
+    answered = 0  # every 404 answered below
     for method, url, body in [
         ("GET", f"{V1}/users/{theirs.user_id}", None),
         ("POST", f"{V1}/users/{theirs.user_id}/grants", {"role": "aggregeret"}),
@@ -334,9 +339,17 @@ def test_another_organisations_ids_are_not_found(world: World) -> None:
     ]:
         response = world.call(method, url, token, body)
         assert response.status_code == 404, (method, url, response.text)
+        answered += 1
         absent_url = url.replace(str(theirs.user_id), str(absent)).replace(f"grants/{grant_id}", f"grants/{absent}")
         if absent_url != url:  # the same answer as for an id that does not exist: nothing leaks
             assert world.call(method, absent_url, token, body).json() == response.json()
+            answered += 1
+    # Each 404 is a refusal on record (issue 17.3), under the caller's name, whether the id exists
+    # elsewhere or nowhere, and saying nothing about which.
+    refusals = [r.event for r in world.trail.records() if r.event.outcome == "denied"]
+    assert len(refusals) == answered, "\n".join(e.summary for e in refusals)
+    assert {(e.user, e.organisation) for e in refusals} == {(admin.user, OWN)}
+    assert all(e.summary.endswith("refused, not found (no such id, or not one the caller may reach)") for e in refusals)
     after = world.users.user(OPERATOR, theirs.user_id or 0)
     assert after.active and after.roles == their_grant.roles == {"aggregeret"}
     assert [u.organisation for u in world.users.users(OPERATOR, OTHER)] == [OTHER]  # nobody was created there
@@ -348,6 +361,41 @@ def test_another_organisations_ids_are_not_found(world: World) -> None:
     assert expiring and {g["organisation"] for g in expiring} == {OWN}
     for bad in ("0", "-1", "abc", str(2**64)):
         assert world.call("GET", f"{V1}/users/{bad}", token).status_code == 400
+
+
+def test_refusals_of_the_grant_rules_and_of_self_deactivation_are_audited(world: World) -> None:
+    """Issue 17.3–4: a local administrator granting system_admin, lokal_admin, a role it lacks or
+    anything to itself, or deactivating itself, gets 403 and leaves one record each."""
+    admin = world.user(OWN, "lokal_admin", "aggregeret")
+    token = world.token(admin)
+    colleague = world.user(OWN)
+    before = len(world.trail.records())
+    attempts = [
+        ("POST", f"{V1}/users/{colleague.user_id}/grants", {"role": "system_admin"}),
+        ("POST", f"{V1}/users/{colleague.user_id}/grants", {"role": "lokal_admin"}),
+        ("POST", f"{V1}/users/{colleague.user_id}/grants", {"role": "individ"}),  # one it does not hold
+        ("POST", f"{V1}/users/{admin.user_id}/grants", {"role": "aggregeret"}),  # to itself
+        ("POST", f"{V1}/users/{admin.user_id}/deactivate", None),
+    ]
+    for method, url, body in attempts:
+        assert world.call(method, url, token, body).status_code == 403, (url, body)
+    records = [r.event for r in world.trail.records()[before:]]
+    assert [(e.action, e.user, e.outcome) for e in records] == [
+        ("grant.add", admin.user, "denied"),
+        ("grant.add", admin.user, "denied"),
+        ("grant.add", admin.user, "denied"),
+        ("grant.add", admin.user, "denied"),
+        ("user.deactivate", admin.user, "denied"),
+    ]
+    assert [e.summary for e in records] == [
+        f"grant system_admin to user #{colleague.user_id}: refused, your roles do not let you grant system_admin",
+        f"grant lokal_admin to user #{colleague.user_id}: refused, your roles do not let you grant lokal_admin",
+        f"grant individ to user #{colleague.user_id}: refused, your roles do not let you grant individ",
+        f"grant aggregeret to user #{admin.user_id}: refused, nobody grants themselves a role",
+        f"deactivate user #{admin.user_id}: refused, you cannot deactivate yourself",
+    ]
+    assert world.users.principal_for(colleague.user_id or 0).roles == frozenset()
+    assert world.users.user(OPERATOR, admin.user_id or 0).active
 
 
 def test_another_users_token_cannot_be_revoked(world: World) -> None:
@@ -448,7 +496,7 @@ def test_admin_endpoints_do_what_they_say(world: World) -> None:
     me = world.call("GET", f"{V1}/me", token).json()
     assert me["roles"] == ["aggregeret", "lokal_admin"] and "manage_users_own_org" in me["permissions"]
     records = world.call("GET", f"{V1}/audit", token).json()["records"]
-    assert [r["action"] for r in records[:7]] == [
+    assert [r["action"] for r in records if r["outcome"] == "ok"][:7] == [
         "user.reactivate",
         "user.rename",
         "user.deactivate",
@@ -456,6 +504,11 @@ def test_admin_endpoints_do_what_they_say(world: World) -> None:
         "grant.revoke",
         "grant.add",
         "user.create",
+    ]
+    assert [r["action"] for r in records if r["outcome"] == "denied"] == [  # each 403 above, newest first
+        "user.reactivate",
+        "user.totp_reset",
+        "grant.add",
     ]
     again = world.call("GET", f"{V1}/audit", token).json()["records"]
     assert again[0]["action"] == "audit.view"  # reading the trail is itself recorded

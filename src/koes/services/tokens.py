@@ -22,6 +22,7 @@ from koes.privacy.access import Principal
 from koes.privacy.credentials import PREFIX_LENGTH, looks_like_token, new_token, same_hash, token_hash
 from koes.query.request import FieldProblem
 from koes.services.audit import AuditTrail
+from koes.services.refusals import audits_refusals
 from koes.services.users import (
     Clock,
     ForbiddenError,
@@ -80,12 +81,14 @@ class TokenService:
         self.users = users or UserService(trail, clock=clock or utc_now)
         self.clock = clock or self.users.clock
 
+    @audits_refusals("token.create", "create an API token")
     def create(self, principal: Principal, name: str = "api") -> CreatedToken:
         """A new token for the caller itself (any signed-in, stored user)."""
         if principal.user_id is None:
             raise ForbiddenError("only a stored user has API tokens")
         return self._create(principal, principal.user_id, name)
 
+    @audits_refusals("token.create", "create an API token for user #{user_id}")
     def create_for(self, actor: Principal, user_id: int, name: str = "api") -> CreatedToken:
         """A new token for a user the actor manages (the operator at the command line, an administrator)."""
         self.users.user(actor, user_id)  # 404 unless the actor manages the user
@@ -122,6 +125,7 @@ class TokenService:
             return []
         return [_info(t) for t in store.tokens_of(self.database, principal.user_id)]
 
+    @audits_refusals("token.revoke", "revoke API token #{token_id}")
     def revoke(self, principal: Principal, token_id: int) -> TokenInfo:
         """Revoke one of the caller's own tokens (another user's token is not found)."""
         row = store.get_token(self.database, token_id)
@@ -129,6 +133,7 @@ class TokenService:
             raise NotFoundError("no such token")
         return self._revoke(principal, row)
 
+    @audits_refusals("token.revoke", "revoke API token #{token_id}")
     def revoke_for(self, actor: Principal, token_id: int) -> TokenInfo:
         """Revoke a token of a user the actor manages."""
         row = store.get_token(self.database, token_id)

@@ -29,6 +29,7 @@ from koes.privacy.credentials import broken_password_rules
 from koes.privacy.echo import mask_text
 from koes.privacy.roles import may_grant, role_book
 from koes.query.request import FieldProblem
+from koes.services.refusals import record_refusal
 from koes.services.sessions import WebSession
 from koes.services.users import (
     DEFAULT_GRANT_MONTHS,
@@ -406,7 +407,11 @@ async def revoke(request: Request, user_id: int, grant_id: int) -> Response:
     except NotFoundError:
         return error_page(request, 404)
     grant = next((g for g in info.grants if g.id == grant_id), None)
-    if grant is None:  # a grant of another user: not found on this user's page
+    if grant is None:  # a grant of another user: not found on this user's page, and a refusal on record
+        attempt = f"revoke grant #{grant_id} of user #{user_id}"
+        hidden = NotFoundError("no such grant of this user")
+        now = pages.users.clock()
+        await run_in_threadpool(record_refusal, pages.users.trail, principal, "grant.revoke", attempt, hidden, now)
         return error_page(request, 404)
     try:
         await run_in_threadpool(pages.users.revoke, principal, grant_id)

@@ -119,8 +119,10 @@ def _page_number(request: Request) -> int:
     return int(text) if text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
 
 
-async def _refused(request: Request, pages: Pages, principal: Principal) -> Response:
-    return await refused(request, pages, principal, "view_audit_all or view_audit_own_org")
+async def _refused(
+    request: Request, pages: Pages, principal: Principal, error: BaseException | None = None
+) -> Response:
+    return await refused(request, pages, principal, "view_audit_all or view_audit_own_org", error)
 
 
 def _query(pages: Pages, principal: Principal, filters: Filters) -> AuditQuery:
@@ -173,8 +175,8 @@ async def audit_page(request: Request) -> Response:
             )
         except NotFoundError:
             return error_page(request, 404)
-        except ForbiddenError:
-            return await _refused(request, pages, principal)
+        except ForbiddenError as exc:
+            return await _refused(request, pages, principal, exc)
         except InvalidInputError as exc:
             problems += [p.field for p in exc.problems]
     user = await run_in_threadpool(user_view, pages, principal, lang_of(request))
@@ -230,8 +232,8 @@ async def audit_export(request: Request) -> Response:
         body = await run_in_threadpool(lambda: pages.users.export_audit(principal, query, delimiter=";"))
     except NotFoundError:
         return error_page(request, 404)
-    except ForbiddenError:
-        return await _refused(request, pages, principal)
+    except ForbiddenError as exc:
+        return await _refused(request, pages, principal, exc)
     except InvalidInputError:
         return error_page(request, 400, "audit_filters")
     stamp = datetime.now(DANISH_TIME).strftime("%Y%m%d-%H%M")

@@ -16,6 +16,7 @@ from koes.privacy.access import Principal
 from koes.privacy.echo import mask_target
 from koes.privacy.roles import role_book
 from koes.services.audit import denied_event
+from koes.services.refusals import recorded
 from koes.services.sessions import SessionService, WebSession
 from koes.services.signin import SignInService
 from koes.services.users import UserService
@@ -184,10 +185,13 @@ async def signed_in(request: Request) -> tuple[Pages, WebSession, Principal]:
     return pages, session, principal
 
 
-async def refused(request: Request, pages: Pages, principal: Principal, needs: str) -> Response:
-    """The 403 page; a refusal of a user with some grant is recorded (``access.denied``)."""
-    if not principal.roles:
-        return error_page(request, 403, "noaccess")
-    event = denied_event(principal, "access.denied", f"GET {request.url.path}; needs {needs}")
-    await run_in_threadpool(pages.signin.trail.record, event)
-    return error_page(request, 403)
+async def refused(
+    request: Request, pages: Pages, principal: Principal, needs: str, error: BaseException | None = None
+) -> Response:
+    """The 403 page, and its ``access.denied`` record, unless the service whose ``error`` this is
+    recorded the refusal already (:mod:`koes.services.refusals`). A user left without any grant
+    since its sign-in gets the "no access" page, and its refusal is recorded too."""
+    if error is None or not recorded(error):
+        event = denied_event(principal, "access.denied", f"{request.method} {request.url.path}; needs {needs}")
+        await run_in_threadpool(pages.signin.trail.record, event)
+    return error_page(request, 403, None if principal.roles else "noaccess")
