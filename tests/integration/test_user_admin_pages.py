@@ -50,7 +50,7 @@ class World:
     ids: dict[str, int]
 
     def sign_in(self, name: str) -> None:
-        new = self.pages.sessions.start("signed_in", self.ids[name])
+        new = self.pages.sessions.start("signed_in", self.ids[name], second_factor=True)
         self.client.cookies.set(SESSION_COOKIE, new.token, domain="testserver.local")
 
     def csrf(self, path: str = "/") -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 
 from koes.appdb import users as store
 from koes.appdb.database import AppDatabase
-from koes.privacy.access import Organisation, Principal
+from koes.privacy.access import Organisation, Principal, TokenLimits
 from koes.privacy.credentials import totp_code
 from koes.refdata import RefData
 from koes.services.appdb import open_app_database
@@ -336,7 +336,7 @@ def test_a_reactivated_user_has_no_valid_grant_until_granted_again(world: World)
     running = world.users.grant(admin, uid, "aggregeret")
     short = world.users.grant(admin, uid, "individ", START.date() + timedelta(days=10))
     revoked = world.users.revoke(admin, world.users.grant(admin, uid, "aggregeret").id)
-    token = world.tokens.create(world.users.principal_for(uid), "laptop").secret
+    token = world.tokens.create_for(OPERATOR, uid, "laptop", days=90).secret  # individ: no token of its own making
     world.users.deactivate(admin, uid)
     world.clock.advance(days=30)  # the short grant expires while the user is deactivated
     assert world.signin.password("bo", PASSWORD).outcome == "failed"
@@ -477,20 +477,27 @@ def test_wrong_second_factors_count_towards_the_lockout(world: World) -> None:
 
 
 def test_tokens_are_stored_hashed_and_follow_the_user(world: World) -> None:
-    anna = world.user("anna", "kommune:101", "aggregeret")
+    anna = world.user("anna", "kommune:101")
+    world.users.grant(OPERATOR, anna.user_id or 0, "aggregeret", START.date() + timedelta(days=10))
+    anna = world.users.principal_for(anna.user_id or 0)
     created = world.tokens.create(anna, "laptop")
-    assert world.tokens.authenticate(created.secret) == anna
+    limits = TokenLimits(created.info.id, frozenset({"analyses", "exports"}), START + timedelta(days=30))
+    assert world.tokens.authenticate(created.secret) == replace(anna, token=limits)
     dump = _dump(world.database)
     assert created.secret not in dump and created.secret[13:] not in dump
     assert hashlib.sha256(created.secret.encode()).hexdigest() in dump
     assert world.tokens.authenticate(created.secret[:-1] + ("A" if created.secret[-1] != "A" else "B")) is None
     assert world.tokens.authenticate("Bearer " + created.secret) is None
     # Rights at the time of use: an expired grant is gone at once, a deactivated user has no principal.
-    world.clock.advance(days=366)
+    world.clock.advance(days=12)
     assert world.tokens.authenticate(created.secret) == Principal(
-        "anna", Organisation("kommune", 101), frozenset(), anna.user_id
+        "anna", Organisation("kommune", 101), frozenset(), anna.user_id, limits
     )
     world.users.deactivate(OPERATOR, anna.user_id or 0)
+    assert world.tokens.authenticate(created.secret) is None
+    world.users.reactivate(OPERATOR, anna.user_id or 0)
+    assert world.tokens.authenticate(created.secret) is not None
+    world.clock.advance(days=18)  # 30 days after it was made: the token has expired
     assert world.tokens.authenticate(created.secret) is None
     assert world.tokens.list(anna)[0].last_used_at is not None
 

@@ -241,6 +241,12 @@ class UserService:
             raise NotFoundError("no such user")
         return self._infos([row])[0]
 
+    def managed_organisation(self, actor: Principal) -> str | None:
+        """The organisation whose users ``actor`` manages (None: every one); ForbiddenError without
+        ``manage_users``."""
+        self._require(actor, "manage_users")
+        return None if self._reaches_all(actor, "manage_users") else str(actor.organisation)
+
     @audits_refusals("access.denied", "read the recertification list")
     def recertification(self, actor: Principal, within_days: int = 30) -> list[GrantInfo]:
         """Valid grants that expire within ``within_days`` days, soonest first: the list to renew or let lapse."""

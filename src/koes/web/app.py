@@ -30,7 +30,7 @@ from koes.services.reports import ReportService
 from koes.services.saved import SavedAnalysisService
 from koes.services.sessions import SessionService, start_session_sweeper
 from koes.services.signin import SignInService, load_secret_key
-from koes.services.tokens import TokenService
+from koes.services.tokens import TokenPolicy, TokenService
 from koes.services.users import Clock, UserService, utc_now
 from koes.settings import Settings
 from koes.web import api
@@ -67,7 +67,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         analysis = service or AnalysisService(settings, audit=trail)
         analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
         users = UserService(trail, clock=clock)
-        tokens = TokenService(trail, users)
+        tokens = TokenService(trail, users, policy=TokenPolicy.from_settings(settings))
         secret_key = load_secret_key(settings)
         signin = SignInService(trail, secret_key, users)
         # so does misconfigured single sign-on (not at the first button press); discovery waits for it

@@ -37,7 +37,11 @@ class EchoGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        address = [str(scope.get("path", "")), bytes(scope.get("raw_path") or b""), bytes(scope["query_string"])]
+        address: list[str | bytes] = [
+            str(scope.get("path", "")),
+            bytes(scope.get("raw_path") or b""),
+            bytes(scope["query_string"]),
+        ]
         body: list[bytes] = []
         kept = 0
         numbers: frozenset[str] = frozenset()

@@ -181,8 +181,15 @@ async def signed_in(request: Request) -> tuple[Pages, WebSession, Principal]:
     session = await current_session(request)
     if session is None or session.state != "signed_in" or session.user_id is None:
         raise SignInRequiredError(here(request))
-    principal = await run_in_threadpool(pages.users.principal_for, session.user_id)
+    principal = await run_in_threadpool(session_principal, pages, session)
     return pages, session, principal
+
+
+def session_principal(pages: Pages, session: WebSession) -> Principal:
+    """The signed-in user now: its valid roles, those that need TOTP only if the sign-in passed a
+    second factor (a role granted after a password-only sign-in waits for the next sign-in)."""
+    assert session.user_id is not None
+    return pages.users.principal_for(session.user_id, second_factor=session.second_factor)
 
 
 async def refused(
