@@ -199,7 +199,7 @@ REQUESTS: dict[tuple[str, str], Build] = {
         None,
     ),
     ("POST", f"{V1}/users/{{user_id}}/tokens"): lambda w, c, own: (
-        f"{V1}/users/{w.user(_org(own), 'aggregeret').user_id}/tokens",
+        f"{V1}/users/{w.user(_org(own), GRANTED_ROLE).user_id}/tokens",
         {"name": "matrix", "scopes": ["analyses"]},
     ),
     ("DELETE", f"{V1}/grants/{{grant_id}}"): lambda w, c, own: (f"{V1}/grants/{w.grant_of(_org(own))}", None),
@@ -239,7 +239,12 @@ OWN_ORGANISATION = {
 }
 # Organisation-scoped endpoints that name no organisation (they list the caller's reach).
 UNTARGETED = {("GET", f"{V1}/recertification")}
-GRANTING = {("POST", f"{V1}/users/{{user_id}}/grants"), ("DELETE", f"{V1}/grants/{{grant_id}}")}
+# A token an administrator makes carries only roles it may grant (the matrix target holds GRANTED_ROLE).
+GRANTING = {
+    ("POST", f"{V1}/users/{{user_id}}/grants"),
+    ("DELETE", f"{V1}/grants/{{grant_id}}"),
+    ("POST", f"{V1}/users/{{user_id}}/tokens"),
+}
 STATUS = {"allow": (200, 201, 204), "unauthorized": (401,), "forbidden": (403,), "not_found": (404,)}
 
 
@@ -402,6 +407,28 @@ def test_refusals_of_the_grant_rules_and_of_self_deactivation_are_audited(world:
     ]
     assert world.users.principal_for(colleague.user_id or 0).roles == frozenset()
     assert world.users.user(OPERATOR, admin.user_id or 0).active
+
+
+def test_a_token_is_limited_to_its_scopes_and_its_use_is_audited_as_its_users(world: World) -> None:
+    """Issue 17.6: the scopes chosen at creation are enforced at the gate (a refusal on record), and
+    what a token does is recorded under its user's name and organisation."""
+    bo = world.user(OWN, "aggregeret")
+    reading = world.tokens.create_for(OPERATOR, bo.user_id or 0, "read", scopes=["analyses"]).secret
+    me = world.call("GET", f"{V1}/me", reading).json()
+    assert me["roles"] == ["aggregeret"] and me["permissions"] == ["analysis", "catalog"]
+    before = len(world.trail.records())
+    assert world.call("POST", f"{V1}/analysis", reading, REQUEST).status_code == 200
+    saved = world.call("POST", f"{V1}/analyses", reading, {"name": "Mit", "request": REQUEST})
+    assert saved.status_code == 201
+    assert world.call("POST", f"{V1}/analysis/export?format=csv", reading, REQUEST).status_code == 403
+    records = [r.event for r in world.trail.records()[before:]]  # (this app's analyses are audited elsewhere)
+    assert [(e.action, e.user, e.organisation, e.outcome) for e in records] == [
+        ("analysis.save", bo.user, OWN, "ok"),
+        ("export", bo.user, OWN, "denied"),
+    ]
+    assert records[1].summary == "POST /api/v1/analysis/export; needs export, outside the API token's scopes"
+    listed = world.call("GET", f"{V1}/tokens", reading).json()["tokens"]
+    assert [(t["scopes"], t["second_factor"]) for t in listed] == [(["analyses"], True)]  # made by the operator
 
 
 def test_another_users_token_cannot_be_revoked(world: World) -> None:

@@ -126,6 +126,13 @@ class CreatedToken:
         return {**self.info.to_json(), "token": self.secret}
 
 
+@dataclass(frozen=True)
+class _Asked:
+    name: str
+    scopes: tuple[str, ...]
+    days: int
+
+
 def _info(row: TokenRow) -> TokenInfo:
     return TokenInfo(
         row.id,
@@ -176,9 +183,8 @@ class TokenService:
                 "with your code, or ask an administrator",
                 "token_totp",
             )
-        chosen = self._scopes(roles, scopes, principal.token)
-        ceiling = principal.token.expires_at if principal.token is not None else None
-        return self._create(principal, principal.user_id, name, chosen, days, second_factor, ceiling)
+        asked = self._checked(name, roles, scopes, days, principal.token)
+        return self._create(principal, principal.user_id, asked, second_factor, principal.token)
 
     @audits_refusals("token.create", "create an API token for user #{user_id}")
     def create_for(
@@ -191,99 +197,108 @@ class TokenService:
         days: int | None = None,
     ) -> CreatedToken:
         """A new token for a user the actor manages (an administrator, or the operator at the command
-        line). An administrator vouches for the user: the token carries its roles that need TOTP."""
+        line). An administrator vouches for the user: the token carries its roles that need TOTP. It
+        sees the secret, so it makes tokens only for users whose every role it may grant itself."""
         target = self.users.user(actor, user_id)  # 404 unless the actor manages the user
         if actor.user_id is not None and actor.user_id == user_id:
             raise ForbiddenError("make your own tokens on your account page, not as an administrator", "token_self")
-        chosen = self._scopes(target.roles, scopes, None)
-        ceiling = actor.token.expires_at if actor.token is not None else None
-        return self._create(actor, user_id, name, chosen, days, True, ceiling)
+        # The administrator learns the secret: the token may carry only roles it could grant itself.
+        same = target.organisation == str(actor.organisation)
+        beyond = sorted(r for r in target.roles if not role_data.may_grant(actor.roles, r, same_organisation=same))
+        if beyond:
+            raise ForbiddenError(
+                f"the user holds {', '.join(beyond)}, which your roles do not let you grant: no token from you",
+                "token_roles",
+            )
+        asked = self._checked(name, target.roles, scopes, days, None)
+        return self._create(actor, user_id, asked, True, actor.token)
 
+    def _checked(
+        self,
+        name: str,
+        roles: frozenset[str],
+        scopes: Collection[str] | None,
+        days: int | None,
+        token: TokenLimits | None,
+    ) -> _Asked:
+        """What a new token is asked to be, checked: every problem of the name, the scopes and the days at once."""
+        problems: list[FieldProblem] = []
+        clean = " ".join(name.split())
+        if not clean or len(clean) > MAX_NAME:
+            problems.append(FieldProblem("name", f"1–{MAX_NAME} characters", "token_name"))
+        if mask_cpr(clean) != clean:
+            problems.append(FieldProblem("name", "must not contain a CPR-shaped number", "token_name_cpr"))
+        chosen = self._scopes(roles, scopes, token, problems)
+        count = self.policy.default_days if days is None else days
+        if isinstance(count, bool) or not 1 <= count <= self.policy.max_days:
+            problems.append(
+                FieldProblem(
+                    "days",
+                    f"a whole number of days from 1 to {self.policy.max_days}",
+                    "token_days",
+                    (("max", str(self.policy.max_days)),),
+                )
+            )
+        if problems:
+            raise InvalidInputError(problems)
+        if token is not None and not set(chosen) <= token.scopes:
+            raise ForbiddenError("a token cannot make a token with scopes it has not got", "token_scopes")
+        return _Asked(clean, chosen, count)
+
+    @staticmethod
     def _scopes(
-        self, roles: frozenset[str], scopes: Collection[str] | None, token: TokenLimits | None
+        roles: frozenset[str], scopes: Collection[str] | None, token: TokenLimits | None, problems: list[FieldProblem]
     ) -> tuple[str, ...]:
         """The scopes a new token gets: the ones asked for, each known and useful to the user's roles;
         by default every scope the roles give (within the making token's, if a token makes it)."""
         usable = role_data.scopes_for(roles)
-        if scopes is None:
-            chosen = [s for s in usable if token is None or s in token.scopes]
-        else:
-            chosen = list(dict.fromkeys(scopes))
-            known = role_data.token_scope_names()
-            problems = [
-                FieldProblem("scopes", f"{s!r} is not one of {', '.join(known)}", "token_scope_unknown")
-                for s in chosen
-                if s not in known
-            ]
-            problems += [
-                FieldProblem("scopes", f"your roles give nothing in the scope {s}", "token_scope_useless")
-                for s in chosen
-                if s in known and s not in usable
-            ]
-            if problems:
-                raise InvalidInputError(problems)
-        if token is not None and not set(chosen) <= token.scopes:
-            raise ForbiddenError("a token cannot make a token with scopes it has not got", "token_scopes")
-        if not chosen and scopes is not None:  # by default, a user without roles gets a token for /me only
-            raise InvalidInputError([FieldProblem("scopes", "choose at least one scope", "token_scope_none")])
-        return tuple(s for s in role_data.token_scope_names() if s in chosen)
-
-    def _expiry(self, now: datetime, days: int | None, ceiling: datetime | None) -> datetime:
-        count = self.policy.default_days if days is None else days
-        if isinstance(count, bool) or not 1 <= count <= self.policy.max_days:
-            raise InvalidInputError(
-                [
-                    FieldProblem(
-                        "days",
-                        f"a whole number of days from 1 to {self.policy.max_days}",
-                        "token_days",
-                        (("max", str(self.policy.max_days)),),
-                    )
-                ]
-            )
-        expires = now + timedelta(days=count)
-        return min(expires, ceiling) if ceiling is not None else expires
+        known = role_data.token_scope_names()
+        if scopes is None:  # by default; a user without roles gets a token for /me only
+            return tuple(s for s in usable if token is None or s in token.scopes)
+        chosen = list(dict.fromkeys(scopes))
+        problems += [
+            FieldProblem("scopes", f"{s!r} is not one of {', '.join(known)}", "token_scope_unknown")
+            for s in chosen
+            if s not in known
+        ]
+        problems += [
+            FieldProblem("scopes", f"your roles give nothing in the scope {s}", "token_scope_useless")
+            for s in chosen
+            if s in known and s not in usable
+        ]
+        if not chosen:
+            problems.append(FieldProblem("scopes", "choose at least one scope", "token_scope_none"))
+        return tuple(s for s in known if s in chosen)
 
     def _create(
-        self,
-        actor: Principal,
-        user_id: int,
-        name: str,
-        scopes: tuple[str, ...],
-        days: int | None,
-        second_factor: bool,
-        ceiling: datetime | None,
+        self, actor: Principal, user_id: int, asked: _Asked, second_factor: bool, token: TokenLimits | None
     ) -> CreatedToken:
-        name = " ".join(name.split())
-        problems = []
-        if not name or len(name) > MAX_NAME:
-            problems.append(FieldProblem("name", f"1–{MAX_NAME} characters", "token_name"))
-        if mask_cpr(name) != name:
-            problems.append(FieldProblem("name", "must not contain a CPR-shaped number", "token_name_cpr"))
-        if problems:
-            raise InvalidInputError(problems)
+        """Store the token (it ends no later than the token that made it, if one did)."""
         user = store.get_user(self.database, user_id)
         if user is None:
             raise NotFoundError("no such user")
         if not user.active:
             raise ForbiddenError("the user is deactivated")
         now = self.clock()
-        expires_at = self._expiry(now, days, ceiling)
+        expires_at = now + timedelta(days=asked.days)
+        if token is not None:
+            expires_at = min(expires_at, token.expires_at)
         fresh = new_token()
         row = store.insert_token(
             self.database,
             user_id=user_id,
-            name=name,
+            name=asked.name,
             prefix=fresh.prefix,
             token_hash=fresh.digest,
             at=now,
             expires_at=expires_at,
-            scopes=scopes,
+            scopes=asked.scopes,
             second_factor=second_factor,
             event=lambda t: admin_event(actor, "token.create", now, _created_text(t, user), t.id),
         )
         return CreatedToken(_info(row), fresh.secret)
 
+    @audits_refusals("access.denied", "read the recertification list")
     def expiring(self, actor: Principal, within_days: int = 30) -> list[ExpiringToken]:
         """Unrevoked tokens of the users ``actor`` manages that end within ``within_days`` days,
         soonest first: the recertification list's tokens (renew them or let them lapse)."""
@@ -301,10 +316,10 @@ class TokenService:
         return self._revoke(principal, row)
 
     @audits_refusals("token.revoke", "revoke API token #{token_id}")
-    def revoke_for(self, actor: Principal, token_id: int) -> TokenInfo:
-        """Revoke a token of a user the actor manages."""
+    def revoke_for(self, actor: Principal, token_id: int, user_id: int | None = None) -> TokenInfo:
+        """Revoke a token of a user the actor manages (of ``user_id``, when given: else not found)."""
         row = store.get_token(self.database, token_id)
-        if row is None:
+        if row is None or (user_id is not None and row.user_id != user_id):
             raise NotFoundError("no such token")
         self.users.user(actor, row.user_id)
         return self._revoke(actor, row)

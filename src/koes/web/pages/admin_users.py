@@ -31,6 +31,7 @@ from koes.privacy.roles import may_grant, role_book
 from koes.query.request import FieldProblem
 from koes.services.refusals import record_refusal
 from koes.services.sessions import WebSession
+from koes.services.tokens import ExpiringToken, TokenService
 from koes.services.users import (
     DEFAULT_GRANT_MONTHS,
     MAX_GRANT_MONTHS,
@@ -63,7 +64,10 @@ RECERTIFICATION = "/admin/recertification"
 MANAGE = ("manage_users_own_org", "manage_users_all")
 NEEDS = "manage_users_own_org or manage_users_all"
 DEFAULT_DAYS = 30
-DONE = frozenset({"created", "granted", "revoked", "renamed", "deactivated", "reactivated", "totp_reset", "password"})
+DONE = frozenset(
+    {"created", "granted", "revoked", "renamed", "deactivated", "reactivated", "totp_reset", "password"}
+    | {"token_revoked"}
+)
 # A POST to one user's page: the change, and the section of the page that shows its problems.
 CHANGES = {
     "rename": "name",
@@ -103,6 +107,18 @@ class GrantLine:
     state: str  # valid | expired | revoked | inactive (the user is deactivated)
     revoked: str
     revocable: bool
+
+
+@dataclass(frozen=True)
+class ExpiringTokenLine:
+    token_id: int
+    user_id: int
+    username: str
+    organisation: str
+    name: str
+    prefix: str
+    until: str
+    days_left: int
 
 
 @dataclass(frozen=True)
@@ -425,6 +441,21 @@ async def revoke(request: Request, user_id: int, grant_id: int) -> Response:
     return see_other(f"{USERS}/{user_id}?done=revoked")
 
 
+@router.post(USERS + "/{user_id}/tokens/{token_id}/revoke")
+async def revoke_token(request: Request, user_id: int, token_id: int) -> Response:
+    """Revoke a user's API token (from the recertification list): the user's reach, as for its grants."""
+    _session, _form = await checked_form(request)
+    found = await _manager(request)
+    if isinstance(found, Response):
+        return found
+    _pages, _s, principal = found
+    try:  # a token of another user on this user's path is not found, like one the administrator cannot reach
+        await run_in_threadpool(_tokens(request).revoke_for, principal, token_id, user_id)
+    except NotFoundError:
+        return error_page(request, 404)
+    return see_other(f"{RECERTIFICATION}?done=token_revoked")
+
+
 @router.post(USERS + "/{user_id}/{change}")
 async def change_user(request: Request, user_id: int, change: str) -> Response:
     """Change the name, grant a role, deactivate or reactivate, reset TOTP or set a password."""
@@ -512,21 +543,25 @@ async def recertification_page(request: Request) -> Response:
     text = (request.query_params.get("days") or str(DEFAULT_DAYS)).strip()
     problems: list[str] = []
     lines: list[ExpiringLine] = []
+    token_lines: list[ExpiringTokenLine] = []
     if not (text.isdigit() and len(text) < 6):
         problems.append(t("problem.user_days"))
     else:
         try:
             grants = await run_in_threadpool(pages.users.recertification, principal, int(text))
+            tokens = await run_in_threadpool(_tokens(request).expiring, principal, int(text))
         except InvalidInputError as exc:
             problems = [problem_text(p, t) for p in exc.problems]
         else:
             now = pages.users.clock()
             lines = [_expiring_line(pages, g, now, lang) for g in grants]
+            token_lines = [_expiring_token_line(pages, e, now, lang) for e in tokens]
     user = await run_in_threadpool(user_view, pages, principal, lang)
     done = request.query_params.get("done")
     context: dict[str, Any] = {
-        "days": text[:6],
+        "days": mask_text(text[:6]),
         "lines": lines,
+        "token_lines": token_lines,
         "problems": problems,
         "done": done if done in DONE else None,
         "everywhere": principal.may("manage_users_all"),
@@ -555,3 +590,22 @@ def _expiring_line(pages: Pages, g: GrantInfo, now: datetime, lang: str) -> Expi
         max(0, math.ceil((g.expires_at - now).total_seconds() / 86400)),
         g.granted_by,
     )
+
+
+def _expiring_token_line(pages: Pages, e: ExpiringToken, now: datetime, lang: str) -> ExpiringTokenLine:
+    return ExpiringTokenLine(
+        e.info.id,
+        e.info.user_id,
+        e.username,
+        _organisation_name(pages, e.organisation),
+        e.info.name,
+        e.info.prefix,
+        day(e.info.expires_at.date(), lang),
+        max(0, math.ceil((e.info.expires_at - now).total_seconds() / 86400)),
+    )
+
+
+def _tokens(request: Request) -> TokenService:
+    service = request.app.state.tokens
+    assert isinstance(service, TokenService)
+    return service
