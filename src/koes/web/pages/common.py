@@ -22,6 +22,7 @@ from koes.services.signin import SignInService
 from koes.services.users import UserService
 from koes.settings import Settings
 from koes.web.i18n import LANG_COOKIE, LANGUAGES, Translator, language
+from koes.web.plotly_css import plotly_sheet_ids
 
 SESSION_COOKIE = "koes_session"
 ERROR_KEYS = {403: "403", 404: "404", 405: "405", 500: "500"}
@@ -33,6 +34,7 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+templates.globals["plotly_sheet_ids"] = plotly_sheet_ids  # the chart pages link Plotly.js's sheets
 
 
 @dataclass(frozen=True)
