@@ -49,6 +49,8 @@ class Settings:
     session_idle_minutes: int = 30  # a web session ends after this long without a request
     session_absolute_hours: int = 12  # and this long after sign-in, whatever happens
     secure_cookies: bool = False  # True: the session cookie is Secure even on plain http (behind a TLS proxy)
+    token_days: int = 30  # an API token lasts this long unless its maker chooses less (or more, up to the max)
+    token_max_days: int = 90  # and never longer than this
     # SQLAlchemy URL of the app database; empty: SQLite file DATA_DIR/app.db. Out of repr: it may hold a password.
     app_db_url: str = dataclasses.field(default="", repr=False)
     # Single sign-on through OpenID Connect (docs/decisions/0003-oidc-sso.md): off unless the issuer is set.
@@ -125,6 +127,8 @@ def _coerce(name: str, raw: str) -> Any:
         "cohort_max_rows",
         "cohort_max_expanded_mb",
         "cohort_max_mixed_percent",
+        "token_days",
+        "token_max_days",
     ):
         try:
             return int(raw)

@@ -3,21 +3,28 @@
 Chromium is ``/usr/bin/chromium`` (``make test`` installs it with apt); Playwright's own browser
 download is never used. axe-core comes from ``.cache/npm`` (``make test`` installs it with npm);
 without it the accessibility checks are skipped, or fail when ``CI`` is set.
+
+Every answer a test's page receives is scanned (:class:`CprScan`, issue 17): no CPR-shaped number
+that its request carried (in the address or the body, as typed or percent-encoded) may come back in
+its headers, its redirect or its body, as typed or percent-encoded. A test that lets one through
+fails at its end.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Response, sync_playwright
 
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
@@ -99,13 +106,71 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+# Written for the tests, apart from the app's own koes.privacy.echo, so that a fault there is caught here.
+_RUN = re.compile(r"[0-9](?:-?[0-9]){9,}")
+TEXT_TYPES = ("text/", "application/json")
+
+
+def cpr_numbers(texts: Iterable[str]) -> set[str]:
+    """Every ten-digit number in ``texts``, as written and percent-decoded (up to three times)."""
+    found: set[str] = set()
+    for text in texts:
+        variants = [text]
+        for _ in range(3):
+            decoded = unquote_plus(variants[-1])
+            if decoded == variants[-1]:
+                break
+            variants.append(decoded)
+        for variant in variants:
+            for run in _RUN.findall(variant):
+                digits = run.replace("-", "")
+                found.update(digits[i : i + 10] for i in range(len(digits) - 9))
+    return found
+
+
+@dataclass
+class CprScan:
+    """The answers a page received, each checked against the CPR-shaped numbers its request carried."""
+
+    answers: int = 0
+    carrying: int = 0  # answers to requests that carried such a number
+    leaks: list[str] = field(default_factory=list)
+
+    def check(self, label: str, request: Iterable[str], answer: Iterable[str]) -> None:
+        self.answers += 1
+        carried = cpr_numbers(request)
+        if not carried:
+            return
+        self.carrying += 1
+        back = cpr_numbers(answer) & carried
+        if back:
+            self.leaks.append(f"{label} sent back {sorted(back)}")
+
+    def on_response(self, response: Response) -> None:
+        request = response.request
+        answer = [f"{k}: {v}" for k, v in response.headers.items()]
+        if response.headers.get("content-type", "").startswith(TEXT_TYPES) and not 300 <= response.status < 400:
+            try:
+                answer.append(response.body().decode("utf-8", "replace"))
+            except Exception as exc:  # a page navigated away before its body was read
+                answer.append(f"(body unavailable: {type(exc).__name__})")
+        self.check(f"{request.method} {request.url}", [request.url, request.post_data or ""], answer)
+
+
 @pytest.fixture
-def page(browser: Browser, server: Server) -> Iterator[Page]:
+def cpr_scan() -> CprScan:
+    return CprScan()
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server, cpr_scan: CprScan) -> Iterator[Page]:
     # bypass_csp only so that axe-core can be injected; the pages themselves need no inline script.
     context = browser.new_context(base_url=server.url, locale="da-DK", bypass_csp=True)
     page = context.new_page()
+    page.on("response", cpr_scan.on_response)
     yield page
     context.close()
+    assert cpr_scan.leaks == [], "CPR-shaped numbers a request carried came back (issue 17)"
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from koes.domain.cpr import mask_cpr
 from koes.privacy.access import Principal
 from koes.privacy.audit import TEXT_FIELDS
 from koes.privacy.credentials import totp_code
-from koes.privacy.roles import allowed, may_grant, reaches_all_orgs, role_names
+from koes.privacy.roles import allowed, may_grant, reaches_all_orgs, role_names, totp_required
 from koes.services.analysis import AnalysisService
 from koes.services.audit import AuditTrail
 from koes.services.saved import SavedAnalysisService
@@ -93,6 +93,10 @@ class World:
     def call(self, method: str, url: str, token: str | None, body: Any = None) -> Any:
         headers = bearer(token) if token else {}
         return self.client.request(method, url, json=body, headers=headers)
+
+    @property
+    def trail(self) -> AuditTrail:
+        return AuditTrail(self.database)
 
 
 @pytest.fixture
@@ -194,6 +198,10 @@ REQUESTS: dict[tuple[str, str], Build] = {
         f"{V1}/users/{_user_id(w, own)}/reset-totp",
         None,
     ),
+    ("POST", f"{V1}/users/{{user_id}}/tokens"): lambda w, c, own: (
+        f"{V1}/users/{w.user(_org(own), GRANTED_ROLE).user_id}/tokens",
+        {"name": "matrix", "scopes": ["analyses"]},
+    ),
     ("DELETE", f"{V1}/grants/{{grant_id}}"): lambda w, c, own: (f"{V1}/grants/{w.grant_of(_org(own))}", None),
     ("GET", f"{V1}/recertification"): lambda w, c, own: (f"{V1}/recertification?days=400", None),
     ("GET", f"{V1}/audit"): lambda w, c, own: (f"{V1}/audit?organisation={_org(own)}", None),
@@ -231,7 +239,12 @@ OWN_ORGANISATION = {
 }
 # Organisation-scoped endpoints that name no organisation (they list the caller's reach).
 UNTARGETED = {("GET", f"{V1}/recertification")}
-GRANTING = {("POST", f"{V1}/users/{{user_id}}/grants"), ("DELETE", f"{V1}/grants/{{grant_id}}")}
+# A token an administrator makes carries only roles it may grant (the matrix target holds GRANTED_ROLE).
+GRANTING = {
+    ("POST", f"{V1}/users/{{user_id}}/grants"),
+    ("DELETE", f"{V1}/grants/{{grant_id}}"),
+    ("POST", f"{V1}/users/{{user_id}}/tokens"),
+}
 STATUS = {"allow": (200, 201, 204), "unauthorized": (401,), "forbidden": (403,), "not_found": (404,)}
 
 
@@ -248,6 +261,8 @@ def expected(key: tuple[str, str], roles: tuple[str, ...] | None, own: bool) -> 
         return "not_found"
     if key in GRANTING and not may_grant(held, GRANTED_ROLE, same_organisation=own):
         return "forbidden"
+    if key == ("POST", f"{V1}/tokens") and totp_required(held):
+        return "forbidden"  # its roles need TOTP: a token only from a web session that passed it, or an admin
     return "allow"
 
 
@@ -318,6 +333,7 @@ def test_another_organisations_ids_are_not_found(world: World) -> None:
     mine = world.call("POST", f"{V1}/users", token, {"username": "kbh-ny", "password": PASSWORD}).json()
     assert world.call("POST", f"{V1}/users/{mine['id']}/grants", token, {"role": "aggregeret"}).status_code == 201
     absent = 10**9
+    answered = 0  # every 404 answered below
     for method, url, body in [
         ("GET", f"{V1}/users/{theirs.user_id}", None),
         ("POST", f"{V1}/users/{theirs.user_id}/grants", {"role": "aggregeret"}),
@@ -334,9 +350,17 @@ def test_another_organisations_ids_are_not_found(world: World) -> None:
     ]:
         response = world.call(method, url, token, body)
         assert response.status_code == 404, (method, url, response.text)
+        answered += 1
         absent_url = url.replace(str(theirs.user_id), str(absent)).replace(f"grants/{grant_id}", f"grants/{absent}")
         if absent_url != url:  # the same answer as for an id that does not exist: nothing leaks
             assert world.call(method, absent_url, token, body).json() == response.json()
+            answered += 1
+    # Each 404 is a refusal on record (issue 17.3), under the caller's name, whether the id exists
+    # elsewhere or nowhere, and saying nothing about which.
+    refusals = [r.event for r in world.trail.records() if r.event.outcome == "denied"]
+    assert len(refusals) == answered, "\n".join(e.summary for e in refusals)
+    assert {(e.user, e.organisation) for e in refusals} == {(admin.user, OWN)}
+    assert all(e.summary.endswith("refused, not found (no such id, or not one the caller may reach)") for e in refusals)
     after = world.users.user(OPERATOR, theirs.user_id or 0)
     assert after.active and after.roles == their_grant.roles == {"aggregeret"}
     assert [u.organisation for u in world.users.users(OPERATOR, OTHER)] == [OTHER]  # nobody was created there
@@ -348,6 +372,63 @@ def test_another_organisations_ids_are_not_found(world: World) -> None:
     assert expiring and {g["organisation"] for g in expiring} == {OWN}
     for bad in ("0", "-1", "abc", str(2**64)):
         assert world.call("GET", f"{V1}/users/{bad}", token).status_code == 400
+
+
+def test_refusals_of_the_grant_rules_and_of_self_deactivation_are_audited(world: World) -> None:
+    """Issue 17.3–4: a local administrator granting system_admin, lokal_admin, a role it lacks or
+    anything to itself, or deactivating itself, gets 403 and leaves one record each."""
+    admin = world.user(OWN, "lokal_admin", "aggregeret")
+    token = world.token(admin)
+    colleague = world.user(OWN)
+    before = len(world.trail.records())
+    attempts = [
+        ("POST", f"{V1}/users/{colleague.user_id}/grants", {"role": "system_admin"}),
+        ("POST", f"{V1}/users/{colleague.user_id}/grants", {"role": "lokal_admin"}),
+        ("POST", f"{V1}/users/{colleague.user_id}/grants", {"role": "individ"}),  # one it does not hold
+        ("POST", f"{V1}/users/{admin.user_id}/grants", {"role": "aggregeret"}),  # to itself
+        ("POST", f"{V1}/users/{admin.user_id}/deactivate", None),
+    ]
+    for method, url, body in attempts:
+        assert world.call(method, url, token, body).status_code == 403, (url, body)
+    records = [r.event for r in world.trail.records()[before:]]
+    assert [(e.action, e.user, e.outcome) for e in records] == [
+        ("grant.add", admin.user, "denied"),
+        ("grant.add", admin.user, "denied"),
+        ("grant.add", admin.user, "denied"),
+        ("grant.add", admin.user, "denied"),
+        ("user.deactivate", admin.user, "denied"),
+    ]
+    assert [e.summary for e in records] == [
+        f"grant system_admin to user #{colleague.user_id}: refused, your roles do not let you grant system_admin",
+        f"grant lokal_admin to user #{colleague.user_id}: refused, your roles do not let you grant lokal_admin",
+        f"grant individ to user #{colleague.user_id}: refused, your roles do not let you grant individ",
+        f"grant aggregeret to user #{admin.user_id}: refused, nobody grants themselves a role",
+        f"deactivate user #{admin.user_id}: refused, you cannot deactivate yourself",
+    ]
+    assert world.users.principal_for(colleague.user_id or 0).roles == frozenset()
+    assert world.users.user(OPERATOR, admin.user_id or 0).active
+
+
+def test_a_token_is_limited_to_its_scopes_and_its_use_is_audited_as_its_users(world: World) -> None:
+    """Issue 17.6: the scopes chosen at creation are enforced at the gate (a refusal on record), and
+    what a token does is recorded under its user's name and organisation."""
+    bo = world.user(OWN, "aggregeret")
+    reading = world.tokens.create_for(OPERATOR, bo.user_id or 0, "read", scopes=["analyses"]).secret
+    me = world.call("GET", f"{V1}/me", reading).json()
+    assert me["roles"] == ["aggregeret"] and me["permissions"] == ["analysis", "catalog"]
+    before = len(world.trail.records())
+    assert world.call("POST", f"{V1}/analysis", reading, REQUEST).status_code == 200
+    saved = world.call("POST", f"{V1}/analyses", reading, {"name": "Mit", "request": REQUEST})
+    assert saved.status_code == 201
+    assert world.call("POST", f"{V1}/analysis/export?format=csv", reading, REQUEST).status_code == 403
+    records = [r.event for r in world.trail.records()[before:]]  # (this app's analyses are audited elsewhere)
+    assert [(e.action, e.user, e.organisation, e.outcome) for e in records] == [
+        ("analysis.save", bo.user, OWN, "ok"),
+        ("export", bo.user, OWN, "denied"),
+    ]
+    assert records[1].summary == "POST /api/v1/analysis/export; needs export, outside the API token's scopes"
+    listed = world.call("GET", f"{V1}/tokens", reading).json()["tokens"]
+    assert [(t["scopes"], t["second_factor"]) for t in listed] == [(["analyses"], True)]  # made by the operator
 
 
 def test_another_users_token_cannot_be_revoked(world: World) -> None:
@@ -372,17 +453,21 @@ def test_a_municipality_filter_never_gives_exact_figures_elsewhere(world: World)
 
 
 def test_tokens_stop_with_deactivation_revocation_and_expiry(world: World) -> None:
-    anna = world.user(OWN, "aggregeret")
-    token = world.token(anna)
+    anna = world.user(OWN)
+    world.users.grant(OPERATOR, anna.user_id or 0, "aggregeret", (world.clock.now + timedelta(days=20)).date())
+    token = world.tokens.create_for(OPERATOR, anna.user_id or 0, "test", days=90).secret
     assert world.call("POST", f"{V1}/analysis", token, REQUEST).status_code == 200
     # An expired grant: the token still names the user (401 is for unknown tokens) but gives no rights.
-    world.clock.now += timedelta(days=367)
+    world.clock.now += timedelta(days=30)
     assert world.call("POST", f"{V1}/analysis", token, REQUEST).status_code == 403
     assert world.call("GET", f"{V1}/me", token).json()["roles"] == []
-    world.clock.now -= timedelta(days=367)
+    # An expired token names nobody.
+    world.clock.now += timedelta(days=61)
+    assert world.call("GET", f"{V1}/me", token).status_code == 401
+    world.clock.now -= timedelta(days=91)
+    world.users.grant(OPERATOR, anna.user_id or 0, "aggregeret")
     assert world.call("GET", f"{V1}/catalog", token).status_code == 200
-    grant_id = world.users.user(OPERATOR, anna.user_id or 0).grants[0].id
-    world.users.revoke(OPERATOR, grant_id)
+    world.users.revoke_role(OPERATOR, anna.user_id or 0, "aggregeret")
     assert world.call("GET", f"{V1}/catalog", token).status_code == 403  # revoked: at once
     world.users.grant(OPERATOR, anna.user_id or 0, "aggregeret")
     assert world.call("GET", f"{V1}/catalog", token).status_code == 200
@@ -448,7 +533,7 @@ def test_admin_endpoints_do_what_they_say(world: World) -> None:
     me = world.call("GET", f"{V1}/me", token).json()
     assert me["roles"] == ["aggregeret", "lokal_admin"] and "manage_users_own_org" in me["permissions"]
     records = world.call("GET", f"{V1}/audit", token).json()["records"]
-    assert [r["action"] for r in records[:7]] == [
+    assert [r["action"] for r in records if r["outcome"] == "ok"][:7] == [
         "user.reactivate",
         "user.rename",
         "user.deactivate",
@@ -456,6 +541,11 @@ def test_admin_endpoints_do_what_they_say(world: World) -> None:
         "grant.revoke",
         "grant.add",
         "user.create",
+    ]
+    assert [r["action"] for r in records if r["outcome"] == "denied"] == [  # each 403 above, newest first
+        "user.reactivate",
+        "user.totp_reset",
+        "grant.add",
     ]
     again = world.call("GET", f"{V1}/audit", token).json()["records"]
     assert again[0]["action"] == "audit.view"  # reading the trail is itself recorded
@@ -498,8 +588,11 @@ def test_no_secret_or_cpr_in_logs_audit_or_database(world: World, caplog: pytest
     secrets += codes
     assert signin.password("sara", body["password"]).outcome == "second_factor"
     assert signin.second_factor(sara["id"], codes[0]).outcome == "ok"
-    assert world.call("POST", f"{V1}/tokens", admin_token, {"name": "laptop " + cprs[1]}).status_code == 400
-    created = world.call("POST", f"{V1}/tokens", admin_token, {"name": "laptop"})
+    analyst_token = world.token(world.user(OWN, "aggregeret"))  # the admin's roles need TOTP: no token by API
+    assert world.call("POST", f"{V1}/tokens", analyst_token, {"name": "laptop " + cprs[1]}).status_code == 400
+    named = world.call("POST", f"{V1}/users/{sara['id']}/tokens", admin_token, {"name": "sara " + cprs[0]})
+    assert named.status_code == 400
+    created = world.call("POST", f"{V1}/tokens", analyst_token, {"name": "laptop"})
     assert created.status_code == 201
     secrets.append(created.json()["token"])
     for bad in (cprs[0], "koes_" + "x" * 43, created.json()["token"] + "x"):

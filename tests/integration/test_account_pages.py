@@ -46,7 +46,7 @@ class World:
     user_id: int
 
     def sign_in(self, user_id: int | None = None) -> NewSession:
-        new = self.pages.sessions.start("signed_in", user_id or self.user_id)
+        new = self.pages.sessions.start("signed_in", user_id or self.user_id, second_factor=True)
         # The domain the server's own cookies get, so that the server's next cookie replaces this one.
         self.client.cookies.set(SESSION_COOKIE, new.token, domain="testserver.local")
         return new

@@ -64,7 +64,7 @@ class World:
         created = users.create_user(OPERATOR, name, organisation=organisation)
         if role:
             users.grant(OPERATOR, created.id, role)
-        session = self.app.state.pages.sessions.start("signed_in", created.id)
+        session = self.app.state.pages.sessions.start("signed_in", created.id, second_factor=True)
         stored = self.app.state.pages.sessions.find(session.token)
         assert stored is not None
         # a client of its own (its cookie jar); the lifespan runs once, in the fixture's client

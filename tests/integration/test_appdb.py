@@ -27,9 +27,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from koes.appdb import users as store
 from koes.appdb.database import AppDatabase, AppDatabaseError, alembic_config
 from koes.appdb.models import Base
 from koes.appdb.seed import seed_organisations
+from koes.appdb.sessions import get_session
 from koes.domain.cpr import mask_cpr
 from koes.privacy.audit import AuditEntry, AuditEvent, CprInTextError, request_hash, seal
 from koes.query.request import parse_request
@@ -112,7 +114,7 @@ def _sql(db: AppDatabase, statement: str, **params: Any) -> None:
 
 
 def test_migrations_create_both_tables_as_the_models_describe(database: AppDatabase) -> None:
-    assert database.revision() == AppDatabase.head_revision() == "0004"
+    assert database.revision() == AppDatabase.head_revision() == "0005"
     tables = set(inspect(database.engine).get_table_names())
     assert {"organisations", "audit_records", "alembic_version"} <= tables
     assert {"users", "grants", "api_tokens", "recovery_codes", "sessions", "saved_analyses"} <= tables
@@ -123,7 +125,7 @@ def test_migrations_create_both_tables_as_the_models_describe(database: AppDatab
 
 def test_upgrading_again_changes_nothing(database: AppDatabase, refdata: RefData) -> None:
     database.upgrade()
-    assert database.revision() == "0004"
+    assert database.revision() == "0005"
     again = seed_organisations(database, refdata)
     assert (again.added, again.updated, again.total) == (0, 0, 104)
 
@@ -155,10 +157,62 @@ def test_saved_analyses_downgrade_and_upgrade_again(database: AppDatabase) -> No
     tables = set(inspect(database.engine).get_table_names())
     assert "saved_analyses" not in tables and {"users", "sessions", "audit_records"} <= tables
     _migrate(database, "head")
-    assert database.revision() == "0004"
+    assert database.revision() == "0005"
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM saved_analyses")).scalar() == 0
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_token_limits_upgrade_existing_tokens_and_sessions(database: AppDatabase) -> None:
+    """0005 on a database with a token and sessions of before: the token gets every scope, no second
+    factor and 30 days from the upgrade; a signed-in session keeps its second factor, others have none."""
+    _migrate(database, "0004", down=True)
+    assert database.revision() == "0004"
+    columns = {c["name"] for c in inspect(database.engine).get_columns("api_tokens")}
+    assert not {"expires_at", "scopes", "second_factor"} & columns
+    _sql(
+        database,
+        "INSERT INTO users (username, display_name, organisation, totp_confirmed, active, failed_attempts, "
+        "created_at, updated_at) VALUES ('anna', 'Anna', 'kommune:101', false, true, 0, :at, :at)",
+        at=AT,
+    )
+    _sql(
+        database,
+        "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at) "
+        "SELECT id, 'gammel', 'koes_abcdefgh', :hash, :at FROM users",
+        hash="0" * 64,
+        at=AT,
+    )
+    for sid, state in (("a" * 64, "signed_in"), ("b" * 64, "password_ok"), ("c" * 64, "anonymous")):
+        user = "(SELECT id FROM users)" if state != "anonymous" else "NULL"
+        _sql(
+            database,
+            f"INSERT INTO sessions (id, user_id, state, csrf_token, created_at, last_seen_at) "
+            f"VALUES (:sid, {user}, :state, 'x', :at, :at)",
+            sid=sid,
+            state=state,
+            at=AT,
+        )
+    before = datetime.now(UTC)
+    _migrate(database, "head")
+    assert database.revision() == "0005"
+    token = store.tokens_of(database, 1)[0]
+    assert token.scopes == ("analyses", "exports", "cohorts", "administration") and not token.second_factor
+    assert before + timedelta(days=30) <= token.expires_at <= datetime.now(UTC) + timedelta(days=30)
+    second = {
+        sid[0]: row.second_factor for sid in ("a" * 64, "b" * 64, "c" * 64) if (row := get_session(database, sid))
+    }
+    assert second == {"a": True, "b": False, "c": False}
+    with database.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    with pytest.raises(DBAPIError):  # the tokens' rules survived the table's rebuild on SQLite
+        _sql(
+            database,
+            "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at, scopes, second_factor) "
+            "SELECT id, 'igen', 'koes_abcdefgh', :hash, :at, :at, 'analyses', false FROM users",
+            hash="0" * 64,
+            at=AT,
+        )
 
 
 def test_every_migration_goes_down_to_nothing_and_up_again(database: AppDatabase) -> None:
@@ -166,7 +220,7 @@ def test_every_migration_goes_down_to_nothing_and_up_again(database: AppDatabase
     assert database.revision() is None
     assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
     database.upgrade()
-    assert database.revision() == "0004"
+    assert database.revision() == "0005"
 
 
 def test_a_saved_analysis_name_is_unique_per_owner_and_never_empty(database: AppDatabase) -> None:

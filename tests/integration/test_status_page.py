@@ -80,7 +80,7 @@ def broken_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _sign_in(client: TestClient, pages: Pages, username: str) -> None:
     user_id = pages.users.user_by_name(OPERATOR, username).id
-    client.cookies.set(SESSION_COOKIE, pages.sessions.start("signed_in", user_id).token)
+    client.cookies.set(SESSION_COOKIE, pages.sessions.start("signed_in", user_id, second_factor=True).token)
 
 
 def _table(html: str, table_id: str) -> str:

@@ -50,7 +50,7 @@ class World:
     ids: dict[str, int]
 
     def sign_in(self, name: str) -> None:
-        new = self.pages.sessions.start("signed_in", self.ids[name])
+        new = self.pages.sessions.start("signed_in", self.ids[name], second_factor=True)
         self.client.cookies.set(SESSION_COOKIE, new.token, domain="testserver.local")
 
     def csrf(self, path: str = "/") -> str:
@@ -268,7 +268,9 @@ def test_local_admin_renames_and_reactivates_a_user(world: World) -> None:
         ("user.deactivate", "kbh-admin"),
         ("user.reactivate", "kbh-admin"),
         ("grant.add", "kbh-admin"),
+        ("user.reactivate", "kbh-admin"),  # the refused one, recorded too
     ]
+    assert world.actions()[-1][2].endswith("refused, you cannot reactivate yourself")
     assert not any("Ida" in s for a, _u, s in world.actions() if a == "user.rename")
     assert world.pages.signin.trail.verify() == []
 
@@ -305,7 +307,23 @@ def test_another_organisations_user_is_not_found_and_never_changed(world: World)
     assert after.active and after.roles == {"aggregeret"} and after.grants[0].revoked_at is None
     assert after.display_name == "aarhus-bruger"
     assert world.pages.signin.password("aarhus-bruger", PASSWORD).outcome == "ok"
-    assert [a for a in world.actions()[len(before) :] if not a[0].startswith("signin")] == []
+    # Nothing changed, and every 404 is on record as a refusal of kbh-admin (issue 17.3).
+    refusals = [(a, u, s) for a, u, s in world.actions()[len(before) :] if not a.startswith("signin")]
+    assert [a for a, _u, _s in refusals] == [
+        *["access.denied"] * 4,  # the user's page twice (and once the missing one), the other organisation's list
+        "grant.add",
+        "user.rename",
+        "user.deactivate",
+        "user.reactivate",
+        "user.totp_reset",
+        "user.password",
+        "access.denied",  # the password form with two different passwords: the user is looked up first
+        "access.denied",  # the revocation: the user is looked up first
+        "grant.revoke",  # another organisation's grant on an own user's path
+        "user.create",
+    ]
+    assert {u for _a, u, _s in refusals} == {"kbh-admin"}
+    assert all("refused, not found" in s for _a, _u, s in refusals)
 
 
 def test_a_role_the_admin_does_not_hold_is_refused_with_a_message(world: World) -> None:
@@ -334,7 +352,19 @@ def test_a_role_the_admin_does_not_hold_is_refused_with_a_message(world: World) 
     assert status == 403 and "Skift adgangskode" in _alert(html)[0]
     assert world.pages.users.user(OPERATOR, target).roles == {"aggregeret"}
     assert world.pages.signin.password("kbh-admin", PASSWORD).outcome == "enrol_totp"  # the password is right
-    assert [a for a, _u, _s in world.actions()[before:] if not a.startswith("signin")] == []
+    refusals = [(a, s) for a, _u, s in world.actions()[before:] if not a.startswith("signin")]
+    assert refusals == [  # each refusal of the grant rules is on record (issue 17.3–4)
+        ("grant.add", f"grant individ to user #{target}: refused, your roles do not let you grant individ"),
+        ("grant.add", f"grant lokal_admin to user #{target}: refused, your roles do not let you grant lokal_admin"),
+        ("grant.add", f"grant system_admin to user #{target}: refused, your roles do not let you grant system_admin"),
+        ("grant.add", f"grant aggregeret to user #{world.ids['kbh-admin']}: refused, nobody grants themselves a role"),
+        ("user.deactivate", f"deactivate user #{world.ids['kbh-admin']}: refused, you cannot deactivate yourself"),
+        (
+            "user.password",
+            f"set the password of user #{world.ids['kbh-admin']}: refused, "
+            "you cannot set your own password here: change it on your account page",
+        ),
+    ]
 
     world.client.cookies.set(LANG_COOKIE, "en")
     status, _location, html = world.post(f"{USERS}/{target}/grants", {"role": "individ", "expires": ""})

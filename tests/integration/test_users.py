@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 
 from koes.appdb import users as store
 from koes.appdb.database import AppDatabase
-from koes.privacy.access import Organisation, Principal
+from koes.privacy.access import Organisation, Principal, TokenLimits
 from koes.privacy.credentials import totp_code
 from koes.refdata import RefData
 from koes.services.appdb import open_app_database
@@ -75,6 +75,15 @@ def world(app_db_url: str, tmp_path: Path, refdata: RefData) -> Iterator[World]:
 
 def _actions(world: World) -> list[tuple[str, str, str]]:
     return [(r.event.action, r.event.user, r.event.outcome) for r in world.trail.records()]
+
+
+def _refusals(world: World, since: int = 0) -> list[tuple[str, str, str]]:
+    """The ``denied`` records from record ``since`` on: (action, user, summary)."""
+    events = [r.event for r in world.trail.records()[since:]]
+    return [(e.action, e.user, e.summary) for e in events if e.outcome == "denied"]
+
+
+HIDDEN = "refused, not found (no such id, or not one the caller may reach)"
 
 
 # --- users and the password policy -----------------------------------------------------------
@@ -162,9 +171,33 @@ def test_a_local_admin_grants_only_roles_it_holds_in_its_own_organisation(world:
     assert expired.roles == frozenset()
     with pytest.raises(ForbiddenError):
         world.users.users(expired)
-    actions = [a for a, _, _ in _actions(world)]
-    assert actions.count("grant.add") == 3  # the operator's two for kbh-admin and the admin's one for bo
-    assert ("grant.add", "kbh-admin", "ok") in _actions(world)
+    granted = [(a, u) for a, u, o in _actions(world) if a == "grant.add" and o == "ok"]
+    assert granted == [("grant.add", "cli")] * 2 + [("grant.add", "kbh-admin")]
+    # Every refusal is on record (issue 17.3): the grant rules, the reach, the permission.
+    b, a, k = bo.user_id, aarhus.user_id, admin.user_id
+    assert _refusals(world) == [
+        ("grant.add", "kbh-admin", f"grant individ to user #{b}: refused, your roles do not let you grant individ"),
+        (
+            "grant.add",
+            "kbh-admin",
+            f"grant lokal_admin to user #{b}: refused, your roles do not let you grant lokal_admin",
+        ),
+        (
+            "grant.add",
+            "kbh-admin",
+            f"grant system_admin to user #{b}: refused, your roles do not let you grant system_admin",
+        ),
+        ("grant.add", "kbh-admin", f"grant aggregeret to user #{a}: {HIDDEN}"),
+        ("grant.add", "kbh-admin", f"grant aggregeret to user #{k}: refused, nobody grants themselves a role"),
+        ("user.create", "kbh-admin", f"create user ny (organisation kommune:751): {HIDDEN}"),
+        ("access.denied", "kbh-admin", f"list the users (organisation kommune:751): {HIDDEN}"),
+        ("access.denied", "kbh-admin", f"read user #{a}: {HIDDEN}"),
+        (
+            "access.denied",
+            "kbh-admin",
+            "list the users (organisation all): refused, your roles do not include manage users",
+        ),
+    ]
 
 
 def test_a_system_admin_reaches_every_organisation_and_role(world: World) -> None:
@@ -196,10 +229,16 @@ def test_revoke_deactivate_and_recertification(world: World) -> None:
     assert world.users.recertification(admin, 30) == []  # an inactive user's grants need no renewal
     with pytest.raises(ForbiddenError):
         world.users.deactivate(admin, admin.user_id or 0)
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError):  # a conflict is no refusal: nothing to record
         world.users.grant(admin, bo.user_id or 0, "aggregeret")
-    actions = [a for a, _, _ in _actions(world)]
-    assert actions[-2:] == ["grant.revoke", "user.deactivate"]
+    assert _actions(world)[-3:] == [
+        ("grant.revoke", "kbh-admin", "ok"),
+        ("user.deactivate", "kbh-admin", "ok"),
+        ("user.deactivate", "kbh-admin", "denied"),  # the refused self-deactivation (issue 17.4)
+    ]
+    assert world.trail.records()[-1].event.summary == (
+        f"deactivate user #{admin.user_id}: refused, you cannot deactivate yourself"
+    )
     assert world.trail.verify() == []
 
 
@@ -231,7 +270,11 @@ def test_rename_shows_every_problem_at_once_and_audits_without_the_names(world: 
     with pytest.raises(ForbiddenError):  # no manage_users
         world.users.rename(analyst, bo.id, "Bo Hansen")
     assert world.users.user(OPERATOR, bo.id).display_name == "Bo"
-    assert len(world.trail.records()) == before  # a refusal changes nothing and records nothing
+    assert _refusals(world, before) == [  # a refusal changes nothing, and is recorded
+        ("user.rename", "kbh-admin", f"rename user #{aarhus.user_id}: {HIDDEN}"),
+        ("user.rename", "ida", f"rename user #{bo.id}: refused, your roles do not include manage users"),
+    ]
+    before = len(world.trail.records())
 
     renamed = world.users.rename(admin, bo.id, "  Bo Hansen  ")
     assert renamed.display_name == "Bo Hansen" == world.users.user(OPERATOR, bo.id).display_name
@@ -266,7 +309,14 @@ def test_reactivate_reaches_what_deactivate_reaches(world: World) -> None:
         with pytest.raises(error) as caught:
             world.users.reactivate(actor, target or 0)
         assert getattr(caught.value, "code", "") == code
-    assert len(world.trail.records()) == before  # a refusal changes nothing and records nothing
+    assert [(a, u) for a, u, _s in _refusals(world, before)] == [  # a refusal changes nothing, and is recorded
+        ("user.reactivate", "kbh-admin"),
+        ("user.reactivate", "kbh-admin"),
+        ("user.reactivate", "kbh-admin"),
+        ("user.reactivate", "kbh-admin"),
+        ("user.reactivate", "sys"),
+    ]
+    before = len(world.trail.records())
     assert not world.users.user(OPERATOR, root_here.user_id or 0).active
     assert world.users.reactivate(admin, bo.user_id or 0).active
     assert world.users.reactivate(system, root_here.user_id or 0).active
@@ -286,7 +336,7 @@ def test_a_reactivated_user_has_no_valid_grant_until_granted_again(world: World)
     running = world.users.grant(admin, uid, "aggregeret")
     short = world.users.grant(admin, uid, "individ", START.date() + timedelta(days=10))
     revoked = world.users.revoke(admin, world.users.grant(admin, uid, "aggregeret").id)
-    token = world.tokens.create(world.users.principal_for(uid), "laptop").secret
+    token = world.tokens.create_for(OPERATOR, uid, "laptop", days=90).secret  # individ: no token of its own making
     world.users.deactivate(admin, uid)
     world.clock.advance(days=30)  # the short grant expires while the user is deactivated
     assert world.signin.password("bo", PASSWORD).outcome == "failed"
@@ -427,20 +477,27 @@ def test_wrong_second_factors_count_towards_the_lockout(world: World) -> None:
 
 
 def test_tokens_are_stored_hashed_and_follow_the_user(world: World) -> None:
-    anna = world.user("anna", "kommune:101", "aggregeret")
+    anna = world.user("anna", "kommune:101")
+    world.users.grant(OPERATOR, anna.user_id or 0, "aggregeret", START.date() + timedelta(days=10))
+    anna = world.users.principal_for(anna.user_id or 0)
     created = world.tokens.create(anna, "laptop")
-    assert world.tokens.authenticate(created.secret) == anna
+    limits = TokenLimits(created.info.id, frozenset({"analyses", "exports"}), START + timedelta(days=30))
+    assert world.tokens.authenticate(created.secret) == replace(anna, token=limits)
     dump = _dump(world.database)
     assert created.secret not in dump and created.secret[13:] not in dump
     assert hashlib.sha256(created.secret.encode()).hexdigest() in dump
     assert world.tokens.authenticate(created.secret[:-1] + ("A" if created.secret[-1] != "A" else "B")) is None
     assert world.tokens.authenticate("Bearer " + created.secret) is None
     # Rights at the time of use: an expired grant is gone at once, a deactivated user has no principal.
-    world.clock.advance(days=366)
+    world.clock.advance(days=12)
     assert world.tokens.authenticate(created.secret) == Principal(
-        "anna", Organisation("kommune", 101), frozenset(), anna.user_id
+        "anna", Organisation("kommune", 101), frozenset(), anna.user_id, limits
     )
     world.users.deactivate(OPERATOR, anna.user_id or 0)
+    assert world.tokens.authenticate(created.secret) is None
+    world.users.reactivate(OPERATOR, anna.user_id or 0)
+    assert world.tokens.authenticate(created.secret) is not None
+    world.clock.advance(days=18)  # 30 days after it was made: the token has expired
     assert world.tokens.authenticate(created.secret) is None
     assert world.tokens.list(anna)[0].last_used_at is not None
 
@@ -456,7 +513,11 @@ def test_tokens_are_revoked_by_their_owner_only(world: World) -> None:
     assert world.tokens.authenticate(mine.secret) is None
     with pytest.raises(InvalidInputError):
         world.tokens.create(anna, " ")
-    assert [a for a, _, _ in _actions(world)][-2:] == ["token.create", "token.revoke"]
+    assert _actions(world)[-3:] == [
+        ("token.create", "anna", "ok"),
+        ("token.revoke", "bo", "denied"),  # another user's token: not found, and recorded
+        ("token.revoke", "anna", "ok"),
+    ]
 
 
 def _dump(database: AppDatabase) -> str:
@@ -522,7 +583,11 @@ def test_a_totp_reset_reaches_only_what_the_administrator_manages(world: World) 
     ]:
         with pytest.raises(error):
             world.users.reset_totp(actor, target or 0)
-    assert len(world.trail.records()) == before  # a refusal changes nothing and records no reset
+    refusals = _refusals(world, before)  # a refusal changes nothing; each is recorded, no reset is
+    assert [(a, u) for a, u, _s in refusals] == [("user.totp_reset", "admin-kbh")] * 5 + [
+        ("user.totp_reset", "ida")
+    ] * 2
+    before = len(world.trail.records())
     assert not world.users.reset_totp(system, aarhus.user_id or 0).totp_enrolled
     assert not world.users.reset_totp(system, root_here.user_id or 0).totp_enrolled
     assert not world.users.reset_totp(OPERATOR, system.user_id or 0).totp_enrolled

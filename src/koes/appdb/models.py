@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -163,7 +164,11 @@ class Grant(Base):
 
 
 class ApiToken(Base):
-    """An API token: only its SHA-256 and its first characters are stored, never the token."""
+    """An API token: only its SHA-256 and its first characters are stored, never the token.
+
+    It ends at ``expires_at``, may be used only within ``scopes`` (roles.yaml ``token_scopes``,
+    space-separated), and carries the roles that need TOTP only if ``second_factor`` (made in a web
+    session that passed TOTP, or by an administrator)."""
 
     __tablename__ = "api_tokens"
 
@@ -175,6 +180,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    scopes: Mapped[str] = mapped_column(String(200))
+    second_factor: Mapped[bool] = mapped_column(Boolean)
 
 
 class RecoveryCode(Base):
@@ -194,7 +202,8 @@ SESSION_STATES = ("anonymous", "password_ok", "signed_in")
 
 
 class WebSession(Base):
-    """A web session, by the SHA-256 of its cookie token; ``state`` says how far the sign-in got."""
+    """A web session, by the SHA-256 of its cookie token; ``state`` says how far the sign-in got, and
+    ``second_factor`` whether it passed one (only then do roles that need TOTP count in it)."""
 
     __tablename__ = "sessions"
     __table_args__ = (
@@ -209,6 +218,8 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The sign-in passed a second factor (TOTP, a recovery code, the broker's multi-factor authentication).
+    second_factor: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class SavedAnalysis(Base):

@@ -21,17 +21,27 @@ class SessionRow:
     created_at: datetime
     last_seen_at: datetime
     revoked_at: datetime | None
+    second_factor: bool = False
 
     def __repr__(self) -> str:
         return f"SessionRow(user_id={self.user_id!r}, state={self.state!r}, …)"
 
 
 def _row(s: WebSession) -> SessionRow:
-    return SessionRow(s.id, s.user_id, s.state, s.csrf_token, s.created_at, s.last_seen_at, s.revoked_at)
+    return SessionRow(
+        s.id, s.user_id, s.state, s.csrf_token, s.created_at, s.last_seen_at, s.revoked_at, s.second_factor
+    )
 
 
 def insert_session(
-    database: AppDatabase, *, session_id: str, user_id: int | None, state: str, csrf_token: str, at: datetime
+    database: AppDatabase,
+    *,
+    session_id: str,
+    user_id: int | None,
+    state: str,
+    csrf_token: str,
+    at: datetime,
+    second_factor: bool = False,
 ) -> SessionRow:
     with database.session() as db:
         row = WebSession(
@@ -42,6 +52,7 @@ def insert_session(
             created_at=at,
             last_seen_at=at,
             revoked_at=None,
+            second_factor=second_factor,
         )
         db.add(row)
         db.flush()

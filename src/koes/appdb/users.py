@@ -95,6 +95,9 @@ class TokenRow:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime
+    scopes: tuple[str, ...]
+    second_factor: bool
 
 
 def _user(u: User) -> UserRow:
@@ -118,7 +121,19 @@ def _grant(g: Grant) -> GrantRow:
 
 
 def _token(t: ApiToken) -> TokenRow:
-    return TokenRow(t.id, t.user_id, t.name, t.prefix, t.token_hash, t.created_at, t.last_used_at, t.revoked_at)
+    return TokenRow(
+        t.id,
+        t.user_id,
+        t.name,
+        t.prefix,
+        t.token_hash,
+        t.created_at,
+        t.last_used_at,
+        t.revoked_at,
+        t.expires_at,
+        tuple(t.scopes.split()),
+        t.second_factor,
+    )
 
 
 def _credentials(u: User) -> Credentials:
@@ -208,6 +223,27 @@ def expiring_grants(
         statement = statement.where(User.organisation == organisation)
     with database.session() as session:
         return [(_grant(g), _user(u)) for g, u in session.execute(statement)]
+
+
+def expiring_tokens(
+    database: AppDatabase, now: datetime, until: datetime, organisation: str | None = None
+) -> list[tuple[TokenRow, UserRow]]:
+    """Unrevoked API tokens of active users still valid at ``now`` that expire before ``until``, soonest first."""
+    statement = (
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+            ApiToken.expires_at <= until,
+            User.active.is_(True),
+        )
+        .order_by(ApiToken.expires_at, ApiToken.id)
+    )
+    if organisation is not None:
+        statement = statement.where(User.organisation == organisation)
+    with database.session() as session:
+        return [(_token(t), _user(u)) for t, u in session.execute(statement)]
 
 
 def tokens_of(database: AppDatabase, user_id: int) -> list[TokenRow]:
@@ -601,6 +637,9 @@ def insert_token(
     prefix: str,
     token_hash: str,
     at: datetime,
+    expires_at: datetime,
+    scopes: Collection[str],
+    second_factor: bool,
     event: Callable[[TokenRow], AuditEvent | None],
 ) -> TokenRow:
     def change(session: Session) -> TokenRow:
@@ -613,6 +652,9 @@ def insert_token(
             created_at=at,
             last_used_at=None,
             revoked_at=None,
+            expires_at=expires_at,
+            scopes=" ".join(scopes),
+            second_factor=second_factor,
         )
         session.add(token)
         session.flush()

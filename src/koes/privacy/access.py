@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from koes.privacy import roles as role_data
 from koes.query.scope import Scope
@@ -43,13 +44,27 @@ class Organisation:
 
 
 @dataclass(frozen=True)
+class TokenLimits:
+    """What an API token narrows its user's rights to: the scopes chosen when it was made
+    (roles.yaml ``token_scopes``), until it expires."""
+
+    token_id: int
+    scopes: frozenset[str]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Principal:
-    """Who is asking: a user name, its organisation and its valid roles (``user_id`` for app users)."""
+    """Who is asking: a user name, its organisation and its valid roles (``user_id`` for app users).
+
+    ``token`` is set for a caller known by an API token: its permissions are then those of its
+    roles within the token's scopes. A signed-in web page and the command line have none."""
 
     user: str
     organisation: Organisation
     roles: frozenset[str]
     user_id: int | None = None
+    token: TokenLimits | None = None
 
     @property
     def home_municipality(self) -> int | None:
@@ -57,7 +72,8 @@ class Principal:
 
     @property
     def permissions(self) -> frozenset[str]:
-        return role_data.permissions_of(self.roles)
+        held = role_data.permissions_of(self.roles)
+        return held if self.token is None else held & role_data.scope_permissions(self.token.scopes)
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions

@@ -9,13 +9,15 @@ Pure: no database, no clock of its own. The rules every other layer derives from
 - :func:`data_level` says what the roles show of the warehouse (none, aggregate, individual);
 - :func:`may_grant` says whether an administrator holding some roles may grant (or revoke) a role:
   a system administrator any role, a local administrator a *delegable* role it holds itself;
-- :func:`allowed` decides an API endpoint's :class:`Access` rule for a set of roles.
+- :func:`allowed` decides an API endpoint's :class:`Access` rule for a set of roles;
+- :func:`scope_permissions` and :func:`scopes_for` read the API token scopes (``token_scopes``): a
+  token's permissions are its user's, within the scopes chosen when it was made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -49,10 +51,20 @@ class Role:
 
 
 @dataclass(frozen=True)
+class TokenScope:
+    """What an API token may be used for (``token_scopes`` in roles.yaml): a set of permissions."""
+
+    name: str
+    label: Mapping[str, str]
+    permissions: frozenset[str]
+
+
+@dataclass(frozen=True)
 class RoleBook:
     version: int
     permissions: Mapping[str, str]  # name → description
     roles: Mapping[str, Role]
+    token_scopes: Mapping[str, TokenScope] = field(default_factory=dict)
 
 
 class GrantLike(Protocol):
@@ -106,9 +118,35 @@ def parse_roles(data: Any) -> RoleBook:
         )
     for pair in ORG_SCOPED.values():
         problems += [f"permission {p} is missing" for p in pair if p not in permissions]
+    scopes = _token_scopes(data.get("token_scopes"), permissions, problems)
     if problems:
         raise RolesError("; ".join(problems))
-    return RoleBook(int(data.get("version", 1)), {str(k): str(v) for k, v in permissions.items()}, parsed)
+    return RoleBook(int(data.get("version", 1)), {str(k): str(v) for k, v in permissions.items()}, parsed, scopes)
+
+
+def _token_scopes(data: Any, permissions: Mapping[str, Any], problems: list[str]) -> dict[str, TokenScope]:
+    """The API token scopes; when there are any, every permission belongs to exactly one of them."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.append("token_scopes must be a mapping")
+        return {}
+    scopes: dict[str, TokenScope] = {}
+    for name, body in data.items():
+        granted = body.get("permissions") if isinstance(body, dict) else None
+        if not isinstance(granted, list) or not granted:
+            problems.append(f"token scope {name}: needs a list of permissions")
+            continue
+        unknown = [p for p in granted if p not in permissions]
+        if unknown:
+            problems.append(f"token scope {name}: unknown permission(s) {', '.join(map(str, unknown))}")
+        label = {str(k): str(v) for k, v in (body.get("label") or {}).items()}
+        scopes[str(name)] = TokenScope(str(name), label, frozenset(str(p) for p in granted))
+    for permission in permissions:
+        holders = [s.name for s in scopes.values() if permission in s.permissions]
+        if len(holders) != 1:
+            problems.append(f"permission {permission} must be in exactly one token scope, not {len(holders)}")
+    return scopes
 
 
 def role_names() -> tuple[str, ...]:
@@ -128,6 +166,22 @@ def known(roles: Iterable[str]) -> frozenset[str]:
 def permissions_of(roles: Iterable[str]) -> frozenset[str]:
     book = role_book().roles
     return frozenset(p for r in roles if r in book for p in book[r].permissions)
+
+
+def token_scope_names() -> tuple[str, ...]:
+    return tuple(role_book().token_scopes)
+
+
+def scope_permissions(scopes: Iterable[str]) -> frozenset[str]:
+    """The permissions an API token with these scopes may use (unknown scope names give none)."""
+    book = role_book().token_scopes
+    return frozenset(p for s in scopes if s in book for p in book[s].permissions)
+
+
+def scopes_for(roles: Iterable[str]) -> tuple[str, ...]:
+    """The token scopes in which these roles give something: what a token may be made for."""
+    held = permissions_of(roles)
+    return tuple(s.name for s in role_book().token_scopes.values() if s.permissions & held)
 
 
 def data_level(roles: Iterable[str]) -> str:

@@ -35,6 +35,7 @@ from koes.query.request import AnalysisRequest, FieldProblem, RequestError, pars
 from koes.semantic.loader import default_catalog
 from koes.semantic.model import Catalog
 from koes.services.audit import AuditTrail, safe_text
+from koes.services.refusals import audits_refusals
 from koes.services.users import (
     Clock,
     ConflictError,
@@ -100,6 +101,7 @@ class SavedAnalysisService:
         self.clock = clock
 
     # --- reading -------------------------------------------------------------------------------
+    @audits_refusals("access.denied", "open saved analysis #{analysis_id}")
     def get(self, principal: Principal, analysis_id: int) -> SavedAnalysis:
         _require(principal)
         row = store.get_saved(self.database, analysis_id)
@@ -108,6 +110,7 @@ class SavedAnalysisService:
         return _info(principal, row)
 
     # --- changes -------------------------------------------------------------------------------
+    @audits_refusals("analysis.save", "save an analysis")
     def save(self, principal: Principal, name: str, request: object, shared: bool = False) -> SavedAnalysis:
         """Save ``request`` (checked, stored canonical) under ``name``; ConflictError if the caller has that name."""
         _require(principal)
@@ -128,6 +131,7 @@ class SavedAnalysisService:
         )
         return _info(principal, row)
 
+    @audits_refusals("analysis.update", "change saved analysis #{analysis_id}")
     def update(
         self,
         principal: Principal,
@@ -154,6 +158,7 @@ class SavedAnalysisService:
         )
         return _info(principal, done.after)
 
+    @audits_refusals("analysis.delete", "delete saved analysis #{analysis_id}")
     def delete(self, principal: Principal, analysis_id: int) -> SavedAnalysis:
         """Delete one of the caller's own analyses; what was deleted."""
         _require(principal)
@@ -182,6 +187,7 @@ class SavedAnalysisService:
         return clean, parsed
 
     # Last: inside the class body, the name ``list`` means this method from here on.
+    @audits_refusals("access.denied", "list saved analyses")
     def list(self, principal: Principal) -> list[SavedAnalysis]:
         """The caller's own analyses and its organisation's shared ones, most recently changed first."""
         _require(principal)

@@ -48,6 +48,7 @@ class WebSession:
     csrf_token: str
     created_at: datetime
     last_seen_at: datetime
+    second_factor: bool = False  # the sign-in passed TOTP, a recovery code or the broker's MFA
 
     def __repr__(self) -> str:
         return f"WebSession(user_id={self.user_id!r}, state={self.state!r}, …)"
@@ -70,7 +71,9 @@ def _hash(token: str) -> str:
 
 
 def _session(row: SessionRow) -> WebSession:
-    return WebSession(row.id, row.user_id, row.state, row.csrf_token, row.created_at, row.last_seen_at)
+    return WebSession(
+        row.id, row.user_id, row.state, row.csrf_token, row.created_at, row.last_seen_at, row.second_factor
+    )
 
 
 class SessionService:
@@ -80,8 +83,16 @@ class SessionService:
         self.idle = timedelta(minutes=settings.session_idle_minutes)
         self.absolute = timedelta(hours=settings.session_absolute_hours)
 
-    def start(self, state: str = "anonymous", user_id: int | None = None, *, replaces: str | None = None) -> NewSession:
-        """A new session (revoking the one it replaces, if any: rotation)."""
+    def start(
+        self,
+        state: str = "anonymous",
+        user_id: int | None = None,
+        *,
+        replaces: str | None = None,
+        second_factor: bool = False,
+    ) -> NewSession:
+        """A new session (revoking the one it replaces, if any: rotation). ``second_factor``: the
+        sign-in passed one, so the user's roles that need TOTP count in this session."""
         if state not in STATES:
             raise ValueError(f"unknown session state {state!r}")
         if (state == "anonymous") != (user_id is None):
@@ -97,6 +108,7 @@ class SessionService:
             state=state,
             csrf_token=secrets.token_urlsafe(32),
             at=now,
+            second_factor=second_factor and state == "signed_in",
         )
         return NewSession(_session(row), token)
 

@@ -46,6 +46,7 @@ from koes.privacy.audit import AuditEntry, AuditEvent, canonical_time, request_h
 from koes.privacy.credentials import PASSWORD_RULES, Passwords, broken_password_rules, username_problems
 from koes.query.request import FieldProblem, RequestError
 from koes.services.audit import AuditQuery, AuditTrail, safe_text
+from koes.services.refusals import RefusalError, audits_refusals
 
 __all__ = [
     "DEFAULT_GRANT_MONTHS",
@@ -77,11 +78,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class NotFoundError(LookupError):
-    """Nothing there for this caller: it does not exist, or it belongs to an organisation the caller cannot reach."""
+class NotFoundError(RefusalError, LookupError):
+    """Nothing there for this caller: it does not exist, or it belongs to an organisation the caller cannot reach.
+
+    ``hides`` is false when the caller reaches every organisation (a system administrator, the
+    operator): then "not found" is a plain absence, hides nothing and is no refusal to audit."""
+
+    def __init__(self, message: str, *, hides: bool = True) -> None:
+        super().__init__(message)
+        self.hides = hides
 
 
-class ForbiddenError(PermissionError):
+class ForbiddenError(RefusalError, PermissionError):
     """The caller's roles do not allow this (the message says which rule, never another organisation's data).
 
     ``code`` names the rule (``grant_self``, ``grant_role`` …) so a page can say it in the user's
@@ -197,6 +205,7 @@ class UserService:
         return Principal(user.username, Organisation.parse(user.organisation), roles, user.id)
 
     # --- reading -------------------------------------------------------------------------------
+    @audits_refusals("access.denied", "list the users (organisation {organisation})")
     def users(self, actor: Principal, organisation: str | None = None) -> list[UserInfo]:
         """The users the actor manages: its own organisation (a local administrator), or any (system)."""
         self._require(actor, "manage_users")
@@ -206,18 +215,21 @@ class UserService:
             organisation = str(actor.organisation)
         return self._infos(store.list_users(self.database, organisation))
 
+    @audits_refusals("access.denied", "read user #{user_id}")
     def user(self, actor: Principal, user_id: int) -> UserInfo:
         self._require(actor, "manage_users")
         row = store.get_user(self.database, user_id)
         if row is None or not self._may_reach(actor, "manage_users", row.organisation):
-            raise NotFoundError("no such user")
+            raise self._not_found(actor, "manage_users", "no such user")
         return self._infos([row])[0]
 
+    @audits_refusals("access.denied", "read user {username}")
     def user_by_name(self, actor: Principal, username: str) -> UserInfo:
         self._require(actor, "manage_users")
         row = store.find_user(self.database, username)
         if row is None or not self._may_reach(actor, "manage_users", row.organisation):
-            raise NotFoundError(f"no user {username!r}")  # the same answer whether or not it exists elsewhere
+            # the same answer whether or not it exists elsewhere
+            raise self._not_found(actor, "manage_users", f"no user {username!r}")
         return self._infos([row])[0]
 
     def me(self, principal: Principal) -> UserInfo:
@@ -229,6 +241,13 @@ class UserService:
             raise NotFoundError("no such user")
         return self._infos([row])[0]
 
+    def managed_organisation(self, actor: Principal) -> str | None:
+        """The organisation whose users ``actor`` manages (None: every one); ForbiddenError without
+        ``manage_users``."""
+        self._require(actor, "manage_users")
+        return None if self._reaches_all(actor, "manage_users") else str(actor.organisation)
+
+    @audits_refusals("access.denied", "read the recertification list")
     def recertification(self, actor: Principal, within_days: int = 30) -> list[GrantInfo]:
         """Valid grants that expire within ``within_days`` days, soonest first: the list to renew or let lapse."""
         self._require(actor, "manage_users")
@@ -239,6 +258,7 @@ class UserService:
         rows = store.expiring_grants(self.database, now, now + timedelta(days=within_days), organisation)
         return [self._grant_info(g, u, now) for g, u in rows]
 
+    @audits_refusals("audit.view", "read the audit trail (organisation {organisation})")
     def audit(
         self,
         actor: Principal,
@@ -261,6 +281,7 @@ class UserService:
         self.trail.record(_audit_access_event(actor, self.clock(), "audit.view", query, "API", len(found)))
         return found
 
+    @audits_refusals("audit.view", "read the audit trail (organisation {organisation})")
     def audit_query(
         self,
         actor: Principal,
@@ -289,6 +310,7 @@ class UserService:
             raise InvalidInputError(problems)
         return AuditQuery(since, until, organisation, action, user, outcome)
 
+    @audits_refusals("audit.view", "read the audit trail")
     def view_audit(self, actor: Principal, query: AuditQuery, *, limit: int = 100, offset: int = 0) -> AuditPage:
         """One page of the audit records of ``query`` (from :meth:`audit_query`), newest first, and the
         total; the reading is itself recorded (``audit.view``) before the records are returned."""
@@ -299,6 +321,7 @@ class UserService:
         self.trail.record(_audit_access_event(actor, self.clock(), "audit.view", query, f"page {page}", len(found)))
         return AuditPage(tuple(found), total, query.organisation)
 
+    @audits_refusals("audit.export", "export the audit trail")
     def export_audit(self, actor: Principal, query: AuditQuery, *, delimiter: str = ";") -> bytes:
         """The records of ``query`` as CSV (UTF-8 with BOM); the export is recorded (``audit.export``) first."""
         query = self._rescoped(actor, query)
@@ -319,6 +342,7 @@ class UserService:
         )
 
     # --- changing ------------------------------------------------------------------------------
+    @audits_refusals("user.create", "create user {username} (organisation {organisation})")
     def create_user(
         self,
         actor: Principal,
@@ -339,7 +363,7 @@ class UserService:
         if problems:
             raise InvalidInputError(problems)
         if not store.organisation_exists(self.database, target):
-            raise NotFoundError("no such organisation")
+            raise self._not_found(actor, "manage_users", "no such organisation")
         hashed = self.passwords.hash(password) if password is not None else None
         now = self.clock()
         try:
@@ -355,9 +379,10 @@ class UserService:
                 ),
             )
         except LookupError:
-            raise NotFoundError("no such organisation") from None
+            raise self._not_found(actor, "manage_users", "no such organisation") from None
         return self._infos([row])[0]
 
+    @audits_refusals("grant.add", "grant {role} to user #{user_id}")
     def grant(self, actor: Principal, user_id: int, role: str, expires: date | datetime | None = None) -> GrantInfo:
         """Grant ``role`` until ``expires`` (a date: to the end of that day, UTC); default 12 months, at most 24."""
         self._require(actor, "manage_users")
@@ -393,18 +418,20 @@ class UserService:
         )
         return self._grant_info(row, target, now)
 
+    @audits_refusals("grant.revoke", "revoke grant #{grant_id}")
     def revoke(self, actor: Principal, grant_id: int) -> GrantInfo:
         """Revoke one grant (at once). Revoking a revoked grant changes nothing and writes no record."""
         self._require(actor, "manage_users")
         grant = store.get_grant(self.database, grant_id)
         target = store.get_user(self.database, grant.user_id) if grant else None
         if grant is None or target is None or not self._may_reach(actor, "manage_users", target.organisation):
-            raise NotFoundError("no such grant")
+            raise self._not_found(actor, "manage_users", "no such grant")
         self._check_revocable(actor, target, grant.role)
         now = self.clock()
         done = self._revoke(actor, target, [grant], now)
         return done[0] if done else self._grant_info(grant, target, now)
 
+    @audits_refusals("grant.revoke", "revoke {role} of user #{user_id}")
     def revoke_role(self, actor: Principal, user_id: int, role: str) -> list[GrantInfo]:
         """Revoke every unrevoked grant of ``role`` the user has (the CLI's ``users revoke``)."""
         self._require(actor, "manage_users")
@@ -413,6 +440,7 @@ class UserService:
         grants = [g for g in store.grants_of(self.database, [target.id])[target.id] if g.role == role]
         return self._revoke(actor, target, [g for g in grants if g.revoked_at is None], self.clock())
 
+    @audits_refusals("user.deactivate", "deactivate user #{user_id}")
     def deactivate(self, actor: Principal, user_id: int) -> UserInfo:
         """The user can no longer sign in, and its tokens stop working, at once. Grants stay, for the
         record (:meth:`reactivate` revokes those still running, so none comes back with the user)."""
@@ -439,6 +467,7 @@ class UserService:
         revoke_sessions_of(self.database, target.id, now)  # signed-in pages stop at once, like tokens
         return self._infos([row])[0]
 
+    @audits_refusals("user.reactivate", "reactivate user #{user_id}")
     def reactivate(self, actor: Principal, user_id: int) -> UserInfo:
         """A deactivated user may sign in again, but with **no valid grant** until an administrator grants again.
 
@@ -481,6 +510,7 @@ class UserService:
         done = store.reactivate_user(self.database, target.id, at=now, by=actor.user, event=event)
         return self._infos([done.user])[0]
 
+    @audits_refusals("user.rename", "rename user #{user_id}")
     def rename(self, actor: Principal, user_id: int, display_name: str) -> UserInfo:
         """Correct a user's display name (the rules of :meth:`create_user`: at most
         ``MAX_DISPLAY_NAME`` characters, no NUL, no CPR-shaped number; surrounding spaces are
@@ -506,6 +536,7 @@ class UserService:
         )
         return self._infos([row])[0]
 
+    @audits_refusals("user.password", "set the password of user #{user_id}")
     def set_password(self, actor: Principal, user_id: int, password: str) -> UserInfo:
         """Set a user's password (an administrator's reset, or the operator's). Policy as at creation.
 
@@ -535,6 +566,7 @@ class UserService:
         )
         return self._infos([row])[0]
 
+    @audits_refusals("user.totp_reset", "reset the TOTP of user #{user_id}")
     def reset_totp(self, actor: Principal, user_id: int) -> UserInfo:
         """Forget a user's authenticator (a lost phone): it enrols a new one at its next sign-in.
 
@@ -623,8 +655,12 @@ class UserService:
     def _target(self, actor: Principal, user_id: int) -> UserRow:
         row = store.get_user(self.database, user_id)
         if row is None or not self._may_reach(actor, "manage_users", row.organisation):
-            raise NotFoundError("no such user")
+            raise self._not_found(actor, "manage_users", "no such user")
         return row
+
+    def _not_found(self, actor: Principal, kind: str, message: str) -> NotFoundError:
+        """A 404 for ``actor``: a refusal to audit unless it reaches every organisation."""
+        return NotFoundError(message, hides=not self._reaches_all(actor, kind))
 
     def _valid_roles(self, user: UserRow) -> frozenset[str]:
         grants = store.grants_of(self.database, [user.id])[user.id]
@@ -650,7 +686,7 @@ class UserService:
 
     def _reach(self, actor: Principal, kind: str, organisation: str) -> None:
         if not self._may_reach(actor, kind, organisation):
-            raise NotFoundError("no such organisation")
+            raise self._not_found(actor, kind, "no such organisation")
 
     def _infos(self, rows: Iterable[UserRow]) -> list[UserInfo]:
         rows = list(rows)

@@ -30,12 +30,13 @@ from koes.services.reports import ReportService
 from koes.services.saved import SavedAnalysisService
 from koes.services.sessions import SessionService, start_session_sweeper
 from koes.services.signin import SignInService, load_secret_key
-from koes.services.tokens import TokenService
+from koes.services.tokens import TokenPolicy, TokenService
 from koes.services.users import Clock, UserService, utc_now
 from koes.settings import Settings
 from koes.web import api
 from koes.web.api import v1
 from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable, unruled_endpoints
+from koes.web.echo_guard import EchoGuard
 from koes.web.errors import install_error_handlers
 from koes.web.logs import install_log_masking
 from koes.web.maps import geometry
@@ -66,7 +67,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         analysis = service or AnalysisService(settings, audit=trail)
         analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
         users = UserService(trail, clock=clock)
-        tokens = TokenService(trail, users)
+        tokens = TokenService(trail, users, policy=TokenPolicy.from_settings(settings))
         secret_key = load_secret_key(settings)
         signin = SignInService(trail, secret_key, users)
         # so does misconfigured single sign-on (not at the first button press); discovery waits for it
@@ -125,6 +126,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         database.dispose()
         raise
     install_error_handlers(app, error_page)
+    app.add_middleware(EchoGuard)  # outermost: it sees every answer, the error pages' too
     missing = unruled_endpoints(app, table)
     if missing:  # they would answer 403 to everyone; better to say so now
         database.dispose()

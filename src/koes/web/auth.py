@@ -9,8 +9,9 @@ by ``create_app``) — **a route without an entry is refused for everyone** — 
   ``Authorization: Bearer <API token>`` — missing, unknown or revoked tokens and tokens of
   deactivated users answer **401**; with ``api_auth = local`` every call is the configured local
   principal (``KOES_LOCAL_ORG``, ``KOES_LOCAL_ROLE``), as before sign-in existed;
-- the principal's valid roles must give one of the route's permissions (roles.yaml), else **403**,
-  and the refusal is audited (``access.denied``, or the route's own action such as ``analysis``).
+- the principal's valid roles must give one of the route's permissions (roles.yaml), within the
+  scopes of its API token, else **403**, and the refusal is audited (``access.denied``, or the
+  route's own action such as ``analysis``).
 
 Organisation-scoped routes (users, grants, audit) then narrow to what the caller reaches in the
 services, which answer 404 for another organisation's resources.
@@ -64,7 +65,9 @@ class Authenticator:
         """Write the audit record of a refusal (the caller is known; anonymous calls are not audited)."""
         if self.trail is None:
             return
-        if access.permissions and access.permissions <= DATA_PERMISSIONS:
+        if allowed(access, principal.roles) and principal.token is not None:
+            why, scope = f"needs {' or '.join(sorted(access.permissions))}, outside the API token's scopes", ""
+        elif access.permissions and access.permissions <= DATA_PERMISSIONS:
             why, scope = "no grant gives access to data", self.analysis.scope_of(principal).fingerprint()
         else:
             why, scope = f"needs {' or '.join(sorted(access.permissions))}", ""
@@ -111,9 +114,14 @@ async def authorise(request: Request) -> None:
     if principal is None:
         raise ApiError(401, headers=CHALLENGE)
     request.state.principal = principal
-    if not allowed(access, principal.roles):
+    if not may_call(access, principal):
         await run_in_threadpool(auth.refuse, principal, key[0], key[1], access)
-        raise ApiError(403, "your roles do not give access to this")
+        raise ApiError(403, "your roles (or your API token's scopes) do not give access to this")
+
+
+def may_call(access: Access, principal: Principal) -> bool:
+    """May this caller reach the endpoint: its roles' permissions, within its API token's scopes."""
+    return access.kind != "permission" or bool(access.permissions & principal.permissions)
 
 
 def current_principal(request: Request) -> Principal:

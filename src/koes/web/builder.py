@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
+from koes.privacy.echo import mask_text
 from koes.semantic.model import Catalog
 
 FILTER_PREFIX = "f."
@@ -91,7 +92,9 @@ def from_query(items: Iterable[tuple[str, str]], latest_year: int | None = None)
     multi: dict[str, list[str]] = {}
     for key, value in items:
         if value.strip():
-            multi.setdefault(key, []).append(value.strip())
+            # Masked as read: the state is echoed (links, hidden fields, problem texts), and a
+            # CPR-shaped value is never a member, a year or an id anyway.
+            multi.setdefault(mask_text(key), []).append(mask_text(value.strip()))
 
     def one(key: str) -> str | None:
         return multi.get(key, [None])[0]

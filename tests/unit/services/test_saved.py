@@ -185,6 +185,9 @@ def test_a_colleagues_shared_analysis_is_readable_but_only_the_owner_changes_it(
         world.saved.get(anna, shared.id)
 
 
+HIDDEN = "refused, not found (no such id, or not one the caller may reach)"
+
+
 def test_rename_share_replace_and_delete_are_each_audited(world: World) -> None:
     anna = world.user("anna")
     saved = world.saved.save(anna, "Første", REQUEST)
@@ -209,7 +212,15 @@ def test_rename_share_replace_and_delete_are_each_audited(world: World) -> None:
         ("analysis.update", "anna", f"{label}: shared with the organisation"),
         ("analysis.update", "anna", f"{label}: request changed to psykiatri [kontakter]"),
         ("analysis.delete", "anna", f"{label} deleted"),
+        # a saved analysis that is gone is "not found", like another organisation's, and recorded as refused
+        ("analysis.delete", "anna", f"delete saved analysis #{saved.id}: {HIDDEN}"),
     ]
+    opened = world.trail.records()[-2].event
+    assert (opened.action, opened.outcome, opened.summary) == (
+        "access.denied",
+        "denied",
+        f"open saved analysis #{saved.id}: {HIDDEN}",
+    )
     assert world.trail.verify() == []
 
 

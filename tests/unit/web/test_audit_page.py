@@ -62,7 +62,7 @@ def _record(trail: AuditTrail, organisation: str, user: str, action: str) -> Non
 
 def _sign_in(client: TestClient, pages: Pages, username: str) -> None:
     user_id = pages.users.user_by_name(OPERATOR, username).id
-    new = pages.sessions.start("signed_in", user_id)
+    new = pages.sessions.start("signed_in", user_id, second_factor=True)
     client.cookies.set(SESSION_COOKIE, new.token)
 
 

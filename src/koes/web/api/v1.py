@@ -142,6 +142,7 @@ PERMISSIONS: EndpointTable = {
     ("POST", f"{PREFIX}/users/{{user_id}}/deactivate"): needs_org("manage_users"),
     ("POST", f"{PREFIX}/users/{{user_id}}/reactivate"): needs_org("manage_users"),
     ("POST", f"{PREFIX}/users/{{user_id}}/reset-totp"): needs_org("manage_users"),
+    ("POST", f"{PREFIX}/users/{{user_id}}/tokens"): needs_org("manage_users"),
     ("DELETE", f"{PREFIX}/grants/{{grant_id}}"): needs_org("manage_users"),
     ("GET", f"{PREFIX}/recertification"): needs_org("manage_users"),
     ("GET", f"{PREFIX}/audit"): needs_org("view_audit"),
@@ -258,8 +259,22 @@ TOKEN_BODY = {
                 "schema": {
                     "type": "object",
                     "additionalProperties": False,
-                    "properties": {"name": {"type": "string", "description": "A name for the token, e.g. laptop."}},
-                    "example": {"name": "laptop"},
+                    "properties": {
+                        "name": {"type": "string", "description": "A name for the token, e.g. laptop."},
+                        "scopes": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": ["analyses", "exports", "cohorts", "administration"]},
+                            "description": "What the token may be used for (roles.yaml token_scopes); default: every "
+                            "scope the user's roles give now (a token making a token: at most its own scopes).",
+                        },
+                        "days": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "description": "How long it lasts; default 30 days, at most 90 (KOES_TOKEN_DAYS, "
+                            "KOES_TOKEN_MAX_DAYS). A token made with a token ends no later than that token.",
+                        },
+                    },
+                    "example": {"name": "laptop", "scopes": ["analyses", "exports"], "days": 30},
                 }
             }
         },
@@ -371,17 +386,34 @@ async def list_tokens(request: Request) -> JSONResponse:
     "/tokens",
     summary="Create an API token for the caller",
     description="The answer holds the token once (`token`); only its hash is stored. It has the caller's rights "
-    "at the time of each use.",
+    "at the time of each use, within its scopes, until it expires. A user whose roles need TOTP (individ, the "
+    "administrator roles) cannot make one here (403): on the web page /account/tokens after signing in with its "
+    "code, or from an administrator.",
     status_code=201,
     openapi_extra=TOKEN_BODY,
     responses={201: {"description": "The new token, shown once"}, **error_responses(400, 401, 403, 500)},
 )
 async def create_token(request: Request) -> JSONResponse:
     principal = current_principal(request)
-    body = await _json_object(request, required=(), optional=("name",), empty_ok=True)
-    name = _text(body, "name", default="api")
-    created = await run_in_threadpool(_tokens(request).create, principal, name)
+    name, scopes, days = await _token_request(request)
+    tokens = _tokens(request)
+    # Never second_factor here: a caller with a token has passed no second factor in this request.
+    created = await run_in_threadpool(lambda: tokens.create(principal, name, scopes=scopes, days=days))
     return JSONResponse(created.to_json(), status_code=201)
+
+
+async def _token_request(request: Request) -> tuple[str, list[str] | None, int | None]:
+    """A token request's name, scopes and days (the defaults where left out); every problem at once."""
+    body = await _json_object(request, required=(), optional=("name", "scopes", "days"), empty_ok=True, texts=("name",))
+    scopes, days = body.get("scopes"), body.get("days")
+    problems = []
+    if scopes is not None and not (isinstance(scopes, list) and all(isinstance(v, str) for v in scopes)):
+        problems.append(FieldProblem("scopes", "must be a list of scope names"))
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+        problems.append(FieldProblem("days", "must be a whole number"))
+    if problems:
+        raise InvalidInputError(problems)
+    return _text(body, "name", default="api"), scopes, days
 
 
 @router.delete(
@@ -529,6 +561,23 @@ async def reset_totp(request: Request, user_id: Id) -> JSONResponse:
     return JSONResponse(done.to_json())
 
 
+@router.post(
+    "/users/{user_id}/tokens",
+    summary="Make an API token for a user (an administrator's)",
+    description="The answer holds the token once; hand it to the user. An administrator vouches for the user: "
+    "the token carries its roles that need TOTP. Scopes and days as for POST /tokens; not for yourself.",
+    status_code=201,
+    openapi_extra=TOKEN_BODY,
+    responses={201: {"description": "The new token, shown once"}, **error_responses(400, 401, 403, 404, 500)},
+)
+async def create_token_for(request: Request, user_id: Id) -> JSONResponse:
+    principal = current_principal(request)
+    name, scopes, days = await _token_request(request)
+    tokens = _tokens(request)
+    created = await run_in_threadpool(lambda: tokens.create_for(principal, user_id, name, scopes=scopes, days=days))
+    return JSONResponse(created.to_json(), status_code=201)
+
+
 @router.delete(
     "/grants/{grant_id}", summary="Revoke a grant (at once)", responses=error_responses(400, 401, 403, 404, 500)
 )
@@ -540,7 +589,7 @@ async def revoke_grant(request: Request, grant_id: Id) -> JSONResponse:
 
 @router.get(
     "/recertification",
-    summary="Valid grants that expire soon: renew them or let them lapse",
+    summary="Valid grants and API tokens that expire soon: renew them or let them lapse",
     responses=error_responses(400, 401, 403, 500),
 )
 async def recertification(
@@ -548,7 +597,10 @@ async def recertification(
 ) -> JSONResponse:
     principal = current_principal(request)
     grants = await run_in_threadpool(_users(request).recertification, principal, days)
-    return JSONResponse({"days": days, "grants": [g.to_json() for g in grants]})
+    tokens = await run_in_threadpool(_tokens(request).expiring, principal, days)
+    return JSONResponse(
+        {"days": days, "grants": [g.to_json() for g in grants], "tokens": [t.to_json() for t in tokens]}
+    )
 
 
 @router.get(
@@ -592,9 +644,14 @@ async def docs(request: Request) -> HTMLResponse:
 
 
 async def _json_object(
-    request: Request, *, required: tuple[str, ...], optional: tuple[str, ...], empty_ok: bool
+    request: Request,
+    *,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    empty_ok: bool,
+    texts: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """A JSON object body with exactly these fields; every problem at once."""
+    """A JSON object body with exactly these fields, ``texts`` (default: all of them) text; every problem at once."""
     if empty_ok and not (await request.body()).strip():
         return {}
     raw = await json_body(request)
@@ -606,7 +663,7 @@ async def _json_object(
     ]
     problems += [
         FieldProblem(name, "must be text")
-        for name in required + optional
+        for name in (required + optional if texts is None else texts)
         if name in raw and not isinstance(raw[name], str)
     ]
     if problems:

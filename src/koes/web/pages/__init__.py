@@ -1,5 +1,5 @@
-"""Server-rendered pages (Jinja2): sign-in, TOTP enrolment, the start page, the own password, the audit trail,
-the user administration and the error pages."""
+"""Server-rendered pages (Jinja2): sign-in, TOTP enrolment, the start page, the own password and API tokens,
+the audit trail, the user administration and the error pages."""
 
 from __future__ import annotations
 
@@ -19,7 +19,18 @@ from koes.web.pages.common import CsrfError, Pages, SignInRequiredError, error_p
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # Page modules, each with a `router`, in the order their routes are matched.
-PAGE_MODULES = ("signin", "start", "account", "audit", "status", "admin_users", "reports", "analyse", "saved")
+PAGE_MODULES = (
+    "signin",
+    "start",
+    "account",
+    "tokens",
+    "audit",
+    "status",
+    "admin_users",
+    "reports",
+    "analyse",
+    "saved",
+)
 
 
 async def _sign_in_required(_request: Request, exc: Exception) -> Response:

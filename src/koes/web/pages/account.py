@@ -30,6 +30,7 @@ from koes.web.pages.common import (
     pages_of,
     render,
     see_other,
+    session_principal,
     set_session_cookie,
     signed_in,
     user_view,
@@ -89,7 +90,7 @@ async def change_password(request: Request) -> Response:
     if session.state != "signed_in" or session.user_id is None:
         raise SignInRequiredError(PATH)
     pages = pages_of(request)
-    principal = await run_in_threadpool(pages.users.principal_for, session.user_id)
+    principal = await run_in_threadpool(session_principal, pages, session)
     if not principal.roles or principal.user_id is None:
         return error_page(request, 403, "noaccess")
     current, new = form.get("current_password", ""), form.get("new_password", "")
@@ -101,7 +102,8 @@ async def change_password(request: Request) -> Response:
     )
     if change.outcome == "changed":
         # The service ended every session of the user, this one too: the browser that made the change gets a new one.
-        fresh = await run_in_threadpool(pages.sessions.start, "signed_in", principal.user_id)
+        user_id, second_factor = principal.user_id, session.second_factor
+        fresh = await run_in_threadpool(lambda: pages.sessions.start("signed_in", user_id, second_factor=second_factor))
         response = see_other(f"{PATH}?done={DONE}")
         set_session_cookie(request, response, fresh.token)
         return response

@@ -26,9 +26,12 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
 from koes.privacy.credentials import broken_password_rules
+from koes.privacy.echo import mask_text
 from koes.privacy.roles import may_grant, role_book
 from koes.query.request import FieldProblem
+from koes.services.refusals import record_refusal
 from koes.services.sessions import WebSession
+from koes.services.tokens import ExpiringToken, TokenService
 from koes.services.users import (
     DEFAULT_GRANT_MONTHS,
     MAX_GRANT_MONTHS,
@@ -61,7 +64,10 @@ RECERTIFICATION = "/admin/recertification"
 MANAGE = ("manage_users_own_org", "manage_users_all")
 NEEDS = "manage_users_own_org or manage_users_all"
 DEFAULT_DAYS = 30
-DONE = frozenset({"created", "granted", "revoked", "renamed", "deactivated", "reactivated", "totp_reset", "password"})
+DONE = frozenset(
+    {"created", "granted", "revoked", "renamed", "deactivated", "reactivated", "totp_reset", "password"}
+    | {"token_revoked"}
+)
 # A POST to one user's page: the change, and the section of the page that shows its problems.
 CHANGES = {
     "rename": "name",
@@ -101,6 +107,18 @@ class GrantLine:
     state: str  # valid | expired | revoked | inactive (the user is deactivated)
     revoked: str
     revocable: bool
+
+
+@dataclass(frozen=True)
+class ExpiringTokenLine:
+    token_id: int
+    user_id: int
+    username: str
+    organisation: str
+    name: str
+    prefix: str
+    until: str
+    days_left: int
 
 
 @dataclass(frozen=True)
@@ -284,7 +302,12 @@ async def create_user(request: Request) -> Response:
     display_name = form.get("display_name", "")
     organisation = form.get("organisation") or None
     password = form.get("password", "")
-    values = {"username": username, "display_name": display_name, "organisation": organisation or ""}
+    # The typed values refill the form after a problem: never a CPR-shaped number (the service refuses one).
+    values = {
+        "username": mask_text(username),
+        "display_name": mask_text(display_name),
+        "organisation": organisation or "",
+    }
     if password != form.get("repeat_password", ""):
         problems = [t("users.problem.mismatch")]
         problems += [t(f"problem.user_password_{rule}") for rule in broken_password_rules(password, username)]
@@ -400,7 +423,11 @@ async def revoke(request: Request, user_id: int, grant_id: int) -> Response:
     except NotFoundError:
         return error_page(request, 404)
     grant = next((g for g in info.grants if g.id == grant_id), None)
-    if grant is None:  # a grant of another user: not found on this user's page
+    if grant is None:  # a grant of another user: not found on this user's page, and a refusal on record
+        attempt = f"revoke grant #{grant_id} of user #{user_id}"
+        hidden = NotFoundError("no such grant of this user")
+        now = pages.users.clock()
+        await run_in_threadpool(record_refusal, pages.users.trail, principal, "grant.revoke", attempt, hidden, now)
         return error_page(request, 404)
     try:
         await run_in_threadpool(pages.users.revoke, principal, grant_id)
@@ -412,6 +439,21 @@ async def revoke(request: Request, user_id: int, grant_id: int) -> Response:
     if form.get("back") == "recertification":
         return see_other(f"{RECERTIFICATION}?done=revoked")
     return see_other(f"{USERS}/{user_id}?done=revoked")
+
+
+@router.post(USERS + "/{user_id}/tokens/{token_id}/revoke")
+async def revoke_token(request: Request, user_id: int, token_id: int) -> Response:
+    """Revoke a user's API token (from the recertification list): the user's reach, as for its grants."""
+    _session, _form = await checked_form(request)
+    found = await _manager(request)
+    if isinstance(found, Response):
+        return found
+    _pages, _s, principal = found
+    try:  # a token of another user on this user's path is not found, like one the administrator cannot reach
+        await run_in_threadpool(_tokens(request).revoke_for, principal, token_id, user_id)
+    except NotFoundError:
+        return error_page(request, 404)
+    return see_other(f"{RECERTIFICATION}?done=token_revoked")
 
 
 @router.post(USERS + "/{user_id}/{change}")
@@ -428,7 +470,7 @@ async def change_user(request: Request, user_id: int, change: str) -> Response:
     t = Translator(lang_of(request))
     values = {"role": form.get("role", ""), "expires": form.get("expires", "").strip()}
     if change == "rename":
-        values["display_name"] = form.get("display_name", "")  # the typed name stays in the form
+        values["display_name"] = mask_text(form.get("display_name", ""))  # the typed name stays in the form
     status, problems = 400, []
     try:
         done = await run_in_threadpool(_apply, pages, principal, user_id, change, form, t)
@@ -501,21 +543,25 @@ async def recertification_page(request: Request) -> Response:
     text = (request.query_params.get("days") or str(DEFAULT_DAYS)).strip()
     problems: list[str] = []
     lines: list[ExpiringLine] = []
+    token_lines: list[ExpiringTokenLine] = []
     if not (text.isdigit() and len(text) < 6):
         problems.append(t("problem.user_days"))
     else:
         try:
             grants = await run_in_threadpool(pages.users.recertification, principal, int(text))
+            tokens = await run_in_threadpool(_tokens(request).expiring, principal, int(text))
         except InvalidInputError as exc:
             problems = [problem_text(p, t) for p in exc.problems]
         else:
             now = pages.users.clock()
             lines = [_expiring_line(pages, g, now, lang) for g in grants]
+            token_lines = [_expiring_token_line(pages, e, now, lang) for e in tokens]
     user = await run_in_threadpool(user_view, pages, principal, lang)
     done = request.query_params.get("done")
     context: dict[str, Any] = {
-        "days": text[:6],
+        "days": mask_text(text[:6]),
         "lines": lines,
+        "token_lines": token_lines,
         "problems": problems,
         "done": done if done in DONE else None,
         "everywhere": principal.may("manage_users_all"),
@@ -544,3 +590,22 @@ def _expiring_line(pages: Pages, g: GrantInfo, now: datetime, lang: str) -> Expi
         max(0, math.ceil((g.expires_at - now).total_seconds() / 86400)),
         g.granted_by,
     )
+
+
+def _expiring_token_line(pages: Pages, e: ExpiringToken, now: datetime, lang: str) -> ExpiringTokenLine:
+    return ExpiringTokenLine(
+        e.info.id,
+        e.info.user_id,
+        e.username,
+        _organisation_name(pages, e.organisation),
+        e.info.name,
+        e.info.prefix,
+        day(e.info.expires_at.date(), lang),
+        max(0, math.ceil((e.info.expires_at - now).total_seconds() / 86400)),
+    )
+
+
+def _tokens(request: Request) -> TokenService:
+    service = request.app.state.tokens
+    assert isinstance(service, TokenService)
+    return service

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
+from koes.privacy.echo import mask_text
 from koes.services.audit import ACTIONS, OUTCOMES, AuditEntry, AuditQuery
 from koes.services.users import ForbiddenError, InvalidInputError, NotFoundError
 from koes.web.pages.common import (
@@ -95,7 +96,8 @@ def _day(text: str, field: str, problems: list[str], *, end: bool) -> datetime |
 
 def read_filters(request: Request, *, all_organisations: bool) -> Filters:
     params = request.query_params
-    values = {name: (params.get(name) or "").strip() for name in FILTER_FIELDS}
+    # Masked as read: the values refill the form and the page links (no user name holds a CPR number).
+    values = {name: mask_text((params.get(name) or "").strip()) for name in FILTER_FIELDS}
     if not all_organisations and not values["organisation"]:
         values.pop("organisation")
     problems: list[str] = []
@@ -117,8 +119,10 @@ def _page_number(request: Request) -> int:
     return int(text) if text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
 
 
-async def _refused(request: Request, pages: Pages, principal: Principal) -> Response:
-    return await refused(request, pages, principal, "view_audit_all or view_audit_own_org")
+async def _refused(
+    request: Request, pages: Pages, principal: Principal, error: BaseException | None = None
+) -> Response:
+    return await refused(request, pages, principal, "view_audit_all or view_audit_own_org", error)
 
 
 def _query(pages: Pages, principal: Principal, filters: Filters) -> AuditQuery:
@@ -171,8 +175,8 @@ async def audit_page(request: Request) -> Response:
             )
         except NotFoundError:
             return error_page(request, 404)
-        except ForbiddenError:
-            return await _refused(request, pages, principal)
+        except ForbiddenError as exc:
+            return await _refused(request, pages, principal, exc)
         except InvalidInputError as exc:
             problems += [p.field for p in exc.problems]
     user = await run_in_threadpool(user_view, pages, principal, lang_of(request))
@@ -228,8 +232,8 @@ async def audit_export(request: Request) -> Response:
         body = await run_in_threadpool(lambda: pages.users.export_audit(principal, query, delimiter=";"))
     except NotFoundError:
         return error_page(request, 404)
-    except ForbiddenError:
-        return await _refused(request, pages, principal)
+    except ForbiddenError as exc:
+        return await _refused(request, pages, principal, exc)
     except InvalidInputError:
         return error_page(request, 400, "audit_filters")
     stamp = datetime.now(DANISH_TIME).strftime("%Y%m%d-%H%M")

@@ -13,13 +13,16 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
+from koes.privacy.echo import mask_target
 from koes.privacy.roles import role_book
 from koes.services.audit import denied_event
+from koes.services.refusals import recorded
 from koes.services.sessions import SessionService, WebSession
 from koes.services.signin import SignInService
 from koes.services.users import UserService
 from koes.settings import Settings
 from koes.web.i18n import LANG_COOKIE, LANGUAGES, Translator, language
+from koes.web.plotly_css import plotly_sheet_ids
 
 SESSION_COOKIE = "koes_session"
 ERROR_KEYS = {403: "403", 404: "404", 405: "405", 500: "500"}
@@ -31,6 +34,7 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+templates.globals["plotly_sheet_ids"] = plotly_sheet_ids  # the chart pages link Plotly.js's sheets
 
 
 @dataclass(frozen=True)
@@ -74,17 +78,19 @@ def lang_of(request: Request) -> str:
 
 
 def safe_next(value: str | None, default: str = "/") -> str:
-    """A same-site relative path to go on to, or ``default``: never another site (``//host``, ``https:``)."""
+    """A same-site relative path to go on to, or ``default``: never another site (``//host``,
+    ``https:``), and never with a CPR-shaped number (it is echoed in forms, links and redirects)."""
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
         return default
     if any(c in value for c in "\\\r\n\t") or urlsplit(value).netloc or urlsplit(value).scheme:
         return default
-    return value
+    return mask_target(value)
 
 
 def here(request: Request) -> str:
+    """The page's own address (path and query) as it may be echoed: CPR-shaped values masked."""
     path = request.url.path
-    return f"{path}?{request.url.query}" if request.url.query else path
+    return mask_target(f"{path}?{request.url.query}" if request.url.query else path)
 
 
 def render(
@@ -177,14 +183,24 @@ async def signed_in(request: Request) -> tuple[Pages, WebSession, Principal]:
     session = await current_session(request)
     if session is None or session.state != "signed_in" or session.user_id is None:
         raise SignInRequiredError(here(request))
-    principal = await run_in_threadpool(pages.users.principal_for, session.user_id)
+    principal = await run_in_threadpool(session_principal, pages, session)
     return pages, session, principal
 
 
-async def refused(request: Request, pages: Pages, principal: Principal, needs: str) -> Response:
-    """The 403 page; a refusal of a user with some grant is recorded (``access.denied``)."""
-    if not principal.roles:
-        return error_page(request, 403, "noaccess")
-    event = denied_event(principal, "access.denied", f"GET {request.url.path}; needs {needs}")
-    await run_in_threadpool(pages.signin.trail.record, event)
-    return error_page(request, 403)
+def session_principal(pages: Pages, session: WebSession) -> Principal:
+    """The signed-in user now: its valid roles, those that need TOTP only if the sign-in passed a
+    second factor (a role granted after a password-only sign-in waits for the next sign-in)."""
+    assert session.user_id is not None
+    return pages.users.principal_for(session.user_id, second_factor=session.second_factor)
+
+
+async def refused(
+    request: Request, pages: Pages, principal: Principal, needs: str, error: BaseException | None = None
+) -> Response:
+    """The 403 page, and its ``access.denied`` record, unless the service whose ``error`` this is
+    recorded the refusal already (:mod:`koes.services.refusals`). A user left without any grant
+    since its sign-in gets the "no access" page, and its refusal is recorded too."""
+    if error is None or not recorded(error):
+        event = denied_event(principal, "access.denied", f"{request.method} {request.url.path}; needs {needs}")
+        await run_in_threadpool(pages.signin.trail.record, event)
+    return error_page(request, 403, None if principal.roles else "noaccess")

@@ -5,15 +5,13 @@ own choice, the measure): a map of the 98 municipalities, a time series, a compa
 region, the country and similar municipalities, a breakdown where the report has one, the tables
 behind them, downloads (CSV, XLSX; PNG in the browser) and the provenance stamp. The numbers come
 from ``ReportService.run`` (scoped, suppressed, audited); this module only lays them out.
-Plotly.js is served from the installed ``plotly`` package (no CDN): ``/vendor/plotly.min.js``.
+Plotly.js is served from the installed ``plotly`` package (no CDN): ``/vendor/plotly.min.js``, and its
+style rules as ``/vendor/plotly.css`` (:mod:`koes.web.plotly_css`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +35,7 @@ from koes.web.pages.common import error_page, lang_of, refused, render, signed_i
 from koes.web.pages.downloads import attachment, delimiter, format_of
 from koes.web.pages.figures import Chart, chart, provenance
 from koes.web.pages.forms import Option, Select
+from koes.web.plotly_css import embedded_sheets, plotly_css, plotly_js
 
 router = APIRouter(include_in_schema=False)
 CHOICES = ("year", "municipality", "sex", "age", "variant", "measure")
@@ -49,14 +48,25 @@ def reports_of(request: Request) -> ReportService:
     return service
 
 
-@cache
-def plotly_js() -> Path:
-    return Path(str(resources.files("plotly").joinpath("package_data", "plotly.min.js")))
-
-
 @router.get("/vendor/plotly.min.js")
 async def plotly() -> Response:
     return FileResponse(plotly_js(), media_type="text/javascript", headers=VENDOR_CACHE)
+
+
+@router.get("/vendor/plotly.css")
+async def plotly_style() -> Response:
+    """Plotly.js's style rules as a sheet (the pages allow no inline style: koes.web.plotly_css)."""
+    css = await run_in_threadpool(plotly_css, plotly_js())
+    return Response(css, media_type="text/css", headers=VENDOR_CACHE)
+
+
+@router.get("/vendor/plotly-{sheet_id}.css")
+async def plotly_embedded_style(request: Request, sheet_id: str) -> Response:
+    """A style sheet Plotly.js carries whole (MapLibre's), served so that it adds no <style> of its own."""
+    sheets = {s.id: s.css for s in await run_in_threadpool(embedded_sheets, plotly_js())}
+    if sheet_id not in sheets:
+        return error_page(request, 404)
+    return Response(sheets[sheet_id], media_type="text/css", headers=VENDOR_CACHE)
 
 
 @router.get("/standard")

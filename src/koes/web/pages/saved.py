@@ -110,8 +110,8 @@ async def change(request: Request, analysis_id: int, change: str) -> Response:
         done = await run_in_threadpool(_apply, request, service, principal, analysis_id, change, form)
     except NotFoundError:
         return error_page(request, 404)
-    except ForbiddenError:
-        return await refused(request, pages, principal, "owner")
+    except ForbiddenError as exc:
+        return await refused(request, pages, principal, "owner", exc)
     except ConflictError:
         return see_other(f"{LIST}?problem=conflict")
     except InvalidInputError:

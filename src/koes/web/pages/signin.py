@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from koes.privacy.echo import mask_text
 from koes.services.sessions import WebSession
 from koes.services.signin import AccountLockedError, SignInAttempt
 from koes.services.users import ConflictError, InvalidInputError
@@ -56,7 +57,7 @@ def _login_form(
         session=session,
         next=next_path,
         error=error,
-        username=username,
+        username=mask_text(username),  # a CPR number typed as a user name is not written back
         sso_label=sso_label(request),
         status=200 if error is None else 401,
     )
@@ -77,8 +78,11 @@ async def login_page(request: Request, next: str | None = None) -> Response:  # 
     return response
 
 
-async def _signed_in(request: Request, session: WebSession, user_id: int, next_path: str) -> Response:
-    """The sign-in is complete: a user without any valid grant is refused; others get a new session."""
+async def _signed_in(
+    request: Request, session: WebSession, user_id: int, next_path: str, *, second_factor: bool
+) -> Response:
+    """The sign-in is complete: a user without any valid grant is refused; others get a new session
+    (which notes whether the sign-in passed a second factor)."""
     pages = pages_of(request)
     principal = await run_in_threadpool(pages.users.principal_for, user_id)
     if not principal.roles:
@@ -86,7 +90,9 @@ async def _signed_in(request: Request, session: WebSession, user_id: int, next_p
         refused = error_page(request, 403, "noaccess")
         clear_session_cookie(refused)
         return refused
-    fresh = await run_in_threadpool(pages.sessions.start, "signed_in", user_id, replaces=session.token_hash)
+    fresh = await run_in_threadpool(
+        lambda: pages.sessions.start("signed_in", user_id, replaces=session.token_hash, second_factor=second_factor)
+    )
     response = see_other(next_path)
     set_session_cookie(request, response, fresh.token)
     return response
@@ -117,7 +123,7 @@ async def login(request: Request) -> Response:
         return await _password_ok(request, session, attempt.user_id, f"/login/totp?next={quote(next_path, safe='')}")
     if attempt.outcome == "enrol_totp":
         return await _password_ok(request, session, attempt.user_id, f"/totp/enrol?next={quote(next_path, safe='')}")
-    return await _signed_in(request, session, attempt.user_id, next_path)
+    return await _signed_in(request, session, attempt.user_id, next_path, second_factor=False)
 
 
 async def _pending(request: Request, enrolled: bool) -> tuple[WebSession, int] | None:
@@ -155,7 +161,7 @@ async def totp(request: Request) -> Response:
         return see_other("/login")
     attempt = await run_in_threadpool(pages.signin.second_factor, session.user_id, form.get("code", ""))
     if attempt.outcome == "ok":
-        return await _signed_in(request, session, session.user_id, next_path)
+        return await _signed_in(request, session, session.user_id, next_path, second_factor=True)
     if attempt.locked_until is not None:
         return await _locked_out(request, session, next_path, attempt.locked_until)
     return _totp_form(request, session, next_path, Translator(lang_of(request))("totp.failed"))
@@ -214,7 +220,10 @@ async def enrol(request: Request) -> Response:
     if not principal.roles:
         await run_in_threadpool(pages.sessions.end, session.token_hash)
         return error_page(request, 403, "noaccess")
-    fresh = await run_in_threadpool(pages.sessions.start, "signed_in", session.user_id, replaces=session.token_hash)
+    user_id = session.user_id
+    fresh = await run_in_threadpool(
+        lambda: pages.sessions.start("signed_in", user_id, replaces=session.token_hash, second_factor=True)
+    )
     response = render(
         request, "recovery.html", title_key="recovery.title", session=fresh.session, codes=codes, next=next_path
     )

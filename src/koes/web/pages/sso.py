@@ -145,7 +145,10 @@ async def sso_callback(
     if attempt.outcome != "ok" or attempt.user_id is None:
         return _refused(attempt.outcome)
     # Rotation: the anonymous session that pressed the button ends, and any other this request carries.
-    fresh = await run_in_threadpool(pages.sessions.start, "signed_in", attempt.user_id, replaces=flow.session or None)
+    user_id, mfa = attempt.user_id, identity.mfa
+    fresh = await run_in_threadpool(
+        lambda: pages.sessions.start("signed_in", user_id, replaces=flow.session or None, second_factor=mfa)
+    )
     current = await current_session(request)
     if current is not None and current.token_hash != flow.session:
         await run_in_threadpool(pages.sessions.end, current.token_hash)

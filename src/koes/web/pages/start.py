@@ -19,6 +19,7 @@ from koes.web.pages.common import (
     lang_of,
     pages_of,
     render,
+    session_principal,
     user_view,
 )
 
@@ -38,7 +39,7 @@ async def start(request: Request) -> Response:
     session = await current_session(request)
     if session is None or session.state != "signed_in" or session.user_id is None:
         raise SignInRequiredError(here(request))
-    principal = await run_in_threadpool(pages.users.principal_for, session.user_id)
+    principal = await run_in_threadpool(session_principal, pages, session)
     if not principal.roles:  # every grant expired or was revoked since the sign-in
         return error_page(request, 403, "noaccess")
     user = await run_in_threadpool(user_view, pages, principal, lang_of(request))
