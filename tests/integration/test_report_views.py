@@ -19,13 +19,18 @@ MONTHS = {
 
 def test_year_to_date_is_a_running_total_that_stops_at_a_hidden_month(analysis: AnalysisService) -> None:
     drawn_values: list[float | None] = []
-    for kommune in (101, 751, 461, 851):  # which months noise hides depends on the release's keys
-        result = analysis.run({**MONTHS, "filters": {"kommune": [kommune]}}, ANALYST)
+    # Which months are hidden depends on the volumes and the release's keys: series from sparse
+    # (psychiatric contacts of a small municipality) to dense (somatic contacts of København).
+    series = [("psykiatri", "kontakter", k) for k in (101, 751, 461, 147)] + [("somatik", "kontakter", 101)]
+    for perspective, measure_id, kommune in series:
+        request = {**MONTHS, "perspective": perspective, "measures": [measure_id], "filters": {"kommune": [kommune]}}
+        result = analysis.run(request, ANALYST)
         measure = result.measures[0]
         block = result.blocks[0]
         chart = views.year_to_date(result, measure, "da")
-        assert [t["name"] for t in chart["traces"]] == ["2022", "2023"]
-        for year, trace in zip((2022, 2023), chart["traces"], strict=True):
+        names = [t["name"] for t in chart["traces"]]
+        assert names in (["2022", "2023"], ["2023"]), names  # a year without any figure draws no line
+        for year, trace in zip((int(n) for n in names), chart["traces"], strict=True):
             months = [c for c, key in enumerate(block.col_keys) if key[0] // 100 == year]
             total, broken = 0.0, False
             for c, drawn in zip(months, trace["y"], strict=True):
