@@ -41,6 +41,7 @@ class System:
     semi: set[int] = field(default_factory=set)  # 0 or within [lower, upper]
     rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)
     _seen: set[tuple[frozenset[tuple[int, float]], float, float]] = field(default_factory=set)
+    solves: int = 0  # how many LPs the last ``ranges`` solved
 
     def unknown(self, name: Hashable, low: float = 0.0, high: float = BIG) -> int:
         """The unknown called ``name`` (made on first use); its bounds narrow to ``[low, high]``."""
@@ -83,6 +84,20 @@ class System:
         matrix = csr_array((data, (rows, cols)), shape=shape)
         matrix.sum_duplicates()
         return matrix, np.array([r[1] for r in self.rows]), np.array([r[2] for r in self.rows])
+
+    def violated_by(self, values: Mapping[Hashable, float]) -> list[str]:
+        """What the true values break (nothing, when the attacker's model is sound)."""
+        names = self.names()
+        problems = [
+            f"{names[i]} = {values[names[i]]} outside [{low}, {high}]"
+            for i, (low, high) in enumerate(zip(self.lower, self.upper, strict=True))
+            if not (low - 1e-9 <= values[names[i]] <= high + 1e-9) and not (i in self.semi and values[names[i]] == 0)
+        ]
+        for row, low, high in self.rows:
+            total = sum(c * values[names[i]] for i, c in row.items())
+            if not low - 1e-6 <= total <= high + 1e-6:
+                problems.append(f"{ {names[i]: c for i, c in row.items()} } = {total} outside [{low}, {high}]")
+        return problems
 
     def names(self) -> list[Hashable]:
         out: list[Hashable] = [None] * len(self.index)
@@ -143,8 +158,10 @@ def ranges(
         seen_low, seen_high = np.minimum(seen_low, x), np.maximum(seen_high, x)
     out: dict[Hashable, Range] = {}
     names = system.names()
+    system.solves = probes
     for i in wanted:
-        if seen_high[i] - seen_low[i] < 1.0 - 1e-6:  # not yet two solutions an integer apart
+        if seen_high[i] - seen_low[i] < 1.0 - 1e-6:
+            system.solves += 2  # not yet two solutions an integer apart
             for sign in (1.0, -1.0):
                 cost = np.zeros(n)
                 cost[i] = sign

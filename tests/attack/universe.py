@@ -25,7 +25,7 @@ AGES = ("0-2", "3-17", "18-24", "25-44", "45-64", "65-74", "75-84", "85+")
 SEXES = (1, 2)
 PERIODS = ((2022,), (2023,), (2022, 2023))
 SEGMENTS = ("borgere_65", "diabetes")
-REGION = 1084  # Region Hovedstaden: the attacked region (29 municipalities)
+REGION = 1081  # Region Nordjylland: the attacked region (11 municipalities; small enough to solve in seconds)
 PERSONS, EVENTS = "patienter", "indlaeggelser"
 
 
@@ -60,6 +60,8 @@ def requests(region: frozenset[int], comparison: tuple[int, ...]) -> Iterator[di
         yield {**here, "rows": ["kommune"], "columns": ["aldersgruppe", "koen"]}
         yield {**here, "rows": ["aldersgruppe"], "columns": ["koen"]}
         yield {**here, "rows": ["kommune"]}
+        yield {**here, "rows": ["aldersgruppe"]}
+        yield {**here, "rows": ["koen"]}
         for sex in SEXES:
             yield {**here, "filters": {"kommune": inside, "koen": [sex]}, "rows": ["kommune"], "columns": ["aldersgruppe"]}
         for age in AGES:
@@ -72,6 +74,12 @@ def requests(region: frozenset[int], comparison: tuple[int, ...]) -> Iterator[di
             yield {**base, "filters": {"kommune": [left_out]}, "rows": ["aldersgruppe"], "columns": ["koen"]}
         for segment in SEGMENTS:
             yield {**here, "segment": segment, "rows": ["kommune"], "columns": ["koen"]}
+            yield {**here, "segment": segment, "rows": ["kommune"], "columns": ["aldersgruppe"]}
+        for age in AGES:  # the whole country, one age group at a time
+            yield {**base, "filters": {"aldersgruppe": [age]}, "rows": ["region"], "columns": ["koen"]}
+        for sex in SEXES:
+            yield {**base, "filters": {"koen": [sex]}, "rows": ["region"], "columns": ["aldersgruppe"]}
+        yield {**base, "rows": ["aldersgruppe"], "columns": ["koen"]}
         for municipality in comparison:
             yield {**base, "rows": ["aldersgruppe"], "comparison": {"municipality": municipality}}
 
@@ -131,11 +139,13 @@ def relate(system: System, cells: set[Cell]) -> int:
         by_rest[(cell.measure, cell.segment, cell.years, cell.ages, cell.sexes)].append(cell)
     for group in by_rest.values():  # municipalities: a set is the sum of parts that were published
         sets = {c.kommuner: c for c in group}
+        rests = {c.kommuner - {k} for c in group for k in c.kommuner if len(c.kommuner) > 2}
         for whole in group:
             if len(whole.kommuner) < 2:
                 continue
             singles = [sets.get(frozenset({k})) for k in whole.kommuner]
-            if all(singles):
+            # A set that is another minus one municipality is related through the bigger one.
+            if all(singles) and whole.kommuner not in rests:
                 count += _sum(system, whole, [s for s in singles if s is not None])
             for k in whole.kommuner:
                 rest, single = sets.get(whole.kommuner - {k}), sets.get(frozenset({k}))
