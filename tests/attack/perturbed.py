@@ -132,7 +132,9 @@ def solve(attack: Attack, table: PTable, measure: str) -> Score:
     right = [c for c in recovered if found[c][0] == attack.truth[c]]
     attacker = sum(guess(table, attack.shown[c], *found[c]) == attack.truth[c] for c in small)
     baseline = sum(guess(table, attack.shown[c]) == attack.truth[c] for c in small)
-    return Score(measure, len(cells), len(system.rows), len(small), len(right), len(recovered) - len(right), attacker, baseline)
+    return Score(
+        measure, len(cells), len(system.rows), len(small), len(right), len(recovered) - len(right), attacker, baseline
+    )
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,9 @@ def difference(attack: Attack, table: PTable, measure: str) -> Differencing:
 
 def summary(scores: Mapping[str, Score], differencing: Mapping[str, Differencing]) -> dict[str, Any]:
     return {
-        "constraint attack": {m: s.__dict__ | {"attacker_rate": s.attacker_rate, "baseline_rate": s.baseline_rate} for m, s in scores.items()},
+        "constraint attack": {
+            m: s.__dict__ | {"attacker_rate": s.attacker_rate, "baseline_rate": s.baseline_rate}
+            for m, s in scores.items()
+        },
         "differencing": {m: d.__dict__ for m, d in differencing.items()},
     }

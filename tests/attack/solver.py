@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import highspy
 import numpy as np
@@ -59,7 +60,7 @@ class System:
         self.semi.add(i)
         return i
 
-    def relate(self, terms: Mapping[Hashable, float], low: float, high: float) -> None:
+    def relate(self, terms: Mapping[Any, float], low: float, high: float) -> None:
         """``low <= sum(coefficient * unknown) <= high``; unknown names are made on first use."""
         row: dict[int, float] = {}
         for name, coefficient in terms.items():
@@ -70,7 +71,7 @@ class System:
             self._seen.add(key)
             self.rows.append((row, low, high))
 
-    def equal(self, terms: Mapping[Hashable, float], value: float = 0.0) -> None:
+    def equal(self, terms: Mapping[Any, float], value: float = 0.0) -> None:
         self.relate(terms, value, value)
 
     def _matrix(self) -> tuple[csr_array, np.ndarray, np.ndarray]:
@@ -85,7 +86,7 @@ class System:
         matrix.sum_duplicates()
         return matrix, np.array([r[1] for r in self.rows]), np.array([r[2] for r in self.rows])
 
-    def violated_by(self, values: Mapping[Hashable, float]) -> list[str]:
+    def violated_by(self, values: Mapping[Any, float]) -> list[str]:
         """What the true values break (nothing, when the attacker's model is sound)."""
         names = self.names()
         problems = [
@@ -126,7 +127,7 @@ class _Relaxation:
         lp.row_upper_ = np.where(np.isfinite(high), high, inf)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
-        self.highs = highspy.Highs()
+        self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
         self.highs.setOptionValue("output_flag", False)
         self.highs.passModel(lp)
         self.cost = np.zeros(lp.num_col_)
@@ -202,6 +203,9 @@ def integer_ranges(
         unit = np.zeros(n)
         unit[i] = 1.0
         x_low, x_high = solve(unit), solve(-unit)
-        seen_low, seen_high = np.minimum(seen_low, np.minimum(x_low, x_high)), np.maximum(seen_high, np.maximum(x_low, x_high))
+        seen_low, seen_high = (
+            np.minimum(seen_low, np.minimum(x_low, x_high)),
+            np.maximum(seen_high, np.maximum(x_low, x_high)),
+        )
         out[name] = (int(x_low[i]), int(x_high[i]))
     return out

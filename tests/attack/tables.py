@@ -83,7 +83,7 @@ def single_table_system(table: Shown, persons: bool, threshold: int = THRESHOLD)
             hidden.append(cell)
     for members, total in table.lines():
         parts = sum(table.true(m) for m in members)
-        terms: dict[Hashable, float] = {m: 1.0 for m in members}
+        terms: dict[Hashable, float] = dict.fromkeys(members, 1.0)
         terms[total] = -1.0
         if parts == table.true(total):
             system.equal(terms)

@@ -63,9 +63,19 @@ def requests(region: frozenset[int], comparison: tuple[int, ...]) -> Iterator[di
         yield {**here, "rows": ["aldersgruppe"]}
         yield {**here, "rows": ["koen"]}
         for sex in SEXES:
-            yield {**here, "filters": {"kommune": inside, "koen": [sex]}, "rows": ["kommune"], "columns": ["aldersgruppe"]}
+            yield {
+                **here,
+                "filters": {"kommune": inside, "koen": [sex]},
+                "rows": ["kommune"],
+                "columns": ["aldersgruppe"],
+            }
         for age in AGES:
-            yield {**here, "filters": {"kommune": inside, "aldersgruppe": [age]}, "rows": ["kommune"], "columns": ["koen"]}
+            yield {
+                **here,
+                "filters": {"kommune": inside, "aldersgruppe": [age]},
+                "rows": ["kommune"],
+                "columns": ["koen"],
+            }
         yield {**base, "rows": ["region"], "columns": ["aldersgruppe"]}
         yield {**base, "rows": ["region"], "columns": ["koen"]}
         for left_out in inside:
@@ -171,7 +181,7 @@ def relate(system: System, cells: set[Cell]) -> int:
 
 
 def _sum(system: System, whole: Cell, parts: list[Cell], *, exact: bool = False) -> int:
-    terms = {p: 1.0 for p in parts}
+    terms = dict.fromkeys(parts, 1.0)
     terms[whole] = -1.0
     if whole.measure == EVENTS or exact:
         system.equal(terms)

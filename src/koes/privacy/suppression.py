@@ -595,7 +595,7 @@ class _Audit:
         return (min(1.0, value), None)
 
     def _arcs(self, key: CellKey, bounds: Bounds) -> list[tuple[int, int]]:
-        """The residual arcs of a cell at its true value: with its direction where it can grow, against where it can shrink."""
+        """A cell's residual arcs at its true value: along it where it can grow, against it where it can shrink."""
         tail, head = self.ends[key]
         if tail == head:
             return []

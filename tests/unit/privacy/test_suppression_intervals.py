@@ -7,11 +7,22 @@ hidden cell (the old, bridges-only check passed it).
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attack.solver import System, integer_ranges
-from koes.privacy.suppression import TOTAL, CellKey, DisclosureRule, Grid, Quantity, Suppression, exposed_cells, suppress
+from koes.privacy.suppression import (
+    TOTAL,
+    CellKey,
+    DisclosureRule,
+    Grid,
+    Quantity,
+    Suppression,
+    exposed_cells,
+    suppress,
+)
 
 T = TOTAL
 RULE = DisclosureRule()
@@ -26,7 +37,7 @@ def table(rows: list[list[int]]) -> Grid:
     return Grid(n_rows, n_cols, base)
 
 
-def pinned(grid: Grid, result: Suppression) -> dict[CellKey, tuple[int, int]]:
+def pinned(grid: Grid, result: Suppression) -> dict[Hashable, tuple[int, int]]:
     """The hidden cells a MILP reader pins (persons: <5 is 1..4, x is 0 or >= 5; lines add up)."""
     system = System()
     for cell in grid.cells():
@@ -39,7 +50,7 @@ def pinned(grid: Grid, result: Suppression) -> dict[CellKey, tuple[int, int]]:
             system.unknown(cell, float(value), float(value))
     for line in grid.lines():
         *members, total = line
-        system.equal({**{m: 1.0 for m in members}, total: -1.0})
+        system.equal({**dict.fromkeys(members, 1.0), total: -1.0})
     found = integer_ranges(system, sorted(result.hidden))
     return {cell: r for cell, r in found.items() if r[0] == r[1]}
 
