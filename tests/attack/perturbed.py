@@ -127,11 +127,14 @@ def solve(attack: Attack, table: PTable, measure: str) -> Score:
         system.unknown(cell, float(low), float(high))
     relate(system, cells)
     small = [c for c in cells if 1 <= attack.truth[c] <= 4]
-    found = ranges(system, small)
+    first = {c: guess(table, attack.shown[c]) for c in small}  # the baseline's guesses
+    # Where the one-cell guess lies in the range the solutions showed, it lies in the true range and
+    # stays the attacker's guess; elsewhere the attacker's guess needs the true range.
+    found = ranges(system, small, exact=lambda c, seen: not seen[0] <= first[c] <= seen[1])
     recovered = [c for c in small if found[c][0] == found[c][1]]
     right = [c for c in recovered if found[c][0] == attack.truth[c]]
     attacker = sum(guess(table, attack.shown[c], *found[c]) == attack.truth[c] for c in small)
-    baseline = sum(guess(table, attack.shown[c]) == attack.truth[c] for c in small)
+    baseline = sum(first[c] == attack.truth[c] for c in small)
     return Score(
         measure, len(cells), len(system.rows), len(small), len(right), len(recovered) - len(right), attacker, baseline
     )

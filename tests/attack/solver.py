@@ -20,7 +20,7 @@ Two ways to solve, both exact about what they claim:
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,31 +144,45 @@ class _Relaxation:
 
 
 def ranges(
-    system: System, only: Iterable[Hashable] | None = None, *, probes: int = 8, seed: int = 0
+    system: System,
+    only: Iterable[Hashable] | None = None,
+    *,
+    exact: Callable[[Hashable, Range], bool] = lambda name, seen: False,
+    probes: int = 8,
+    seed: int = 0,
 ) -> dict[Hashable, Range]:
-    """The integer range of each unknown (of ``only``, default all) under the LP relaxation."""
+    """What the LP relaxation leaves of each unknown (of ``only``, default all), as integers.
+
+    A range of one value is exact (two solves prove it). A wider one is only what the solutions
+    met on the way showed (a part of the true range, enough to say "not pinned"), unless
+    ``exact(name, that range)`` asks for the true smallest and largest value."""
     lp = _Relaxation(system)
     n = len(system.lower)
     wanted = [system.index[name] for name in (system.index if only is None else only)]
     seen_low, seen_high = np.full(n, np.inf), np.full(n, -np.inf)
     rng = np.random.default_rng(seed)
+    system.solves = probes
     for _ in range(probes):  # push every wanted unknown up or down at once
         cost = np.zeros(n)
         cost[wanted] = rng.choice([-1.0, 1.0], size=len(wanted))
         x = lp.solve(cost)
         seen_low, seen_high = np.minimum(seen_low, x), np.maximum(seen_high, x)
+
+    def seen(i: int) -> Range:
+        return (math.ceil(seen_low[i] - 1e-6), math.floor(seen_high[i] + 1e-6))
+
     out: dict[Hashable, Range] = {}
     names = system.names()
-    system.solves = probes
     for i in wanted:
-        if seen_high[i] - seen_low[i] < 1.0 - 1e-6:
-            system.solves += 2  # not yet two solutions an integer apart
+        narrow = seen_high[i] - seen_low[i] < 1.0 - 1e-6  # not yet two solutions an integer apart
+        if narrow or exact(names[i], seen(i)):
             for sign in (1.0, -1.0):
                 cost = np.zeros(n)
                 cost[i] = sign
                 x = lp.solve(cost)
+                system.solves += 1
                 seen_low, seen_high = np.minimum(seen_low, x), np.maximum(seen_high, x)
-        out[names[i]] = (math.ceil(seen_low[i] - 1e-6), math.floor(seen_high[i] + 1e-6))
+        out[names[i]] = seen(i)
     return out
 
 
