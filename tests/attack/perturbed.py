@@ -14,7 +14,7 @@ guess is the most likely original *within* the range the whole system leaves.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,7 +127,7 @@ def solve(attack: Attack, table: PTable, measure: str) -> Score:
         system.unknown(cell, float(low), float(high))
     relate(system, cells)
     small = [c for c in cells if 1 <= attack.truth[c] <= 4]
-    first = {c: guess(table, attack.shown[c]) for c in small}  # the baseline's guesses
+    first: dict[Hashable, int] = {c: guess(table, attack.shown[c]) for c in small}  # the baseline's guesses
     # Where the one-cell guess lies in the range the solutions showed, it lies in the true range and
     # stays the attacker's guess; elsewhere the attacker's guess needs the true range.
     found = ranges(system, small, exact=lambda c, seen: not seen[0] <= first[c] <= seen[1])
