@@ -60,15 +60,48 @@ How the extra cells are chosen
     over the table's cells (the graph has only rows + columns nodes), so a 100 x 50 table takes
     about a tenth of a second.
 
+Why bridges are not enough: what a reader knows of a hidden cell
+    A cycle of hidden cells lets them all move together, but only as far as the reader believes
+    they can. The rule is public, so a reader knows that a ``<5`` cell holds 1 .. 4 persons, that
+    a cell hidden as ``x`` holds 0 or at least 5, and that counts are never negative. A row whose
+    only hidden cells are a 1 (shown ``<5``) and a 5 (``x``) adds up to 6: the 5 cannot go down,
+    so the 1 cannot go up, and 1 is the only value left (issue 14 found 25 such cells in one
+    table). So after the bridges, an *interval audit* proves that every hidden cell can take at
+    least two values given the published cells, the line relations and those bounds, and hides
+    more cells until it can.
+
+    The audit is a flow problem on the same graph, now directed: inner cells and the grand total
+    run from their row node to their column node, margin cells the other way, so every line
+    relation is conservation of flow at its node. The true values are a feasible flow. A hidden
+    cell can change exactly when it lies on a cycle of the *residual* graph (an arc in a cell's
+    direction where it can grow, against it where it can shrink) that does not use the cell's own
+    arcs: one breadth-first search per hidden cell. The reader's bounds are taken on the side of
+    the truth, which makes the reader stronger than any real one: a cell hidden as ``x`` is
+    [threshold, ∞) when its value is at least the threshold and exactly 0 when it is 0 (a hidden
+    zero protects nothing). What the bounds are depends on the quantity (``Quantity``): a count of
+    persons is 1 .. threshold-1 when small, a count of events at least 1 (one person may have many
+    events), an amount (kroner, days, hours) only not negative. A line whose true values do not add
+    up (a person counted in two cells of a row, the total once) gives the reader only an inequality;
+    it gets a slack edge to the free ground node, in the direction of the truth.
+
+    An exposed cell gets the cheapest directed path that closes a residual cycle through it, by
+    the cost order above, over published nonzero cells (each offers the arcs it would have once
+    hidden); hiding them makes the cell and every cell on the path movable along that cycle, and
+    hiding only adds arcs, so the number of exposed cells drops every time.
+
 The result is deterministic, and idempotent: suppressing again with the hidden cells forced hidden
-(``already_hidden``) finds no bridges and hides nothing more.
+(``already_hidden``) finds no bridges and no exposed cells, and hides nothing more.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
+from collections import deque
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
@@ -78,7 +111,9 @@ __all__ = [
     "CellKey",
     "DisclosureRule",
     "Grid",
+    "Quantity",
     "Suppression",
+    "exposed_cells",
     "round_count",
     "suppress",
 ]
@@ -87,6 +122,15 @@ TOTAL: Final = -1
 """The row or column index of the margins: ``(r, TOTAL)`` is row r's total, ``(TOTAL, TOTAL)`` the grand total."""
 
 CellKey = tuple[int, int]
+Value = int | float | Decimal
+
+
+class Quantity(StrEnum):
+    """What a grid's values count, and so what a reader knows of a hidden value."""
+
+    PERSONS = "persons"  # distinct persons: a small (primary) cell holds 1 .. threshold-1
+    EVENTS = "events"  # events (contacts, admissions): at least one behind a small cell, no upper bound
+    AMOUNT = "amount"  # kroner, days, hours: not negative (when no value of the table is)
 
 
 @dataclass(frozen=True)
@@ -166,12 +210,18 @@ class Grid:
     default it is the base. A caller whose bases are exact only below the threshold gives weights
     that don't depend on how the bases were counted, so the same table is always protected the same
     way.
+
+    ``value`` holds the true values the table publishes (a missing cell is 0) and ``quantity`` what
+    they count: the interval audit proves from them that no hidden value is fixed by the published
+    ones. Without values the bases are the values (a table of persons).
     """
 
     n_rows: int
     n_cols: int
     base: Mapping[CellKey, int] = field(hash=False)
     weight: Mapping[CellKey, int] | None = field(default=None, hash=False)
+    value: Mapping[CellKey, Value] | None = field(default=None, hash=False)
+    quantity: Quantity = Quantity.PERSONS
 
     def __post_init__(self) -> None:
         for label, size in (("n_rows", self.n_rows), ("n_cols", self.n_cols)):
@@ -193,6 +243,20 @@ class Grid:
                 if not _is_int(value) or value < 0:
                     raise ValueError(f"weight of cell {key!r} must be an integer >= 0, got {value!r}")
             object.__setattr__(self, "weight", MappingProxyType(weight))
+        if self.value is not None:
+            values = dict(self.value)
+            for key in values.keys() - valid:
+                self.check_key(key, "value")
+            for key, number in values.items():
+                if isinstance(number, bool) or not isinstance(number, int | float | Decimal):
+                    raise ValueError(f"value of cell {key!r} must be a number, got {number!r}")
+                if not math.isfinite(number):
+                    raise ValueError(f"value of cell {key!r} must be finite, got {number!r}")
+            object.__setattr__(self, "value", MappingProxyType(values))
+
+    def value_of(self, key: CellKey) -> Value:
+        """The true value of ``key``: its value, or its base without values (0 when absent)."""
+        return (self.base if self.value is None else self.value).get(key, 0)
 
     def weight_of(self, key: CellKey) -> int:
         """How much hiding ``key`` costs the reader: its weight, or its base without weights."""
@@ -382,11 +446,26 @@ class _Network:
         single = self._single_inner_cover(bridge, hidden, own_lines)
         if single is not None:
             return [single]
+        # A hidden zero closes the cycle only for a reader who ignores that hidden cells are 0 or at
+        # least the threshold; to one who knows it, it is as good as published (the interval audit).
+        path = self._cheapest_path(bridge, hidden, own_lines, avoid_zero=True)
+        if path is None:
+            path = self._cheapest_path(bridge, hidden, own_lines, avoid_zero=False)
+        if path is None:  # pragma: no cover - the full table graph has no bridges
+            raise RuntimeError(f"no way to protect cell {bridge!r}")
+        return [key for key in path if key not in hidden]
+
+    def _cheapest_path(
+        self, bridge: CellKey, hidden: Collection[CellKey], own_lines: set[int], *, avoid_zero: bool
+    ) -> list[CellKey] | None:
+        """The cells on the cheapest path between the bridge's ends without it (Dijkstra), or None."""
+        start, goal = self.ends[bridge]
         dist: list[int | None] = [None] * self.n_nodes
         came: list[CellKey | None] = [None] * self.n_nodes
         done = [False] * self.n_nodes
         dist[start] = 0
         heap: list[tuple[int, int]] = [(0, start)]
+        cost, unit_off, value_of = self.cost, self.unit_off, self.grid.value_of
         while heap:
             d, node = heapq.heappop(heap)
             if done[node]:
@@ -396,18 +475,22 @@ class _Network:
                 break
             # One end of every edge here is `node`, so "in the bridge's own lines" is decided per node.
             near = node in own_lines
-            cost, unit_off = self.cost, self.unit_off
             for other, key in self.incident[node]:
                 if key == bridge or done[other]:
                     continue
-                step = 0 if key in hidden else cost[key] + (0 if near or other in own_lines else unit_off)
+                if key in hidden:
+                    step = 0
+                elif avoid_zero and value_of(key) == 0:
+                    continue
+                else:
+                    step = cost[key] + (0 if near or other in own_lines else unit_off)
                 best = dist[other]
                 if best is None or d + step < best:
                     dist[other] = d + step
                     came[other] = key
                     heapq.heappush(heap, (d + step, other))
-        if not done[goal]:  # pragma: no cover - the full table graph has no bridges
-            raise RuntimeError(f"no way to protect cell {bridge!r}")
+        if not done[goal]:
+            return None
         path: list[CellKey] = []
         node = goal
         while node != start:
@@ -416,7 +499,10 @@ class _Network:
             path.append(edge)
             a, b = self.ends[edge]
             node = a if b == node else b
-        return [key for key in path if key not in hidden]
+        return path
+
+    def _nonzero(self, key: CellKey) -> bool:
+        return self.grid.base_of(key) != 0 and self.grid.value_of(key) != 0
 
     def _single_inner_cover(self, bridge: CellKey, hidden: Collection[CellKey], own_lines: set[int]) -> CellKey | None:
         """The cheapest *single* published inner cell with base >= 1 that closes a cycle, if any.
@@ -446,12 +532,178 @@ class _Network:
         for node in members:
             near = node in own_lines
             for other, key in self.incident[node]:
-                if key in hidden or root(other) != side_b or TOTAL in key or self.grid.base_of(key) == 0:
+                if key in hidden or root(other) != side_b or TOTAL in key or not self._nonzero(key):
                     continue
                 cost = self.cost[key] + (0 if near or other in own_lines else self.unit_off)
                 if best is None or cost < best[0]:
                     best = (cost, key)
         return None if best is None else best[1]
+
+
+Bounds = tuple[float | None, float | None]  # (lowest, highest) a reader believes possible; None: unbounded
+
+
+class _Audit:
+    """The interval audit (module docstring): which hidden cells the published cells and bounds fix."""
+
+    def __init__(self, network: _Network, rule: DisclosureRule) -> None:
+        grid = network.grid
+        self.network, self.grid, self.threshold = network, grid, rule.threshold
+        # Small cells: a reader knows they are 1 .. threshold-1. Any other hidden cell (a secondary one,
+        # or one the caller forced hidden) is to the reader 0 or at least the threshold.
+        self.primary = frozenset(key for key, base in grid.base.items() if 1 <= base < rule.threshold)
+        self.value = {key: float(grid.value_of(key)) for key in grid.cells()}
+        self.signed = any(v < 0 for v in self.value.values())
+        self.ends: dict[CellKey, tuple[int, int]] = {key: self._direction(key) for key in grid.cells()}
+        self.adjacent: list[list[tuple[int, CellKey | None]]] = [[] for _ in range(network.n_nodes)]
+        self.hidden: set[CellKey] = set()
+        self.movable: set[CellKey] = set()  # hidden cells already shown to lie on a residual cycle
+        for node in self._unbalanced():  # a line that does not add up: free slack to the ground
+            self.adjacent[node].append((network.ground, None))
+            self.adjacent[network.ground].append((node, None))
+
+    def _direction(self, key: CellKey) -> tuple[int, int]:
+        """(tail, head): inner cells and the grand total run row → column, margins column → row."""
+        row_node, col_node = self.network.ends[key]
+        r, c = key
+        return (col_node, row_node) if (r == TOTAL) != (c == TOTAL) else (row_node, col_node)
+
+    def _unbalanced(self) -> list[int]:
+        excess = [0.0] * self.network.n_nodes
+        scale = [0.0] * self.network.n_nodes
+        for key, (tail, head) in self.ends.items():
+            value = self.value[key]
+            excess[tail] += value
+            excess[head] -= value
+            scale[tail] = max(scale[tail], abs(value))
+            scale[head] = max(scale[head], abs(value))
+        ground = self.network.ground
+        return [n for n in range(self.network.n_nodes) if n != ground and abs(excess[n]) > 1e-9 * max(1.0, scale[n])]
+
+    def bounds(self, key: CellKey, hidden_as_primary: bool) -> Bounds:
+        """What a reader believes of a hidden cell: by its mark and the quantity, on the side of the truth."""
+        value, t = self.value[key], float(self.threshold)
+        quantity = self.grid.quantity
+        if quantity is Quantity.AMOUNT:
+            if value == 0 and not hidden_as_primary:
+                return (0.0, 0.0)
+            return (None if self.signed else min(0.0, value), None)
+        if not hidden_as_primary:
+            return (0.0, 0.0) if value == 0 else (min(t, value), None)
+        if quantity is Quantity.PERSONS:
+            return (min(1.0, value), max(t - 1, value))
+        return (min(1.0, value), None)
+
+    def _arcs(self, key: CellKey, bounds: Bounds) -> list[tuple[int, int]]:
+        """A cell's residual arcs at its true value: along it where it can grow, against it where it can shrink."""
+        tail, head = self.ends[key]
+        if tail == head:
+            return []
+        value, (low, high) = self.value[key], bounds
+        arcs = []
+        if high is None or value < high:
+            arcs.append((tail, head))
+        if low is None or value > low:
+            arcs.append((head, tail))
+        return arcs
+
+    def hide(self, keys: Collection[CellKey]) -> None:
+        for key in sorted(set(keys) - self.hidden, key=self.grid.position):
+            self.hidden.add(key)
+            for a, b in self._arcs(key, self.bounds(key, key in self.primary)):
+                self.adjacent[a].append((b, key))
+
+    def exposed(self, key: CellKey) -> bool:
+        """True when the published cells and the bounds leave ``key`` one value: no residual cycle through it."""
+        if key in self.movable:
+            return False
+        tail, head = self.ends[key]
+        if tail == head:  # a loop on the ground node: nothing relates it to anything
+            return False
+        for start, goal in self._arcs(key, self.bounds(key, key in self.primary)):
+            path = self._path(goal, start, key)  # back from the arc's end to its start, without the cell
+            if path is not None:
+                self.movable.update(path)
+                self.movable.add(key)
+                return False
+        return True
+
+    def _path(self, start: int, goal: int, skip: CellKey) -> list[CellKey] | None:
+        """The hidden cells on a residual path start → goal that avoids ``skip`` (breadth first)."""
+        came: dict[int, tuple[int, CellKey | None]] = {start: (start, None)}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            if node == goal:
+                out: list[CellKey] = []
+                while node != start:
+                    node, via = came[node]
+                    if via is not None:
+                        out.append(via)
+                return out
+            for other, via in self.adjacent[node]:
+                if via != skip and other not in came:
+                    came[other] = (node, via)
+                    queue.append(other)
+        return None
+
+    def cover(self, key: CellKey) -> list[CellKey]:
+        """Published cells whose hiding closes a residual cycle through ``key`` (cheapest first); [] if none can."""
+        best: tuple[int, list[CellKey]] | None = None
+        for start, goal in self._arcs(key, self.bounds(key, key in self.primary)):
+            found = self._cheapest(goal, start, key)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = found
+        return [] if best is None else best[1]
+
+    def _cheapest(self, start: int, goal: int, skip: CellKey) -> tuple[int, list[CellKey]] | None:
+        """Dijkstra from start to goal: residual arcs of hidden cells and slack are free, a published cell
+        costs as in ``_Network.cost`` and offers the arcs it would have once hidden."""
+        network = self.network
+        own_lines = set(self.ends[skip]) - {network.ground}
+        offered: list[list[tuple[int, CellKey, int]]] = [[] for _ in range(network.n_nodes)]
+        for cell in self.grid.cells():
+            if cell in self.hidden or cell == skip or self.value[cell] == 0:
+                continue
+            tail, head = self.ends[cell]
+            off = 0 if tail in own_lines or head in own_lines else network.unit_off
+            for a, b in self._arcs(cell, self.bounds(cell, False)):
+                offered[a].append((b, cell, network.cost[cell] + off))
+        dist: dict[int, int] = {start: 0}
+        came: dict[int, tuple[int, CellKey | None]] = {}
+        heap = [(0, start)]
+        done: set[int] = set()
+        while heap:
+            d, node = heapq.heappop(heap)
+            if node in done:
+                continue
+            done.add(node)
+            if node == goal:
+                break
+            steps = [(b, via, 0) for b, via in self.adjacent[node] if via != skip]
+            for b, via, cost in steps + offered[node]:
+                if b not in done and (b not in dist or d + cost < dist[b]):
+                    dist[b] = d + cost
+                    came[b] = (node, via)
+                    heapq.heappush(heap, (d + cost, b))
+        if goal not in done:
+            return None
+        path: list[CellKey] = []
+        node = goal
+        while node != start:
+            node, via = came[node]
+            if via is not None and via not in self.hidden:
+                path.append(via)
+        return dist[goal], path
+
+
+def exposed_cells(grid: Grid, result: Suppression) -> list[CellKey]:
+    """The hidden cells of ``result`` whose value the published cells, the line relations and what a
+    reader knows of hidden cells (the module docstring) pin to one value: empty for every result of
+    ``suppress``."""
+    audit = _Audit(_Network(grid), result.rule)
+    audit.hide(result.hidden)
+    return [key for key in sorted(result.hidden, key=grid.position) if audit.exposed(key)]
 
 
 def suppress(
@@ -475,10 +727,25 @@ def suppress(
     if not hidden:  # nothing to protect: no graph needed
         return Suppression(primary=frozenset(), secondary=frozenset(), rule=rule)
     network = _Network(grid)
-    while bridges := network.bridges(hidden):
-        # Covering a bridge only adds hidden cells on a cycle through it, so the other bridges stay
-        # bridges or are already covered (their cheapest path is then free and adds nothing): taking
-        # them all in reading order in one pass gives exactly the one-at-a-time result.
-        for bridge in sorted(bridges, key=grid.position):
-            hidden.update(network.cheapest_cover(bridge, hidden))
-    return Suppression(primary=frozenset(primary), secondary=frozenset(hidden - primary), rule=rule)
+    audit = _Audit(network, rule)
+    hopeless: set[CellKey] = set()  # exposed, and no published cell can help (all zero around it)
+    while True:
+        while bridges := network.bridges(hidden):
+            # Covering a bridge only adds hidden cells on a cycle through it, so the other bridges stay
+            # bridges or are already covered (their cheapest path is then free and adds nothing): taking
+            # them all in reading order in one pass gives exactly the one-at-a-time result.
+            for bridge in sorted(bridges, key=grid.position):
+                hidden.update(network.cheapest_cover(bridge, hidden))
+        audit.hide(hidden)
+        grown = False
+        for key in sorted(hidden, key=grid.position):
+            if key in hopeless or not audit.exposed(key):
+                continue
+            cover = audit.cover(key)
+            if not cover:
+                hopeless.add(key)
+            audit.hide(cover)
+            hidden.update(cover)
+            grown = grown or bool(cover)
+        if not grown:
+            return Suppression(primary=frozenset(primary), secondary=frozenset(hidden - primary), rule=rule)

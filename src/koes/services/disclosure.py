@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from koes.privacy.suppression import DisclosureRule, Grid, Suppression, round_count, suppress
+from koes.privacy.suppression import DisclosureRule, Grid, Quantity, Suppression, round_count, suppress
 from koes.query.assemble import Aggregate, Block, CellKey, Number, StandardWeights, Stratum, cells_of
 from koes.query.derive import derive, inputs_of
 from koes.query.plan import Area, Plan
@@ -285,13 +285,20 @@ def _suppressed(block: Block, plan: Plan, rule: DisclosureRule, weights: Standar
     for measure_id, cells in block.aggregates.items():
         bases = {cell: a.base for cell, a in cells.items()}
         weights_of = {cell: _weight(a.value) for cell, a in cells.items()}
-        marks = _statuses(suppress(Grid(grid_shape[0], grid_shape[1], bases, weights_of), rule))
+        values = {cell: a.value for cell, a in cells.items()}
+        grid = Grid(*grid_shape, bases, weights_of, values, _QUANTITIES.get(measures[measure_id].unit, Quantity.AMOUNT))
+        marks = _statuses(suppress(grid, rule))
         hidden[measure_id] = marks
         base[measure_id] = {
             cell: None if cell in marks else _rounded(a.value, measures[measure_id], rule) for cell, a in cells.items()
         }
     strata = _strata(block, lambda a: a.value)
     return _publish(block, plan, base, hidden, strata, weights, exact=False)
+
+
+# What a reader knows of a hidden value (koes.privacy.suppression): persons 1 .. threshold-1 when
+# small, events at least 1, amounts (kroner, days, hours, weeks) only not negative.
+_QUANTITIES = {Unit.PERSONS: Quantity.PERSONS, Unit.COUNT: Quantity.EVENTS}
 
 
 def _weight(value: Number | None) -> int:
