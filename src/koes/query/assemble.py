@@ -23,7 +23,7 @@ from operator import itemgetter
 from typing import Any
 
 from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan
-from koes.query.planner import CITIZENS, TIME_DIMENSIONS
+from koes.query.planner import TIME_DIMENSIONS
 from koes.semantic.model import Aggregation, Dimension, Noise
 
 TOTAL = -1
@@ -181,22 +181,17 @@ class _Block:
 
     def build(self) -> Block:
         aggregates: dict[str, dict[CellKey, Aggregate]] = {}
-        citizens_rows: list[tuple[AggregateQuery, Rows]] = []
         strata: list[tuple[AggregateQuery, Rows]] = []
+        cells = cells_of(len(self.row_keys), len(self.col_keys))
         for query, rows in self.results:
             if query.role == "values":
                 self._values(query, rows, aggregates)
             elif query.role == "citizens":
-                citizens_rows.append((query, rows))
+                aggregates[query.measures[0].measure] = self._citizens(query, rows, cells)
             else:
                 strata.append((query, rows))
-        cells = cells_of(len(self.row_keys), len(self.col_keys))
         for measure in self.plan.base_measures:
-            if measure.id in aggregates or (measure.id == CITIZENS and citizens_rows):
-                continue
-            aggregates[measure.id] = {}
-        if CITIZENS not in aggregates and citizens_rows:
-            aggregates[CITIZENS] = self._citizens(citizens_rows, cells)
+            aggregates.setdefault(measure.id, {})
         for cellmap in aggregates.values():  # a combination without events is a true zero
             for cell in cells:
                 cellmap.setdefault(cell, ZERO)
@@ -210,11 +205,11 @@ class _Block:
             if cell is None:
                 continue
             for column, cellmap in columns:
-                average = column.spec.aggregation is Aggregation.AVERAGE_POPULATION
-                cellmap[cell] = _read(row, column, self._months(row, query) if average else 0)
+                cellmap[cell] = _read(row, column, self._divisor(row, query, column))
 
-    def _citizens(self, results: list[tuple[AggregateQuery, Rows]], cells: list[CellKey]) -> dict[CellKey, Aggregate]:
-        ((query, rows),) = results
+    def _citizens(self, query: AggregateQuery, rows: Rows, cells: list[CellKey]) -> dict[CellKey, Aggregate]:
+        """A denominator per cell: its query is split only by the dimensions its source has, so a
+        cell takes the row of its projection (every diagnosis chapter has the same citizens)."""
         table = self._table(query, rows)
         return {cell: table.get(self._project(cell, query), ZERO) for cell in cells}
 
@@ -234,13 +229,24 @@ class _Block:
     def _table(self, query: AggregateQuery, rows: Rows) -> dict[tuple[Any, ...], Aggregate]:
         """The rows of a one-measure query by their projection (values of its dimensions and strata)."""
         (column,) = query.measures
-        return {self._projection_of_row(row, query): _read(row, column, self._months(row, query)) for row in rows}
+        return {
+            self._projection_of_row(row, query): _read(row, column, self._divisor(row, query, column)) for row in rows
+        }
 
     def _projection_of_row(self, row: Mapping[str, Any], query: AggregateQuery) -> tuple[Any, ...]:
         sets = query.grouping_sets != ((),)
         return tuple(
             TOTALLED if not sets or row.get(f"g_{d.id}", 1) else row[f"d_{d.id}"] for d in query.dimensions
         ) + tuple(row[f"s_{d.id}"] for d in query.strata)
+
+    def _divisor(self, row: Mapping[str, Any], query: AggregateQuery, column: MeasureColumn) -> int:
+        """What a sum of resident counts is divided by: the months of the cell (an average
+        population) or the months of one time unit (citizen-time); 1 for everything else."""
+        if column.spec.aggregation is Aggregation.AVERAGE_POPULATION:
+            return self._months(row, query)
+        if column.spec.aggregation is Aggregation.POPULATION_TIME:
+            return query.time_unit.months
+        return 1
 
     def _months(self, row: Mapping[str, Any], query: AggregateQuery) -> int:
         """Months of the period in the row's time member: the divisor of an average population.
@@ -275,13 +281,20 @@ class _Block:
         return tuple(assignment[d.id] for d in query.dimensions) + stratum
 
 
-def _read(row: Mapping[str, Any], column: MeasureColumn, months: int) -> Aggregate:
-    """A measure's aggregate from one result row (see ``koes.query.sql`` for the columns)."""
+def _read(row: Mapping[str, Any], column: MeasureColumn, divisor: int) -> Aggregate:
+    """A measure's aggregate from one result row (see ``koes.query.sql`` for the columns);
+    ``divisor`` divides a sum of resident counts (``_Block._divisor``)."""
     measure, aggregation, noise = column.measure, column.spec.aggregation, column.noise
     value = row[f"m_{measure}"]
-    if aggregation is Aggregation.AVERAGE_POPULATION:
-        average = Decimal(value or 0) / months if months else Decimal(0)
+    if aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME):
+        average = Decimal(value or 0) / divisor if divisor else Decimal(0)
         return Aggregate(average, math.ceil(average), aggregation=aggregation, noise=noise)
+    if aggregation is Aggregation.PERSON_UNITS:
+        # The units, and the distinct persons behind them (the same when the cell spans one unit).
+        units, key = int(value or 0), _int(row.get(f"k_{measure}"))
+        persons = row.get(f"n_{measure}")
+        base = units if persons is None else int(persons)
+        return Aggregate(units, base, key, _int(row.get(f"kn_{measure}")), aggregation=aggregation, noise=noise)
     if aggregation is Aggregation.PERSONS:
         persons, key = int(value or 0), _int(row.get(f"k_{measure}"))
         return Aggregate(persons, persons, key, key, aggregation=aggregation, noise=noise)

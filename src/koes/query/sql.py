@@ -16,6 +16,11 @@ for a query with ``BaseCount.ROWS``, the rows behind it (see ``koes.query.bases`
 cell-key method (decision 0006) ``k_`` the sum of the record keys of what the value counts (events,
 or distinct persons for a person count), ``kn_`` that of the distinct persons behind a base, and
 ``x_`` a magnitude's largest single contribution. Sums of keys are taken modulo 2**bits later.
+
+A count of person-units (person-years, -quarters, -months: ``Aggregation.PERSON_UNITS``) counts
+distinct ``u_unit`` values, the person id plus the time unit's number shifted above every person
+id. Shifted by a multiple of 2**bits, the unit leaves the person's record key in the low bits, so
+the sum of the distinct units is the sum of their persons' keys, once per unit.
 """
 
 from __future__ import annotations
@@ -37,11 +42,14 @@ from koes.semantic.model import (
     Noise,
     Source,
     SourceKind,
+    TimeUnit,
 )
 
 FACT = "f"
 SEGMENT = "s"
 PERSON = "p_person"
+UNIT = "u_unit"
+UNIT_SHIFT = 1 << 44  # above every person id (serial * 2**16 + key, serials below 2**28)
 
 
 def to_sql(scoped: ScopedQuery, dialect: str = "duckdb", *, pretty: bool = True) -> str:
@@ -80,10 +88,12 @@ def _aggregates(column: MeasureColumn, query: AggregateQuery) -> list[exp.Expr]:
     spec, name = column.spec, column.measure
     where = _outer(spec.where) if spec.where is not None else None
     person = exp.column(PERSON)
-    if spec.aggregation is Aggregation.AVERAGE_POPULATION:
+    if spec.aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME):
         assert spec.expr is not None
-        # Divided by the months of the cell's period after the query (koes.query.assemble).
+        # Divided by the months of the cell or of its time unit after the query (koes.query.assemble).
         return [exp.alias_(exp.func("SUM", _outer(spec.expr)), f"m_{name}")]
+    if spec.aggregation is Aggregation.PERSON_UNITS:
+        return _person_units(column, where, person)
     if spec.aggregation is Aggregation.PERSONS:
         # The person id carries the person's record key in its low bits: the sum of the distinct
         # ids is the cell key's raw sum, and the engine counts and sums from one hash table.
@@ -117,6 +127,40 @@ def _aggregates(column: MeasureColumn, query: AggregateQuery) -> list[exp.Expr]:
         biggest = exp.column(f"c_{largest}") if largest else exp.Abs(this=_outer(_summed(spec)))
         out.append(exp.alias_(exp.func("MAX", _when(where_base, biggest)), f"x_{name}"))
     return out
+
+
+def _person_units(column: MeasureColumn, where: exp.Expr | None, person: exp.Expr) -> list[exp.Expr]:
+    """Distinct person-units, and, unless public, their key sum and the persons behind them."""
+    name, unit = column.measure, exp.column(UNIT)
+    out = [exp.alias_(_distinct(unit, where), f"m_{name}")]
+    if column.noise is Noise.NONE:
+        return out
+    wide = exp.DataType.build("DECIMAL(38, 0)")  # a sum of shifted units outgrows BIGINT on some engines
+    target = unit.copy() if where is None else exp.Case(ifs=[exp.If(this=where.copy(), true=unit.copy())])
+    out.append(exp.alias_(exp.func("SUM", exp.Distinct(expressions=[exp.Cast(this=target, to=wide)])), f"k_{name}"))
+    out.append(exp.alias_(_distinct(person, where), f"n_{name}"))
+    out.append(exp.alias_(_distinct_sum(person, where), f"kn_{name}"))
+    return out
+
+
+def _unit_expr(query: AggregateQuery) -> exp.Expr:
+    """The person id plus the number of its time unit (year, year * 4 + quarter, year * 12 + month)
+    shifted by ``UNIT_SHIFT``."""
+    source, unit = query.source, query.time_unit
+    assert source.person is not None
+    big = exp.DataType.build("BIGINT")
+    number: exp.Expr = exp.Cast(this=exp.column(source.attributes["year"], table=FACT), to=big)
+    if unit is not TimeUnit.YEAR:
+        if "month" not in source.attributes:
+            raise ValueError(f"source {source.id!r} holds whole years: it cannot count persons per {unit.value}")
+        month: exp.Expr = exp.column(source.attributes["month"], table=FACT)
+        if unit is TimeUnit.QUARTER:  # months 1–12 → quarters 0–3
+            zero_based = exp.Paren(this=exp.Sub(this=month, expression=exp.Literal.number(1)))
+            month = exp.Cast(this=exp.Floor(this=exp.Div(this=zero_based, expression=exp.Literal.number(3))), to=big)
+        per_year = exp.Mul(this=number, expression=exp.Literal.number(12 // unit.months))
+        number = exp.Paren(this=exp.Add(this=per_year, expression=month))
+    shifted = exp.Mul(this=number, expression=exp.Literal.number(UNIT_SHIFT))
+    return exp.Add(this=shifted, expression=exp.column(source.person, table=FACT))
 
 
 def _rows(where: exp.Expr | None) -> exp.Expr:
@@ -155,7 +199,7 @@ def _contribution(spec: MeasureInput, source: Source) -> exp.Expr | None:
     admissions is no one's admission, and must not make a small count look safe. A person-year
     row adds to a sum when events of its person add to it (its events companion is above 0),
     even where they cancel out (a sale and its return): just as the same events do in the fact."""
-    if spec.aggregation is Aggregation.AVERAGE_POPULATION:
+    if spec.aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME):
         return None
     if spec.aggregation is not Aggregation.SUM:
         return spec.where
@@ -225,6 +269,8 @@ def _inner(query: AggregateQuery, kommuner: frozenset[int], everywhere: bool) ->
     columns += [exp.alias_(_dimension_expr(d, source), f"s_{d.id}") for d in query.strata]
     if source.person is not None:
         columns.append(exp.alias_(exp.column(source.person, table=FACT), PERSON))
+    if any(c.spec.aggregation is Aggregation.PERSON_UNITS for c in query.measures):
+        columns.append(exp.alias_(_unit_expr(query), UNIT))
     columns += [exp.alias_(exp.column(name, table=FACT), f"c_{name}") for name in _raw_columns(query)]
     select = exp.select(*columns).from_(exp.to_table(source.table).as_(FACT), copy=False)
     for dimension in _lookups(query):

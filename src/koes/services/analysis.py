@@ -196,9 +196,7 @@ class AnalysisService:
         plan = scoped.plan
         blocks = assemble(plan, rows, tuple(self._weights), sort_key)
         control = opened.control
-        protected = tuple(
-            protect(b, plan, control, self._weights, exact=scoped.exact_for(b.area)) for b in blocks
-        )
+        protected = tuple(protect(b, plan, control, self._weights, exact=scoped.exact_for(b.area)) for b in blocks)
         provenance = Provenance(
             release_id=opened.release.id,
             extract_period=opened.extract_period,

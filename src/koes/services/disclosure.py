@@ -315,4 +315,3 @@ def _rounded(value: Number | None, measure: Measure, rule: DisclosureRule) -> Nu
     if value is None or rule.rounding is None or measure.unit not in COUNT_UNITS or not measure.is_base:
         return value
     return round_count(int(value), rule)
-
