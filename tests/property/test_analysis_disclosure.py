@@ -96,7 +96,12 @@ def _check_published(published: Any, blocks: tuple[Block, ...]) -> None:
             if measure.numerator:
                 assert set(shown.hidden.get(measure.numerator, {})) <= set(shown.hidden[measure.id])
             for cell, value in shown.values[measure.id].items():
-                assert (value is None) == (cell in shown.hidden.get(measure.id, {})), (measure.id, cell)
+                hidden = cell in shown.hidden.get(measure.id, {})
+                if measure.denominator is not None and not hidden and value is None:
+                    # a rate or share over nothing (a municipality without citizens) has no value
+                    assert not shown.values[measure.denominator][cell], (measure.id, cell)
+                    continue
+                assert (value is None) == hidden, (measure.id, cell)
     for shown, exact in zip(published.blocks, blocks, strict=True):
         for measure in published.plan.base_measures:
             if measure.id not in published.request.measures:

@@ -7,6 +7,9 @@ its exact value, the persons behind it (the disclosure base), and the record-key
 contribution that consistent perturbation needs; and, for standardised rates, the same per sex and
 5-year age group (the *strata*) of each cell.
 
+Zeros are zeros: an axis lists every member of its dimensions that the request can see, with or
+without events (``koes.query.members``), and a cell without events holds a true zero.
+
 Nothing here is published: disclosure control (``koes.services.disclosure``) turns aggregates
 into published values, and derived measures (rates, shares, per-citizen amounts, standardised
 rates) are computed from those published values (``koes.query.derive``), so a rate never carries
@@ -22,6 +25,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
+from koes.query.members import all_keys
 from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan
 from koes.query.planner import TIME_DIMENSIONS
 from koes.semantic.model import Aggregation, Dimension, Noise
@@ -80,18 +84,31 @@ StandardWeights = Mapping[Stratum, float]  # (sex, 5-year band) → share of the
 SortKey = Callable[[Dimension, Any], Any]
 
 
-def assemble(plan: Plan, results: Sequence[Rows], strata: Sequence[Stratum], sort_key: SortKey) -> tuple[Block, ...]:
-    """``results`` holds the rows of ``plan.queries``, in the same order."""
+def assemble(
+    plan: Plan,
+    results: Sequence[Rows],
+    strata: Sequence[Stratum],
+    sort_key: SortKey,
+    kommuner: Mapping[str | None, frozenset[int]] | None = None,
+) -> tuple[Block, ...]:
+    """``results`` holds the rows of ``plan.queries``, in the same order; ``kommuner`` the scope of
+    each block (comparison area id, None without one), so every municipality in it is listed
+    (without it, only the municipalities with events are)."""
     by_area: dict[str | None, list[tuple[AggregateQuery, Rows]]] = {}
     for query, rows in zip(plan.queries, results, strict=True):
         by_area.setdefault(query.area.id if query.area else None, []).append((query, rows))
     areas: Sequence[Area | None] = plan.areas or (None,)
     # Every area shows the same columns, so the blocks line up in one table.
-    columns = _keys(plan.columns, list(zip(plan.queries, results, strict=True)), sort_key)
-    return tuple(
-        _Block(plan, area, by_area.get(area.id if area else None, []), strata, sort_key, columns).build()
-        for area in areas
-    )
+    everywhere = frozenset().union(*kommuner.values()) if kommuner else None
+    listed = all_keys(plan.columns, plan, everywhere)
+    columns = _keys(plan.columns, list(zip(plan.queries, results, strict=True)), sort_key, listed)
+    blocks = []
+    for area in areas:
+        area_id = area.id if area else None
+        scope = kommuner.get(area_id) if kommuner else None
+        listed_rows = all_keys(plan.rows, plan, scope)
+        blocks.append(_Block(plan, area, by_area.get(area_id, []), strata, sort_key, columns, listed_rows).build())
+    return tuple(blocks)
 
 
 def _getter(names: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
@@ -103,14 +120,18 @@ def _getter(names: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
 
 
 def _keys(
-    dims: tuple[Dimension, ...], results: Sequence[tuple[AggregateQuery, Rows]], sort_key: SortKey
+    dims: tuple[Dimension, ...],
+    results: Sequence[tuple[AggregateQuery, Rows]],
+    sort_key: SortKey,
+    listed: Sequence[tuple[Any, ...]] = (),
 ) -> tuple[tuple[Any, ...], ...]:
-    """The inner keys of one axis: every combination the value queries returned, in display order."""
+    """The inner keys of one axis, in display order: the ``listed`` member combinations and every
+    other combination the value queries returned (an unrecorded value, a member not listed)."""
     if not dims:
         return ()
     flags = _getter([f"g_{d.id}" for d in dims])
     names = _getter([f"d_{d.id}" for d in dims])
-    keys: set[tuple[Any, ...]] = set()
+    keys: set[tuple[Any, ...]] = set(listed)
     for query, rows in results:
         if query.role != "values" or not all(d in query.dimensions for d in dims):
             continue
@@ -166,7 +187,8 @@ class _Block:
         results: list[tuple[AggregateQuery, Rows]],
         strata: Sequence[Stratum],
         sort_key: SortKey,
-        col_keys: tuple[tuple[Any, ...], ...] | None = None,
+        col_keys: tuple[tuple[Any, ...], ...],
+        listed_rows: Sequence[tuple[Any, ...]],
     ) -> None:
         self.plan = plan
         self.area = area
@@ -174,8 +196,8 @@ class _Block:
         self.strata = strata
         self.row_dims = plan.rows
         self.col_dims = plan.columns
-        self.row_keys = _keys(self.row_dims, results, sort_key)
-        self.col_keys = _keys(self.col_dims, results, sort_key) if col_keys is None else col_keys
+        self.row_keys = _keys(self.row_dims, results, sort_key, listed_rows)
+        self.col_keys = col_keys
         self.row_index = {k: i for i, k in enumerate(self.row_keys)}
         self.col_index = {k: i for i, k in enumerate(self.col_keys)}
 

@@ -174,6 +174,7 @@ def _dimension(item: Mapping[str, Any], element: str) -> Dimension:
         value_type=value_type,
         downloadable=bool(item.get("downloadable", True)),
         group=str(item.get("group", "")),
+        all_members=bool(item.get("all_members", kind != "release")),
     )
 
 

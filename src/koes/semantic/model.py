@@ -152,6 +152,9 @@ class Dimension:
     value_type: str = "str"  # str | int | bool
     downloadable: bool = True
     group: str = ""  # for the UI: tid, geografi, person, …
+    # A table lists every member, one without events as a true 0 (a municipality with no admissions
+    # is a row of zeros, not a missing row). False for long lists, where only members with events show.
+    all_members: bool = True
 
     @property
     def attribute(self) -> str:
