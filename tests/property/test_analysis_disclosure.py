@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from koes.privacy.access import Organisation, Principal
 from koes.query.assemble import TOTAL, Block
+from koes.query.derive import inputs_of
 from koes.query.request import RequestError
 from koes.semantic.model import Unit
 from koes.services.analysis import AnalysisService
@@ -97,11 +98,10 @@ def _check_published(published: Any, blocks: tuple[Block, ...]) -> None:
                 assert set(shown.hidden.get(measure.numerator, {})) <= set(shown.hidden[measure.id])
             for cell, value in shown.values[measure.id].items():
                 hidden = cell in shown.hidden.get(measure.id, {})
-                if measure.denominator is not None and not hidden and value is None:
-                    # a rate or share over nothing (a municipality without citizens) has no value
-                    assert not shown.values[measure.denominator][cell], (measure.id, cell)
-                    continue
-                assert (value is None) == hidden, (measure.id, cell)
+                if value is None and not hidden:  # only a rate over no one is undefined without being hidden
+                    assert not measure.is_base and not shown.values[inputs_of(measure)[1]].get(cell), (measure.id, cell)
+                else:
+                    assert (value is None) == hidden, (measure.id, cell)
     for shown, exact in zip(published.blocks, blocks, strict=True):
         for measure in published.plan.base_measures:
             if measure.id not in published.request.measures:
