@@ -36,6 +36,7 @@ RELEASE_TABLES: tuple[str, ...] = (
     "population_month",
     "population_year",
     "residents_year",
+    "residents_quarter",
     "residents_month",
     "courses",
     "contacts",

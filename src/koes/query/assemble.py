@@ -311,12 +311,14 @@ def _read(row: Mapping[str, Any], column: MeasureColumn, divisor: int) -> Aggreg
     if aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME):
         average = Decimal(value or 0) / divisor if divisor else Decimal(0)
         return Aggregate(average, math.ceil(average), aggregation=aggregation, noise=noise)
+    if aggregation is Aggregation.RESIDENTS:  # public, like resident counts
+        return Aggregate(int(value or 0), int(value or 0), aggregation=aggregation, noise=noise)
     if aggregation is Aggregation.PERSON_UNITS:
         # The units, and the distinct persons behind them (the same when the cell spans one unit).
         units, key = int(value or 0), _int(row.get(f"k_{measure}"))
-        persons = row.get(f"n_{measure}")
+        persons, base_key = row.get(f"n_{measure}"), row.get(f"kn_{measure}", row.get(f"k_{measure}"))
         base = units if persons is None else int(persons)
-        return Aggregate(units, base, key, _int(row.get(f"kn_{measure}")), aggregation=aggregation, noise=noise)
+        return Aggregate(units, base, key, _int(base_key), aggregation=aggregation, noise=noise)
     if aggregation is Aggregation.PERSONS:
         persons, key = int(value or 0), _int(row.get(f"k_{measure}"))
         return Aggregate(persons, persons, key, key, aggregation=aggregation, noise=noise)

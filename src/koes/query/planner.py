@@ -75,7 +75,7 @@ def plan_request(request: AnalysisRequest, catalog: Catalog, context: PlanContex
     period = _period(request, context)
     rows = tuple(catalog.dimensions[d] for d in request.rows)
     columns = tuple(catalog.dimensions[d] for d in request.columns)
-    unit = time_unit_of(request)
+    unit = time_unit_of(request, period)
     requested = tuple(catalog.measures[m] for m in request.measures)
     measures = tuple(in_plan(m, catalog, unit) for m in requested)
     base = _base_measures(requested, catalog, unit)
@@ -87,10 +87,19 @@ def plan_request(request: AnalysisRequest, catalog: Catalog, context: PlanContex
     return Plan(request, period, rows, columns, measures, base, tuple(queries), areas, unit)
 
 
-def time_unit_of(request: AnalysisRequest) -> TimeUnit:
-    """The time unit of the request's rates: its finest time dimension, month or quarter, else year."""
+def time_unit_of(request: AnalysisRequest, period: Period) -> TimeUnit:
+    """The time unit of the request's rates: its finest time dimension (month, quarter), else a
+    year; but never a unit the period cuts through: a period of whole quarters that are not whole
+    years is per quarter at most, any other per month."""
     grouped = set(request.rows) | set(request.columns)
-    return next((u for u in (TimeUnit.MONTH, TimeUnit.QUARTER) if u.value in grouped), TimeUnit.YEAR)
+    finest = next((u for u in (TimeUnit.MONTH, TimeUnit.QUARTER) if u.value in grouped), TimeUnit.YEAR)
+    for unit in (TimeUnit.YEAR, TimeUnit.QUARTER):
+        whole = (period.first % 100 - 1) % unit.months == 0 and period.last % 100 % unit.months == 0
+        if finest is unit and whole:
+            return unit
+        if finest is unit:
+            finest = TimeUnit.QUARTER if unit is TimeUnit.YEAR else TimeUnit.MONTH
+    return finest
 
 
 def rate_inputs(measure: Measure, catalog: Catalog, unit: TimeUnit) -> tuple[Measure, Measure]:
@@ -300,8 +309,10 @@ class _Planner:
                 reasons.append(f"{source.id} lacks {', '.join(missing)}")
             elif source.time_grain == "year" and not self.period.whole_years:
                 reasons.append(f"{source.id} holds whole years only")
-            elif self.segment is not None and source.person is None:
+            elif self.segment is not None and (source.person is None or source.kind is SourceKind.POPULATION):
                 reasons.append(f"{source.id} cannot apply a segment")
+            elif source.unit is not None and source.unit is not self.unit:
+                reasons.append(f"{source.id} counts residents per {source.unit.value} only")
             else:
                 return source
         unavailable = [

@@ -53,7 +53,20 @@ UNIT_SHIFT = 1 << 44  # above every person id (serial * 2**16 + key, serials bel
 
 
 def to_sql(scoped: ScopedQuery, dialect: str = "duckdb", *, pretty: bool = True) -> str:
-    return build(scoped).sql(dialect=dialect, pretty=pretty)
+    tree: exp.Expr = build(scoped)
+    if dialect != "duckdb":  # DuckDB sums BIGINTs into a HUGEINT; Spark (ANSI) would overflow
+        tree = tree.transform(_wide_unit_sum)
+    return tree.sql(dialect=dialect, pretty=pretty)
+
+
+def _wide_unit_sum(node: exp.Expr) -> exp.Expr:
+    """``SUM(DISTINCT <units>)`` → ``SUM(DISTINCT CAST(<units> AS DECIMAL(38, 0)))``."""
+    if isinstance(node, exp.Sum) and isinstance(node.this, exp.Distinct):
+        (target,) = node.this.expressions
+        if any(c.name == UNIT for c in target.find_all(exp.Column)):
+            wide = exp.Cast(this=target.copy(), to=exp.DataType.build("DECIMAL(38, 0)"))
+            return exp.Sum(this=exp.Distinct(expressions=[wide]))
+    return node
 
 
 def build(scoped: ScopedQuery) -> exp.Select:
@@ -93,7 +106,15 @@ def _aggregates(column: MeasureColumn, query: AggregateQuery) -> list[exp.Expr]:
         # Divided by the months of the cell or of its time unit after the query (koes.query.assemble).
         return [exp.alias_(exp.func("SUM", _outer(spec.expr)), f"m_{name}")]
     if spec.aggregation is Aggregation.PERSON_UNITS:
-        return _person_units(column, where, person)
+        if _single_unit(query):  # each person once: a count of distinct persons
+            return _person_units(column, where, person, person)
+        return _person_units(column, where, exp.column(UNIT), person)
+    if spec.aggregation is Aggregation.RESIDENTS:
+        assert spec.expr is not None
+        # The counted residents plus the distinct person-units of those listed by person.
+        listed = _distinct(person if _single_unit(query) else exp.column(UNIT), None)
+        counted = exp.Coalesce(this=exp.func("SUM", _outer(spec.expr)), expressions=[exp.Literal.number(0)])
+        return [exp.alias_(exp.Add(this=counted, expression=listed), f"m_{name}")]
     if spec.aggregation is Aggregation.PERSONS:
         # The person id carries the person's record key in its low bits: the sum of the distinct
         # ids is the cell key's raw sum, and the engine counts and sums from one hash table.
@@ -129,18 +150,25 @@ def _aggregates(column: MeasureColumn, query: AggregateQuery) -> list[exp.Expr]:
     return out
 
 
-def _person_units(column: MeasureColumn, where: exp.Expr | None, person: exp.Expr) -> list[exp.Expr]:
-    """Distinct person-units, and, unless public, their key sum and the persons behind them."""
-    name, unit = column.measure, exp.column(UNIT)
+def _person_units(column: MeasureColumn, where: exp.Expr | None, unit: exp.Expr, person: exp.Expr) -> list[exp.Expr]:
+    """Distinct person-units and, unless public, their key sum and (when a unit is not a person)
+    the persons behind them."""
+    name = column.measure
     out = [exp.alias_(_distinct(unit, where), f"m_{name}")]
     if column.noise is Noise.NONE:
         return out
-    wide = exp.DataType.build("DECIMAL(38, 0)")  # a sum of shifted units outgrows BIGINT on some engines
-    target = unit.copy() if where is None else exp.Case(ifs=[exp.If(this=where.copy(), true=unit.copy())])
-    out.append(exp.alias_(exp.func("SUM", exp.Distinct(expressions=[exp.Cast(this=target, to=wide)])), f"k_{name}"))
-    out.append(exp.alias_(_distinct(person, where), f"n_{name}"))
-    out.append(exp.alias_(_distinct_sum(person, where), f"kn_{name}"))
+    out.append(exp.alias_(_distinct_sum(unit, where), f"k_{name}"))
+    if unit is not person:
+        out.append(exp.alias_(_distinct(person, where), f"n_{name}"))
+        out.append(exp.alias_(_distinct_sum(person, where), f"kn_{name}"))
     return out
+
+
+def _single_unit(query: AggregateQuery) -> bool:
+    """Whether the query's period lies within one time unit: then every person is one unit."""
+    first, last = query.period.first, query.period.last
+    months = query.time_unit.months
+    return first // 100 == last // 100 and (first % 100 - 1) // months == (last % 100 - 1) // months
 
 
 def _unit_expr(query: AggregateQuery) -> exp.Expr:
@@ -199,7 +227,7 @@ def _contribution(spec: MeasureInput, source: Source) -> exp.Expr | None:
     admissions is no one's admission, and must not make a small count look safe. A person-year
     row adds to a sum when events of its person add to it (its events companion is above 0),
     even where they cancel out (a sale and its return): just as the same events do in the fact."""
-    if spec.aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME):
+    if spec.aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME, Aggregation.RESIDENTS):
         return None
     if spec.aggregation is not Aggregation.SUM:
         return spec.where
@@ -269,7 +297,8 @@ def _inner(query: AggregateQuery, kommuner: frozenset[int], everywhere: bool) ->
     columns += [exp.alias_(_dimension_expr(d, source), f"s_{d.id}") for d in query.strata]
     if source.person is not None:
         columns.append(exp.alias_(exp.column(source.person, table=FACT), PERSON))
-    if any(c.spec.aggregation is Aggregation.PERSON_UNITS for c in query.measures):
+    by_unit = (Aggregation.PERSON_UNITS, Aggregation.RESIDENTS)
+    if any(c.spec.aggregation in by_unit for c in query.measures) and not _single_unit(query):
         columns.append(exp.alias_(_unit_expr(query), UNIT))
     columns += [exp.alias_(exp.column(name, table=FACT), f"c_{name}") for name in _raw_columns(query)]
     select = exp.select(*columns).from_(exp.to_table(source.table).as_(FACT), copy=False)

@@ -50,6 +50,7 @@ MEMBER_KINDS = frozenset({"code_list", "refdata", "age_bands", "period", "inline
 SEGMENT_OPS = frozenset({"=", "!=", ">", ">=", "<", "<="})
 T = TypeVar("T")
 PER_PERSON = frozenset({Aggregation.PERSONS, Aggregation.PERSON_UNITS})  # counts of distinct persons
+RESIDENT_COUNTS = frozenset({Aggregation.POPULATION_TIME, Aggregation.RESIDENTS})
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,9 @@ def _source(item: Mapping[str, Any], element: str) -> Source:
     record_key = item.get("record_key")
     if kind is SourceKind.FACT and not record_key:
         raise ValueError("a fact source needs `record_key` (the column of each event's record key)")
+    unit = TimeUnit(item["unit"]) if "unit" in item else None
+    if unit is not None and (kind is not SourceKind.POPULATION or unit is TimeUnit.YEAR or grain != "month"):
+        raise ValueError("`unit` marks a month-grain table of resident counts per quarter or month")
     return Source(
         id=item["id"],
         table=str(item["table"]),
@@ -213,6 +217,7 @@ def _source(item: Mapping[str, Any], element: str) -> Source:
         time_grain=grain,
         description=str(item.get("description", "")),
         record_key=str(record_key) if record_key else None,
+        unit=unit,
     )
 
 
@@ -359,8 +364,10 @@ def _cross_check(catalog: Catalog, reader: _Reader) -> None:
                 reader.problem(FILES[2], element, f"unknown source {source_id!r}")
             elif spec.aggregation in PER_PERSON and source.person is None:
                 reader.problem(FILES[2], element, f"source {source_id!r} has no person column to count persons")
-            elif spec.aggregation is Aggregation.POPULATION_TIME and source.kind is not SourceKind.POPULATION:
+            elif spec.aggregation in RESIDENT_COUNTS and source.kind is not SourceKind.POPULATION:
                 reader.problem(FILES[2], element, f"source {source_id!r} holds no resident counts")
+            elif spec.aggregation is Aggregation.RESIDENTS and source.person is None:
+                reader.problem(FILES[2], element, f"source {source_id!r} lists no residents by person")
             elif source.kind is SourceKind.PERSON_YEAR and spec.aggregation not in PER_PERSON:
                 # Its record keys live beside the column it sums (k_, e_, x_): nothing else has them.
                 try:

@@ -57,6 +57,9 @@ class Aggregation(StrEnum):
     # Distinct persons counted once per time unit of the rate they appear in (optionally where …):
     # person-years, -quarters or -months. Over one unit, the distinct persons.
     PERSON_UNITS = "person_units"
+    # Persons at risk from a table of resident counts that lists by person only those who would
+    # otherwise count twice (``residents_month``): the counts plus the distinct person-units.
+    RESIDENTS = "residents"
 
 
 class Noise(StrEnum):
@@ -172,7 +175,7 @@ class MeasureInput:
     def noise(self, unit: Unit) -> Noise:
         """Resident counts are public; a sum in kroner, days, hours or weeks is a magnitude; every
         other count of persons or events is a count."""
-        if self.aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME):
+        if self.aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME, Aggregation.RESIDENTS):
             return Noise.NONE
         if self.aggregation is Aggregation.SUM and unit in MAGNITUDE_UNITS:
             return Noise.MAGNITUDE
@@ -199,6 +202,8 @@ class Source:
     time_grain: str  # month | year: the finest period a filter can cut
     description: str = ""
     record_key: str | None = None  # a fact's column holding each event's record key
+    # Resident counts per this time unit only (persons at risk by quarter): it answers rates per it.
+    unit: TimeUnit | None = None
 
     def has(self, attribute: str) -> bool:
         return attribute in self.attributes

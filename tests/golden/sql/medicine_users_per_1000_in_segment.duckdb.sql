@@ -3,7 +3,7 @@ SELECT
   d_aldersgruppe,
   GROUPING(d_aldersgruppe) AS g_aldersgruppe,
   COUNT(DISTINCT CASE WHEN c_sales > 0 THEN u_unit END) AS m_medicinbrugere__aar,
-  SUM(DISTINCT CAST(CASE WHEN c_sales > 0 THEN u_unit END AS DECIMAL(38, 0))) AS k_medicinbrugere__aar,
+  SUM(DISTINCT CASE WHEN c_sales > 0 THEN u_unit END) AS k_medicinbrugere__aar,
   COUNT(DISTINCT CASE WHEN c_sales > 0 THEN p_person END) AS n_medicinbrugere__aar,
   SUM(DISTINCT CASE WHEN c_sales > 0 THEN p_person END) AS kn_medicinbrugere__aar,
   SUM(c_price_kr) AS m_medicinudgift_kr,
@@ -49,7 +49,7 @@ SELECT
   d_aldersgruppe,
   GROUPING(d_aldersgruppe) AS g_aldersgruppe,
   COUNT(DISTINCT u_unit) AS m_borgere_i_risiko,
-  SUM(DISTINCT CAST(u_unit AS DECIMAL(38, 0))) AS k_borgere_i_risiko,
+  SUM(DISTINCT u_unit) AS k_borgere_i_risiko,
   COUNT(DISTINCT p_person) AS n_borgere_i_risiko,
   SUM(DISTINCT p_person) AS kn_borgere_i_risiko
 FROM (
@@ -82,7 +82,7 @@ SELECT
   d_aldersgruppe,
   GROUPING(d_aldersgruppe) AS g_aldersgruppe,
   COUNT(DISTINCT u_unit) AS m_borgertid,
-  SUM(DISTINCT CAST(u_unit AS DECIMAL(38, 0))) AS k_borgertid,
+  SUM(DISTINCT u_unit) AS k_borgertid,
   COUNT(DISTINCT p_person) AS n_borgertid,
   SUM(DISTINCT p_person) AS kn_borgertid
 FROM (

@@ -32,13 +32,13 @@ GROUP BY
     ()
   );
 
--- citizens: residents_month
+-- citizens: residents_quarter
 SELECT
   d_kommune,
   d_kvartal,
   GROUPING(d_kommune) AS g_kommune,
   GROUPING(d_kvartal) AS g_kvartal,
-  COUNT(DISTINCT u_unit) AS m_borgere_i_risiko
+  COALESCE(SUM(c_persons), 0) + COUNT(DISTINCT u_unit) AS m_borgere_i_risiko
 FROM (
   SELECT
     f.kommunekode AS d_kommune,
@@ -50,8 +50,9 @@ FROM (
       CAST(f.year AS BIGINT) * 4 + CAST(FLOOR((
         f.month - 1
       ) / 3) AS BIGINT)
-    ) * 17592186044416 + f.person_id AS u_unit
-  FROM residents_month AS f
+    ) * 17592186044416 + f.person_id AS u_unit,
+    f.persons AS c_persons
+  FROM residents_quarter AS f
   WHERE
     f.kommunekode IN (101, 147, 151) AND f.year BETWEEN 2023 AND 2024
 ) AS t

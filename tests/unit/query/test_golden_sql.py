@@ -70,6 +70,12 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "rows": ["plejedistrikt"],
         "period": {"from": "2024"},
     },
+    "patients_per_1000_by_municipality": {
+        "perspective": "somatik",
+        "measures": ["patienter_pr_1000"],
+        "rows": ["kommune"],
+        "period": {"from": "2024"},
+    },
     "practice_users_per_1000_by_quarter": {
         "perspective": "sygesikring",
         "measures": ["praksisbrugere_pr_1000"],

@@ -7,9 +7,10 @@ citizens of the same municipality, period, sex and age.
   holds both the count on 1 January and the average of the twelve monthly counts. Summed over the
   months of a cell they give its *citizen-time* (12 resident-months make one citizen-year), the
   denominator of a rate of events.
-* ``residents_year`` and ``residents_month`` hold one row per person, year (and month),
-  municipality, sex and age that the person had while living in Denmark on some day of that year
-  (month): the *persons at risk* of a cell. An event belongs to the municipality of residence on
+* ``residents_year`` holds one row per person, year, municipality, sex and age that the person
+  had while living in Denmark on some day of that year; ``residents_quarter`` and
+  ``residents_month`` the same per quarter and month (as counts where a person has one of each in
+  it): the *persons at risk* of a cell. An event belongs to the municipality of residence on
   its date and the age on that date, so every person a count of persons can hold for a cell is
   among that cell's persons at risk: a persons-per-1,000 figure never exceeds 1,000.
 """
@@ -89,22 +90,40 @@ def build_residence_ages(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> 
 
 
 def build_residents(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
-    """``residents_year`` and ``residents_month``: the persons at risk (module docstring)."""
+    """``residents_year``, ``residents_quarter`` and ``residents_month``: the persons at risk
+    (module docstring).
+
+    The quarter and month tables are mostly counts: a person with a single municipality, sex and
+    age in a quarter (month) is in exactly one cell of any table by quarter (month), so such
+    persons are counted (``persons``, no ``person_id``); only those with two or more in it (a
+    birthday, a move) are listed by person, to be counted once per cell. The persons at risk of a
+    cell are the counts plus the distinct listed persons: about one row per person-year, where a
+    row per person and month would be thirteen. A quarter is stored under its first month."""
     build_residence_ages(con, ctx)
-    grains = {
-        "residents_year": ("INTERVAL 1 YEAR", "", "year"),
-        "residents_month": ("INTERVAL 1 MONTH", ", CAST(month(u.u0) AS TINYINT) AS month", "year, month"),
-    }
-    start = ctx.start.replace(day=1)
-    for table, (step, month, order) in grains.items():
-        first = start.replace(month=1) if table == "residents_year" else start
+    con.execute(
+        f"""CREATE OR REPLACE TABLE residents_year AS
+            WITH u AS (
+              SELECT CAST(d AS DATE) AS u0, CAST(d + INTERVAL 1 YEAR AS DATE) AS u1
+              FROM generate_series(DATE '{ctx.start.replace(month=1, day=1)}', DATE '{ctx.end}', INTERVAL 1 YEAR) g(d))
+            SELECT DISTINCT a.person_id, CAST(year(u.u0) AS SMALLINT) AS year, a.kommunekode, a.sex, a.age
+            FROM residence_ages a JOIN u ON a.fra < u.u1 AND a.til > u.u0
+            ORDER BY year, kommunekode, person_id"""
+    )
+    for table, months in (("residents_quarter", 3), ("residents_month", 1)):
+        first = ctx.start.replace(month=(ctx.start.month - 1) // months * months + 1, day=1)
         con.execute(
             f"""CREATE OR REPLACE TABLE {table} AS
                 WITH u AS (
-                  SELECT CAST(d AS DATE) AS u0, CAST(d + {step} AS DATE) AS u1
-                  FROM generate_series(DATE '{first}', DATE '{ctx.end}', {step}) g(d))
-                SELECT DISTINCT a.person_id, CAST(year(u.u0) AS SMALLINT) AS year{month},
-                       a.kommunekode, a.sex, a.age
-                FROM residence_ages a JOIN u ON a.fra < u.u1 AND a.til > u.u0
-                ORDER BY {order}, kommunekode, person_id"""
+                  SELECT CAST(d AS DATE) AS u0, CAST(d + INTERVAL {months} MONTH AS DATE) AS u1
+                  FROM generate_series(DATE '{first}', DATE '{ctx.end}', INTERVAL {months} MONTH) g(d)),
+                p AS (
+                  SELECT DISTINCT a.person_id, CAST(year(u.u0) AS SMALLINT) AS year,
+                         CAST(month(u.u0) AS TINYINT) AS month, a.kommunekode, a.sex, a.age
+                  FROM residence_ages a JOIN u ON a.fra < u.u1 AND a.til > u.u0),
+                c AS (SELECT *, count(*) OVER (PARTITION BY person_id, year, month) AS parts FROM p)
+                SELECT year, month, kommunekode, sex, age, CAST(NULL AS BIGINT) AS person_id, count(*) AS persons
+                FROM c WHERE parts = 1 GROUP BY ALL
+                UNION ALL
+                SELECT year, month, kommunekode, sex, age, person_id, CAST(NULL AS BIGINT) FROM c WHERE parts > 1
+                ORDER BY year, month, kommunekode, person_id NULLS FIRST"""
         )
