@@ -610,7 +610,7 @@ def test_every_person_carries_the_record_key_of_its_pseudonym(two_loads: TwoLoad
         for table in EVENT_FACTS:
             row = con.execute(f"SELECT count(*), count(rk), min(rk), max(rk) FROM {table}").fetchone()
             assert row is not None and row[0] == row[1] and row[0] > 0, table
-            assert 0 <= row[2] and row[3] < keys.modulus, table
+            assert row[2] >= 0 and row[3] < keys.modulus, table
         contacts = con.execute("SELECT contact_id, rk FROM contacts LIMIT 200").fetchall()
         for contact_id, rk in contacts:  # a register key, hashed with the deployment's seed
             expected = con.execute(f"SELECT {keys.event_key_sql('lpr_kontakter', str(contact_id))}").fetchone()

@@ -172,6 +172,46 @@ def test_population_counts_residents_on_the_first_of_each_month(mover_wh: Wareho
     assert year == [(101, 1, 0.5), (751, 1, 1.5)]
 
 
+def test_persons_at_risk_are_everyone_resident_some_day(mover_wh: Warehouse) -> None:
+    """The mover (born 20 April 1980) was in 101 at 41 and 42, then in 751 at 42; the stayer (born
+    21 May 1990) in 751 at 31 and 32. By month, a person with one municipality and age in the month
+    is a count; the months of a birthday or a move list the person, once per municipality and age."""
+    mover, stayer = d("1980-04-20"), d("1990-05-21")
+    assert mover_wh.of("residents_year", "year, kommunekode, age", order="kommunekode, age") == [
+        (mover, 2022, 101, 41),
+        (mover, 2022, 101, 42),
+        (mover, 2022, 751, 42),
+        (stayer, 2022, 751, 31),
+        (stayer, 2022, 751, 32),
+    ]
+    months = mover_wh.rows(
+        "SELECT month, kommunekode, age, person_id IS NOT NULL, persons FROM residents_month "
+        "WHERE month BETWEEN 4 AND 7 ORDER BY ALL"
+    )
+    assert months == [
+        (4, 101, 41, True, None),  # the mover's birthday
+        (4, 101, 42, True, None),
+        (4, 751, 31, False, 1),
+        (5, 101, 42, False, 1),
+        (5, 751, 31, True, None),  # the stayer's birthday
+        (5, 751, 32, True, None),
+        (6, 101, 42, True, None),  # the move
+        (6, 751, 32, False, 1),
+        (6, 751, 42, True, None),
+        (7, 751, 32, False, 1),
+        (7, 751, 42, False, 1),
+    ]
+    quarters = mover_wh.rows(
+        "SELECT month, kommunekode, age, person_id IS NOT NULL, persons FROM residents_quarter ORDER BY ALL"
+    )
+    assert quarters[:4] == [
+        (1, 101, 41, False, 1),
+        (1, 751, 31, False, 1),
+        (4, 101, 41, True, None),
+        (4, 101, 42, True, None),
+    ]
+
+
 # --- co-financing ---------------------------------------------------------------------------------------
 
 

@@ -60,7 +60,7 @@ def test_an_enum_must_be_hashed_as_its_text() -> None:
 
 
 def test_bad_bits_are_refused() -> None:
-    with pytest.raises(ValueError, match="1..32"):
+    with pytest.raises(ValueError, match=r"1\.\.32"):
         RecordKeys.derive(KEY, 0)
     with pytest.raises(ValueError, match="natural key"):
         RecordKeys.derive(KEY).event_key_sql("t")

@@ -122,6 +122,27 @@ def test_a_monthly_series_is_per_month(service: AnalysisService) -> None:
     assert measure["label"] == "Admissions per 1,000 citizens per month" and measure["time_unit"] == "maaned"
 
 
+def test_persons_per_1000_by_month_and_quarter(service: AnalysisService) -> None:
+    """Practice users on Læsø: A in February (A the one resident), B in August (of A and B). Over the
+    year, 2 user-months of 18 resident-months; by quarter, 1 of 1 in Q1, 1 of 2 in Q3."""
+    monthly = {
+        "perspective": "sygesikring",
+        "measures": ["praksisbrugere_pr_1000"],
+        "columns": ["maaned"],
+        "filters": {"kommune": [LAESOE]},
+        "period": {"from": "2022"},
+    }
+    rate = _cells(service, monthly, "praksisbrugere_pr_1000")
+    assert rate[(TOTAL_KEY, (202202,))] == pytest.approx(1000.0)
+    assert rate[(TOTAL_KEY, (202208,))] == pytest.approx(500.0)
+    assert rate[(TOTAL_KEY, (202203,))] == 0.0
+    assert rate[(TOTAL_KEY, TOTAL_KEY)] == pytest.approx(1000 * 2 / 18)
+    quarterly = _cells(service, {**monthly, "columns": ["kvartal"]}, "praksisbrugere_pr_1000")
+    assert quarterly[(TOTAL_KEY, (20221,))] == pytest.approx(1000.0)
+    assert quarterly[(TOTAL_KEY, (20223,))] == pytest.approx(500.0)
+    assert quarterly[(TOTAL_KEY, TOTAL_KEY)] == pytest.approx(1000 * 2 / 6)  # quarters at risk: A 4, B 2
+
+
 def test_every_municipality_is_listed_with_true_zeros(service: AnalysisService) -> None:
     """All 98 municipalities, those without admissions as 0 (Aarhus has a citizen: its rate is 0 too)."""
     request = {
