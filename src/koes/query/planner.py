@@ -14,7 +14,8 @@ Routing rules, in order:
 Person counts are always exact distinct counts: answers never depend on the route.
 
 Rates over time (rates per 1,000, per-citizen amounts, standardised rates) are per citizen and
-*time unit*: per month or quarter when the request is split by month or quarter, else per year.
+*time unit*: per month or quarter when the request is split by month or quarter, else per year,
+never per a unit the period cuts through (``time_unit_of``).
 A rate of events or amounts divides by the cell's citizen-time (``borgertid``: citizen-years
 over several years, so a total over 2022–2024 is the average year, not the sum of three). A rate
 of persons counts each person once per time unit (person-years: the same ``where``, aggregated
