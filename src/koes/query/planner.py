@@ -93,14 +93,14 @@ def time_unit_of(request: AnalysisRequest, period: Period) -> TimeUnit:
     year; but never a unit the period cuts through: a period of whole quarters that are not whole
     years is per quarter at most, any other per month."""
     grouped = set(request.rows) | set(request.columns)
-    finest = next((u for u in (TimeUnit.MONTH, TimeUnit.QUARTER) if u.value in grouped), TimeUnit.YEAR)
-    for unit in (TimeUnit.YEAR, TimeUnit.QUARTER):
-        whole = (period.first % 100 - 1) % unit.months == 0 and period.last % 100 % unit.months == 0
-        if finest is unit and whole:
-            return unit
-        if finest is unit:
-            finest = TimeUnit.QUARTER if unit is TimeUnit.YEAR else TimeUnit.MONTH
-    return finest
+    units = (TimeUnit.YEAR, TimeUnit.QUARTER, TimeUnit.MONTH)
+    finest = max((units.index(u) for u in units if u.value in grouped and u is not TimeUnit.YEAR), default=0)
+    return next(u for u in units[finest:] if _whole(period, u))
+
+
+def _whole(period: Period, unit: TimeUnit) -> bool:
+    """Whether the period starts and ends on the boundaries of ``unit``."""
+    return (period.first % 100 - 1) % unit.months == 0 and period.last % 100 % unit.months == 0
 
 
 def rate_inputs(measure: Measure, catalog: Catalog, unit: TimeUnit) -> tuple[Measure, Measure]:
