@@ -25,6 +25,10 @@ import pytest
 from handmade import Extracts, Warehouse, build, cpr, d
 from koes.domain.periods import YearRange
 from koes.privacy.access import Organisation, Principal
+from koes.query.derive import derive
+from koes.query.planner import in_plan
+from koes.semantic.loader import default_catalog
+from koes.semantic.model import TimeUnit
 from koes.services.analysis import AnalysisService
 from koes.synthetic.writer import ExtractFormat
 from support import TOTAL_KEY, result_cells
@@ -199,3 +203,16 @@ def test_benefit_weeks_and_recipients_where_the_citizen_lived_each_week(service:
     rate = result_cells(result, "ydelsesmodtagere_pr_1000")
     assert rate[((KBH,), TOTAL_KEY)] == pytest.approx(1000.0)  # B, the one person at risk there
     assert rate[((LAESOE,), TOTAL_KEY)] == pytest.approx(500.0)  # B of A and B
+
+
+def test_a_persons_rate_pushed_over_its_persons_at_risk_by_noise_is_1000() -> None:
+    """Noise moves a published count, not the public persons at risk: 7 perturbed users of 6
+    residents is everyone (1,000), not 1,167. A rate of events is not capped."""
+    catalog = default_catalog()
+    users = in_plan(catalog.measures["praksisbrugere_pr_1000"], catalog, TimeUnit.YEAR)
+    contacts = in_plan(catalog.measures["laegekontakter_pr_borger"], catalog, TimeUnit.YEAR)
+    cell = (0, 0)
+    published = {users.numerator or "": {cell: 7}, "borgere_i_risiko": {cell: 6}}
+    assert derive(users, [cell], published, {}, {}).values == {cell: 1000.0}
+    published = {contacts.numerator or "": {cell: 7}, "borgertid": {cell: 6}}
+    assert derive(contacts, [cell], published, {}, {}).values == {cell: pytest.approx(7 / 6)}
