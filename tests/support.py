@@ -232,4 +232,4 @@ def assembled(service: AnalysisService, raw: object, principal: Principal) -> tu
         return opened.engine.execute(to_sql(query, opened.engine.dialect, pretty=False))
 
     rows = [opened.counting.run(q, run) for q in scoped.queries]
-    return assemble(scoped.plan, rows, tuple(service._weights), sort_key)
+    return assemble(scoped.plan, rows, tuple(service._weights), sort_key, scoped.kommuner_by_area())

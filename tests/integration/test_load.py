@@ -563,6 +563,7 @@ def test_a_reader_of_the_current_release_keeps_working_while_a_load_publishes(
 EVENT_FACTS = (
     "contacts",
     "stays",
+    "hospital_cofinancing",
     "services",
     "prescriptions",
     "benefit_weeks",
@@ -575,7 +576,7 @@ BY = "person_id, year, kommunekode, sex, age"
 COMPANIONS = (
     ("person_year_hospital", "admissions", "stays", "1", "admission", f"{BY}, sector", False),
     ("person_year_hospital", "bed_days", "stays", "bed_days", "true", f"{BY}, sector", True),
-    ("person_year_hospital", "kmf_kr", "contacts", "kmf_kr", "true", f"{BY}, sector", True),
+    ("person_year_hospital", "kmf_kr", "hospital_cofinancing", "kmf_kr", "true", f"{BY}, sector", True),
     ("person_year_practice", "contacts", "services", "contacts", "true", f"{BY}, provider_group", False),
     (
         "person_year_practice_total",

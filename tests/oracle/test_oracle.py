@@ -14,7 +14,13 @@ Definitions used here (DESIGN.md §6, domain-notes §1.3–§1.5, §3):
 * a stay's action diagnosis and sector are those of its longest contact;
 * residence on a day is the CPR period with ``fra <= day < til``;
 * co-financing: the rule of the stay's start date, KMF sector and age, ``pct`` % of the value,
-  capped per stay; virtual contacts are their own outpatient visit.
+  capped per stay, booked in full in the municipality and year of the stay's start; virtual
+  contacts are their own outpatient visit, on their own date;
+* a DREAM benefit week belongs to its ISO year and to the residence on its Monday;
+* a medicine user has a redemption with a positive quantity (a return is none);
+* a rate per 1,000 over several years is per year: events over citizen-years (the residents on
+  the 1st of each month, summed, over 12); persons once per year over everyone resident in the
+  municipality some day of the year.
 """
 
 from __future__ import annotations
@@ -154,6 +160,10 @@ class Residence:
         found = [k for fra, til, k in self.periods.get(pnr, []) if fra <= day and (til is None or day < til)]
         assert len(found) <= 1, "overlapping residence periods in the raw extract"
         return found[0] if found else None
+
+    def lived_in(self, pnr: str, first: date, end: date) -> set[int]:
+        """The municipalities ``pnr`` lived in on some day of [first, end)."""
+        return {k for fra, til, k in self.periods.get(pnr, []) if fra < end and (til is None or til > first)}
 
     def residents_on(self, day: date) -> Counter[int]:
         return Counter(
@@ -319,20 +329,6 @@ def stay_cofinancing(raw: Raw, stay: Stay) -> float:
     return raw.rules.cofinancing_of(sector, day, raw.age(stay.pnr, day), stay_value(raw, stay))
 
 
-def contact_shares(raw: Raw, stay: Stay) -> list[tuple[Contact, float]]:
-    """The stay's co-financing spread over its contacts in proportion to their value (somatic: DRG
-    tariff; psychiatric: an equal part of the psychiatric value), equally when the stay has none."""
-    total = stay_cofinancing(raw, stay)
-    value = stay_value(raw, stay)
-    n_psych = sum(c.psychiatric for c in stay.contacts)
-    psych_value = value - sum(c.drg_takst or 0.0 for c in stay.contacts if not c.psychiatric)
-    if value == 0:
-        return [(c, total / len(stay.contacts)) for c in stay.contacts]
-    return [
-        (c, total * (psych_value / n_psych if c.psychiatric else c.drg_takst or 0.0) / value) for c in stay.contacts
-    ]
-
-
 def virtual_value(raw: Raw, contact: Contact) -> float:
     if contact.psychiatric:
         return raw.rules.psychiatric[(contact.start.year, "besoeg")]
@@ -458,14 +454,13 @@ def test_hospital_cofinancing_per_stay_sector_and_year(raw: Raw, warehouse: duck
 
 
 def test_hospital_cofinancing_per_sector_and_year(raw: Raw, warehouse: duckdb.DuckDBPyConnection) -> None:
-    """What the co-financing report sums: stays' amounts spread over their contacts (placed in the
-    contact's sector and year) plus virtual contacts, each its own visit."""
+    """What the co-financing report sums: each stay's amount in full in the stay's sector and the
+    year it starts, plus virtual contacts, each its own visit."""
     expected: dict[Key, float] = defaultdict(float)
     rows: Counter[Key] = Counter()
     for s in raw.stays:
-        for c, share in contact_shares(raw, s):
-            expected[(c.sector, c.start.year)] += share
-            rows[(c.sector, c.start.year)] += 1
+        expected[(s.sector, s.year)] += stay_cofinancing(raw, s)
+        rows[(s.sector, s.year)] += 1
     for c in raw.contacts:
         if c.kont_type not in PHYSICAL_TYPES:
             expected[(c.sector, c.start.year)] += virtual_cofinancing(raw, c)
@@ -687,3 +682,197 @@ def test_analysis_gp_contacts_per_citizen(raw: Raw, analysis: AnalysisService) -
     )
     actual = {row: v for (row, _), v in result_cells(result, "laegekontakter_pr_borger").items() if row != TOTAL_KEY}
     assert {k: v for k, v in actual.items() if v} == pytest.approx(expected, rel=1e-9)
+
+
+# --- attribution rules and coherent rates (issue 16) ------------------------------------------------
+
+
+def _in_years(raw: Raw, day: date) -> bool:
+    return day.year in raw.years
+
+
+def _inner(result: AnalysisResult, measure: str) -> dict[Key, Any]:
+    """The nonzero inner cells of a one-row-one-column table, keyed (row value, column value)."""
+    cells = result_cells(result, measure)
+    return {(r[0], c[0]): v for (r, c), v in cells.items() if r != TOTAL_KEY and c != TOTAL_KEY and v}
+
+
+def test_benefit_weeks_where_the_citizen_lived_each_week(
+    raw: Raw, small_extracts: Path, analysis: AnalysisService
+) -> None:
+    """Week by week: the ISO year of its Monday, the residence on that Monday (none: left out)."""
+    weeks: Counter[Key] = Counter()
+    recipients: defaultdict[Key, set[str]] = defaultdict(set)
+    for spell in _rows(small_extracts, "dream_forloeb"):
+        first, last = (date.fromisocalendar(w // 100, w % 100, 1) for w in (spell["fra_uge"], spell["til_uge"]))
+        monday = first
+        while monday <= last:
+            kommune = raw.municipality(spell["pnr"], monday)
+            year = monday.isocalendar().year
+            if kommune is not None and year in raw.years:
+                weeks[(kommune, year)] += 1
+                recipients[(kommune, year)].add(spell["pnr"])
+            monday += timedelta(days=7)
+    assert len({k for k, _ in weeks}) > 50, "the synthetic data should hold benefit weeks in most municipalities"
+    result = analysis.run(
+        {
+            "perspective": "beskaeftigelse",
+            "measures": ["ydelsesuger", "ydelsesmodtagere"],
+            "rows": ["kommune"],
+            "columns": ["aar"],
+            "period": {"from": str(min(raw.years)), "to": str(max(raw.years))},
+        },
+        EXACT,
+    )
+    assert _inner(result, "ydelsesuger") == dict(weeks)
+    assert _inner(result, "ydelsesmodtagere") == {k: len(v) for k, v in recipients.items()}
+
+
+def test_medicine_users_have_a_redemption_not_only_returns(
+    raw: Raw, small_extracts: Path, analysis: AnalysisService
+) -> None:
+    """Users per municipality and month: distinct persons with a sale (positive quantity); a month
+    whose only row of a person is a return does not count the person."""
+    users: defaultdict[Key, set[str]] = defaultdict(set)
+    rows = _rows(small_extracts, "lms_ekspeditioner")
+    sales = {(r["pnr"], r["eksd"].year, r["eksd"].month) for r in rows if r["apk"] > 0}
+    only_returns = 0
+    for r in rows:
+        day = r["eksd"]
+        kommune = raw.municipality(r["pnr"], day)
+        if kommune is None or not _in_years(raw, day):
+            continue
+        if r["apk"] > 0:
+            users[(kommune, day.year * 100 + day.month)].add(r["pnr"])
+        elif (r["pnr"], day.year, day.month) not in sales:
+            only_returns += 1
+    assert only_returns > 0, "the synthetic data should hold a month with only a return"
+    result = analysis.run(
+        {
+            "perspective": "medicin",
+            "measures": ["medicinbrugere"],
+            "rows": ["kommune"],
+            "columns": ["maaned"],
+            "period": {"from": str(min(raw.years)), "to": str(max(raw.years))},
+        },
+        EXACT,
+    )
+    assert _inner(result, "medicinbrugere") == {k: len(v) for k, v in users.items()}
+
+
+def test_cofinancing_per_admission_in_the_year_and_municipality_of_the_admission(
+    raw: Raw, warehouse: duckdb.DuckDBPyConnection, analysis: AnalysisService
+) -> None:
+    """Each stay's capped amount in full where and when the stay starts, so co-financing per
+    admission is the same whichever table it is read from; plus virtual contacts on their date."""
+    per_admission: dict[Key, float] = defaultdict(float)
+    admissions: Counter[Key] = Counter()
+    total: dict[Key, float] = defaultdict(float)
+    rows: Counter[Key] = Counter()
+    for s in raw.stays:
+        kommune = raw.municipality(s.pnr, s.start.date())
+        if kommune is None or s.sector != "somatik":
+            continue
+        amount = stay_cofinancing(raw, s)
+        total[(kommune, s.year)] += amount
+        rows[(kommune, s.year)] += 1
+        if s.admission:
+            per_admission[(kommune, s.year)] += amount
+            admissions[(kommune, s.year)] += 1
+    assert any(s.start.year != s.end.year for s in raw.stays if s.admission), "some stay should cross New Year"
+    for c in raw.contacts:
+        kommune = raw.municipality(c.pnr, c.start.date())
+        if c.kont_type not in PHYSICAL_TYPES and kommune is not None and not c.psychiatric:
+            total[(kommune, c.start.year)] += virtual_cofinancing(raw, c)
+            rows[(kommune, c.start.year)] += 1
+    booked = query(
+        warehouse,
+        "SELECT kommunekode, year, sum(kmf_kr), count(*) FROM hospital_cofinancing "
+        "WHERE admission AND sector = 'somatik' GROUP BY ALL",
+        2,
+    )
+    assert {k: int(v[1]) for k, v in booked.items()} == dict(admissions)
+    assert_money_equal(dict(per_admission), {k: float(v[0]) for k, v in booked.items()}, admissions)
+    result = analysis.run(
+        {
+            "perspective": "somatik",
+            "measures": ["medfinansiering_kr"],
+            "rows": ["kommune"],
+            "columns": ["aar"],
+            "period": {"from": str(min(raw.years)), "to": str(max(raw.years))},
+        },
+        EXACT,
+    )
+    actual = {k: float(v) for k, v in _inner(result, "medfinansiering_kr").items()}
+    assert_money_equal({k: v for k, v in total.items() if v}, actual, rows)
+
+
+def test_persons_per_1000_over_everyone_who_could_be_counted(raw: Raw, analysis: AnalysisService) -> None:
+    """Practice users per 1,000 per municipality and year: users there over everyone who lived there
+    some day of the year; over both years, users once per year over residents once per year."""
+    users: defaultdict[Key, set[str]] = defaultdict(set)
+    for r in raw.services:
+        day = r["behandlingsdato"]
+        kommune = raw.municipality(r["pnr"], day)
+        if kommune is not None and _in_years(raw, day):
+            users[(kommune, day.year)].add(r["pnr"])
+    at_risk: defaultdict[Key, set[str]] = defaultdict(set)
+    for pnr in raw.residence.periods:
+        for year in raw.years:
+            first = max(date(year, 1, 1), raw.birth[pnr])
+            for kommune in raw.residence.lived_in(pnr, first, date(year + 1, 1, 1)):
+                at_risk[(kommune, year)].add(pnr)
+    expected: dict[Key, float] = {}
+    for kommune in {k for k, _ in at_risk}:
+        n = sum(len(users[(kommune, y)]) for y in raw.years)
+        d = sum(len(at_risk[(kommune, y)]) for y in raw.years)
+        expected[(kommune, "total")] = 1000 * n / d
+        for y in raw.years:
+            if at_risk[(kommune, y)]:
+                expected[(kommune, y)] = 1000 * len(users[(kommune, y)]) / len(at_risk[(kommune, y)])
+    result = analysis.run(
+        {
+            "perspective": "sygesikring",
+            "measures": ["praksisbrugere_pr_1000"],
+            "rows": ["kommune"],
+            "columns": ["aar"],
+            "period": {"from": str(min(raw.years)), "to": str(max(raw.years))},
+        },
+        EXACT,
+    )
+    actual = {
+        (r[0], c[0]): v
+        for (r, c), v in result_cells(result, "praksisbrugere_pr_1000").items()
+        if r != TOTAL_KEY and v is not None and (r[0], c[0]) in expected
+    }
+    assert actual == pytest.approx(expected, rel=1e-12)
+    assert max(actual.values()) <= 1000
+
+
+def test_a_rate_over_two_years_is_per_citizen_year(raw: Raw, analysis: AnalysisService) -> None:
+    """Psychiatric admissions per 1,000 over both years: admissions over citizen-years, every one of
+    the 98 municipalities listed (a true 0 where no one was admitted)."""
+    admissions: Counter[int] = Counter()
+    for s in raw.stays:
+        kommune = raw.municipality(s.pnr, s.start.date())
+        if s.admission and s.sector == "psykiatri" and kommune is not None:
+            admissions[kommune] += 1
+    resident_months: Counter[int] = Counter()
+    for year in raw.years:
+        for month in range(1, 13):
+            resident_months.update(raw.residence.residents_on(date(year, month, 1)))
+    expected = {k: 1000 * admissions[k] / (n / 12) for k, n in resident_months.items()}
+    result = analysis.run(
+        {
+            "perspective": "psykiatri",
+            "measures": ["indlaeggelser_pr_1000", "indlaeggelser"],
+            "rows": ["kommune"],
+            "period": {"from": str(min(raw.years)), "to": str(max(raw.years))},
+        },
+        EXACT,
+    )
+    rates = {r[0]: v for (r, _), v in result_cells(result, "indlaeggelser_pr_1000").items() if r != TOTAL_KEY}
+    assert len(rates) == 98
+    assert {k: v for k, v in rates.items() if v is not None} == pytest.approx(expected, rel=1e-12)
+    counts = {r[0]: v for (r, _), v in result_cells(result, "indlaeggelser").items() if r != TOTAL_KEY}
+    assert {k for k, v in counts.items() if v == 0} == set(counts) - set(admissions)

@@ -228,6 +228,7 @@ def _derive(con: duckdb.DuckDBPyConnection, ctx: DeriveContext, report: Progress
         ("persons", lambda: people.build_persons(con)),
         ("residence", lambda: people.build_residence(con)),
         ("population denominators", lambda: people.build_population(con, ctx)),
+        ("persons at risk", lambda: people.build_residents(con, ctx)),
         ("hospital stays, admissions, co-financing", lambda: hospital.build_hospital(con, ctx)),
         ("discharge-ready days", lambda: discharge_ready.build_discharge_ready(con, ctx)),
         ("health-insurance services", lambda: practice.build_services(con, ctx)),

@@ -7,6 +7,9 @@ its exact value, the persons behind it (the disclosure base), and the record-key
 contribution that consistent perturbation needs; and, for standardised rates, the same per sex and
 5-year age group (the *strata*) of each cell.
 
+Zeros are zeros: an axis lists every member of its dimensions that the request can see, with or
+without events (``koes.query.members``), and a cell without events holds a true zero.
+
 Nothing here is published: disclosure control (``koes.services.disclosure``) turns aggregates
 into published values, and derived measures (rates, shares, per-citizen amounts, standardised
 rates) are computed from those published values (``koes.query.derive``), so a rate never carries
@@ -22,8 +25,9 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
+from koes.query.members import all_keys
 from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan
-from koes.query.planner import CITIZENS, TIME_DIMENSIONS
+from koes.query.planner import TIME_DIMENSIONS
 from koes.semantic.model import Aggregation, Dimension, Noise
 
 TOTAL = -1
@@ -80,18 +84,31 @@ StandardWeights = Mapping[Stratum, float]  # (sex, 5-year band) → share of the
 SortKey = Callable[[Dimension, Any], Any]
 
 
-def assemble(plan: Plan, results: Sequence[Rows], strata: Sequence[Stratum], sort_key: SortKey) -> tuple[Block, ...]:
-    """``results`` holds the rows of ``plan.queries``, in the same order."""
+def assemble(
+    plan: Plan,
+    results: Sequence[Rows],
+    strata: Sequence[Stratum],
+    sort_key: SortKey,
+    kommuner: Mapping[str | None, frozenset[int]] | None = None,
+) -> tuple[Block, ...]:
+    """``results`` holds the rows of ``plan.queries``, in the same order; ``kommuner`` the scope of
+    each block (comparison area id, None without one), so every municipality in it is listed
+    (without it, only the municipalities with events are)."""
     by_area: dict[str | None, list[tuple[AggregateQuery, Rows]]] = {}
     for query, rows in zip(plan.queries, results, strict=True):
         by_area.setdefault(query.area.id if query.area else None, []).append((query, rows))
     areas: Sequence[Area | None] = plan.areas or (None,)
     # Every area shows the same columns, so the blocks line up in one table.
-    columns = _keys(plan.columns, list(zip(plan.queries, results, strict=True)), sort_key)
-    return tuple(
-        _Block(plan, area, by_area.get(area.id if area else None, []), strata, sort_key, columns).build()
-        for area in areas
-    )
+    everywhere = frozenset().union(*kommuner.values()) if kommuner else None
+    listed = all_keys(plan.columns, plan, everywhere)
+    columns = _keys(plan.columns, list(zip(plan.queries, results, strict=True)), sort_key, listed)
+    blocks = []
+    for area in areas:
+        area_id = area.id if area else None
+        scope = kommuner.get(area_id) if kommuner else None
+        listed_rows = all_keys(plan.rows, plan, scope)
+        blocks.append(_Block(plan, area, by_area.get(area_id, []), strata, sort_key, columns, listed_rows).build())
+    return tuple(blocks)
 
 
 def _getter(names: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
@@ -103,14 +120,18 @@ def _getter(names: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
 
 
 def _keys(
-    dims: tuple[Dimension, ...], results: Sequence[tuple[AggregateQuery, Rows]], sort_key: SortKey
+    dims: tuple[Dimension, ...],
+    results: Sequence[tuple[AggregateQuery, Rows]],
+    sort_key: SortKey,
+    listed: Sequence[tuple[Any, ...]] = (),
 ) -> tuple[tuple[Any, ...], ...]:
-    """The inner keys of one axis: every combination the value queries returned, in display order."""
+    """The inner keys of one axis, in display order: the ``listed`` member combinations and every
+    other combination the value queries returned (an unrecorded value, a member not listed)."""
     if not dims:
         return ()
     flags = _getter([f"g_{d.id}" for d in dims])
     names = _getter([f"d_{d.id}" for d in dims])
-    keys: set[tuple[Any, ...]] = set()
+    keys: set[tuple[Any, ...]] = set(listed)
     for query, rows in results:
         if query.role != "values" or not all(d in query.dimensions for d in dims):
             continue
@@ -166,7 +187,8 @@ class _Block:
         results: list[tuple[AggregateQuery, Rows]],
         strata: Sequence[Stratum],
         sort_key: SortKey,
-        col_keys: tuple[tuple[Any, ...], ...] | None = None,
+        col_keys: tuple[tuple[Any, ...], ...],
+        listed_rows: Sequence[tuple[Any, ...]],
     ) -> None:
         self.plan = plan
         self.area = area
@@ -174,29 +196,24 @@ class _Block:
         self.strata = strata
         self.row_dims = plan.rows
         self.col_dims = plan.columns
-        self.row_keys = _keys(self.row_dims, results, sort_key)
-        self.col_keys = _keys(self.col_dims, results, sort_key) if col_keys is None else col_keys
+        self.row_keys = _keys(self.row_dims, results, sort_key, listed_rows)
+        self.col_keys = col_keys
         self.row_index = {k: i for i, k in enumerate(self.row_keys)}
         self.col_index = {k: i for i, k in enumerate(self.col_keys)}
 
     def build(self) -> Block:
         aggregates: dict[str, dict[CellKey, Aggregate]] = {}
-        citizens_rows: list[tuple[AggregateQuery, Rows]] = []
         strata: list[tuple[AggregateQuery, Rows]] = []
+        cells = cells_of(len(self.row_keys), len(self.col_keys))
         for query, rows in self.results:
             if query.role == "values":
                 self._values(query, rows, aggregates)
             elif query.role == "citizens":
-                citizens_rows.append((query, rows))
+                aggregates[query.measures[0].measure] = self._citizens(query, rows, cells)
             else:
                 strata.append((query, rows))
-        cells = cells_of(len(self.row_keys), len(self.col_keys))
         for measure in self.plan.base_measures:
-            if measure.id in aggregates or (measure.id == CITIZENS and citizens_rows):
-                continue
-            aggregates[measure.id] = {}
-        if CITIZENS not in aggregates and citizens_rows:
-            aggregates[CITIZENS] = self._citizens(citizens_rows, cells)
+            aggregates.setdefault(measure.id, {})
         for cellmap in aggregates.values():  # a combination without events is a true zero
             for cell in cells:
                 cellmap.setdefault(cell, ZERO)
@@ -210,11 +227,11 @@ class _Block:
             if cell is None:
                 continue
             for column, cellmap in columns:
-                average = column.spec.aggregation is Aggregation.AVERAGE_POPULATION
-                cellmap[cell] = _read(row, column, self._months(row, query) if average else 0)
+                cellmap[cell] = _read(row, column, self._divisor(row, query, column))
 
-    def _citizens(self, results: list[tuple[AggregateQuery, Rows]], cells: list[CellKey]) -> dict[CellKey, Aggregate]:
-        ((query, rows),) = results
+    def _citizens(self, query: AggregateQuery, rows: Rows, cells: list[CellKey]) -> dict[CellKey, Aggregate]:
+        """A denominator per cell: its query is split only by the dimensions its source has, so a
+        cell takes the row of its projection (every diagnosis chapter has the same citizens)."""
         table = self._table(query, rows)
         return {cell: table.get(self._project(cell, query), ZERO) for cell in cells}
 
@@ -236,9 +253,16 @@ class _Block:
         """The rows of a one-measure query by their projection (values of its dimensions and strata)."""
         (column,) = query.measures
         project = _row_projection(query)
-        if column.spec.aggregation is not Aggregation.AVERAGE_POPULATION:  # months divide averages only
-            return {project(row): _read(row, column, 0) for row in rows}
-        return {project(row): _read(row, column, self._months(row, query)) for row in rows}
+        return {project(row): _read(row, column, self._divisor(row, query, column)) for row in rows}
+
+    def _divisor(self, row: Mapping[str, Any], query: AggregateQuery, column: MeasureColumn) -> int:
+        """What a sum of resident counts is divided by: the months of the cell (an average
+        population) or the months of one time unit (citizen-time); 1 for everything else."""
+        if column.spec.aggregation is Aggregation.AVERAGE_POPULATION:
+            return self._months(row, query)
+        if column.spec.aggregation is Aggregation.POPULATION_TIME:
+            return query.time_unit.months
+        return 1
 
     def _months(self, row: Mapping[str, Any], query: AggregateQuery) -> int:
         """Months of the period in the row's time member: the divisor of an average population.
@@ -288,13 +312,22 @@ def _row_projection(query: AggregateQuery) -> Callable[[Mapping[str, Any]], tupl
     return project
 
 
-def _read(row: Mapping[str, Any], column: MeasureColumn, months: int) -> Aggregate:
-    """A measure's aggregate from one result row (see ``koes.query.sql`` for the columns)."""
+def _read(row: Mapping[str, Any], column: MeasureColumn, divisor: int) -> Aggregate:
+    """A measure's aggregate from one result row (see ``koes.query.sql`` for the columns);
+    ``divisor`` divides a sum of resident counts (``_Block._divisor``)."""
     measure, aggregation, noise = column.measure, column.spec.aggregation, column.noise
     value = row[f"m_{measure}"]
-    if aggregation is Aggregation.AVERAGE_POPULATION:
-        average = Decimal(value or 0) / months if months else Decimal(0)
+    if aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME):
+        average = Decimal(value or 0) / divisor if divisor else Decimal(0)
         return Aggregate(average, math.ceil(average), aggregation=aggregation, noise=noise)
+    if aggregation is Aggregation.RESIDENTS:  # public, like resident counts
+        return Aggregate(int(value or 0), int(value or 0), aggregation=aggregation, noise=noise)
+    if aggregation is Aggregation.PERSON_UNITS:
+        # The units, and the distinct persons behind them (the same when the cell spans one unit).
+        units, key = int(value or 0), _int(row.get(f"k_{measure}"))
+        persons, base_key = row.get(f"n_{measure}"), row.get(f"kn_{measure}", row.get(f"k_{measure}"))
+        base = units if persons is None else int(persons)
+        return Aggregate(units, base, key, _int(base_key), aggregation=aggregation, noise=noise)
     if aggregation is Aggregation.PERSONS:
         persons, key = int(value or 0), _int(row.get(f"k_{measure}"))
         return Aggregate(persons, persons, key, key, aggregation=aggregation, noise=noise)

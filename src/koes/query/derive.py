@@ -6,8 +6,11 @@ value per stratum of the numerators and citizens behind standardised rates. So a
 never carries more than the figures it is computed from: a rate from a perturbed count is that
 perturbed count divided by the public population, not a disguised exact count.
 
-* a **rate** is the numerator per ``per`` citizens of the same cross-section, a **per-citizen**
-  amount the numerator per citizen;
+* a **rate** is the numerator per ``per`` citizens of the same cross-section and time unit, a
+  **per-citizen** amount the numerator per citizen and time unit: the plan has rewritten each to
+  divide events or amounts by citizen-time, and persons (once per time unit) by the persons at
+  risk (``koes.query.planner``). A published persons count can exceed its persons at risk only by
+  its noise; the rate is then shown as ``per`` (everyone), the most it can truly be;
 * a **share** is the numerator as a percentage of the denominator measure;
 * a **standardised rate** is directly standardised by sex and 5-year age group to the standard
   population's structure (``weights``), with a 95 % confidence interval from the Poisson variance
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 
 from koes.query.assemble import CellKey, Number, StandardWeights, Stratum
 from koes.query.planner import CITIZENS
-from koes.semantic.model import DerivedKind, Measure
+from koes.semantic.model import AT_RISK, DerivedKind, Measure
 
 Z95 = 1.959963984540054
 Published = Mapping[str, Mapping[CellKey, Number | None]]  # base measure → cell → value (None: hidden)
@@ -41,8 +44,7 @@ class Derived:
 def inputs_of(measure: Measure) -> tuple[str, ...]:
     """The base measures a derived measure is computed from (hidden if any of them is)."""
     assert measure.numerator is not None
-    other = measure.denominator if measure.derived is DerivedKind.SHARE else CITIZENS
-    return (measure.numerator, other or "")
+    return (measure.numerator, measure.denominator or CITIZENS)
 
 
 def derive(
@@ -57,10 +59,11 @@ def derive(
         return _standardised(measure, cells, strata, weights, noise_variance)
     numerator, other = (published.get(m, {}) for m in inputs_of(measure))
     factor = 100 if measure.derived is DerivedKind.SHARE else measure.per
+    most = factor if measure.denominator == AT_RISK else math.inf
     values: dict[CellKey, Number | None] = {}
     for cell in cells:
         num, den = numerator.get(cell), other.get(cell)
-        values[cell] = None if num is None or not den else float(num) / float(den) * factor
+        values[cell] = None if num is None or not den else min(float(num) / float(den) * factor, most)
     return Derived(values)
 
 
@@ -68,7 +71,7 @@ def _standardised(
     measure: Measure, cells: Iterable[CellKey], strata: PublishedStrata, weights: StandardWeights, noise: float
 ) -> Derived:
     assert measure.numerator is not None
-    events, people = strata.get(measure.numerator, {}), strata.get(CITIZENS, {})
+    events, people = strata.get(measure.numerator, {}), strata.get(measure.denominator or CITIZENS, {})
     values: dict[CellKey, Number | None] = {}
     intervals: dict[CellKey, tuple[float, float]] = {}
     for cell in cells:

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from koes.query.request import AnalysisRequest, Period
-from koes.semantic.model import Dimension, Measure, MeasureInput, Noise, Segment, Source
+from koes.semantic.model import Dimension, Measure, MeasureInput, Noise, Segment, Source, TimeUnit
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class AggregateQuery:
     strata: tuple[Dimension, ...] = ()  # added to every grouping set, aliased apart from `dimensions`
     base_count: BaseCount = BaseCount.PERSONS
     narrowing: Narrowing | None = None  # only rows with one of these values (None: every row)
+    time_unit: TimeUnit = TimeUnit.YEAR  # of person-units and citizen-time (the plan's rates)
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,4 @@ class Plan:
     base_measures: tuple[Measure, ...]  # requested or needed by a derived one
     queries: tuple[AggregateQuery, ...]
     areas: tuple[Area, ...] = ()  # comparison areas, in row order
+    time_unit: TimeUnit = TimeUnit.YEAR  # rates over time are per citizen and this unit

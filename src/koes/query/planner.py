@@ -8,23 +8,48 @@ Routing rules, in order:
 2. among those, the lowest ``priority`` wins (population counts, then person-year tables, then
    the raw facts), so yearly per-municipality questions never scan events;
 3. rates and per-citizen amounts add a *citizens* query over the same cross-section (the
-   dimensions the population source has; a diagnosis chapter, say, does not split citizens);
+   dimensions the denominator's sources have; a diagnosis chapter, say, does not split citizens);
 4. a standardised rate adds the same two queries split by sex and 5-year age group (*strata*).
 
 Person counts are always exact distinct counts: answers never depend on the route.
+
+Rates over time (rates per 1,000, per-citizen amounts, standardised rates) are per citizen and
+*time unit*: per month or quarter when the request is split by month or quarter, else per year,
+never per a unit the period cuts through (``time_unit_of``).
+A rate of events or amounts divides by the cell's citizen-time (``borgertid``: citizen-years
+over several years, so a total over 2022–2024 is the average year, not the sum of three). A rate
+of persons counts each person once per time unit (person-years: the same ``where``, aggregated
+``person_units``) and divides by the persons who could be counted (``borgere_i_risiko``: everyone
+who lived in the cell's municipality, with its sex and age, some day of each unit), so it never
+exceeds 1,000. The plan carries each rate rewritten that way, with its label naming the unit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan
 from koes.query.request import AnalysisRequest, FieldProblem, Period, RequestError
-from koes.semantic.model import Catalog, DerivedKind, Dimension, Measure, Source
+from koes.semantic.model import (
+    AT_RISK,
+    CITIZEN_TIME,
+    Aggregation,
+    Catalog,
+    DerivedKind,
+    Dimension,
+    Measure,
+    MeasureInput,
+    Noise,
+    Source,
+    SourceKind,
+    TimeUnit,
+)
 
 CITIZENS = "borgere"
+DENOMINATORS = frozenset({CITIZEN_TIME, AT_RISK})  # of rates over time: queried as citizens
 STRATA = ("koen", "aldersgruppe_5")
 TIME_DIMENSIONS = frozenset({"aar", "kvartal", "maaned"})
 
@@ -51,14 +76,57 @@ def plan_request(request: AnalysisRequest, catalog: Catalog, context: PlanContex
     period = _period(request, context)
     rows = tuple(catalog.dimensions[d] for d in request.rows)
     columns = tuple(catalog.dimensions[d] for d in request.columns)
-    measures = tuple(catalog.measures[m] for m in request.measures)
-    base = _base_measures(measures, catalog)
+    unit = time_unit_of(request, period)
+    requested = tuple(catalog.measures[m] for m in request.measures)
+    measures = tuple(in_plan(m, catalog, unit) for m in requested)
+    base = _base_measures(requested, catalog, unit)
     areas = _areas(request, context, catalog.similar.count)
-    planner = _Planner(request, catalog, period)
+    planner = _Planner(request, catalog, period, unit, base)
     queries: list[AggregateQuery] = []
     for area in areas or (None,):
         queries.extend(planner.queries(rows + columns, base, measures, area))
-    return Plan(request, period, rows, columns, measures, base, tuple(queries), areas)
+    return Plan(request, period, rows, columns, measures, base, tuple(queries), areas, unit)
+
+
+def time_unit_of(request: AnalysisRequest, period: Period) -> TimeUnit:
+    """The time unit of the request's rates: its finest time dimension (month, quarter), else a
+    year; but never a unit the period cuts through: a period of whole quarters that are not whole
+    years is per quarter at most, any other per month."""
+    grouped = set(request.rows) | set(request.columns)
+    units = (TimeUnit.YEAR, TimeUnit.QUARTER, TimeUnit.MONTH)
+    finest = max((units.index(u) for u in units if u.value in grouped and u is not TimeUnit.YEAR), default=0)
+    return next(u for u in units[finest:] if _whole(period, u))
+
+
+def _whole(period: Period, unit: TimeUnit) -> bool:
+    """Whether the period starts and ends on the boundaries of ``unit``."""
+    return (period.first % 100 - 1) % unit.months == 0 and period.last % 100 % unit.months == 0
+
+
+def rate_inputs(measure: Measure, catalog: Catalog, unit: TimeUnit) -> tuple[Measure, Measure]:
+    """What a rate over time divides by what, per ``unit`` (module docstring): a persons measure
+    counted once per unit over the persons at risk, else the numerator over citizen-time."""
+    assert measure.over_time and measure.numerator is not None
+    numerator = catalog.measures[measure.numerator]
+    if numerator.counts_persons:
+        return per_unit(numerator, unit), catalog.measures[AT_RISK]
+    return numerator, catalog.measures[CITIZEN_TIME]
+
+
+def per_unit(measure: Measure, unit: TimeUnit) -> Measure:
+    """A persons measure counted once per time unit a person appears in (person-years, -months)."""
+    inputs = {s: MeasureInput(Aggregation.PERSON_UNITS, None, i.where) for s, i in measure.inputs.items()}
+    return dataclasses.replace(measure, id=f"{measure.id}__{unit.value}", perspectives=(), inputs=inputs)
+
+
+def in_plan(measure: Measure, catalog: Catalog, unit: TimeUnit) -> Measure:
+    """The measure as the plan computes it: a rate over time rewritten per ``unit``, labelled so."""
+    if not measure.over_time:
+        return measure
+    numerator, denominator = rate_inputs(measure, catalog, unit)
+    return dataclasses.replace(
+        measure, label=measure.in_unit(unit), time_unit=unit, numerator=numerator.id, denominator=denominator.id
+    )
 
 
 def _period(request: AnalysisRequest, context: PlanContext) -> Period:
@@ -99,25 +167,31 @@ def available_dimensions(measure_ids: tuple[str, ...], catalog: Catalog) -> tupl
     )
 
 
-def _base_measures(measures: tuple[Measure, ...], catalog: Catalog) -> tuple[Measure, ...]:
+def _base_measures(requested: tuple[Measure, ...], catalog: Catalog, unit: TimeUnit) -> tuple[Measure, ...]:
+    """The base measures the requested ones need (catalog measures, as requested)."""
     out: dict[str, Measure] = {}
-    for measure in measures:
+    for measure in requested:
         if measure.is_base:
             out[measure.id] = measure
-            continue
-        for ref in (measure.numerator, measure.denominator):
-            if ref is not None:
-                out.setdefault(ref, catalog.measures[ref])
-        if measure.derived in (DerivedKind.RATE, DerivedKind.PER_CITIZEN, DerivedKind.STANDARDISED_RATE):
-            out.setdefault(CITIZENS, catalog.measures[CITIZENS])
+        elif measure.over_time:
+            for needed in rate_inputs(measure, catalog, unit):
+                out.setdefault(needed.id, needed)
+        else:
+            for ref in (measure.numerator, measure.denominator):
+                if ref is not None:
+                    out.setdefault(ref, catalog.measures[ref])
     return tuple(out.values())
 
 
 class _Planner:
-    def __init__(self, request: AnalysisRequest, catalog: Catalog, period: Period) -> None:
+    def __init__(
+        self, request: AnalysisRequest, catalog: Catalog, period: Period, unit: TimeUnit, base: tuple[Measure, ...]
+    ) -> None:
         self.request = request
         self.catalog = catalog
         self.period = period
+        self.unit = unit
+        self.base = {m.id: m for m in base}
         self.perspective = catalog.perspectives[request.perspective]
         self.segment = catalog.segments[request.segment] if request.segment else None
         self.filters = tuple((catalog.dimensions[d], values) for d, values in request.filters)
@@ -130,43 +204,56 @@ class _Planner:
         area: Area | None,
     ) -> list[AggregateQuery]:
         out: list[AggregateQuery] = []
-        values = [m for m in base if m.id != CITIZENS or CITIZENS in self.request.measures]
         by_source: dict[str, list[Measure]] = {}
-        for measure in values:
+        for measure in (m for m in base if m.id not in DENOMINATORS):
             source = self._route(measure, dimensions, self.filters, repr(measure.id))
             by_source.setdefault(source.id, []).append(measure)
         for source_id, measures in by_source.items():
             out.append(self._query("values", self.catalog.sources[source_id], dimensions, measures, self.filters, area))
-        if any(m.id == CITIZENS for m in base) and CITIZENS not in self.request.measures:
-            out.append(self._citizens("citizens", dimensions, area))
+        for measure in (m for m in base if m.id in DENOMINATORS):
+            out.append(self._citizens("citizens", measure, dimensions, area))
         standardised = [m for m in requested if m.derived is DerivedKind.STANDARDISED_RATE]
         if standardised:
             strata = tuple(self.catalog.dimensions[d] for d in STRATA)
             for numerator in dict.fromkeys(m.numerator for m in standardised if m.numerator):
-                measure = self.catalog.measures[numerator]
+                measure = self.base[numerator]
                 what = f"{measure.id!r} (standardised by sex and age)"
                 source = self._route(measure, dimensions + strata, self.filters, what)
                 out.append(self._query("strata", source, dimensions, [measure], self.filters, area, strata))
-            out.append(self._citizens("citizen_strata", dimensions, area, strata))
+            for denominator in dict.fromkeys(m.denominator for m in standardised if m.denominator):
+                out.append(self._citizens("citizen_strata", self.base[denominator], dimensions, area, strata))
         return out
 
     def _citizens(
-        self, role: str, dimensions: tuple[Dimension, ...], area: Area | None, strata: tuple[Dimension, ...] = ()
+        self,
+        role: str,
+        measure: Measure,
+        dimensions: tuple[Dimension, ...],
+        area: Area | None,
+        strata: tuple[Dimension, ...] = (),
     ) -> AggregateQuery:
-        measure = self.catalog.measures[CITIZENS]
-        source = self._route(measure, strata, (), "citizens")
-        kept = tuple(d for d in dimensions if all(source.has(a) for a in d.attributes))
-        dropped_time = [d.id for d in dimensions if d not in kept and d.id in TIME_DIMENSIONS]
-        if dropped_time:
+        """The denominator of rates over the cross-section: split by every dimension some source of
+        ``measure`` carries (time, municipality, sex, age), not by the others (diagnosis, sector)."""
+        kept = tuple(
+            d
+            for d in dimensions
+            if any(all(self.catalog.sources[s].has(a) for a in d.attributes) for s in measure.inputs)
+        )
+        try:
+            source = self._route(measure, kept + strata, (), "citizens")
+        except RequestError:
+            time = [d.id for d in kept if d.id in TIME_DIMENSIONS and d.id != "aar"]
+            if self.segment is None or not time:
+                raise
             raise RequestError(
                 [
                     FieldProblem(
                         "rows",
-                        f"citizens in a segment are counted per year; group by 'aar', not {dropped_time}",
+                        f"citizens in a segment are counted per year; group by 'aar', not {time}",
                         "segment_time",
                     )
                 ]
-            )
+            ) from None
         filters = tuple((d, v) for d, v in self.filters if all(source.has(a) for a in d.attributes))
         return self._query(role, source, kept, [measure], filters, area, strata)
 
@@ -189,9 +276,7 @@ class _Planner:
             source=source,
             dimensions=dimensions,
             grouping_sets=_grouping_sets(rows, cols),
-            measures=tuple(
-                MeasureColumn(m.id, m.inputs[source.id], m.inputs[source.id].noise(m.unit)) for m in measures
-            ),
+            measures=tuple(MeasureColumn(m.id, m.inputs[source.id], self._noise(m, source)) for m in measures),
             filters=filters,
             fixed=fixed,
             period=self.period,
@@ -199,7 +284,14 @@ class _Planner:
             segment_source=self.catalog.sources[self.segment.source] if self.segment else None,
             area=area,
             strata=strata,
+            time_unit=self.unit,
         )
+
+    def _noise(self, measure: Measure, source: Source) -> Noise:
+        """Who lived where is public, like the resident counts; within a segment it is not."""
+        if source.kind is SourceKind.RESIDENTS and self.segment is None:
+            return Noise.NONE
+        return measure.inputs[source.id].noise(measure.unit)
 
     def _route(
         self,
@@ -218,8 +310,10 @@ class _Planner:
                 reasons.append(f"{source.id} lacks {', '.join(missing)}")
             elif source.time_grain == "year" and not self.period.whole_years:
                 reasons.append(f"{source.id} holds whole years only")
-            elif self.segment is not None and source.person is None:
+            elif self.segment is not None and (source.person is None or source.kind is SourceKind.POPULATION):
                 reasons.append(f"{source.id} cannot apply a segment")
+            elif source.unit is not None and source.unit is not self.unit:
+                reasons.append(f"{source.id} counts residents per {source.unit.value} only")
             else:
                 return source
         unavailable = [

@@ -64,6 +64,15 @@ class ScopedPlan:
         """True when every row the plan can read belongs to the principal's own citizens."""
         return bool(self.scope.exact) and all(q.kommuner <= self.scope.exact for q in self.queries)
 
+    def kommuner_by_area(self) -> dict[str | None, frozenset[int]]:
+        """The municipalities each block reads (comparison area id, None without one): a table
+        lists every one of them, those without events as zeros (``koes.query.members``)."""
+        out: dict[str | None, frozenset[int]] = {}
+        for q in self.queries:
+            area = q.query.area.id if q.query.area else None
+            out[area] = out.get(area, frozenset()) | q.kommuner
+        return out
+
     def exact_for(self, area: Area | None) -> bool:
         """True when every row one comparison area (or the plan without areas) can read belongs to
         the principal's own citizens: that block is exact, the others are protected as for anyone."""

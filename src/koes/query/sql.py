@@ -16,6 +16,11 @@ for a query with ``BaseCount.ROWS``, the rows behind it (see ``koes.query.bases`
 cell-key method (decision 0006) ``k_`` the sum of the record keys of what the value counts (events,
 or distinct persons for a person count), ``kn_`` that of the distinct persons behind a base, and
 ``x_`` a magnitude's largest single contribution. Sums of keys are taken modulo 2**bits later.
+
+A count of person-units (person-years, -quarters, -months: ``Aggregation.PERSON_UNITS``) counts
+distinct ``u_unit`` values, the person id plus the time unit's number shifted above every person
+id. Shifted by a multiple of 2**bits, the unit leaves the person's record key in the low bits, so
+the sum of the distinct units is the sum of their persons' keys, once per unit.
 """
 
 from __future__ import annotations
@@ -37,15 +42,31 @@ from koes.semantic.model import (
     Noise,
     Source,
     SourceKind,
+    TimeUnit,
 )
 
 FACT = "f"
 SEGMENT = "s"
 PERSON = "p_person"
+UNIT = "u_unit"
+UNIT_SHIFT = 1 << 44  # above every person id (serial * 2**16 + key, serials below 2**28)
 
 
 def to_sql(scoped: ScopedQuery, dialect: str = "duckdb", *, pretty: bool = True) -> str:
-    return build(scoped).sql(dialect=dialect, pretty=pretty)
+    tree: exp.Expr = build(scoped)
+    if dialect != "duckdb":  # DuckDB sums BIGINTs into a HUGEINT; Spark (ANSI) would overflow
+        tree = tree.transform(_wide_unit_sum)
+    return tree.sql(dialect=dialect, pretty=pretty)
+
+
+def _wide_unit_sum(node: exp.Expr) -> exp.Expr:
+    """``SUM(DISTINCT <units>)`` → ``SUM(DISTINCT CAST(<units> AS DECIMAL(38, 0)))``."""
+    if isinstance(node, exp.Sum) and isinstance(node.this, exp.Distinct):
+        (target,) = node.this.expressions
+        if any(c.name == UNIT for c in target.find_all(exp.Column)):
+            wide = exp.Cast(this=target.copy(), to=exp.DataType.build("DECIMAL(38, 0)"))
+            return exp.Sum(this=exp.Distinct(expressions=[wide]))
+    return node
 
 
 def build(scoped: ScopedQuery) -> exp.Select:
@@ -80,10 +101,20 @@ def _aggregates(column: MeasureColumn, query: AggregateQuery) -> list[exp.Expr]:
     spec, name = column.spec, column.measure
     where = _outer(spec.where) if spec.where is not None else None
     person = exp.column(PERSON)
-    if spec.aggregation is Aggregation.AVERAGE_POPULATION:
+    if spec.aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME):
         assert spec.expr is not None
-        # Divided by the months of the cell's period after the query (koes.query.assemble).
+        # Divided by the months of the cell or of its time unit after the query (koes.query.assemble).
         return [exp.alias_(exp.func("SUM", _outer(spec.expr)), f"m_{name}")]
+    if spec.aggregation is Aggregation.PERSON_UNITS:
+        if _single_unit(query):  # each person once: a count of distinct persons
+            return _person_units(column, where, person, person)
+        return _person_units(column, where, exp.column(UNIT), person)
+    if spec.aggregation is Aggregation.RESIDENTS:
+        assert spec.expr is not None
+        # The counted residents plus the distinct person-units of those listed by person.
+        listed = _distinct(person if _single_unit(query) else exp.column(UNIT), None)
+        counted = exp.Coalesce(this=exp.func("SUM", _outer(spec.expr)), expressions=[exp.Literal.number(0)])
+        return [exp.alias_(exp.Add(this=counted, expression=listed), f"m_{name}")]
     if spec.aggregation is Aggregation.PERSONS:
         # The person id carries the person's record key in its low bits: the sum of the distinct
         # ids is the cell key's raw sum, and the engine counts and sums from one hash table.
@@ -117,6 +148,47 @@ def _aggregates(column: MeasureColumn, query: AggregateQuery) -> list[exp.Expr]:
         biggest = exp.column(f"c_{largest}") if largest else exp.Abs(this=_outer(_summed(spec)))
         out.append(exp.alias_(exp.func("MAX", _when(where_base, biggest)), f"x_{name}"))
     return out
+
+
+def _person_units(column: MeasureColumn, where: exp.Expr | None, unit: exp.Expr, person: exp.Expr) -> list[exp.Expr]:
+    """Distinct person-units and, unless public, their key sum and (when a unit is not a person)
+    the persons behind them."""
+    name = column.measure
+    out = [exp.alias_(_distinct(unit, where), f"m_{name}")]
+    if column.noise is Noise.NONE:
+        return out
+    out.append(exp.alias_(_distinct_sum(unit, where), f"k_{name}"))
+    if unit is not person:
+        out.append(exp.alias_(_distinct(person, where), f"n_{name}"))
+        out.append(exp.alias_(_distinct_sum(person, where), f"kn_{name}"))
+    return out
+
+
+def _single_unit(query: AggregateQuery) -> bool:
+    """Whether the query's period lies within one time unit: then every person is one unit."""
+    first, last = query.period.first, query.period.last
+    months = query.time_unit.months
+    return first // 100 == last // 100 and (first % 100 - 1) // months == (last % 100 - 1) // months
+
+
+def _unit_expr(query: AggregateQuery) -> exp.Expr:
+    """The person id plus the number of its time unit (year, year * 4 + quarter, year * 12 + month)
+    shifted by ``UNIT_SHIFT``."""
+    source, unit = query.source, query.time_unit
+    assert source.person is not None
+    big = exp.DataType.build("BIGINT")
+    number: exp.Expr = exp.Cast(this=exp.column(source.attributes["year"], table=FACT), to=big)
+    if unit is not TimeUnit.YEAR:
+        if "month" not in source.attributes:
+            raise ValueError(f"source {source.id!r} holds whole years: it cannot count persons per {unit.value}")
+        month: exp.Expr = exp.column(source.attributes["month"], table=FACT)
+        if unit is TimeUnit.QUARTER:  # months 1–12 → quarters 0–3
+            zero_based = exp.Paren(this=exp.Sub(this=month, expression=exp.Literal.number(1)))
+            month = exp.Cast(this=exp.Floor(this=exp.Div(this=zero_based, expression=exp.Literal.number(3))), to=big)
+        per_year = exp.Mul(this=number, expression=exp.Literal.number(12 // unit.months))
+        number = exp.Paren(this=exp.Add(this=per_year, expression=month))
+    shifted = exp.Mul(this=number, expression=exp.Literal.number(UNIT_SHIFT))
+    return exp.Add(this=shifted, expression=exp.column(source.person, table=FACT))
 
 
 def _rows(where: exp.Expr | None) -> exp.Expr:
@@ -155,7 +227,7 @@ def _contribution(spec: MeasureInput, source: Source) -> exp.Expr | None:
     admissions is no one's admission, and must not make a small count look safe. A person-year
     row adds to a sum when events of its person add to it (its events companion is above 0),
     even where they cancel out (a sale and its return): just as the same events do in the fact."""
-    if spec.aggregation is Aggregation.AVERAGE_POPULATION:
+    if spec.aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME, Aggregation.RESIDENTS):
         return None
     if spec.aggregation is not Aggregation.SUM:
         return spec.where
@@ -225,6 +297,9 @@ def _inner(query: AggregateQuery, kommuner: frozenset[int], everywhere: bool) ->
     columns += [exp.alias_(_dimension_expr(d, source), f"s_{d.id}") for d in query.strata]
     if source.person is not None:
         columns.append(exp.alias_(exp.column(source.person, table=FACT), PERSON))
+    by_unit = (Aggregation.PERSON_UNITS, Aggregation.RESIDENTS)
+    if any(c.spec.aggregation in by_unit for c in query.measures) and not _single_unit(query):
+        columns.append(exp.alias_(_unit_expr(query), UNIT))
     columns += [exp.alias_(exp.column(name, table=FACT), f"c_{name}") for name in _raw_columns(query)]
     select = exp.select(*columns).from_(exp.to_table(source.table).as_(FACT), copy=False)
     for dimension in _lookups(query):

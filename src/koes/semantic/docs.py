@@ -34,6 +34,16 @@ def catalog_markdown(catalog: Catalog) -> str:
         ]
         lines += [_measure_row(m) for m in catalog.measures_of(p.id)]
         lines.append("")
+    unlisted = [m for m in catalog.measures.values() if not m.perspectives]
+    if unlisted:
+        lines += [
+            "### Denominators of rates over time (never offered)",
+            "",
+            "| id | Danish | unit | how | description |",
+            "|---|---|---|---|---|",
+            *(_measure_row(m) for m in unlisted),
+            "",
+        ]
     lines += ["## Dimensions", "", "| id | Danish | English | needs | description |", "|---|---|---|---|---|"]
     for d in catalog.dimensions.values():
         view = " *view only*" if not d.downloadable else ""

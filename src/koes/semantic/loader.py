@@ -19,9 +19,12 @@ import yaml
 
 from koes.semantic.expressions import ExpressionError, columns_of, parse_expression
 from koes.semantic.model import (
+    AT_RISK,
+    CITIZEN_TIME,
     EVENTS_PREFIX,
     KEY_PREFIX,
     LARGEST_PREFIX,
+    PER_PLACEHOLDER,
     Aggregation,
     Catalog,
     Condition,
@@ -38,6 +41,7 @@ from koes.semantic.model import (
     SimilarMunicipalities,
     Source,
     SourceKind,
+    TimeUnit,
     Unit,
 )
 
@@ -45,6 +49,8 @@ FILES = ("dimensions.yaml", "sources.yaml", "measures.yaml", "perspectives.yaml"
 MEMBER_KINDS = frozenset({"code_list", "refdata", "age_bands", "period", "inline", "preventable_groups", "release"})
 SEGMENT_OPS = frozenset({"=", "!=", ">", ">=", "<", "<="})
 T = TypeVar("T")
+PER_PERSON = frozenset({Aggregation.PERSONS, Aggregation.PERSON_UNITS})  # counts of distinct persons
+RESIDENT_COUNTS = frozenset({Aggregation.POPULATION_TIME, Aggregation.RESIDENTS})
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,7 @@ def _dimension(item: Mapping[str, Any], element: str) -> Dimension:
         value_type=value_type,
         downloadable=bool(item.get("downloadable", True)),
         group=str(item.get("group", "")),
+        all_members=bool(item.get("all_members", kind != "release")),
     )
 
 
@@ -196,6 +203,9 @@ def _source(item: Mapping[str, Any], element: str) -> Source:
     record_key = item.get("record_key")
     if kind is SourceKind.FACT and not record_key:
         raise ValueError("a fact source needs `record_key` (the column of each event's record key)")
+    unit = TimeUnit(item["unit"]) if "unit" in item else None
+    if unit is not None and (kind is not SourceKind.POPULATION or unit is TimeUnit.YEAR or grain != "month"):
+        raise ValueError("`unit` marks a month-grain table of resident counts per quarter or month")
     return Source(
         id=item["id"],
         table=str(item["table"]),
@@ -207,6 +217,7 @@ def _source(item: Mapping[str, Any], element: str) -> Source:
         time_grain=grain,
         description=str(item.get("description", "")),
         record_key=str(record_key) if record_key else None,
+        unit=unit,
     )
 
 
@@ -217,7 +228,7 @@ def _measure_input(raw: Mapping[str, Any]) -> MeasureInput:
     (aggregation,) = kinds
     value = raw[aggregation.value]
     where = parse_expression(raw["where"]) if "where" in raw else None
-    if aggregation in (Aggregation.COUNT, Aggregation.PERSONS):
+    if aggregation in (Aggregation.COUNT, Aggregation.PERSONS, Aggregation.PERSON_UNITS):
         if where is not None:
             raise ValueError(f"write the condition of `{aggregation.value}` as its value, not as `where`")
         return MeasureInput(aggregation, None, None if value is True else parse_expression(value))
@@ -240,9 +251,19 @@ def _measure(item: Mapping[str, Any], element: str) -> Measure:
         raise ValueError("a derived measure needs `numerator`")
     if derived is DerivedKind.SHARE and not item.get("denominator"):
         raise ValueError("a share needs `denominator`")
+    if derived not in (None, DerivedKind.SHARE) and item.get("denominator"):
+        raise ValueError("a rate over time divides by its citizens; only a share names a `denominator`")
+    label = _label(item)
+    template = None
+    if derived not in (None, DerivedKind.SHARE):
+        # Its time unit depends on the request (per year, per month): the label says where it goes.
+        if PER_PLACEHOLDER not in label.da or PER_PLACEHOLDER not in label.en:
+            raise ValueError(f"the label of a rate over time names its time unit with {PER_PLACEHOLDER} (da and en)")
+        template, label = label, _in_years(label)
     return Measure(
         id=item["id"],
-        label=_label(item),
+        label=label,
+        label_template=template,
         description=_description(item),
         unit=Unit(item["unit"]),
         perspectives=tuple(item["perspectives"]),
@@ -256,6 +277,12 @@ def _measure(item: Mapping[str, Any], element: str) -> Measure:
         downloadable=bool(item.get("downloadable", True)),
         decimals=int(item.get("decimals", 0)),
     )
+
+
+def _in_years(template: Label) -> Label:
+    """A rate's label per year: how the catalog lists it (a plan may express it per month)."""
+    per = TimeUnit.YEAR.per
+    return Label(template.da.replace(PER_PLACEHOLDER, per.da), template.en.replace(PER_PLACEHOLDER, per.en))
 
 
 def _perspective(item: Mapping[str, Any], element: str) -> Perspective:
@@ -335,9 +362,13 @@ def _cross_check(catalog: Catalog, reader: _Reader) -> None:
             source = catalog.sources.get(source_id)
             if source is None:
                 reader.problem(FILES[2], element, f"unknown source {source_id!r}")
-            elif spec.aggregation is Aggregation.PERSONS and source.person is None:
+            elif spec.aggregation in PER_PERSON and source.person is None:
                 reader.problem(FILES[2], element, f"source {source_id!r} has no person column to count persons")
-            elif source.kind is SourceKind.PERSON_YEAR and spec.aggregation is not Aggregation.PERSONS:
+            elif spec.aggregation in RESIDENT_COUNTS and source.kind is not SourceKind.POPULATION:
+                reader.problem(FILES[2], element, f"source {source_id!r} holds no resident counts")
+            elif spec.aggregation is Aggregation.RESIDENTS and source.person is None:
+                reader.problem(FILES[2], element, f"source {source_id!r} lists no residents by person")
+            elif source.kind is SourceKind.PERSON_YEAR and spec.aggregation not in PER_PERSON:
                 # Its record keys live beside the column it sums (k_, e_, x_): nothing else has them.
                 try:
                     spec.summed_column  # noqa: B018 - the check is the point
@@ -353,6 +384,10 @@ def _cross_check(catalog: Catalog, reader: _Reader) -> None:
                 reader.problem(FILES[2], element, f"{ref!r} is derived; derive only from base measures")
     if "borgere" not in catalog.measures:
         reader.problem(FILES[2], "measure 'borgere'", "missing: rates need the citizens measure")
+    if any(m.over_time for m in catalog.measures.values()):
+        for needed in (CITIZEN_TIME, AT_RISK):
+            if needed not in catalog.measures:
+                reader.problem(FILES[2], f"measure {needed!r}", "missing: rates over time divide by it")
     for view in catalog.perspectives.values():
         for measure_id in view.default_measures:
             m = catalog.measures.get(measure_id)
@@ -398,7 +433,7 @@ def release_problems(catalog: Catalog, columns: Mapping[str, frozenset[str]]) ->
 
 def _record_columns(source: Source, spec: MeasureInput, measure: Measure) -> frozenset[str]:
     """The companions a person-year input needs beside the column it sums."""
-    if source.kind is not SourceKind.PERSON_YEAR or spec.aggregation is Aggregation.PERSONS:
+    if source.kind is not SourceKind.PERSON_YEAR or spec.aggregation in PER_PERSON:
         return frozenset()
     column = spec.summed_column
     names = {KEY_PREFIX + column, EVENTS_PREFIX + column}

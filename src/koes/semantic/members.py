@@ -112,6 +112,11 @@ def _refdata_members(name: str, ref: RefData) -> tuple[Member, ...]:
     raise KeyError(f"no reference member list named {name!r}")
 
 
+def municipality_regions() -> Mapping[int, int]:
+    """Each municipality's region (kommunekode → region code), from the reference data."""
+    return {m.code: m.region_code for m in _refdata().municipalities}
+
+
 def _periods(name: str, years: Sequence[int]) -> tuple[Member, ...]:
     values: list[int] = []
     for year in sorted(years):

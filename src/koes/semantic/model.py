@@ -41,6 +41,9 @@ class SourceKind(StrEnum):
     FACT = "fact"  # one row per event; exact distinct persons by COUNT(DISTINCT person)
     PERSON_YEAR = "person_year"  # one row per person, year (and a small grouping)
     POPULATION = "population"  # counts of residents; the count is its own disclosure base
+    # One row per person, year (and month), municipality, sex and age of residence: the persons at
+    # risk behind a persons rate. Public like resident counts, unless a segment restricts them.
+    RESIDENTS = "residents"
 
 
 class Aggregation(StrEnum):
@@ -48,6 +51,15 @@ class Aggregation(StrEnum):
     SUM = "sum"  # sum of an expression
     PERSONS = "persons"  # exact distinct persons (optionally where …)
     AVERAGE_POPULATION = "average_population"  # sum of resident counts / months in the cell
+    # Citizen-time: the sum of resident counts over the cell's months / the months of one time
+    # unit of the rate (12, 3 or 1): citizen-years, -quarters or -months.
+    POPULATION_TIME = "population_time"
+    # Distinct persons counted once per time unit of the rate they appear in (optionally where …):
+    # person-years, -quarters or -months. Over one unit, the distinct persons.
+    PERSON_UNITS = "person_units"
+    # Persons at risk from a table of resident counts that lists by person only those who would
+    # otherwise count twice (``residents_month``): the counts plus the distinct person-units.
+    RESIDENTS = "residents"
 
 
 class Noise(StrEnum):
@@ -62,6 +74,33 @@ class Noise(StrEnum):
 KEY_PREFIX = "k_"  # sum of the record keys of the events behind c, modulo 2**bits
 EVENTS_PREFIX = "e_"  # how many events contribute to c (a person is behind c when it is above 0)
 LARGEST_PREFIX = "x_"  # the largest absolute value of one of those events (magnitudes)
+
+
+class TimeUnit(StrEnum):
+    """The time unit of a rate: the request's finest time dimension (month, quarter), else year."""
+
+    YEAR = "aar"
+    QUARTER = "kvartal"
+    MONTH = "maaned"
+
+    @property
+    def months(self) -> int:
+        return {TimeUnit.YEAR: 12, TimeUnit.QUARTER: 3, TimeUnit.MONTH: 1}[self]
+
+    @property
+    def per(self) -> Label:
+        """How a rate's label says its unit: "pr. år" / "per year"."""
+        return {
+            TimeUnit.YEAR: Label("pr. år", "per year"),
+            TimeUnit.QUARTER: Label("pr. kvartal", "per quarter"),
+            TimeUnit.MONTH: Label("pr. måned", "per month"),
+        }[self]
+
+
+# The denominators of rates over time: catalog measures in no perspective, so never offered.
+CITIZEN_TIME = "borgertid"  # of events and amounts: citizen-years (-quarters, -months)
+AT_RISK = "borgere_i_risiko"  # of persons: the persons who could be counted, once per time unit
+PER_PLACEHOLDER = "{per}"  # where a rate's label names its time unit (koes.semantic.loader)
 
 
 class DerivedKind(StrEnum):
@@ -116,6 +155,9 @@ class Dimension:
     value_type: str = "str"  # str | int | bool
     downloadable: bool = True
     group: str = ""  # for the UI: tid, geografi, person, …
+    # A table lists every member, one without events as a true 0 (a municipality with no admissions
+    # is a row of zeros, not a missing row). False for long lists, where only members with events show.
+    all_members: bool = True
 
     @property
     def attribute(self) -> str:
@@ -133,7 +175,7 @@ class MeasureInput:
     def noise(self, unit: Unit) -> Noise:
         """Resident counts are public; a sum in kroner, days, hours or weeks is a magnitude; every
         other count of persons or events is a count."""
-        if self.aggregation is Aggregation.AVERAGE_POPULATION:
+        if self.aggregation in (Aggregation.AVERAGE_POPULATION, Aggregation.POPULATION_TIME, Aggregation.RESIDENTS):
             return Noise.NONE
         if self.aggregation is Aggregation.SUM and unit in MAGNITUDE_UNITS:
             return Noise.MAGNITUDE
@@ -160,6 +202,8 @@ class Source:
     time_grain: str  # month | year: the finest period a filter can cut
     description: str = ""
     record_key: str | None = None  # a fact's column holding each event's record key
+    # Resident counts per this time unit only (persons at risk by quarter): it answers rates per it.
+    unit: TimeUnit | None = None
 
     def has(self, attribute: str) -> bool:
         return attribute in self.attributes
@@ -179,10 +223,30 @@ class Measure:
     per: int = 1000
     downloadable: bool = True
     decimals: int = 0
+    label_template: Label | None = None  # a rate's label with PER_PLACEHOLDER for its time unit
+    time_unit: TimeUnit | None = None  # set in a plan: the time unit a rate is expressed in
 
     @property
     def is_base(self) -> bool:
         return self.derived is None
+
+    @property
+    def over_time(self) -> bool:
+        """A rate over time (per 1,000 citizens, per citizen, standardised): events or persons per
+        citizen and time unit. A share is not."""
+        return self.derived in (DerivedKind.RATE, DerivedKind.PER_CITIZEN, DerivedKind.STANDARDISED_RATE)
+
+    @property
+    def counts_persons(self) -> bool:
+        """A base measure that counts distinct persons from every source."""
+        return bool(self.inputs) and all(i.aggregation is Aggregation.PERSONS for i in self.inputs.values())
+
+    def in_unit(self, unit: TimeUnit) -> Label:
+        """The label of a rate over time expressed per ``unit``."""
+        template = self.label_template or self.label
+        return Label(
+            template.da.replace(PER_PLACEHOLDER, unit.per.da), template.en.replace(PER_PLACEHOLDER, unit.per.en)
+        )
 
     @property
     def additive(self) -> bool:

@@ -194,7 +194,7 @@ class AnalysisService:
         except EngineError as error:
             raise AnalysisFailedError(str(error)) from error
         plan = scoped.plan
-        blocks = assemble(plan, rows, tuple(self._weights), sort_key)
+        blocks = assemble(plan, rows, tuple(self._weights), sort_key, scoped.kommuner_by_area())
         control = opened.control
         protected = tuple(protect(b, plan, control, self._weights, exact=scoped.exact_for(b.area)) for b in blocks)
         provenance = Provenance(

@@ -170,13 +170,16 @@ def json_number(value: Number | None) -> int | float | None:
 
 
 def _measure_json(measure: Measure, language: str) -> dict[str, Any]:
-    return {
+    out = {
         "id": measure.id,
         "label": measure.label.get(language),
         "unit": measure.unit.value,
         "decimals": measure.decimals,
         "downloadable": measure.downloadable,
     }
+    if measure.time_unit is not None:  # a rate over time: per citizen (or 1,000) and this unit
+        out["time_unit"] = measure.time_unit.value
+    return out
 
 
 def _dimension_json(dimension: Dimension, language: str) -> dict[str, Any]:

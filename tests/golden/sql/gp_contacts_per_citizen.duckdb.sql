@@ -31,7 +31,7 @@ GROUP BY
 SELECT
   d_aldersgruppe_bred,
   GROUPING(d_aldersgruppe_bred) AS g_aldersgruppe_bred,
-  SUM(c_persons) AS m_borgere
+  SUM(c_persons) AS m_borgertid
 FROM (
   SELECT
     l_aldersgruppe_bred.band_bred AS d_aldersgruppe_bred,

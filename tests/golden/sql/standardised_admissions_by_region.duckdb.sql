@@ -32,7 +32,7 @@ GROUP BY
 SELECT
   d_region,
   GROUPING(d_region) AS g_region,
-  SUM(c_persons) AS m_borgere
+  SUM(c_persons) AS m_borgertid
 FROM (
   SELECT
     l_region.region_code AS d_region,
@@ -91,7 +91,7 @@ SELECT
   s_koen,
   s_aldersgruppe_5,
   GROUPING(d_region) AS g_region,
-  SUM(c_persons) AS m_borgere
+  SUM(c_persons) AS m_borgertid
 FROM (
   SELECT
     l_region.region_code AS d_region,

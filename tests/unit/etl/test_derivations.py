@@ -3,231 +3,19 @@
 Each fixture writes a few persons' register rows (CSV or Parquet) into a temporary folder, loads
 them with ``load_extracts`` (one load per fixture, shared by the tests of one topic) and the tests
 assert the exact derived rows. The warehouse holds no CPR numbers, so persons are told apart by
-their birth dates (unique within each hand-made set).
+their birth dates (unique within each hand-made set). The helpers are in ``tests/handmade.py``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import duckdb
-import pyarrow as pa
 import pytest
 
+from handmade import PSY, SOM, D, Extracts, F, T, Warehouse, build, cpr, d, ts
 from koes.domain.periods import YearRange
-from koes.services.warehouse import load_extracts
-from koes.settings import Settings
-from koes.synthetic.writer import ExtractFormat, ExtractWriter
-
-D = Decimal
-T, F = True, False
-SOM, PSY = "somatik", "psykiatri"
-
-
-def ts(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def d(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def birth_of(pnr: str) -> date:
-    """Birth date of a hand-made CPR number; these all use digit 7 in 0–3 (born 1900–1999)."""
-    assert pnr[6] in "0123", "hand-made CPR numbers here are all born in the 1900s"
-    return date(1900 + int(pnr[4:6]), int(pnr[2:4]), int(pnr[0:2]))
-
-
-@dataclass
-class Extracts:
-    """A tiny set of register rows, written with the product's extract writer."""
-
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    _next_id: int = 1
-
-    def _id(self) -> int:
-        self._next_id += 1
-        return self._next_id
-
-    def person(self, pnr: str, kommune: str = "0101", since: date | None = None) -> str:
-        born = birth_of(pnr)
-        sex = "1" if int(pnr[-1]) % 2 else "2"
-        self.rows["cpr_personer"].append(
-            {"pnr": pnr, "koen": sex, "foed_dato": born, "status": "01", "status_dato": None}
-        )
-        self.rows["cpr_adresser"].append(
-            {"pnr": pnr, "kommunekode": kommune, "fra_dato": since or born, "til_dato": None}
-        )
-        return pnr
-
-    def move(self, pnr: str, kommune: str, on: date) -> None:
-        current = next(a for a in self.rows["cpr_adresser"] if a["pnr"] == pnr and a["til_dato"] is None)
-        current["til_dato"] = on
-        self.rows["cpr_adresser"].append({"pnr": pnr, "kommunekode": kommune, "fra_dato": on, "til_dato": None})
-
-    def contact(
-        self,
-        pnr: str,
-        start: str,
-        end: str,
-        *,
-        kont_type: str = "ALCA00",
-        acute: bool = False,
-        adiag: str = "DR69",
-        specialty: str = "intern_medicin",
-        hospital: str = "herlev",
-        drg: float | None = None,
-    ) -> int:
-        course = self._id()
-        contact = self._id()
-        self.rows["lpr_forloebselementer"].append(
-            {
-                "dw_ek_forloeb": course,
-                "pnr": pnr,
-                "forloebslabel": "AFA10" if "psykiatri" in specialty else "AFA00",
-                "ansvarlig_inst": hospital,
-                "dato_start": ts(start).date(),
-                "dato_slut": ts(end).date(),
-            }
-        )
-        self.rows["lpr_kontakter"].append(
-            {
-                "dw_ek_kontakt": contact,
-                "dw_ek_forloeb": course,
-                "pnr": pnr,
-                "kont_starttidspunkt": ts(start),
-                "kont_sluttidspunkt": ts(end),
-                "kont_type": kont_type,
-                "prioritet": "ATA1" if acute else "ATA3",
-                "adiag": adiag,
-                "kont_ans_hovedspec": specialty,
-                "kont_ans_inst": hospital,
-            }
-        )
-        self.diagnosis(contact, adiag, "A")
-        if drg is not None:
-            self.rows["drg_kontakter"].append(
-                {"dw_ek_kontakt": contact, "drg_kode": "04MA01", "takst": drg, "takst_aar": ts(start).year}
-            )
-        return contact
-
-    def diagnosis(self, contact: int, code: str, kind: str = "B", disproved: bool = False) -> None:
-        self.rows["lpr_diagnoser"].append(
-            {
-                "dw_ek_kontakt": contact,
-                "diag_kode": code,
-                "diag_kode_type": kind,
-                "senere_afkraeftet": "Ja" if disproved else "Nej",
-            }
-        )
-
-    def discharge_ready(self, pnr: str, contact: int, sector: str, fra: str, til: str) -> None:
-        self.rows["faerdigbehandlede"].append(
-            {"pnr": pnr, "dw_ek_kontakt": contact, "sektor": sector, "fra_dato": d(fra), "til_dato": d(til)}
-        )
-
-    def service(self, pnr: str, day: str, speciale: str = "800101", contacts: int = 1, fee: float = 150.0) -> None:
-        self.rows["ssr_ydelser"].append(
-            {
-                "pnr": pnr,
-                "ydernr": "123456",
-                "speciale": speciale,
-                "ydlant": max(contacts, 1),
-                "kontakt": contacts,
-                "bruhon": fee,
-                "honuge": d(day).strftime("%y%V"),
-                "behandlingsdato": d(day),
-                "sikgrup": "1",
-            }
-        )
-
-    def prescription(self, pnr: str, day: str, atc: str, packages: int = 1) -> None:
-        self.rows["lms_ekspeditioner"].append(
-            {"pnr": pnr, "eksd": d(day), "atc": atc, "vnr": "100001", "apk": packages, "pris": 100.0, "tilskud": 50.0}
-        )
-
-    def benefit(self, pnr: str, code: str, first_week: int, last_week: int) -> None:
-        self.rows["dream_forloeb"].append(
-            {"pnr": pnr, "ydelseskode": code, "fra_uge": first_week, "til_uge": last_week}
-        )
-
-    def home_care(self, pnr: str, kommune: str, month: str, group: str, assessed: float, delivered: float) -> None:
-        self.rows["eoj_hjemmepleje"].append(
-            {
-                "pnr": pnr,
-                "kommunekode": kommune,
-                "plejedistrikt": f"{kommune}-01",
-                "maaned": d(month),
-                "ydelsesgruppe": group,
-                "visiterede_timer": assessed,
-                "leverede_timer": delivered,
-            }
-        )
-
-    def nursing_home(self, pnr: str, kommune: str, fra: str, til: str | None) -> None:
-        self.rows["eoj_plejebolig"].append(
-            {
-                "pnr": pnr,
-                "kommunekode": kommune,
-                "plejedistrikt": f"{kommune}-02",
-                "fra_dato": d(fra),
-                "til_dato": d(til) if til else None,
-            }
-        )
-
-    def load(
-        self, tmp_path: Path, fmt: ExtractFormat = ExtractFormat.CSV, period: YearRange | None = None
-    ) -> Warehouse:
-        folder = tmp_path / "extracts"
-        folder.mkdir()
-        writer = ExtractWriter(folder, fmt)
-        for register, rows in self.rows.items():
-            writer.write(register, pa.Table.from_pylist(rows))
-        writer.close()
-        settings = Settings(data_dir=tmp_path / "var", threads=1, memory_limit="1GB")
-        result = load_extracts(settings, folder, period)
-        quarantined = {a.register: a.rows_quarantined for a in result.accounting if a.rows_quarantined}
-        assert not quarantined, f"hand-made rows were quarantined: {quarantined}"
-        return Warehouse(duckdb.connect(str(result.release.serving_file), read_only=True))
-
-
-@dataclass
-class Warehouse:
-    con: duckdb.DuckDBPyConnection
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        """Rows of ``sql`` as tuples."""
-        return [tuple(r) for r in self.con.execute(sql).fetchall()]
-
-    def of(self, table: str, columns: str, where: str = "true", order: str = "") -> list[tuple[Any, ...]]:
-        """``columns`` of ``table`` with the person's birth date first, ordered by it (then ``order``)."""
-        extra = f", {order}" if order else ""
-        return self.rows(
-            f"SELECT p.birth_date, {columns} FROM {table} t JOIN persons p USING (person_id) "
-            f"WHERE {where} ORDER BY p.birth_date{extra}"
-        )
-
-
-def cpr(born: str, serial: str = "1235") -> str:
-    """A CPR number for a birth date in the 1900s (digit 7 of ``serial`` in 0–3 keeps the century)."""
-    b = d(born)
-    assert 1900 <= b.year <= 1999 and serial[0] in "0123"
-    return b.strftime("%d%m%y") + serial
-
-
-def build(
-    x: Extracts, factory: pytest.TempPathFactory, fmt: ExtractFormat, period: YearRange | None = None
-) -> Iterator[Warehouse]:
-    w = x.load(factory.mktemp("load"), fmt, period)
-    yield w
-    w.con.close()
-
+from koes.synthetic.writer import ExtractFormat
 
 # --- stays: coupling, admissions, bed days, transfers, virtual contacts -------------------------------
 
@@ -295,12 +83,22 @@ def test_stays_couple_physical_contacts_at_most_4_hours_apart(stays_wh: Warehous
 def test_virtual_contacts_are_never_part_of_a_stay(stays_wh: Warehouse) -> None:
     assert stays_wh.rows("SELECT count(*), count(stay_id), count(DISTINCT stay_id) FROM contacts") == [(16, 14, 10)]
     virtual = stays_wh.of(
-        "contacts", "start_ts, stay_id IS NULL, physical, value_kr, kmf_kr", "kont_type = 'ALCA03'", "start_ts"
+        "contacts", "start_ts, stay_id IS NULL, physical, value_kr", "kont_type = 'ALCA03'", "start_ts"
     )
-    # Own outpatient visit: DRG 500 at 40 % (age 70, 2022 shadow rule) = 200; without a DRG row nothing.
     assert virtual == [
-        (d("1952-03-14"), ts("2022-06-01 11:00"), True, False, D("500.00"), D("200.00")),
-        (d("1952-03-14"), ts("2022-06-01 16:30"), True, False, D("0.00"), D("0.00")),
+        (d("1952-03-14"), ts("2022-06-01 11:00"), True, False, D("500.00")),
+        (d("1952-03-14"), ts("2022-06-01 16:30"), True, False, D("0.00")),
+    ]
+    # Each its own outpatient visit: DRG 500 at 40 % (age 70, 2022 shadow rule) = 200; without a DRG row nothing.
+    booked = stays_wh.of(
+        "hospital_cofinancing",
+        "date, admission, patient_type, value_kr, kmf_kr",
+        "rk IN (SELECT rk FROM contacts WHERE kont_type = 'ALCA03')",
+        "value_kr DESC",
+    )
+    assert booked == [
+        (d("1952-03-14"), d("2022-06-01"), False, "ambulant", D("500.00"), D("200.00")),
+        (d("1952-03-14"), d("2022-06-01"), False, "ambulant", D("0.00"), D("0.00")),
     ]
     outreach = stays_wh.rows(
         "SELECT count(*) FROM contacts WHERE kont_type = 'ALCA10' AND physical AND stay_id IS NOT NULL"
@@ -374,6 +172,46 @@ def test_population_counts_residents_on_the_first_of_each_month(mover_wh: Wareho
     assert year == [(101, 1, 0.5), (751, 1, 1.5)]
 
 
+def test_persons_at_risk_are_everyone_resident_some_day(mover_wh: Warehouse) -> None:
+    """The mover (born 20 April 1980) was in 101 at 41 and 42, then in 751 at 42; the stayer (born
+    21 May 1990) in 751 at 31 and 32. By month, a person with one municipality and age in the month
+    is a count; the months of a birthday or a move list the person, once per municipality and age."""
+    mover, stayer = d("1980-04-20"), d("1990-05-21")
+    assert mover_wh.of("residents_year", "year, kommunekode, age", order="kommunekode, age") == [
+        (mover, 2022, 101, 41),
+        (mover, 2022, 101, 42),
+        (mover, 2022, 751, 42),
+        (stayer, 2022, 751, 31),
+        (stayer, 2022, 751, 32),
+    ]
+    months = mover_wh.rows(
+        "SELECT month, kommunekode, age, person_id IS NOT NULL, persons FROM residents_month "
+        "WHERE month BETWEEN 4 AND 7 ORDER BY ALL"
+    )
+    assert months == [
+        (4, 101, 41, True, None),  # the mover's birthday
+        (4, 101, 42, True, None),
+        (4, 751, 31, False, 1),
+        (5, 101, 42, False, 1),
+        (5, 751, 31, True, None),  # the stayer's birthday
+        (5, 751, 32, True, None),
+        (6, 101, 42, True, None),  # the move
+        (6, 751, 32, False, 1),
+        (6, 751, 42, True, None),
+        (7, 751, 32, False, 1),
+        (7, 751, 42, False, 1),
+    ]
+    quarters = mover_wh.rows(
+        "SELECT month, kommunekode, age, person_id IS NOT NULL, persons FROM residents_quarter ORDER BY ALL"
+    )
+    assert quarters[:4] == [
+        (1, 101, 41, False, 1),
+        (1, 751, 31, False, 1),
+        (4, 101, 41, True, None),
+        (4, 101, 42, True, None),
+    ]
+
+
 # --- co-financing ---------------------------------------------------------------------------------------
 
 
@@ -428,23 +266,32 @@ def test_cofinancing_2022_per_stay_with_cap(kmf2022_wh: Warehouse) -> None:
     ]
 
 
-def test_cofinancing_spread_over_contacts(kmf2022_wh: Warehouse) -> None:
-    contacts = kmf2022_wh.of(
-        "contacts", "start_ts, sector, stay_id IS NULL, value_kr, kmf_kr", "year = 2022", "start_ts"
-    )
+def test_cofinancing_booked_per_stay_and_virtual_contact(kmf2022_wh: Warehouse) -> None:
+    """One row per stay (its capped amount in full, not spread over its contacts) and per virtual
+    contact; the contacts keep their value, the psychiatric value shared by the stay's contacts."""
+    booked = kmf2022_wh.of("hospital_cofinancing", "date, sector, admission, value_kr, kmf_kr", "year = 2022", "date")
+    assert booked == [
+        (d("1937-04-04"), d("2022-03-01"), SOM, True, D("10000.00"), D("5600.00")),
+        (d("1952-02-02"), d("2022-06-01"), SOM, True, D("200000.00"), D("31029.00")),
+        (d("1952-02-02"), d("2022-09-01"), SOM, True, D("10000.00"), D("4000.00")),
+        (d("1952-02-02"), d("2022-10-01"), SOM, False, D("2000.00"), D("800.00")),
+        (d("1992-03-03"), d("2022-02-01"), SOM, True, D("50000.00"), D("10000.00")),
+        (d("1992-03-03"), d("2022-04-01"), PSY, True, D("15300.00"), D("8862.00")),
+        (d("1992-03-03"), d("2022-05-01"), PSY, False, D("2200.00"), D("555.00")),
+        (d("1992-03-03"), d("2022-05-10"), PSY, False, D("2200.00"), D("555.00")),
+    ]
+    contacts = kmf2022_wh.of("contacts", "start_ts, sector, stay_id IS NULL, value_kr", "year = 2022", "start_ts")
     assert contacts == [
-        (d("1937-04-04"), ts("2022-03-01 08:00"), SOM, False, D("10000.00"), D("5600.00")),
-        # the capped 31,029 in proportion to the contacts' DRG value (1/4, 3/4)
-        (d("1952-02-02"), ts("2022-06-01 08:00"), SOM, False, D("50000.00"), D("7757.25")),
-        (d("1952-02-02"), ts("2022-06-01 11:00"), SOM, False, D("150000.00"), D("23271.75")),
-        (d("1952-02-02"), ts("2022-09-01 08:00"), SOM, False, D("10000.00"), D("4000.00")),
-        (d("1952-02-02"), ts("2022-10-01 09:00"), SOM, False, D("2000.00"), D("800.00")),
-        (d("1992-03-03"), ts("2022-02-01 08:00"), SOM, False, D("50000.00"), D("10000.00")),
-        # the psychiatric value and its capped co-financing shared equally by the stay's two contacts
-        (d("1992-03-03"), ts("2022-04-01 10:00"), PSY, False, D("7650.00"), D("4431.00")),
-        (d("1992-03-03"), ts("2022-04-01 13:00"), PSY, False, D("7650.00"), D("4431.00")),
-        (d("1992-03-03"), ts("2022-05-01 09:00"), PSY, False, D("2200.00"), D("555.00")),
-        (d("1992-03-03"), ts("2022-05-10 09:00"), PSY, True, D("2200.00"), D("555.00")),
+        (d("1937-04-04"), ts("2022-03-01 08:00"), SOM, False, D("10000.00")),
+        (d("1952-02-02"), ts("2022-06-01 08:00"), SOM, False, D("50000.00")),
+        (d("1952-02-02"), ts("2022-06-01 11:00"), SOM, False, D("150000.00")),
+        (d("1952-02-02"), ts("2022-09-01 08:00"), SOM, False, D("10000.00")),
+        (d("1952-02-02"), ts("2022-10-01 09:00"), SOM, False, D("2000.00")),
+        (d("1992-03-03"), ts("2022-02-01 08:00"), SOM, False, D("50000.00")),
+        (d("1992-03-03"), ts("2022-04-01 10:00"), PSY, False, D("7650.00")),
+        (d("1992-03-03"), ts("2022-04-01 13:00"), PSY, False, D("7650.00")),
+        (d("1992-03-03"), ts("2022-05-01 09:00"), PSY, False, D("2200.00")),
+        (d("1992-03-03"), ts("2022-05-10 09:00"), PSY, True, D("2200.00")),
     ]
     cube = kmf2022_wh.rows(
         "SELECT sector, sum(kmf_kr) FROM cube_cofinancing WHERE year = 2022 GROUP BY ALL ORDER BY ALL"
@@ -668,7 +515,8 @@ def registers_wh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse
     x.benefit(by_diagnosis, "111", 202052, 202102)
     x.benefit(by_medicine, "890", 202250, 202303)
     # Care: nursing home 15 March – 10 May 2022 and from 20 November 2023 (open); home care in
-    # December 2021 delivered by another municipality than the one of residence.
+    # December 2021 recorded by another municipality (0479) than the one of residence (0461): it
+    # belongs to the municipality of residence, like every other event.
     x.nursing_home(cared_for, "0461", "2022-03-15", "2022-05-10")
     x.nursing_home(cared_for, "0461", "2023-11-20", None)
     x.home_care(cared_for, "0479", "2021-12-01", "personlig_pleje", 10.5, 9.25)
@@ -700,13 +548,18 @@ def test_chronic_conditions_from_diagnoses_carried_forward_and_from_medicine(reg
 
 def test_benefit_weeks_split_across_iso_years(registers_wh: Warehouse) -> None:
     weeks = registers_wh.of(
-        "benefit_weeks", "year, benefit_type, ydelseskode, weeks, first_monday, age, kommunekode", order="year"
+        "benefit_weeks",
+        "year, benefit_type, ydelseskode, weeks, first_monday, age, kommunekode",
+        "year(birth_date) < 1960",
+        order="year, kommunekode",
     )
     assert weeks == [
         # weeks 2020-52, 2020-53 fall in 2020, outside the period; 2021-01 and -02 remain
         (d("1955-07-07"), 2021, "ledighed", "111", 2, d("2021-01-04"), 65, 101),
-        # weeks 50–52 of 2022 and 1–3 of 2023; residence on each part's first Monday (moved 15 Dec 2022)
-        (d("1956-08-08"), 2022, "sygedagpenge", "890", 3, d("2022-12-12"), 65, 147),
+        # weeks 50–52 of 2022 and 1–3 of 2023, each where the citizen lived on its Monday (moved
+        # Thursday 15 Dec 2022, so week 50 in 147, weeks 51 and 52 in 101), at the age then
+        (d("1956-08-08"), 2022, "sygedagpenge", "890", 2, d("2022-12-19"), 66, 101),
+        (d("1956-08-08"), 2022, "sygedagpenge", "890", 1, d("2022-12-12"), 66, 147),
         (d("1956-08-08"), 2023, "sygedagpenge", "890", 3, d("2023-01-02"), 66, 101),
     ]
     totals = registers_wh.of(
@@ -735,7 +588,7 @@ def test_nursing_home_months_and_home_care(registers_wh: Warehouse) -> None:
         "home_care", "month_start, service_group, hours_assessed, hours_delivered, kommunekode", order="month_start"
     )
     assert care == [
-        (cared_for, d("2021-12-01"), "personlig_pleje", D("10.50"), D("9.25"), 479),
+        (cared_for, d("2021-12-01"), "personlig_pleje", D("10.50"), D("9.25"), 461),
         (cared_for, d("2022-01-01"), "praktisk_hjaelp", D("4.00"), D("3.50"), 461),
     ]
     per_year = registers_wh.of(
@@ -744,7 +597,7 @@ def test_nursing_home_months_and_home_care(registers_wh: Warehouse) -> None:
         order="year",
     )
     assert per_year == [
-        (cared_for, 2021, 479, D("9.25"), 1, 0, 0),
+        (cared_for, 2021, 461, D("9.25"), 1, 0, 0),
         (cared_for, 2022, 461, D("3.50"), 1, 56, 3),
         (cared_for, 2023, 461, D("0.00"), 0, 42, 2),
     ]
@@ -756,3 +609,78 @@ def test_nursing_home_months_and_home_care(registers_wh: Warehouse) -> None:
         (cared_for, 2022, 461, D("3.50"), 56),
         (cared_for, 2023, 461, D("0.00"), 42),
     ]
+
+
+# --- attribution: every event where and how old the citizen was on its date ------------------------------
+
+
+@pytest.fixture(scope="module")
+def attribution_wh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    x = Extracts()
+    # Arrives from abroad on Wednesday 2 March 2022 in 0461, moves to 0147 on Thursday 17 March,
+    # turns 62 on Sunday 20 March. Sickness benefit in ISO weeks 9–12 (Mondays 28 Feb – 21 Mar).
+    arrives = x.person(cpr("1960-03-20"), "0461", since=d("2022-03-02"))
+    x.move(arrives, "0147", d("2022-03-17"))
+    x.benefit(arrives, "890", 202209, 202212)
+    # Home care in March, the month of arrival, recorded by 0147: it belongs where and how old the
+    # citizen was on the first day of residence in that month (2 March: 0461, 61).
+    x.home_care(arrives, "0147", "2022-03-01", "praktisk_hjaelp", 2.0, 2.0)
+    # A stay across New Year of a patient who moves on 1 January: 40 % (age 72, 2022) of the stay's
+    # DRG 20,000 = 8,000, booked in full on 31 December 2022 in 0101 (the contacts keep their dates).
+    mover = x.person(cpr("1950-10-10"), "0101", since=d("2000-01-01"))
+    x.move(mover, "0751", d("2023-01-01"))
+    x.contact(mover, "2022-12-31 18:00:00", "2022-12-31 23:00:00", acute=True, drg=5000)
+    x.contact(mover, "2023-01-01 02:00:00", "2023-01-03 10:00:00", drg=15000)
+    # Medicine: a sale and its return in the first quarter; in the second only a return.
+    returns = x.person(cpr("1970-05-05"), "0101", since=d("2000-01-01"))
+    x.prescription(returns, "2022-01-10", "N02BE01")
+    x.prescription(returns, "2022-02-01", "N02BE01", packages=-1)
+    x.prescription(returns, "2022-05-01", "N02BE01", packages=-1)
+    yield from build(x, tmp_path_factory, ExtractFormat.CSV, YearRange(2022, 2023))
+
+
+def test_benefit_weeks_where_the_citizen_lived_each_week(attribution_wh: Warehouse) -> None:
+    """Week 9's Monday finds the citizen not yet resident: that week belongs nowhere, and only it (the
+    rest of the spell-year is not lost); weeks 10–11 in 0461 at 61, week 12 in 0147 at 62."""
+    weeks = attribution_wh.of(
+        "benefit_weeks", "year, weeks, first_monday, kommunekode, age", "year(birth_date) = 1960", "first_monday"
+    )
+    assert weeks == [
+        (d("1960-03-20"), 2022, 2, d("2022-03-07"), 461, 61),
+        (d("1960-03-20"), 2022, 1, d("2022-03-21"), 147, 62),
+    ]
+    per_year = attribution_wh.of("person_year", "year, kommunekode, weeks_sygedagpenge", "year(birth_date) = 1960")
+    assert per_year == [(d("1960-03-20"), 2022, 147, 3), (d("1960-03-20"), 2023, 147, 0)]
+
+
+def test_care_month_where_the_citizen_lived_on_its_first_day_of_residence(attribution_wh: Warehouse) -> None:
+    care = attribution_wh.of("home_care", "month_start, kommunekode, age")
+    assert care == [(d("1960-03-20"), d("2022-03-01"), 461, 61)]
+
+
+def test_stay_cofinancing_booked_in_full_at_its_start(attribution_wh: Warehouse) -> None:
+    mover = d("1950-10-10")
+    booked = attribution_wh.of(
+        "hospital_cofinancing", "date, year, kommunekode, age, value_kr, kmf_kr", "year(birth_date) = 1950"
+    )
+    assert booked == [(mover, d("2022-12-31"), 2022, 101, 72, D("20000.00"), D("8000.00"))]
+    contacts = attribution_wh.of("contacts", "date, kommunekode, value_kr", "year(birth_date) = 1950", "date")
+    assert contacts == [(mover, d("2022-12-31"), 101, D("5000.00")), (mover, d("2023-01-01"), 751, D("15000.00"))]
+    per_year = attribution_wh.rows(
+        "SELECT year, kommunekode, sum(kmf_kr), sum(value_kr) FROM person_year_hospital GROUP BY ALL ORDER BY ALL"
+    )
+    assert per_year == [(2022, 101, D("8000.00"), D("5000.00")), (2023, 751, D("0.00"), D("15000.00"))]
+    cube = attribution_wh.rows("SELECT year, kommunekode, sum(kmf_kr) FROM cube_cofinancing GROUP BY ALL ORDER BY ALL")
+    assert cube == [(2022, 101, D("8000.00"))]
+
+
+def test_a_return_is_not_a_redemption(attribution_wh: Warehouse) -> None:
+    returns = d("1970-05-05")
+    rows = attribution_wh.of("prescriptions", "date, packages, redemptions", "year(birth_date) = 1970", "date")
+    assert rows == [
+        (returns, d("2022-01-10"), 1, 1),
+        (returns, d("2022-02-01"), -1, -1),
+        (returns, d("2022-05-01"), -1, -1),
+    ]
+    per_year = attribution_wh.of("person_year_medicine_total", "year, redemptions, sales", "year(birth_date) = 1970")
+    assert per_year == [(returns, 2022, -1, 1)]

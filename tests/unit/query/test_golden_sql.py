@@ -70,6 +70,26 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "rows": ["plejedistrikt"],
         "period": {"from": "2024"},
     },
+    "patients_per_1000_by_municipality": {
+        "perspective": "somatik",
+        "measures": ["patienter_pr_1000"],
+        "rows": ["kommune"],
+        "period": {"from": "2024"},
+    },
+    "practice_users_per_1000_by_quarter": {
+        "perspective": "sygesikring",
+        "measures": ["praksisbrugere_pr_1000"],
+        "rows": ["kommune"],
+        "columns": ["kvartal"],
+        "period": {"from": "2023", "to": "2024"},
+    },
+    "medicine_users_per_1000_in_segment": {
+        "perspective": "medicin",
+        "measures": ["medicinbrugere_pr_1000", "medicinudgift_pr_borger"],
+        "rows": ["aldersgruppe"],
+        "segment": "diabetes",
+        "period": {"from": "2023", "to": "2024"},
+    },
     "citizens_by_age_and_sex": {
         "perspective": "befolkning",
         "measures": ["borgere"],

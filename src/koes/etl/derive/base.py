@@ -37,6 +37,15 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
         """CREATE OR REPLACE TEMP MACRO age_years(b, d) AS
            (year(d) - year(b) - CASE WHEN month(d) * 100 + day(d) < month(b) * 100 + day(b) THEN 1 ELSE 0 END)"""
     )
+    # The first day of age k of someone born on b (age_years(b, turns(b, k)) = k): a 29 February
+    # birthday falls on 1 March in a common year, as age_years counts it.
+    con.execute(
+        """CREATE OR REPLACE TEMP MACRO turns(b, k) AS
+           (CASE WHEN month(b) = 2 AND day(b) = 29
+                      AND day(last_day(make_date(CAST(year(b) + k AS INTEGER), 2, 1))) = 28
+                 THEN make_date(CAST(year(b) + k AS INTEGER), 3, 1)
+                 ELSE make_date(CAST(year(b) + k AS INTEGER), month(b), day(b)) END)"""
+    )
     # ISO week YYYYWW -> its Monday. 4 January always lies in ISO week 1.
     con.execute(
         """CREATE OR REPLACE TEMP MACRO week_monday(code) AS

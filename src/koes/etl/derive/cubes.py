@@ -29,7 +29,7 @@ CUBES: dict[str, str] = {
         GROUP BY ALL""",
     "cube_contacts": f"""
         SELECT f.year, f.month, f.kommunekode, f.sex, {AGE_BAND}, f.sector, f.kont_type, f.acute, d.chapter_no,
-               count(*) AS contacts, sum(f.value_kr) AS value_kr, sum(f.kmf_kr) AS kmf_kr
+               count(*) AS contacts, sum(f.value_kr) AS value_kr
         FROM contacts f {AGE_JOIN} LEFT JOIN dim_diagnosis d ON d.category = f.diag_category
         GROUP BY ALL""",
     "cube_services": f"""
@@ -58,7 +58,7 @@ CUBES: dict[str, str] = {
         FROM population_month f {AGE_JOIN} GROUP BY ALL""",
     "cube_cofinancing": f"""
         SELECT year, month, kommunekode, {KMF_SECTOR}, sum(value_kr) AS value_kr, sum(kmf_kr) AS kmf_kr FROM (
-          SELECT year, month, kommunekode, sector, value_kr, kmf_kr FROM contacts
+          SELECT year, month, kommunekode, sector, value_kr, kmf_kr FROM hospital_cofinancing
           UNION ALL
           SELECT year, month, kommunekode, provider_group, fee_kr, kmf_kr FROM services
           WHERE provider_group IN ('almen_praksis', 'speciallaege'))

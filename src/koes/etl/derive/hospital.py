@@ -16,15 +16,17 @@ Definitions (domain-notes §1.4, §2.2; eSundhed):
   rate per bed day (admissions) or the visit rate (outpatient stays), spread over their
   psychiatric contacts; a psychiatric contact inside a somatic stay, and a virtual psychiatric
   contact, are valued as one psychiatric visit each;
-* **co-financing** applies per stay (capped per stay), then is spread over its contacts in
-  proportion to their value; a virtual contact is its own visit;
+* **co-financing** applies per stay (capped per stay) under the rule version in force on the
+  stay's start date, and is booked in full on that date, in the municipality of residence on it
+  and at the age then: where and when the admission or visit itself is counted, so co-financing
+  per admission is consistent within every period (a stay across New Year, or of a patient who
+  moves, is not split). A virtual contact is its own visit, on its own date. One row per such
+  item in ``hospital_cofinancing``;
 * a **preventable admission** is an acute admission of a citizen 65+ whose action diagnosis is in
   one of the nine groups (``koes.domain.preventable``);
 * a **30-day readmission**: an admission is *followed by a readmission* when an acute admission in
   the same sector starts within 30 calendar days of its discharge date; the share of admissions
   so followed is the readmission rate. The acute admission itself is marked ``is_readmission``.
-  Co-financing is fixed by the stay's start date; spread over contacts, a stay across New Year
-  puts each contact's share in that contact's year.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def build_hospital(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
     _preventable_codes(con)
     _stays(con, ctx)
     _contacts(con)
+    _cofinancing(con)
     for table in ("contacts_base", "contact_stay", "stays_base", "preventable_codes"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
@@ -225,15 +228,12 @@ def _contacts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""CREATE OR REPLACE TABLE contacts AS
             WITH c AS (
-              SELECT b.*, cs.stay_id, s.kmf_kr AS stay_kmf, s.value_kr AS stay_value, s.n_contacts AS stay_contacts,
-                     s.psych_value, s.n_psych AS stay_psych_contacts,
+              SELECT b.*, cs.stay_id, s.psych_value, s.n_psych AS stay_psych_contacts,
                      age_years(p.birth_date, b.date) AS age, p.sex
               FROM contacts_base b
               JOIN persons p USING (person_id)
               LEFT JOIN contact_stay cs USING (contact_id)
-              LEFT JOIN (SELECT st.stay_id, CAST(st.kmf_kr AS DOUBLE) AS kmf_kr,
-                                CAST(st.value_kr AS DOUBLE) AS value_kr, st.n_contacts,
-                                CAST(st.psych_value AS DOUBLE) AS psych_value,
+              LEFT JOIN (SELECT st.stay_id, CAST(st.psych_value AS DOUBLE) AS psych_value,
                                 sb.n_psych_contacts AS n_psych
                          FROM stays st JOIN stays_base sb USING (stay_id)) s USING (stay_id)),
             v AS (
@@ -249,13 +249,28 @@ def _contacts(con: duckdb.DuckDBPyConnection) -> None:
                    v.specialty, v.sector, v.hospital_id, h.region_code AS hospital_region,
                    v.drg_code, CAST(v.drg_takst AS DECIMAL(18, 2)) AS drg_takst,
                    CAST(v.value_kr AS DECIMAL(18, 2)) AS value_kr,
-                   CAST(CASE WHEN v.stay_id IS NULL THEN {amount("k", "v.value_kr")}
-                        WHEN v.stay_value > 0 THEN v.stay_kmf * v.value_kr / v.stay_value
-                        ELSE v.stay_kmf / v.stay_contacts END AS DECIMAL(18, 2)) AS kmf_kr,
                    CAST(v.age AS SMALLINT) AS age, v.sex, r.kommunekode
             FROM v
             LEFT JOIN dim_hospital h ON h.hospital_id = v.hospital_id
             {resident_join("v", "v.date")}
-            {rule_join("k", "v.sector || '_ambulant'", "v.date", "v.age")}
             ORDER BY year, r.kommunekode, v.person_id, v.start_ts"""
+    )
+
+
+def _cofinancing(con: duckdb.DuckDBPyConnection) -> None:
+    """What the municipality co-finances, one row per item: a stay, booked in full where and when
+    it starts (its amount is computed with the stay), or a virtual contact on its own date."""
+    con.execute(
+        f"""CREATE OR REPLACE TABLE hospital_cofinancing AS
+            SELECT person_id, rk, date, year, month, sector, admission, acute, patient_type, diag_category,
+                   hospital_id, value_kr, kmf_kr, kmf_basis, age, sex, kommunekode
+            FROM stays
+            UNION ALL
+            SELECT c.person_id, c.rk, c.date, c.year, c.month, c.sector, false, c.acute,
+                   {coded("patient_type", "'ambulant'")}, c.diag_category, c.hospital_id, c.value_kr,
+                   CAST({amount("k", "c.value_kr")} AS DECIMAL(18, 2)), {coded("kmf_basis", "k.basis")},
+                   c.age, c.sex, c.kommunekode
+            FROM contacts c {rule_join("k", "c.sector || '_ambulant'", "c.date", "c.age")}
+            WHERE c.stay_id IS NULL
+            ORDER BY year, kommunekode, person_id, date"""
     )

@@ -1,7 +1,9 @@
 """Prescription redemptions (LMS): ATC levels, cost and subsidy, municipality on the day.
 
 A row with negative packages is a return; ``redemptions`` is +1 for a sale and −1 for a return so
-sums net out.
+sums net out. A return is not a redemption: a *medicine user* is a person with at least one sale
+(``packages > 0``) in the period, so a person whose only row in a month or quarter is a return
+is no user then (the catalog's ``medicinbrugere``; ``sales`` in ``person_year_medicine``).
 """
 
 from __future__ import annotations

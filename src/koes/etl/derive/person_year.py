@@ -117,8 +117,9 @@ CONTACT_SUMS = (
     EventSum("contacts"),
     EventSum("virtual_contacts", where="NOT physical"),
     EventSum("value_kr", "value_kr", magnitude=True),
-    EventSum("kmf_kr", "kmf_kr", magnitude=True),
 )
+# Co-financing as booked: a stay in full at its start, a virtual contact on its own date.
+COFINANCING_SUMS = (EventSum("kmf_kr", "kmf_kr", magnitude=True),)
 SERVICE_SUMS = (
     EventSum("contacts", "contacts"),
     EventSum("services", "services"),
@@ -135,6 +136,8 @@ HOME_CARE_SUMS = (
     EventSum("home_care_hours_assessed", "hours_assessed", magnitude=True),
     EventSum("home_care_hours_delivered", "hours_delivered", magnitude=True),
 )
+# Redemptions that are sales, not returns: a medicine user has at least one.
+SALES = "count(*) FILTER (WHERE packages > 0)"
 NURSING_HOME_SUMS = (
     EventSum("nursing_home_days", "days", magnitude=True),
     EventSum("nursing_home_months"),
@@ -155,9 +158,10 @@ def build_person_year_registers(con: duckdb.DuckDBPyConnection, ctx: DeriveConte
     con.execute(
         f"""CREATE OR REPLACE TABLE person_year_hospital AS
            WITH s AS (SELECT {by}, sector, {_select(STAY_SUMS, keys)} FROM stays GROUP BY ALL),
-           c AS (SELECT {by}, sector, {_select(CONTACT_SUMS, keys)} FROM contacts GROUP BY ALL)
-           SELECT {by}, sector, {_outputs(CONTACT_SUMS)}, {_outputs(STAY_SUMS)}
-           FROM c FULL JOIN s USING ({by}, sector)
+           c AS (SELECT {by}, sector, {_select(CONTACT_SUMS, keys)} FROM contacts GROUP BY ALL),
+           k AS (SELECT {by}, sector, {_select(COFINANCING_SUMS, keys)} FROM hospital_cofinancing GROUP BY ALL)
+           SELECT {by}, sector, {_outputs(CONTACT_SUMS)}, {_outputs(COFINANCING_SUMS)}, {_outputs(STAY_SUMS)}
+           FROM c FULL JOIN s USING ({by}, sector) FULL JOIN k USING ({by}, sector)
            ORDER BY year, kommunekode, person_id"""
     )
     con.execute(
@@ -167,7 +171,7 @@ def build_person_year_registers(con: duckdb.DuckDBPyConnection, ctx: DeriveConte
     )
     con.execute(
         f"""CREATE OR REPLACE TABLE person_year_medicine AS
-           SELECT {by}, atc1, {_select(PRESCRIPTION_SUMS, keys)}
+           SELECT {by}, atc1, {_select(PRESCRIPTION_SUMS, keys)}, {SALES} AS sales
            FROM prescriptions GROUP BY ALL ORDER BY year, kommunekode, person_id"""
     )
     # Without the grouping (provider group, ATC group) a person-year is one row per municipality, sex
@@ -182,7 +186,7 @@ def build_person_year_registers(con: duckdb.DuckDBPyConnection, ctx: DeriveConte
     )
     con.execute(
         f"""CREATE OR REPLACE TABLE person_year_medicine_total AS
-           SELECT {by}, {", ".join(c for s in PRESCRIPTION_SUMS for c in s.rolled_up(keys))}
+           SELECT {by}, {", ".join(c for s in PRESCRIPTION_SUMS for c in s.rolled_up(keys))}, sum(sales) AS sales
            FROM person_year_medicine GROUP BY ALL ORDER BY year, kommunekode, person_id"""
     )
     con.execute(
