@@ -108,8 +108,8 @@ def test_a_tour_of_the_pages_echoes_no_cpr_number(page: Page, cpr_scan: CprScan)
         answer = page.goto(path)
         assert answer is not None, path
     for path in (f"/analyse/export?format=csv&f.kommune={CPR}", f"/standard/noegletal/export?format=csv&year={CPR}"):
-        answer = page.request.get(path)
-        cpr_scan.check(f"GET {path}", [path], [answer.text()])
+        download = page.request.get(path)
+        cpr_scan.check(f"GET {path}", [path], [download.text()])
     # Forms: a token's name, a saved analysis' name, the password form.
     page.goto("/account/tokens")
     page.get_by_label("Navn (fx programmets eller maskinens)").fill(f"nøgle {CPR}")
