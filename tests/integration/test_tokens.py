@@ -135,6 +135,10 @@ def test_scopes_chosen_at_creation_limit_the_token(world: World) -> None:
     assert [p.code for p in caught.value.problems] == ["token_scope_unknown", "token_scope_useless"]
     with pytest.raises(InvalidInputError):
         world.tokens.create(bo, "x", scopes=[])
+    for name in ("", "x" * 101, "x\x00", "x\ud800"):  # a lone surrogate (JSON "\\ud800"): no database stores it
+        with pytest.raises(InvalidInputError) as caught:
+            world.tokens.create(bo, name)
+        assert [p.code for p in caught.value.problems] == ["token_name"], repr(name)
     with pytest.raises(ForbiddenError) as refused:  # a token makes no token with more scopes than its own
         world.tokens.create(principal, "wider", scopes=["analyses", "exports"])
     assert refused.value.code == "token_scopes"

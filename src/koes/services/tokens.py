@@ -224,7 +224,7 @@ class TokenService:
         """What a new token is asked to be, checked: every problem of the name, the scopes and the days at once."""
         problems: list[FieldProblem] = []
         clean = " ".join(name.split())
-        if not clean or len(clean) > MAX_NAME:
+        if not clean or len(clean) > MAX_NAME or "\x00" in clean or not _storable(clean):
             problems.append(FieldProblem("name", f"1–{MAX_NAME} characters", "token_name"))
         if mask_cpr(clean) != clean:
             problems.append(FieldProblem("name", "must not contain a CPR-shaped number", "token_name_cpr"))
@@ -363,6 +363,15 @@ class TokenService:
         if principal.user_id is None:
             return []
         return [_info(t) for t in store.tokens_of(self.database, principal.user_id)]
+
+
+def _storable(text: str) -> bool:
+    """No lone surrogate (JSON's ``"\\ud800"`` decodes to one, and no database takes it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _created_text(token: TokenRow, user: UserRow) -> str:

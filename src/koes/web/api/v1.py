@@ -22,7 +22,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from koes.privacy.roles import needs, needs_org, public, signed_in
+from koes.privacy.roles import needs, needs_org, public, signed_in, token_scope_names
 from koes.query.request import FieldProblem
 from koes.services.analysis import AnalysisService
 from koes.services.audit import entry_json, parse_instant
@@ -263,7 +263,7 @@ TOKEN_BODY = {
                         "name": {"type": "string", "description": "A name for the token, e.g. laptop."},
                         "scopes": {
                             "type": "array",
-                            "items": {"type": "string", "enum": ["analyses", "exports", "cohorts", "administration"]},
+                            "items": {"type": "string", "enum": list(token_scope_names())},
                             "description": "What the token may be used for (roles.yaml token_scopes); default: every "
                             "scope the user's roles give now (a token making a token: at most its own scopes).",
                         },
