@@ -13,8 +13,9 @@ Two ways to solve, both exact about what they claim:
   own two solves. An unknown it calls recovered is recovered; it may miss some an integer solver
   would pin, so it is a lower bound on the attacker's power. That is why the single-table check
   under suppression uses
-* ``integer_ranges`` (MILP): integer unknowns, and *semi-integer* ones that are 0 or at least a
-  threshold (a cell hidden as ``x`` under suppression: 0, or at least 5 persons behind it).
+* ``integer_ranges`` (MILP): integer unknowns, some of them 0 or at least a threshold (a cell
+  hidden as ``x`` under suppression: 0, or at least 5 persons behind it), written with a 0/1
+  indicator (HiGHS's own semi-integer variables failed with "Solve error" on some tiny tables).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
-BIG = 10_000_000.0  # a finite "no upper bound" (semi-integer unknowns need one)
+BIG = 10_000_000.0  # a finite "no upper bound"
+LARGEST = 100_000.0  # the largest value a "0 or at least t" unknown may take (its indicator's big M)
 
 
 @dataclass
@@ -39,7 +41,7 @@ class System:
     index: dict[Hashable, int] = field(default_factory=dict)
     lower: list[float] = field(default_factory=list)
     upper: list[float] = field(default_factory=list)
-    semi: set[int] = field(default_factory=set)  # 0 or within [lower, upper]
+    indicators: dict[Hashable, Hashable] = field(default_factory=dict)  # "0 or at least t": unknown → its 0/1
     rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)
     _seen: set[tuple[frozenset[tuple[int, float]], float, float]] = field(default_factory=set)
     solves: int = 0  # how many LPs the last ``ranges`` solved
@@ -56,8 +58,13 @@ class System:
         return i
 
     def zero_or_at_least(self, name: Hashable, threshold: float) -> int:
-        i = self.unknown(name, threshold)
-        self.semi.add(i)
+        """An unknown that is 0 or at least ``threshold``: ``threshold·z <= x <= LARGEST·z``, z in {0, 1}."""
+        i = self.unknown(name, 0.0, LARGEST)
+        indicator = ("nonzero", name)
+        self.unknown(indicator, 0.0, 1.0)
+        self.indicators[name] = indicator
+        self.relate({name: 1.0, indicator: -threshold}, 0.0, float("inf"))
+        self.relate({name: 1.0, indicator: -LARGEST}, float("-inf"), 0.0)
         return i
 
     def relate(self, terms: Mapping[Any, float], low: float, high: float) -> None:
@@ -86,13 +93,15 @@ class System:
         matrix.sum_duplicates()
         return matrix, np.array([r[1] for r in self.rows]), np.array([r[2] for r in self.rows])
 
-    def violated_by(self, values: Mapping[Any, float]) -> list[str]:
+    def violated_by(self, truth: Mapping[Any, float]) -> list[str]:
         """What the true values break (nothing, when the attacker's model is sound)."""
         names = self.names()
+        values = dict(truth)
+        values.update({z: float(truth[name] > 0) for name, z in self.indicators.items()})
         problems = [
             f"{names[i]} = {values[names[i]]} outside [{low}, {high}]"
             for i, (low, high) in enumerate(zip(self.lower, self.upper, strict=True))
-            if not (low - 1e-9 <= values[names[i]] <= high + 1e-9) and not (i in self.semi and values[names[i]] == 0)
+            if not (low - 1e-9 <= values[names[i]] <= high + 1e-9)
         ]
         for row, low, high in self.rows:
             total = sum(c * values[names[i]] for i, c in row.items())
@@ -121,7 +130,6 @@ class _Relaxation:
         lp.num_col_, lp.num_row_ = len(system.lower), matrix.shape[0]
         lp.col_cost_ = np.zeros(lp.num_col_)
         lower = np.array(system.lower)
-        lower[list(system.semi)] = 0.0  # the relaxation of "0 or at least t" is "at least 0"
         lp.col_lower_, lp.col_upper_ = lower, np.array(system.upper)
         lp.row_lower_ = np.where(np.isfinite(low), low, -inf)
         lp.row_upper_ = np.where(np.isfinite(high), high, inf)
@@ -189,11 +197,10 @@ def ranges(
 def integer_ranges(
     system: System, only: Iterable[Hashable] | None = None, *, probes: int = 6, seed: int = 0
 ) -> dict[Hashable, Range]:
-    """The range of each unknown (of ``only``) with integer and semi-integer unknowns (MILP)."""
+    """The range of each unknown (of ``only``) with integer unknowns (MILP)."""
     matrix, low, high = system._matrix()
     n = len(system.lower)
     integrality = np.ones(n)
-    integrality[list(system.semi)] = 3  # semi-integer: 0, or an integer within the bounds
     constraints = [LinearConstraint(matrix, low, high)] if matrix.shape[0] else []
     bounds = Bounds(np.array(system.lower), np.array(system.upper))
 
