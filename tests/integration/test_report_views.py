@@ -18,22 +18,25 @@ MONTHS = {
 
 
 def test_year_to_date_is_a_running_total_that_stops_at_a_hidden_month(analysis: AnalysisService) -> None:
-    result = analysis.run(MONTHS, ANALYST)
-    measure = result.measures[0]
-    block = result.blocks[0]
-    chart = views.year_to_date(result, measure, "da")
-    assert [t["name"] for t in chart["traces"]] == ["2022", "2023"]
-    for year, trace in zip((2022, 2023), chart["traces"], strict=True):
-        months = [c for c, key in enumerate(block.col_keys) if key[0] // 100 == year]
-        total, broken = 0.0, False
-        for c, drawn in zip(months, trace["y"], strict=True):
-            cell = result.cell(block, measure, (TOTAL, c))
-            broken = broken or cell["value"] is None
-            total += cell["value"] or 0
-            assert drawn == (None if broken else total)
+    drawn_values: list[float | None] = []
+    for kommune in (101, 751, 461, 851):  # which months noise hides depends on the release's keys
+        result = analysis.run({**MONTHS, "filters": {"kommune": [kommune]}}, ANALYST)
+        measure = result.measures[0]
+        block = result.blocks[0]
+        chart = views.year_to_date(result, measure, "da")
+        assert [t["name"] for t in chart["traces"]] == ["2022", "2023"]
+        for year, trace in zip((2022, 2023), chart["traces"], strict=True):
+            months = [c for c, key in enumerate(block.col_keys) if key[0] // 100 == year]
+            total, broken = 0.0, False
+            for c, drawn in zip(months, trace["y"], strict=True):
+                cell = result.cell(block, measure, (TOTAL, c))
+                broken = broken or cell["value"] is None
+                total += cell["value"] or 0
+                assert drawn == (None if broken else total)
+            drawn_values += trace["y"]
     # not vacuous: on the small synthetic Denmark some months of psychiatric contacts are hidden
-    assert any(v is None for t in chart["traces"] for v in t["y"])
-    assert any(v is not None for t in chart["traces"] for v in t["y"])
+    assert any(v is None for v in drawn_values)
+    assert any(v is not None for v in drawn_values)
 
 
 def test_map_areas_and_table_show_the_same_hidden_cells(analysis: AnalysisService) -> None:
