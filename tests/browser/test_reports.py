@@ -136,7 +136,7 @@ def test_downloads_read_back(page: Page) -> None:
     sheet = book.worksheets[0]
     lines = [list(row) for row in sheet.iter_rows(values_only=True)]
     header = lines[0]
-    assert header[0] == "Bopælskommune" and "Medicinudgift pr. borger (kr.)" in header
+    assert header[0] == "Bopælskommune" and "Medicinudgift pr. borger pr. år (kr.)" in header
     names_on_page = table_rows.locator("th").all_text_contents()
     names_in_file = [line[0] for line in lines[1 : 1 + len(names_on_page)]]
     assert names_in_file == names_on_page
