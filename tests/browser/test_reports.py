@@ -141,8 +141,10 @@ def test_downloads_read_back(page: Page) -> None:
     names_in_file = [line[0] for line in lines[1 : 1 + len(names_on_page)]]
     assert names_in_file == names_on_page
 
+    png_button = page.get_by_role("button", name="Hent kortet som PNG")
+    expect(png_button).to_have_attribute("data-ready", "true")  # drawn ahead, saved within the click
     with page.expect_download() as png:
-        page.get_by_role("button", name="Hent kortet som PNG").click()
+        png_button.click()
     assert png.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -57,7 +57,9 @@
     link.remove();
   }
 
-  function svgToPng(svg, filename) {
+  // The map's PNG is drawn once, soon after the page loads, so a click saves it at once: a download
+  // started later, after the image has loaded, is outside the click and a browser may refuse it.
+  function svgToPng(svg, done) {
     var box = svg.viewBox.baseVal;
     var scale = 2;
     var clone = svg.cloneNode(true);
@@ -73,17 +75,32 @@
       context.fillStyle = "#ffffff";
       context.fillRect(0, 0, canvas.width, canvas.height);
       context.drawImage(image, 0, 0, canvas.width, canvas.height);
-      canvas.toBlob(function (blob) { save(blob, filename); }, "image/png");
+      canvas.toBlob(done, "image/png");
     };
     image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(text);
   }
 
+  function targetOf(button) {
+    return document.getElementById(button.getAttribute("data-target"));
+  }
+
+  function prepare(button) {
+    var target = targetOf(button);
+    if (!target || target.tagName.toLowerCase() !== "svg") { return; }
+    svgToPng(target, function (blob) {
+      button.pngBlob = blob;
+      button.setAttribute("data-ready", "true");
+    });
+  }
+
   function download(button) {
-    var target = document.getElementById(button.getAttribute("data-target"));
+    var target = targetOf(button);
     var filename = button.getAttribute("data-filename");
     if (!target) { return; }
-    if (target.tagName.toLowerCase() === "svg") {
-      svgToPng(target, filename);
+    if (button.pngBlob) {
+      save(button.pngBlob, filename);
+    } else if (target.tagName.toLowerCase() === "svg") {
+      svgToPng(target, function (blob) { save(blob, filename); });
     } else if (window.Plotly) {
       window.Plotly.downloadImage(target, { format: "png", filename: filename, width: 1000, height: 500 });
     }
@@ -92,5 +109,6 @@
   document.querySelectorAll("[data-chart]").forEach(draw);
   document.querySelectorAll(".png-download").forEach(function (button) {
     button.addEventListener("click", function () { download(button); });
+    prepare(button);
   });
 })();
