@@ -876,3 +876,67 @@ def test_a_rate_over_two_years_is_per_citizen_year(raw: Raw, analysis: AnalysisS
     assert {k: v for k, v in rates.items() if v is not None} == pytest.approx(expected, rel=1e-12)
     counts = {r[0]: v for (r, _), v in result_cells(result, "indlaeggelser").items() if r != TOTAL_KEY}
     assert {k for k, v in counts.items() if v == 0} == set(counts) - set(admissions)
+
+
+def test_admissions_and_their_cofinancing_by_month_fall_in_the_same_cell(raw: Raw, analysis: AnalysisService) -> None:
+    """Admissions and the co-financing of admissions, by municipality and month: both where and
+    when the stay starts, so co-financing per admission is the mean of those admissions' amounts
+    in every cell (a stay across a month's end or New Year is not split)."""
+    count: Counter[Key] = Counter()
+    amount: dict[Key, float] = defaultdict(float)
+    for s in raw.stays:
+        kommune = raw.municipality(s.pnr, s.start.date())
+        if s.admission and s.sector == "somatik" and kommune is not None:
+            key = (kommune, s.start.year * 100 + s.start.month)
+            count[key] += 1
+            amount[key] += stay_cofinancing(raw, s)
+    crossing = [s for s in raw.stays if s.admission and s.sector == "somatik" and s.start.month != s.end.month]
+    assert crossing, "some admission should end in a later month than it starts"
+    result = analysis.run(
+        {
+            "perspective": "somatik",
+            "measures": ["indlaeggelser", "medfinansiering_kr"],
+            "rows": ["kommune"],
+            "columns": ["maaned"],
+            "filters": {"patienttype": ["indlagt"]},
+            "period": {"from": str(min(raw.years)), "to": str(max(raw.years))},
+        },
+        EXACT,
+    )
+    assert _inner(result, "indlaeggelser") == dict(count)
+    booked = {k: float(v) for k, v in _inner(result, "medfinansiering_kr").items()}
+    assert_money_equal({k: v for k, v in amount.items() if v}, booked, count)
+
+
+def test_specialist_services_and_contacts_are_different_things(
+    raw: Raw, small_extracts: Path, analysis: AnalysisService
+) -> None:
+    """Services (ydlant) and contacts (kontakt) of practising specialists per municipality and
+    year, at the residence on the day: a contact carries one or more services, so there are never
+    fewer services than contacts, and more wherever more than a handful of contacts were made."""
+    services: Counter[Key] = Counter()
+    contacts: Counter[Key] = Counter()
+    for r in raw.services:
+        day = r["behandlingsdato"]
+        kommune = raw.municipality(r["pnr"], day)
+        if service_group(r["speciale"]) == "speciallaege" and kommune is not None and _in_years(raw, day):
+            services[(kommune, day.year)] += r["ydlant"]
+            contacts[(kommune, day.year)] += r["kontakt"]
+    result = analysis.run(
+        {
+            "perspective": "sygesikring",
+            "measures": ["ydelser", "sygesikring_kontakter"],
+            "rows": ["kommune"],
+            "columns": ["aar"],
+            "filters": {"ydergruppe": ["speciallaege"]},
+            "period": {"from": str(min(raw.years)), "to": str(max(raw.years))},
+        },
+        EXACT,
+    )
+    assert _inner(result, "ydelser") == {k: v for k, v in services.items() if v}
+    assert _inner(result, "sygesikring_kontakter") == {k: v for k, v in contacts.items() if v}
+    assert all(services[k] >= n for k, n in contacts.items())
+    busy = {k for k, n in contacts.items() if n >= 20}
+    assert len(busy) > 20 and all(services[k] > contacts[k] for k in busy), {
+        k: (services[k], contacts[k]) for k in busy
+    }
