@@ -4,8 +4,9 @@ Three citizens, 2022–2023, counted by hand (exact figures: a national user wit
 rights, so nothing is perturbed):
 
 * A, born 15 January 1950, lives on Læsø (825) throughout: an admission in March 2022 and in
-  March 2023, a GP visit in February 2022; a medicine sale in January 2022 returned in February,
-  and a lone return in May 2022;
+  March 2023, a GP visit and an eye specialist's consultation with two examinations billed with it
+  in February 2022; a medicine sale in January 2022 returned in February, and a lone return in
+  May 2022;
 * B, born 1 June 1985, lives in København (101) until 30 June 2022, on Læsø from 1 July: a GP
   visit in August 2022; sickness benefit in ISO weeks 25–28 of 2022 (Mondays 20 and 27 June in
   København, 4 and 11 July on Læsø);
@@ -47,6 +48,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     x.contact(a, "2022-03-01 08:00:00", "2022-03-02 08:00:00", drg=10000)
     x.contact(a, "2023-03-01 08:00:00", "2023-03-02 08:00:00", drg=10000)
     x.service(a, "2022-02-01")
+    x.service(a, "2022-02-01", "190101", fee=330)  # an eye specialist: one contact, three services
+    x.service(a, "2022-02-01", "193001", contacts=0, fee=250)
+    x.service(a, "2022-02-01", "193001", contacts=0, fee=250)
     x.service(b, "2022-08-01")
     x.prescription(a, "2022-01-10", "N02BE01")
     x.prescription(a, "2022-02-01", "N02BE01", packages=-1)
@@ -216,3 +220,22 @@ def test_a_persons_rate_pushed_over_its_persons_at_risk_by_noise_is_1000() -> No
     assert derive(users, [cell], published, {}, {}).values == {cell: 1000.0}
     published = {contacts.numerator or "": {cell: 7}, "borgertid": {cell: 6}}
     assert derive(contacts, [cell], published, {}, {}).values == {cell: pytest.approx(7 / 6)}
+
+
+@pytest.mark.parametrize("time", ["aar", "maaned"])  # from the person-year table, from the services
+def test_a_specialist_contact_carries_several_services(service: AnalysisService, time: str) -> None:
+    """A's eye specialist visit is one contact and three services (the consultation and two
+    examinations); the GP visits (A's and B's) are one of each."""
+    request = {
+        "perspective": "sygesikring",
+        "measures": ["ydelser", "sygesikring_kontakter"],
+        "rows": ["ydergruppe"],
+        "columns": [time],
+        "filters": {"kommune": [LAESOE]},
+        "period": {"from": "2022"},
+    }
+    result = service.run(request, EXACT)
+    services, contacts = (result_cells(result, m) for m in ("ydelser", "sygesikring_kontakter"))
+    assert (services[(("speciallaege",), TOTAL_KEY)], contacts[(("speciallaege",), TOTAL_KEY)]) == (3, 1)
+    assert (services[(("almen_praksis",), TOTAL_KEY)], contacts[(("almen_praksis",), TOTAL_KEY)]) == (2, 2)
+    assert (services[(TOTAL_KEY, TOTAL_KEY)], contacts[(TOTAL_KEY, TOTAL_KEY)]) == (5, 3)

@@ -214,3 +214,19 @@ def test_a_three_year_period_stays_inside_it(
     person_years = ((pop.exit - pop.entry).astype(np.int64) + 1).sum() / 365.25
     contacts = table["kontakt"].to_numpy().sum()
     assert abs(1000 * contacts / person_years / 10_600 - 1) <= TOLERANCE
+
+
+def test_specialists_bill_services_beyond_their_contacts(db: duckdb.DuckDBPyConnection) -> None:
+    """A contact carries one or more services (issue 16, item 7): specialists bill add-on services
+    (ydlant without kontakt) with consultations, so their services exceed their contacts, while
+    each add-on falls on a day the person has a contact with that kind of specialist."""
+    specialists = f"left(speciale, 2) in {tuple(sorted(SSR_SPECIALE.where(group='speciallaege')))}"
+    services, contacts = db.sql(f"select sum(ydlant), sum(kontakt) from ssr where {specialists}").fetchall()[0]
+    assert services > 1.3 * contacts
+    lone = _value(
+        db,
+        f"""select count(*) from ssr a where {specialists} and a.kontakt = 0 and a.ydlant > 0
+              and not exists (select 1 from ssr c where c.pnr = a.pnr and c.behandlingsdato = a.behandlingsdato
+                              and left(c.speciale, 2) = left(a.speciale, 2) and c.kontakt > 0)""",
+    )
+    assert lone == 0
