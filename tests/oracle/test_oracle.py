@@ -940,3 +940,46 @@ def test_specialist_services_and_contacts_are_different_things(
     assert len(busy) > 20 and all(services[k] > contacts[k] for k in busy), {
         k: (services[k], contacts[k]) for k in busy
     }
+
+
+def _residence_in_month(raw: Raw, pnr: str, first: date) -> int | None:
+    """The residence on the month's 1st, or on the first day of residence later in the month."""
+    kommune = raw.municipality(pnr, first)
+    if kommune is not None:
+        return kommune
+    end = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    arrivals = sorted((fra, k) for fra, _, k in raw.residence.periods.get(pnr, []) if first <= fra < end)
+    return arrivals[0][1] if arrivals else None
+
+
+def test_home_care_months_where_the_citizen_lived(raw: Raw, small_extracts: Path, analysis: AnalysisService) -> None:
+    """Home-care recipients and hours per municipality and month: the municipality of residence on
+    the month's 1st (or on arrival later in the month), not the municipality of the care record."""
+    recipients: defaultdict[Key, set[str]] = defaultdict(set)
+    hours: dict[Key, float] = defaultdict(float)
+    rows: Counter[Key] = Counter()
+    elsewhere = 0
+    for r in _rows(small_extracts, "eoj_hjemmepleje"):
+        month = r["maaned"]
+        kommune = _residence_in_month(raw, r["pnr"], month)
+        if kommune is None or not _in_years(raw, month):
+            continue
+        elsewhere += kommune != int(r["kommunekode"])
+        key = (kommune, month.year * 100 + month.month)
+        recipients[key].add(r["pnr"])
+        hours[key] += float(r["leverede_timer"])
+        rows[key] += 1
+    assert elsewhere > 0, "the synthetic data should hold care recorded by another municipality than the residence"
+    result = analysis.run(
+        {
+            "perspective": "pleje",
+            "measures": ["hjemmepleje_modtagere", "hjemmepleje_timer"],
+            "rows": ["kommune"],
+            "columns": ["maaned"],
+            "period": {"from": str(min(raw.years)), "to": str(max(raw.years))},
+        },
+        EXACT,
+    )
+    assert _inner(result, "hjemmepleje_modtagere") == {k: len(v) for k, v in recipients.items()}
+    delivered = {k: float(v) for k, v in _inner(result, "hjemmepleje_timer").items()}
+    assert_money_equal({k: v for k, v in hours.items() if v}, delivered, rows)
