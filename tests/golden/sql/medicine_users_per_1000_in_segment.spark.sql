@@ -77,7 +77,7 @@ GROUP BY
     ()
   );
 
--- citizens: person_year
+-- citizens: residents_year
 SELECT
   d_aldersgruppe,
   GROUPING(d_aldersgruppe) AS g_aldersgruppe,
@@ -90,13 +90,19 @@ FROM (
     l_aldersgruppe.band_koes AS d_aldersgruppe,
     f.person_id AS p_person,
     CAST(f.year AS BIGINT) * 17592186044416 + f.person_id AS u_unit
-  FROM person_year AS f
+  FROM residents_year AS f
   LEFT JOIN dim_age AS l_aldersgruppe
     ON l_aldersgruppe.age = f.age
   WHERE
     f.kommunekode IN (101, 147, 151)
     AND f.year BETWEEN 2023 AND 2024
-    AND f.diabetes = TRUE
+    AND EXISTS(
+      SELECT
+        1
+      FROM person_year AS s
+      WHERE
+        s.person_id = f.person_id AND s.year = f.year AND s.diabetes = TRUE
+    )
 ) AS t
 GROUP BY
   GROUPING SETS (

@@ -42,7 +42,7 @@ def plan(raw: dict[str, Any], catalog: Catalog, context: PlanContext) -> list[tu
         ),
         (
             {"measures": ["indlaeggelser_pr_1000"], "rows": ["kommune"], "segment": "diabetes"},
-            [("values", "person_year_hospital"), ("citizens", "person_year")],
+            [("values", "person_year_hospital"), ("citizens", "residents_year")],
         ),
         (
             {"measures": ["indlaeggelser_std"], "rows": ["region"]},

@@ -239,3 +239,40 @@ def test_a_specialist_contact_carries_several_services(service: AnalysisService,
     assert (services[(("speciallaege",), TOTAL_KEY)], contacts[(("speciallaege",), TOTAL_KEY)]) == (3, 1)
     assert (services[(("almen_praksis",), TOTAL_KEY)], contacts[(("almen_praksis",), TOTAL_KEY)]) == (2, 2)
     assert (services[(TOTAL_KEY, TOTAL_KEY)], contacts[(TOTAL_KEY, TOTAL_KEY)]) == (5, 3)
+
+
+@pytest.fixture(scope="module")
+def segment_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnalysisService]:
+    """D, born 5 May 1940, lives in Aarhus until 1 October 2022 (its municipality of longest
+    residence that year), then in København, where D is admitted in November 2022; E, born 1945,
+    lives in Aarhus and uses nothing."""
+    x = Extracts()
+    d_ = x.person(cpr("1940-05-05"), "0751", since=d("2000-01-01"))
+    x.move(d_, "0101", d("2022-10-01"))
+    x.person(cpr("1945-02-02"), "0751", since=d("2000-01-01"))
+    x.contact(d_, "2022-11-01 08:00:00", "2022-11-02 08:00:00", drg=10000)
+    for w in build(x, tmp_path_factory, ExtractFormat.PARQUET, YearRange(2022, 2023)):
+        s = AnalysisService(w.settings)
+        yield s
+        s.close()
+
+
+def test_a_segment_citizen_who_moves_is_a_citizen_where_the_events_are(segment_service: AnalysisService) -> None:
+    """Citizens 65+ in 2022: D's admission in København is over D, a citizen of København that
+    year (1,000 per 1,000), not a rate without citizens; Aarhus has D and E and no admission (0).
+    Over 2022–2023 København's "I alt" is 1 admission over 2 citizen-years (D in both years)."""
+    request = {
+        "perspective": "somatik",
+        "measures": ["indlaeggelser_pr_1000"],
+        "rows": ["kommune"],
+        "columns": ["aar"],
+        "filters": {"kommune": [KBH, AARHUS]},
+        "segment": "borgere_65",
+        "period": {"from": "2022", "to": "2023"},
+    }
+    rate = result_cells(segment_service.run(request, EXACT), "indlaeggelser_pr_1000")
+    assert rate[((KBH,), (2022,))] == pytest.approx(1000.0)
+    assert rate[((KBH,), (2023,))] == 0.0
+    assert rate[((KBH,), TOTAL_KEY)] == pytest.approx(500.0)
+    assert rate[((AARHUS,), (2022,))] == 0.0
+    assert rate[(TOTAL_KEY, (2022,))] == pytest.approx(500.0)  # one admission, D and E
