@@ -24,6 +24,7 @@ from koes.domain.registers import REFDATA_CODE_LISTS, REGISTERS, Column, Registe
 from koes.engines.base import Row
 from koes.privacy.access import Principal
 from koes.privacy.credentials import Passwords
+from koes.privacy.ptable import shipped_ptable
 from koes.query.assemble import TOTAL, Block, assemble
 from koes.query.request import parse_request
 from koes.query.scope import ScopedQuery
@@ -233,3 +234,10 @@ def assembled(service: AnalysisService, raw: object, principal: Principal) -> tu
 
     rows = [opened.counting.run(q, run) for q in scoped.queries]
     return assemble(scoped.plan, rows, tuple(service._weights), sort_key, scoped.kommuner_by_area())
+
+
+def largest_noise() -> int:
+    """D: how far the shipped perturbation table may move a count (the bound tests hold it to)."""
+    params = shipped_ptable().params
+    assert params is not None
+    return params.max_noise

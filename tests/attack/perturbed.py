@@ -4,6 +4,7 @@ What a published perturbed count tells the attacker, from the perturbation table
 repository): the true count is one of the originals that can give what was shown. A shown value v
 comes from originals v-D .. v+D (never below 0); ``<5`` from originals 1 .. 4+D (for a count of
 events also from any count whose persons were too few, so at least 1); a shown 0 from 0 .. D.
+D is the table's largest noise (``max_noise``).
 
 The baseline is the best guess from one published cell and the table alone: the original most
 likely to have given what was shown (``guess``, equal prior over originals). The attacker combines
@@ -42,7 +43,8 @@ def possible(table: PTable, shown: Shown, measure: str) -> tuple[int, int]:
     """The originals that can give what was shown (their smallest and largest)."""
     if shown == SMALL and measure == EVENTS:
         return (1, int(BIG))
-    top = (THRESHOLD - 1 if shown == SMALL else int(shown)) + 3 * 2 + 1
+    assert table.params is not None
+    top = (THRESHOLD - 1 if shown == SMALL else int(shown)) + 2 * table.params.max_noise + 1
     found = [i for i in range(top) if likelihood(table, shown, i) > 0]
     return (min(found), max(found))
 

@@ -24,7 +24,7 @@ from koes.query.request import RequestError
 from koes.semantic.model import Noise, Unit
 from koes.services.analysis import AnalysisService
 from koes.settings import Settings
-from support import assembled
+from support import assembled, largest_noise
 
 AGGREGATE = Principal("analytiker", Organisation("kommune", 101), frozenset({"aggregeret"}))
 EXACT = Principal("oracle", Organisation("national"), frozenset({"individ"}))
@@ -119,7 +119,7 @@ def _check_published(published: Any, blocks: tuple[Block, ...], *, perturbed: bo
                 if not aggregate.value:
                     assert value in (0, None), (measure.id, cell)  # zero stays zero
                 if value is not None and measure.unit in (Unit.COUNT, Unit.PERSONS):
-                    assert abs(value - aggregate.value) <= 3, (measure.id, cell)  # the table's largest noise
+                    assert abs(value - aggregate.value) <= largest_noise(), (measure.id, cell)
 
 
 def _check_suppressed(published: Any, blocks: tuple[Block, ...]) -> None:

@@ -93,7 +93,7 @@ GENERATOR = "koes.privacy.ptable"
 GENERATOR_VERSION = "1"
 PACKAGE = "koes.privacy"
 FOLDER = "ptables"
-DEFAULT_COUNT_TABLE = "koes-count-d3-v15-js2"
+DEFAULT_COUNT_TABLE = "koes-count-d5-v15-js2"
 DEFAULT_MAGNITUDE_TABLE = "koes-magnitude-v025-step005-scale010"
 DEFAULT_VERSION = "1"
 ONS_MAX_PCV = 750  # the ONS package's last ptable row …
@@ -142,7 +142,7 @@ class PTableParams:
         own a key value).
     """
 
-    max_noise: int = 3
+    max_noise: int = 5
     variance: float = 1.5
     blocked: int = 2
     key_bits: int = 16
