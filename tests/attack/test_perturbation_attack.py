@@ -9,8 +9,9 @@ solver for every small cell's range (``attack.perturbed``).
 
 Two draws of the noise (two pseudonymisation keys, ``attack.releases``) over the same extracts.
 What must hold: no cell is ever shown with two values; no small true count (1–4) is pinned to one
-value (in the second draw five counts of admissions are: a leak, marked as an expected failure
-until it is fixed, see ``LEAK``); the attacker's best guesses are right about as often as
+value (with the largest noise D = 3 one draw in about three pinned a few admissions counts: a `<5`
+cell is at least 1, and two totals that both drew the extreme noise closed the range; D = 5 makes
+that noise about 200 times rarer); the attacker's best guesses are right about as often as
 guessing each cell from the table alone (the baseline); and differencing a region with the region
 minus one municipality is right no more often than independent noise on the two totals makes it
 (P(noise₁ = noise₂)).
@@ -31,13 +32,6 @@ from attack.universe import EVENTS, PERSONS, REGION, requests
 from koes.privacy.ptable import PTable, shipped_ptable
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attack")]  # one worker builds each attack once
-
-LEAK = (
-    "issue 14, found by this suite: a <5 cell is known to be at least 1 (a true 0 is shown as 0). "
-    "E.g. four <5 age groups of one municipality's men give 'at least 4'; both sexes shown 11 "
-    "(truly 14) and women shown 13 (truly 10) give 'at most 14 - 10 = 4' (admissions add up "
-    "exactly): all five are pinned. Showing 0 as <5 too (the ONS package's rule) pins none."
-)
 
 
 @pytest.fixture(scope="module")
@@ -110,28 +104,12 @@ def test_combining_the_tables_guesses_small_counts_about_as_well_as_the_baseline
     assert score.attacker_rate <= score.baseline_rate + 0.03 + margin, score
 
 
-@pytest.mark.parametrize(
-    ("draw", "measure"),
-    [
-        # Not strict: which draw pins cells depends on the data (after the calibration and the
-        # zeros-are-zeros merge draw 1 pins 31 admissions cells and draw 2 none). Open in issue 14.
-        pytest.param(d, m, marks=pytest.mark.xfail(strict=False, reason=LEAK)) if m == EVENTS else (d, m)
-        for d, m in BOTH
-    ],
-)
+@pytest.mark.parametrize(("draw", "measure"), BOTH)
 def test_combining_the_tables_recovers_no_small_count_exactly(attacks: Attacks, draw: str, measure: str) -> None:
     assert attacks.score(draw, measure).recovered == 0
 
 
-@pytest.mark.parametrize(
-    ("draw", "measure"),
-    [
-        # The same knowledge (a <5 admissions cell is at least 1) sharpens differencing a little:
-        # 46 right against 44.8 allowed in draw 2 after the merge. Open in issue 14.
-        pytest.param(d, m, marks=pytest.mark.xfail(strict=False, reason=LEAK)) if m == EVENTS else (d, m)
-        for d, m in BOTH
-    ],
-)
+@pytest.mark.parametrize(("draw", "measure"), BOTH)
 def test_differencing_is_right_no_more_often_than_independent_noise_allows(
     attacks: Attacks, draw: str, measure: str
 ) -> None:
