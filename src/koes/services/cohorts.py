@@ -103,11 +103,6 @@ def _release(settings: Settings, municipality: int) -> Release:
     return release
 
 
-def pseudonym_key(settings: Settings) -> bytes:
-    """The warehouse's pseudonymisation key; a refusal (never a new key) when it is missing."""
-    return _key(settings)
-
-
 def _key(settings: Settings) -> bytes:
     if not settings.pseudonym_key.exists():
         # A new key would give pseudonyms that match nobody in the release: never create one here.
