@@ -10,6 +10,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.app import create_app
-from support import bearer, fast_passwords, unique_name
+from support import SettableClock, bearer, fast_passwords, unique_name
 
 with warnings.catch_warnings():  # Starlette prefers httpx2 to httpx; either drives the TestClient
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -171,3 +172,25 @@ def test_colleagues_share_and_other_organisations_never_see(world: World) -> Non
     bad = world.client.post(f"{URL}/{cohort['id']}/shares", json={"users": "bo"}, headers=bearer(anna))
     assert bad.status_code == 400
     assert world.client.get(f"{URL}/not-a-cohort-id-at-all", headers=bearer(anna)).status_code == 404
+
+
+def test_koes_serve_deletes_expired_cohorts_at_start_up(
+    small_load: LoadResult, small_settings: Settings, analysis: AnalysisService, app_db_url: str, people: list[str]
+) -> None:
+    clock = SettableClock()
+    settings = replace(small_settings, app_db_url=app_db_url)
+    app = create_app(settings, analysis, clock=clock)
+    app.state.users.passwords = fast_passwords()
+    with TestClient(app) as client:
+        world = World(client, app, app.state.users, people)
+        name, token = world.user()
+        assert world.upload(token, people[:20], expiry_days="1").status_code == 201
+    clock.now += timedelta(days=2)
+    again = create_app(settings, analysis, clock=clock)
+    with TestClient(again):
+        records = AuditTrail(again.state.users.database).records()
+        assert [(r.event.action, r.event.user) for r in records if r.event.action == "cohort.expire"] == [
+            ("cohort.expire", "system")
+        ]
+        owner = again.state.users.principal_for(again.state.users.user_by_name(OPERATOR, name).id)
+        assert again.state.cohorts.list(owner) == []
