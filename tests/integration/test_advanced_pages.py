@@ -147,3 +147,18 @@ def test_share_and_delete_from_the_list(world: World, people: list[str]) -> None
     assert _ids(anna.client.get("/avanceret").text) == []
     other = world.visitor("kommune:751")
     assert other.post(f"/avanceret/kohorter/{cohort_id}/delete", {}).status_code == 404
+
+
+def test_the_local_administrator_sees_the_organisations_cohorts_and_may_only_delete(
+    world: World, people: list[str]
+) -> None:
+    anna = world.visitor()
+    admin = world.visitor("kommune:101", "lokal_admin")
+    cohort_id = _ids(anna.upload(people[:30]).text)[0]
+    page = admin.client.get("/avanceret")
+    assert page.status_code == 200 and _ids(page.text) == [cohort_id]
+    assert 'id="upload-form"' not in page.text and "/share" not in page.text
+    assert admin.client.get(f"/avanceret/rapport/{cohort_id}.csv").status_code == 403  # no individ: no report
+    deleted = admin.post(f"/avanceret/kohorter/{cohort_id}/delete", {})
+    assert deleted.headers["location"] == "/avanceret?done=deleted"
+    assert _ids(anna.client.get("/avanceret").text) == []

@@ -289,3 +289,16 @@ def test_the_guard_remembers_a_deleted_cohort_through_its_trace(world: World) ->
     world.cohorts.expire(world.clock.now)
     other = world.upload(anna, [*base, world.people[51]])  # still too close to the live identical one
     assert other.refusal is not None
+
+
+def test_the_name_defaults_to_the_files_never_to_a_cpr_number(world: World) -> None:
+    anna = world.user("anna")
+    rows = [["CPR"], *[[n] for n in world.people[:12]]]
+    for filename, name in (
+        ("C:\\fakepath\\Borgere i rehab.xlsx", "Borgere i rehab"),
+        (f"{world.people[0]}.csv", "Kohorte"),
+        (None, "Kohorte"),
+    ):
+        path = write_csv(world.tmp / "x.csv", rows)
+        kept = world.cohorts.upload(anna, path, UploadRequest(purpose=PURPOSE, filename=filename))
+        assert kept.cohort is not None and kept.cohort.name == name

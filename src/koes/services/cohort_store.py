@@ -530,7 +530,8 @@ def _one_text(name: str, value: str, limit: int, problems: list[FieldProblem], *
 
 
 def _default_name(filename: str | None) -> str:
-    stem = Path(filename or "").stem.strip()
+    # A browser may send a Windows path ("C:\\fakepath\\x.csv"): the last part, without its extension.
+    stem = Path((filename or "").replace("\\", "/").rsplit("/", 1)[-1]).stem.strip()
     return stem if stem and mask_cpr(stem) == stem else "Kohorte"
 
 
