@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -130,6 +130,8 @@ def test_an_upload_keeps_pseudonyms_only_and_hands_them_to_the_analysis(world: W
     assert (population.id, population.size, population.groups) == (cohort.id, 40, ("indsats", "kontrol"))
     assert [m.line for m in population.members] == list(range(2, 42))
     assert population.members[0].reference == "S-0"
+    assert {m.index_date for m in population.members} == {date(2023, 6, 1)}
+    assert all(isinstance(m.birth_date, date) and m.sex in ("1", "2") for m in population.members)
     assert all(len(m.pseudonym) == 64 for m in population.members)
     assert population.member_table().num_rows == 40
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from koes.appdb.audit import audited_change
@@ -84,19 +84,14 @@ def visible_cohorts(
 
 
 def members_of(database: AppDatabase, cohort_id: str) -> list[Member]:
-    statement = select(CohortMember).where(CohortMember.cohort_id == cohort_id).order_by(CohortMember.line)
+    """The members in file order, read as plain rows (ORM objects would triple the time of 100,000)."""
+    m = CohortMember
+    columns = (m.line, m.pseudonym, m.birth_date, m.sex, m.index_date, m.gruppe, m.reference)
+    statement = select(*columns).where(m.cohort_id == cohort_id).order_by(m.line)
     with database.session() as session:
         return [
-            Member(
-                line=m.line,
-                pseudonym=m.pseudonym,
-                birth_date=m.birth_date,
-                sex=m.sex,
-                index_date=m.index_date,
-                group=m.gruppe,
-                reference=m.reference,
-            )
-            for m in session.scalars(statement)
+            Member(line=r[0], pseudonym=r[1], birth_date=r[2], sex=r[3], index_date=r[4], group=r[5], reference=r[6])
+            for r in session.execute(statement)
         ]
 
 
@@ -124,10 +119,7 @@ def insert_cohort(
         guard(_live_sets(session, cohort.organisation), _traces(session, cohort.organisation, traces_since))
         session.add(Cohort(**vars(cohort), size=len(members)))
         session.flush()
-        for start in range(0, len(members), INSERT_BATCH):
-            session.execute(
-                insert(CohortMember), [_member(cohort.id, m) for m in members[start : start + INSERT_BATCH]]
-            )
+        _insert_members(session, cohort.id, members)
         row = _fetch(session, cohort.id)
         assert row is not None
         return row
@@ -207,17 +199,30 @@ def forget_traces(database: AppDatabase, now: datetime) -> int:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _member(cohort_id: str, m: Member) -> dict[str, object]:
-    return {
-        "cohort_id": cohort_id,
-        "line": m.line,
-        "pseudonym": m.pseudonym,
-        "birth_date": m.birth_date,
-        "sex": m.sex,
-        "index_date": m.index_date,
-        "gruppe": m.group,
-        "reference": m.reference,
-    }
+_MEMBER_COLUMNS = ("cohort_id", "line", "pseudonym", "birth_date", "sex", "index_date", "gruppe", "reference")
+
+
+def _insert_members(session: Session, cohort_id: str, members: Sequence[Member]) -> None:
+    """The members by the driver's own ``executemany``, in batches: SQLAlchemy's parameter handling
+    per row would double the time of a 100,000-person cohort. Dates go as ISO text on SQLite (what
+    SQLAlchemy's ``Date`` stores there) and as dates on PostgreSQL."""
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO cohort_members ({', '.join(_MEMBER_COLUMNS)}) VALUES ({', '.join([mark] * len(_MEMBER_COLUMNS))})"
+    )
+
+    def day(value: date | None) -> object:
+        return value.isoformat() if sqlite and value is not None else value
+
+    for start in range(0, len(members), INSERT_BATCH):
+        batch = members[start : start + INSERT_BATCH]
+        rows = [
+            (cohort_id, m.line, m.pseudonym, day(m.birth_date), m.sex, day(m.index_date), m.group, m.reference)
+            for m in batch
+        ]
+        connection.exec_driver_sql(statement, rows)
 
 
 def _fetch(session: Session, cohort_id: str) -> CohortRow | None:
