@@ -42,6 +42,7 @@ from koes.appdb import cohorts as store
 from koes.appdb import users as user_store
 from koes.appdb.cohorts import CohortRow, NewCohort
 from koes.cohorts.guard import Trace, compare_sets, compare_trace, make_trace, trace_key
+from koes.cohorts.messages import message
 from koes.cohorts.population import CohortPopulation
 from koes.cohorts.report import ValidationReport
 from koes.cohorts.report_codec import dump_report, load_report
@@ -482,7 +483,7 @@ def _uploader(principal: Principal) -> tuple[int, int]:
         raise ForbiddenError("uploading a cohort needs the individ role")
     municipality = principal.home_municipality
     if municipality is None:
-        raise ForbiddenError(CohortRefusedError("not_a_municipality").text("en"))
+        raise ForbiddenError(message("not_a_municipality", "en"))
     if principal.user_id is None:
         raise ForbiddenError("only a user of the app keeps cohorts (give --user at the command line)")
     return municipality, principal.user_id
@@ -567,7 +568,7 @@ def _summary(report: ValidationReport) -> dict[str, Any]:
 
 
 def _kept_note(cohort: CohortInfo, language: str) -> str:
-    return CohortRefusedError("kept", {"expires": cohort.expires_at.date().isoformat()}).text(language)
+    return message("kept", language, expires=cohort.expires_at.date().isoformat())
 
 
 def start_cohort_expiry(
