@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from koes.cohorts.guard import FALSE_POSITIVE_RATE, compare_sets, compare_trace, make_trace, trace_key
+from koes.domain.cpr import mask_cpr
+from koes.services.cohort_store import new_cohort_id
 
 KEY = trace_key(b"k" * 32)
 
@@ -56,3 +58,9 @@ def test_a_trace_never_allows_what_the_exact_rule_refuses(common: int, added: in
     assert estimated.identical == exact.identical
     if exact.too_small(5):
         assert estimated.too_small(5)
+
+
+def test_a_cohort_id_is_random_and_never_cpr_shaped() -> None:
+    ids = {new_cohort_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 22 and mask_cpr(i) == i for i in ids)
