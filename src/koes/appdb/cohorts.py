@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from koes.appdb.audit import audited_change
 from koes.appdb.database import AppDatabase
@@ -57,7 +57,18 @@ class NewCohort:
 
 
 Check = Callable[[CohortRow], None]  # raises when the caller may not do this to the row
-Guard = Callable[[list[tuple[str, set[str]]], list[Trace]], None]  # live sets and traces; raises to refuse
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """A live cohort of the organisation beside the new one: its size and how many members they share."""
+
+    cohort_id: str
+    size: int
+    shared: int
+
+
+Guard = Callable[[list[Overlap], list[Trace]], None]  # the live cohorts and the traces; raises to refuse
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -113,13 +124,15 @@ def insert_cohort(
     event: Callable[[CohortRow], AuditEvent | None],
 ) -> CohortRow:
     """Keep a cohort and its members, after ``guard`` accepted it against the organisation's live
-    cohorts and the traces of those deleted since ``traces_since``; all or nothing."""
+    cohorts and the traces of those deleted since ``traces_since``; all or nothing. The members are
+    inserted first, so that the database counts the overlaps (no other cohort's members are read
+    into memory); a refusal rolls the insert back."""
 
     def change(session: Session) -> CohortRow:
-        guard(_live_sets(session, cohort.organisation), _traces(session, cohort.organisation, traces_since))
         session.add(Cohort(**vars(cohort), size=len(members)))
         session.flush()
         _insert_members(session, cohort.id, members)
+        guard(_overlaps(session, cohort.organisation, cohort.id), _traces(session, cohort.organisation, traces_since))
         row = _fetch(session, cohort.id)
         assert row is not None
         return row
@@ -263,16 +276,20 @@ def _checked(session: Session, cohort_id: str, check: Check) -> CohortRow:
     return row
 
 
-def _live_sets(session: Session, organisation: str) -> list[tuple[str, set[str]]]:
+def _overlaps(session: Session, organisation: str, new_id: str) -> list[Overlap]:
+    """Every other cohort of the organisation with the number of members it shares with ``new_id``,
+    counted by the database (each member looked up by the (cohort, pseudonym) key)."""
+    old, new = aliased(CohortMember), aliased(CohortMember)
     statement = (
-        select(CohortMember.cohort_id, CohortMember.pseudonym)
-        .join(Cohort, Cohort.id == CohortMember.cohort_id)
-        .where(Cohort.organisation == organisation)
+        select(Cohort.id, Cohort.size, func.count(new.pseudonym))
+        .select_from(Cohort)
+        .outerjoin(old, old.cohort_id == Cohort.id)
+        .outerjoin(new, and_(new.cohort_id == new_id, new.pseudonym == old.pseudonym))
+        .where(Cohort.organisation == organisation, Cohort.id != new_id)
+        .group_by(Cohort.id, Cohort.size)
+        .order_by(Cohort.id)
     )
-    sets: dict[str, set[str]] = {}
-    for cohort_id, pseudonym in session.execute(statement):
-        sets.setdefault(cohort_id, set()).add(pseudonym)
-    return sorted(sets.items())
+    return [Overlap(cohort_id, size, int(shared)) for cohort_id, size, shared in session.execute(statement)]
 
 
 def _traces(session: Session, organisation: str, since: datetime) -> list[Trace]:

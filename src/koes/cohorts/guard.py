@@ -96,6 +96,11 @@ def compare_sets(new: Collection[str], old: Collection[str]) -> Difference:
     return Difference(overlap, len(new_set) - overlap, len(old_set) - overlap, new_set == old_set)
 
 
+def compare_counts(new_size: int, old_size: int, shared: int) -> Difference:
+    """Two sets known by their sizes and the size of their intersection (counted by the database)."""
+    return Difference(shared, new_size - shared, old_size - shared, shared == new_size == old_size)
+
+
 def compare_trace(key: bytes, new: Collection[str], trace: Trace) -> Difference:
     overlap = trace.contains(key, new)
     identical = set_digest(key, trace.salt, new) == trace.digest

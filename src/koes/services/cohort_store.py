@@ -41,7 +41,7 @@ from typing import Any, BinaryIO
 from koes.appdb import cohorts as store
 from koes.appdb import users as user_store
 from koes.appdb.cohorts import CohortRow, NewCohort
-from koes.cohorts.guard import Trace, compare_sets, compare_trace, make_trace, trace_key
+from koes.cohorts.guard import Trace, compare_counts, compare_trace, make_trace, trace_key
 from koes.cohorts.messages import message
 from koes.cohorts.population import CohortPopulation
 from koes.cohorts.report import ValidationReport
@@ -253,8 +253,8 @@ class CohortService:
         key, minimum = self.trace_key(), self.settings.cohort_min_difference
         refusal = CohortRefusedError("too_close", {"minimum": minimum, "days": self.settings.cohort_guard_days})
 
-        def guard(live: list[tuple[str, set[str]]], traces: list[Trace]) -> None:
-            if any(compare_sets(pseudonyms, old).too_small(minimum) for _, old in live):
+        def guard(live: list[store.Overlap], traces: list[Trace]) -> None:
+            if any(compare_counts(len(pseudonyms), o.size, o.shared).too_small(minimum) for o in live):
                 raise refusal
             if any(compare_trace(key, pseudonyms, trace).too_small(minimum) for trace in traces):
                 raise refusal

@@ -7,7 +7,14 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from koes.cohorts.guard import FALSE_POSITIVE_RATE, compare_sets, compare_trace, make_trace, trace_key
+from koes.cohorts.guard import (
+    FALSE_POSITIVE_RATE,
+    compare_counts,
+    compare_sets,
+    compare_trace,
+    make_trace,
+    trace_key,
+)
 from koes.domain.cpr import mask_cpr
 from koes.services.cohort_store import new_cohort_id
 
@@ -64,3 +71,10 @@ def test_a_cohort_id_is_random_and_never_cpr_shaped() -> None:
     ids = {new_cohort_id() for _ in range(2000)}
     assert len(ids) == 2000
     assert all(len(i) == 22 and mask_cpr(i) == i for i in ids)
+
+
+def test_counts_from_the_database_give_the_same_difference_as_the_sets() -> None:
+    base = _people(0, 50)
+    for new in ([*base, *_people(50, 1)], base[1:], base, _people(100, 3), [*base[2:], *_people(50, 2)]):
+        shared = len(set(new) & set(base))
+        assert compare_counts(len(new), len(base), shared) == compare_sets(new, base)
