@@ -68,6 +68,11 @@ class Settings:
     cohort_max_rows: int = 500_000  # rows with content under the header
     cohort_max_expanded_mb: int = 400  # what an XLSX may unpack to, all its parts together (zip bombs)
     cohort_max_mixed_percent: int = 10  # rows whose CPR cell is text, not a number, beyond this share: refused
+    # Kept cohorts (docs/advanced.md): how long they live, and the differencing guard at upload.
+    cohort_days: int = 90  # a cohort is deleted this many days after upload unless its owner chooses less
+    cohort_max_days: int = 365  # and never kept longer than this
+    cohort_min_difference: int = 5  # a cohort differing from another of the organisation by fewer persons: refused
+    cohort_guard_days: int = 90  # a deleted cohort still counts for the guard this long (as a keyed trace)
 
     @property
     def warehouse(self) -> Path:
@@ -127,6 +132,10 @@ def _coerce(name: str, raw: str) -> Any:
         "cohort_max_rows",
         "cohort_max_expanded_mb",
         "cohort_max_mixed_percent",
+        "cohort_days",
+        "cohort_max_days",
+        "cohort_min_difference",
+        "cohort_guard_days",
         "token_days",
         "token_max_days",
     ):

@@ -69,7 +69,13 @@ def server(
     small_load: LoadResult, small_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("browser-data")
-    settings = Settings(data_dir=data_dir, warehouse_dir=small_settings.warehouse, threads=1, memory_limit="2GB")
+    settings = Settings(
+        data_dir=data_dir,
+        warehouse_dir=small_settings.warehouse,
+        pseudonym_key_file=small_settings.pseudonym_key,  # cohort uploads link to the release with its key
+        threads=1,
+        memory_limit="2GB",
+    )
     database = open_app_database(settings)
     try:
         trail = AuditTrail(database)

@@ -13,14 +13,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import inspect, text
@@ -33,6 +36,7 @@ from koes.privacy.credentials import totp_code
 from koes.privacy.roles import allowed, may_grant, reaches_all_orgs, role_names, totp_required
 from koes.services.analysis import AnalysisService
 from koes.services.audit import AuditTrail
+from koes.services.cohort_store import UploadRequest
 from koes.services.saved import SavedAnalysisService
 from koes.services.signin import SignInService
 from koes.services.tokens import TokenService
@@ -76,12 +80,16 @@ class World:
     tokens: TokenService
     clock: Clock
     callers: dict[str, tuple[Principal | None, str | None]] = field(default_factory=dict)
+    people: list[str] = field(default_factory=list)  # CPR numbers of the release (cohort uploads)
 
     def user(self, org: str, *roles: str, password: str | None = None) -> Principal:
         created = self.users.create_user(OPERATOR, f"u-{unique_name()}", organisation=org, password=password)
         for role in roles:
             self.users.grant(OPERATOR, created.id, role)
         return self.users.principal_for(created.id)
+
+    def users_name(self, principal: Principal) -> str:
+        return principal.user
 
     def token(self, principal: Principal) -> str:
         return self.tokens.create_for(OPERATOR, principal.user_id or 0, "test").secret
@@ -92,16 +100,49 @@ class World:
 
     def call(self, method: str, url: str, token: str | None, body: Any = None) -> Any:
         headers = bearer(token) if token else {}
+        if isinstance(body, CohortUpload):
+            files = {"file": ("kohorte.csv", body.content, "text/csv")}
+            return self.client.request(method, url, files=files, data={"purpose": body.purpose}, headers=headers)
         return self.client.request(method, url, json=body, headers=headers)
+
+    def cohort_of(self, owner: Principal) -> str:
+        """A cohort kept by ``owner`` (uploaded as an individ user of its organisation, whatever its roles)."""
+        uploader = replace(owner, roles=frozenset({"individ"}))
+        upload = CohortUpload(cohort_csv(self.people))
+        kept = self.app.state.cohorts.upload(uploader, io.BytesIO(upload.content), UploadRequest(upload.purpose))
+        assert kept.cohort is not None, kept.refusal
+        return str(kept.cohort.id)
 
     @property
     def trail(self) -> AuditTrail:
         return AuditTrail(self.database)
 
 
+@dataclass(frozen=True)
+class CohortUpload:
+    """A multipart cohort upload in the matrix (the other requests are JSON)."""
+
+    content: bytes
+    purpose: str = "Matrixtest af adgang"
+
+
+def cohort_csv(people: list[str]) -> bytes:
+    return ("CPR-nr.\r\n" + "".join(f"{n[:6]}-{n[6:]}\r\n" for n in people)).encode()
+
+
+@pytest.fixture(scope="module")
+def release_people(small_extracts: Path) -> list[str]:
+    periods = pq.read_table(small_extracts / "cpr_adresser.parquet").to_pylist()
+    return sorted({p["pnr"] for p in periods if p["kommunekode"] == "0101" and p["til_dato"] is None})[:12]
+
+
 @pytest.fixture
 def world(
-    small_load: LoadResult, small_settings: Settings, analysis: AnalysisService, app_db_url: str
+    small_load: LoadResult,
+    small_settings: Settings,
+    analysis: AnalysisService,
+    app_db_url: str,
+    release_people: list[str],
 ) -> Iterator[World]:
     settings = replace(small_settings, app_db_url=app_db_url)
     clock = Clock()
@@ -109,7 +150,7 @@ def world(
     users = app.state.users
     users.passwords = fast_passwords()
     with TestClient(app) as client:
-        w = World(client, app, users.database, users, app.state.tokens, clock)
+        w = World(client, app, users.database, users, app.state.tokens, clock, people=release_people)
         for name, roles in CALLERS.items():
             if roles is None:
                 w.callers[name] = (None, None)
@@ -142,6 +183,14 @@ def _deactivated_id(w: World, own: bool) -> int:
 def _token_id(w: World, caller: Principal | None, own: bool) -> int:
     owner = caller if own and caller is not None and caller.user_id else w.user(OTHER)
     return w.tokens.create_for(OPERATOR, owner.user_id or 0, "x").info.id
+
+
+def _cohort_id(w: World, caller: Principal | None, own: bool) -> str:
+    """Own: the caller's own cohort if it may keep one, else a colleague's (a local administrator
+    deletes those). Other: a cohort of another organisation."""
+    if own and caller is not None and caller.may("individual_rows"):
+        return w.cohort_of(caller)
+    return w.cohort_of(w.user(_org(own), "individ"))
 
 
 def _saved_id(w: World, caller: Principal | None, own: bool) -> int:
@@ -226,6 +275,19 @@ REQUESTS: dict[tuple[str, str], Build] = {
         {"name": f"m-{unique_name()}"},
     ),
     ("DELETE", f"{V1}/analyses/{{analysis_id}}"): lambda w, c, own: (f"{V1}/analyses/{_saved_id(w, c, own)}", None),
+    # A cohort is uploaded for the caller's own municipality: "other" changes nothing there.
+    ("POST", f"{V1}/cohorts"): lambda w, c, own: (f"{V1}/cohorts", CohortUpload(cohort_csv(w.people))),
+    ("GET", f"{V1}/cohorts"): lambda w, c, own: (f"{V1}/cohorts", None),
+    ("GET", f"{V1}/cohorts/{{cohort_id}}"): lambda w, c, own: (f"{V1}/cohorts/{_cohort_id(w, c, own)}", None),
+    ("GET", f"{V1}/cohorts/{{cohort_id}}/report"): lambda w, c, own: (
+        f"{V1}/cohorts/{_cohort_id(w, c, own)}/report",
+        None,
+    ),
+    ("DELETE", f"{V1}/cohorts/{{cohort_id}}"): lambda w, c, own: (f"{V1}/cohorts/{_cohort_id(w, c, own)}", None),
+    ("POST", f"{V1}/cohorts/{{cohort_id}}/shares"): lambda w, c, own: (
+        f"{V1}/cohorts/{_cohort_id(w, c, own)}/shares",
+        {"users": [w.users_name(w.user(OWN, "individ"))]},
+    ),
 }
 # Endpoints whose resource belongs to one user (the caller): another's is not found, whatever the role.
 OWN_ACCOUNT = {("DELETE", f"{V1}/tokens/{{token_id}}")}
@@ -236,6 +298,11 @@ OWN_ORGANISATION = {
     ("GET", f"{V1}/analyses/{{analysis_id}}"),
     ("PATCH", f"{V1}/analyses/{{analysis_id}}"),
     ("DELETE", f"{V1}/analyses/{{analysis_id}}"),
+    # Cohorts never cross organisations (tests/integration/test_cohorts_api.py covers colleagues).
+    ("GET", f"{V1}/cohorts/{{cohort_id}}"),
+    ("GET", f"{V1}/cohorts/{{cohort_id}}/report"),
+    ("DELETE", f"{V1}/cohorts/{{cohort_id}}"),
+    ("POST", f"{V1}/cohorts/{{cohort_id}}/shares"),
 }
 # Organisation-scoped endpoints that name no organisation (they list the caller's reach).
 UNTARGETED = {("GET", f"{V1}/recertification")}

@@ -1,8 +1,9 @@
 """Schemathesis against the published OpenAPI, signed in: no 5xx, and every error in the one envelope.
 
 The schema is the app's own ``/api/v1/openapi.json``; requests go to the ASGI app in-process (no
-network). Every operation is exercised twice: as an ``aggregeret`` analyst and as a
-``system_admin`` (so the administration endpoints run past the permission gate). Each caller has
+network). Every operation is exercised three times: as an ``aggregeret`` analyst, as a
+``system_admin`` (so the administration endpoints run past the permission gate) and as an
+``individ`` caseworker (so do the cohort endpoints, multipart uploads included). Each caller has
 an app database of its own, seeded with a few other users. After a successful POST or DELETE the
 caller gets its role back (if a generated ``DELETE /grants/{id}`` revoked it) and a fresh token (a
 ``DELETE /tokens/{id}`` may revoke it): the rest of the run must not turn into 401s and 403s.
@@ -41,7 +42,7 @@ ENDPOINT_PERMISSIONS = endpoint_permissions()
 
 pytestmark = pytest.mark.xdist_group("schemathesis")
 
-ROLES = ("aggregeret", "system_admin")
+ROLES = ("aggregeret", "system_admin", "individ")
 MAX_EXAMPLES = 8  # per operation, mode and caller: 16 operations × 2 modes × 2 callers stay well under a minute
 # The documented operations: all of the table but the docs page and the schema itself.
 ENDPOINTS_WITH_A_SCHEMA = [key for key in ENDPOINT_PERMISSIONS if not key[1].endswith(("/docs", "/openapi.json"))]

@@ -6,18 +6,21 @@ describe it for queries (a test checks that the two agree).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
@@ -245,3 +248,81 @@ class SavedAnalysis(Base):
     shared: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Cohort(Base):
+    """A kept CPR population (the Advanced route), owned by a user, kept for its organisation until
+    ``expires_at``. ``id`` is random and unguessable; ``report`` is the validation report as JSON
+    (line numbers and reasons, never a CPR number)."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        CheckConstraint("expires_at > created_at", name="expiry"),
+        CheckConstraint("size >= 0", name="size"),
+        Index("ix_cohorts_organisation", "organisation"),
+        Index("ix_cohorts_owner_id", "owner_id"),
+        Index("ix_cohorts_expires_at", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(32), ForeignKey("organisations.key"))
+    owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    purpose: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    size: Mapped[int] = mapped_column(Integer)
+    release_id: Mapped[str] = mapped_column(String(64))
+    report: Mapped[str] = mapped_column(Text)
+
+
+class CohortMember(Base):
+    """A member of a kept cohort: the pseudonym, never the CPR number (nor the uploaded file)."""
+
+    __tablename__ = "cohort_members"
+    __table_args__ = (
+        PrimaryKeyConstraint("cohort_id", "line", name="pk_cohort_members"),
+        UniqueConstraint("cohort_id", "pseudonym", name="uq_cohort_members_cohort_id"),
+    )
+
+    cohort_id: Mapped[str] = mapped_column(String(32), ForeignKey("cohorts.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column(Integer)
+    pseudonym: Mapped[str] = mapped_column(String(64))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))
+    index_date: Mapped[date | None] = mapped_column(Date)
+    gruppe: Mapped[str | None] = mapped_column(String(100))
+    reference: Mapped[str | None] = mapped_column(String(200))
+
+
+class CohortShare(Base):
+    """A colleague (same organisation, holding ``individ``) a cohort is shared with."""
+
+    __tablename__ = "cohort_shares"
+    __table_args__ = (
+        PrimaryKeyConstraint("cohort_id", "user_id", name="pk_cohort_shares"),
+        Index("ix_cohort_shares_user_id", "user_id"),
+    )
+
+    cohort_id: Mapped[str] = mapped_column(String(32), ForeignKey("cohorts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
+    shared_by: Mapped[str] = mapped_column(String(64))
+    shared_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CohortTrace(Base):
+    """What the differencing guard keeps of a deleted cohort until ``forget_at``: its size, a keyed
+    Bloom filter of its pseudonyms and a keyed digest of the whole set; never a pseudonym."""
+
+    __tablename__ = "cohort_traces"
+    __table_args__ = (Index("ix_cohort_traces_organisation", "organisation"),)
+
+    cohort_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    salt: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[str] = mapped_column(String(64))
+    hashes: Mapped[int] = mapped_column(Integer)
+    bloom: Mapped[bytes] = mapped_column(LargeBinary)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    forget_at: Mapped[datetime] = mapped_column(UTCDateTime())

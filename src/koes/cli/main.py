@@ -29,6 +29,7 @@ from koes.services.analysis import AnalysisFailedError, AnalysisService, NoRelea
 from koes.services.appdb import AppDatabase, AppDatabaseError, open_app_database
 from koes.services.audit import AuditTrail, parse_anchor, parse_instant
 from koes.services.catalog import service_catalog
+from koes.services.cohort_store import CohortInfo, CohortService, UploadRequest, UploadResult
 from koes.services.cohorts import CheckRequest, CohortRefusedError, check_cohort_file
 from koes.services.demo import ensure_demo_users
 from koes.services.export import DELIMITERS, check_downloadable, to_csv
@@ -917,7 +918,8 @@ def sessions_purge(ctx: typer.Context) -> None:
 
 
 cohort_app = typer.Typer(
-    help="CPR populations (Advanced): check an upload before anything is kept.", no_args_is_help=True
+    help="CPR populations (Advanced): check an upload, keep it as a cohort, list and delete cohorts.",
+    no_args_is_help=True,
 )
 app.add_typer(cohort_app, name="cohort")
 
@@ -973,6 +975,117 @@ def cohort_check(
     else:
         for line in check.report.to_text(lang.value):
             typer.echo(line)
+
+
+UserOption = Annotated[
+    str | None,
+    typer.Option("--user", help="The app user acting (default: KOES_LOCAL_USER); it must hold individ."),
+]
+
+
+@cohort_app.command("upload")
+def cohort_upload(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A CSV or XLSX file with a CPR column.")],
+    org: Annotated[str, typer.Option("--org", help="Your municipality: kommunekode (101) or kommune:101.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="Why the cohort is kept (required, audited).")],
+    days: Annotated[int | None, typer.Option("--days", help="Keep it this many days (default 90).")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX: the sheet to read (default: the first).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The cohort's name (default: the file's).")] = None,
+    user: UserOption = None,
+    lang: Annotated[Language, typer.Option("--lang", help="Language of the report.")] = Language.DA,
+    warehouse: Annotated[Path | None, typer.Option("--warehouse", help="Warehouse folder.")] = None,
+) -> None:
+    """Check a CPR population and keep it as a cohort: the report, then the cohort's id.
+
+    Only pseudonyms are kept (never the file or a CPR number), until the expiry. A cohort that
+    differs from another of the organisation by fewer than 5 persons is refused (exit 1).
+    """
+    settings = _settings(ctx, warehouse_dir=warehouse)
+    if not file.is_file():
+        _fail(f"{file} is not a file")
+    municipality = _kommunekode(org)
+    request = UploadRequest(purpose=purpose, name=name, days=days, sheet=sheet, filename=file.name)
+    with _cohort_service(settings) as (service, principal_of):
+        principal = principal_of(user)
+        if principal.home_municipality != municipality:
+            _fail(f"--org: {principal.user} is a user of {principal.organisation}, not kommune:{municipality}")
+        try:
+            result = service.upload(principal, file, request)
+        except CohortRefusedError as exc:
+            _stop(exc.text(lang.value))
+    _print_upload(result, lang.value)
+
+
+def _print_upload(result: UploadResult, language: str) -> None:
+    lines = result.report.to_text(language)[:-1]  # the check's last line says nothing is kept
+    for line in lines:
+        typer.echo(line)
+    if result.cohort is None:
+        assert result.refusal is not None
+        _stop(result.refusal.text(language))
+    typer.echo(result.to_json(language)["report"]["note"])
+    typer.echo(f"Kohorte / cohort: {result.cohort.id}")
+
+
+@cohort_app.command("list")
+def cohort_list(ctx: typer.Context, user: UserOption = None) -> None:
+    """The user's cohorts and those shared with it (a local administrator: its organisation's)."""
+    with _cohort_service(_settings(ctx)) as (service, principal_of):
+        cohorts = service.list(principal_of(user))
+    table = Table(title=f"{len(cohorts)} cohort(s)")
+    for column in ("id", "name", "owner", "persons", "created", "expires", "shared with", "purpose"):
+        table.add_column(column)
+    for c in cohorts:
+        table.add_row(*_cohort_row(c))
+    Console(width=max(200, console.width)).print(table)
+
+
+def _cohort_row(c: CohortInfo) -> list[str]:
+    return [
+        c.id,
+        c.name,
+        c.owner,
+        str(c.size),
+        c.created_at.date().isoformat(),
+        c.expires_at.date().isoformat(),
+        ", ".join(c.shared_with),
+        c.purpose,
+    ]
+
+
+@cohort_app.command("delete")
+def cohort_delete(
+    ctx: typer.Context,
+    cohort_id: Annotated[str, typer.Argument(metavar="ID", help="The cohort's id (koes cohort list).")],
+    user: UserOption = None,
+) -> None:
+    """Delete a cohort at once (its owner, or the organisation's local administrator)."""
+    with _cohort_service(_settings(ctx)) as (service, principal_of):
+        deleted = service.delete(principal_of(user), cohort_id)
+    console.print(f'Cohort {deleted.id} "{deleted.name}" deleted.', markup=False, highlight=False)
+
+
+@contextmanager
+def _cohort_service(settings: Settings) -> Iterator[tuple[CohortService, Any]]:
+    """The cohort service and a function from a user name (None: the local user) to its principal."""
+    database = _app_database(settings)
+    trail = AuditTrail(database)
+    users = UserService(trail)
+
+    def principal_of(name: str | None) -> Any:
+        username = name or settings.local_user
+        try:
+            return users.principal_for(users.user_by_name(OPERATOR, username).id)
+        except NotFoundError:
+            _fail(f"--user: there is no app user {username!r} (create one with koes users create)")
+
+    try:
+        yield CohortService(settings, trail, users), principal_of
+    except (NotFoundError, ForbiddenError, InvalidInputError, AppDatabaseError) as exc:
+        _stop(str(exc))
+    finally:
+        database.dispose()
 
 
 def _kommunekode(text: str) -> int:

@@ -69,6 +69,11 @@ ACTIONS = (
     "analysis.save",
     "analysis.update",
     "analysis.delete",
+    # kept cohorts (Advanced): their use (members handed to an analysis), sharing, deletion, expiry
+    "cohort.use",
+    "cohort.share",
+    "cohort.delete",
+    "cohort.expire",
 )
 ADMIN_ACTIONS = (
     "user.create",

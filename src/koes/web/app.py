@@ -24,6 +24,7 @@ from koes.services.account import AccountService
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.cohort_store import CohortService, start_cohort_expiry
 from koes.services.oidc import OidcClient, OidcConfig
 from koes.services.organisations import organisations_in_use
 from koes.services.reports import ReportService
@@ -78,6 +79,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         raise
 
     reports = ReportService(analysis)
+    cohorts = CohortService(settings, trail, users, clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -88,11 +90,14 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
             else None
         )
         sweeping = start_session_sweeper(SessionService(trail, settings, clock), stop)
+        _expire_cohorts(cohorts)  # at start-up, before the first request; then every few minutes
+        expiring = start_cohort_expiry(cohorts, stop)
         yield
         stop.set()  # let the warming thread finish its query before the engine and database close
         if warming is not None:
             warming.join(timeout=60)
         sweeping.join(timeout=60)
+        expiring.join(timeout=60)
         if owned:
             analysis.close()
         database.dispose()
@@ -110,6 +115,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     app.state.service = analysis
     app.state.reports = reports
     app.state.saved = SavedAnalysisService(trail, analysis.catalog, clock)
+    app.state.cohorts = cohorts
     app.state.audit = trail
     app.state.users = users
     app.state.tokens = tokens
@@ -140,6 +146,15 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _expire_cohorts(cohorts: CohortService) -> None:
+    try:
+        count = cohorts.expire()
+        if count:
+            log.info("deleted %d expired cohort(s) at start-up", count)
+    except Exception:
+        log.warning("deleting expired cohorts at start-up failed", exc_info=True)
 
 
 def _prewarm_in_background(

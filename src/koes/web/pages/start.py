@@ -45,7 +45,7 @@ async def start(request: Request) -> Response:
     user = await run_in_threadpool(user_view, pages, principal, lang_of(request))
     routes = [RouteCard("standard", "/standard"), RouteCard("analyse", "/analyse")]
     if principal.may("individual_rows"):
-        routes.append(RouteCard("avanceret", None))
+        routes.append(RouteCard("avanceret", "/avanceret"))
     permissions = [p for p in permission_names() if principal.may(p)]
     password_link = await run_in_threadpool(account_service(request).has_password, session.user_id)
     return render(
