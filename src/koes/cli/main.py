@@ -428,7 +428,7 @@ def _print_result(result: AnalysisResult, language: str) -> None:
     console.print(table)
     console.print(
         f"Release {p.release_id} ({p.extract_period}) · {p.suppression_rule} · {result.cells_suppressed} hidden cell(s)"
-        f" · {p.engine} · {p.generated_at}",
+        f" · {p.geography.get(language, '')} · {p.engine} · {p.generated_at}",
         markup=False,
         highlight=False,
     )

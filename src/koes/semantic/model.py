@@ -132,6 +132,18 @@ class Lookup:
     table: str
     key: str
     value: str
+    # A versioned lookup (regions, koes.query.geography) holds each key's value for a span of years
+    # in ``first_year``/``last_year`` columns: joined on the event's year (as it was) or one year.
+    versioned: bool = False
+
+    @property
+    def columns(self) -> frozenset[str]:
+        extra = {VERSION_FIRST, VERSION_LAST} if self.versioned else set()
+        return frozenset({self.key, self.value, *extra})
+
+
+VERSION_FIRST = "first_year"
+VERSION_LAST = "last_year"
 
 
 @dataclass(frozen=True)

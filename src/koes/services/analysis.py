@@ -209,6 +209,7 @@ class AnalysisService:
             exact=all(b.exact for b in protected),
             method=control.method.value,
             notes={language: control.note(language, Exactness.of(protected)) for language in ("da", "en")},
+            geography={language: plan.geography.label(language) for language in ("da", "en")},
         )
         return AnalysisResult(plan.request, plan, protected, provenance)
 
@@ -223,12 +224,18 @@ class AnalysisService:
         if home in self._municipalities:
             return home
         org = principal.organisation
-        own = [m.code for m in self._municipalities.values() if org.kind == "region" and m.region == org.code]
+        own = self._region_members.get(org.code or 0, set()) if org.kind == "region" else set()
         return min(own or self._municipalities)
 
     def plan_context(self, principal: Principal) -> PlanContext:
         """What the planner knows: the release's years, the country, the principal's municipality."""
-        return PlanContext(self._open().years, self._municipalities, self._regions, principal.home_municipality)
+        return PlanContext(
+            self._open().years,
+            self._municipalities,
+            self._regions,
+            principal.home_municipality,
+            self._refdata.geography,
+        )
 
     # --- principals and scope --------------------------------------------------------------
     def local_principal(self) -> Principal:
@@ -236,10 +243,7 @@ class AnalysisService:
         return Principal(self.settings.local_user, organisation, frozenset({self.settings.local_role}))
 
     def scope_of(self, principal: Principal) -> Scope:
-        regions: dict[int, set[int]] = {}
-        for m in self._municipalities.values():
-            regions.setdefault(m.region, set()).add(m.code)
-        return scope_for(principal, regions)
+        return scope_for(principal, self._region_members)
 
     # --- the release -----------------------------------------------------------------------
     def release_id(self) -> str:
@@ -320,7 +324,17 @@ class AnalysisService:
 
     @cached_property
     def _regions(self) -> dict[int, str]:
-        return {r.code: r.name for r in self._refdata.regions}
+        """Every region there has been (versioned geography): code → Danish name."""
+        return {r.code: r.name_da for r in self._refdata.geography.regions}
+
+    @cached_property
+    def _region_members(self) -> dict[int, set[int]]:
+        """Each region's municipalities over its whole life: a region's users see its citizens'
+        history (Region Østdanmark's users that of its 46 municipalities, also before 2027)."""
+        regions: dict[int, set[int]] = {}
+        for m in self._refdata.geography.memberships:
+            regions.setdefault(m.region_code, set()).add(m.kommunekode)
+        return regions
 
     @cached_property
     def _weights(self) -> StandardWeights:

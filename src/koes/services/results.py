@@ -37,6 +37,7 @@ class Provenance:
     exact: bool
     method: str = "suppression"  # perturbation | suppression (koes.services.disclosure)
     notes: Mapping[str, str] = field(default_factory=dict)  # language → what <5 and x mean
+    geography: Mapping[str, str] = field(default_factory=dict)  # language → which regions (koes.query.geography)
 
     def suppression_description(self, language: str = "da") -> str:
         return self.suppression_descriptions.get(language) or self.suppression_descriptions["da"]
@@ -56,6 +57,7 @@ class Provenance:
             "generated_at": self.generated_at,
             "scope": self.scope,
             "exact_figures": self.exact,
+            "geography": self.geography.get(language) or self.geography.get("da", ""),
         }
 
 
