@@ -248,3 +248,23 @@ def test_forms_need_the_csrf_token_and_pages_the_analysis_permission(world: Worl
         assert nobody.get(url).status_code == 403
     signed_out = world.client.get("/analyse?perspective=somatik", follow_redirects=False)
     assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/login?next=")
+
+
+def test_the_builder_chooses_the_geography_and_the_page_says_which(world: World) -> None:
+    """The regions control: the default (the release's last day), as they were, or as of the
+    release's first day; the chosen one is kept by the form and named under the figures."""
+    anna = world.visitor()
+    base = "/analyse?perspective=somatik&measure=indlaeggelser&row=region&from=2022&to=2023"
+    page = anna.get(base + "&geography=as_it_was").text
+    select = page.split('name="geography"', 1)[1].split("</select>", 1)[0]
+    assert re.search(r'<option value="as_it_was"\s+selected', select)
+    assert 'value="2022-01-01"' in select and "5 regioner" in select
+    assert "Regioner som de var på hændelsens dato" in page
+    assert "Regioner pr. 2023-12-31" in anna.get(base).text  # the default, named
+    assert [r[0] for r in pivot(page)[1:-1]] == [
+        "Region Nordjylland",
+        "Region Midtjylland",
+        "Region Syddanmark",
+        "Region Hovedstaden",
+        "Region Sjælland",
+    ]

@@ -12,10 +12,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
+from koes.domain.geography import Geography
 from koes.engines.base import Engine, EngineError, Row
 from koes.privacy.access import Organisation, Principal, scope_for
 from koes.privacy.audit import AuditEvent
@@ -226,6 +227,21 @@ class AnalysisService:
         org = principal.organisation
         own = self._region_members.get(org.code or 0, set()) if org.kind == "region" else set()
         return min(own or self._municipalities)
+
+    @property
+    def geography(self) -> Geography:
+        """The versioned regions (koes.domain.geography)."""
+        return self._refdata.geography
+
+    def geography_days(self) -> tuple[date, ...]:
+        """The first day of the release and every later day in it on which the regions changed:
+        the days an "as of" choice can usefully name."""
+        years = self._open().years
+        if not years:
+            return ()
+        first, last = date(years[0], 1, 1), date(years[-1], 12, 31)
+        changes = {m.valid_from for m in self.geography.memberships if first < m.valid_from <= last}
+        return (first, *sorted(changes))
 
     def plan_context(self, principal: Principal) -> PlanContext:
         """What the planner knows: the release's years, the country, the principal's municipality."""
