@@ -276,6 +276,7 @@ def _measure(item: Mapping[str, Any], element: str) -> Measure:
         ),
         downloadable=bool(item.get("downloadable", True)),
         decimals=int(item.get("decimals", 0)),
+        applies_until=int(item["applies_until"]) if "applies_until" in item else None,
     )
 
 

@@ -237,6 +237,9 @@ class Measure:
     decimals: int = 0
     label_template: Label | None = None  # a rate's label with PER_PLACEHOLDER for its time unit
     time_unit: TimeUnit | None = None  # set in a plan: the time unit a rate is expressed in
+    # The last year the measure means something (co-financing ends with 2026: the rule table's last
+    # activity or shadow rule); a cell with a later year says "ikke relevant efter <year>", not 0.
+    applies_until: int | None = None
 
     @property
     def is_base(self) -> bool:

@@ -23,6 +23,7 @@ import pytest
 from handmade import Extracts, Warehouse, build, cpr, d
 from koes.domain.periods import YearRange
 from koes.privacy.access import Organisation, Principal
+from koes.query.assemble import TOTAL
 from koes.services.analysis import AnalysisService
 from koes.synthetic.writer import ExtractFormat
 from support import TOTAL_KEY, result_cells
@@ -146,3 +147,38 @@ def _area(result: Any, area: str) -> dict[tuple[Any, ...], Any]:
     index = next(i for i, b in enumerate(result.blocks) if b.area is not None and b.area.id == area)
     cells = result_cells(result, "indlaeggelser", index)
     return {_key(c): v for (_, c), v in cells.items() if c != TOTAL_KEY}
+
+
+def test_cofinancing_across_the_reform_says_not_applicable_after_2026(service: AnalysisService) -> None:
+    """2026: co-financing (the shadow calculation under kmf-2019) and the shadow measure agree;
+    2027 (kmf-2027, the transition): co-financing is "ikke relevant efter 2026", never 0, and so
+    is a total reaching into 2027; the shadow amount goes on."""
+    request = {
+        "perspective": "somatik",
+        "measures": ["medfinansiering_kr", "medfinansiering_skygge_kr", "medfinansiering_pr_borger"],
+        "columns": ["aar"],
+        "period": {"from": "2026", "to": "2027"},
+    }
+    result = service.run(request, EXACT)
+    block = result.blocks[0]
+    cofinancing, shadow, per_citizen = result.measures
+    y2026, y2027, total = (TOTAL, 0), (TOTAL, 1), (TOTAL, TOTAL)
+    assert block.col_keys == ((2026,), (2027,))
+    assert result.cell(block, cofinancing, y2026)["value"] > 0
+    assert result.cell(block, cofinancing, y2026)["value"] == result.cell(block, shadow, y2026)["value"]
+    for measure in (cofinancing, per_citizen):
+        for key in (y2027, total):
+            cell = result.cell(block, measure, key)
+            assert (cell["value"], cell["status"], cell["display"]) == (
+                None,
+                "not_applicable",
+                "ikke relevant efter 2026",
+            )
+    assert result.cell(block, cofinancing, y2027, "en")["display"] == "not applicable after 2026"
+    assert result.cell(block, shadow, y2027)["value"] > 0
+    table = result.table("da")
+    assert table[1][1 + 0] == result.cell(block, cofinancing, y2026)["value"]  # 2026 co-financing, a number
+    assert "ikke relevant efter 2026" in table[1]
+    as_json = result.to_json("da")
+    assert as_json["measures"][0]["applies_until"] == 2026
+    assert "applies_until" not in as_json["measures"][1]
