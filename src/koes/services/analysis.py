@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from koes.domain.geography import Geography
+from koes.domain.rules import rules_by_year
 from koes.engines.base import Engine, EngineError, Row
 from koes.privacy.access import Organisation, Principal, scope_for
 from koes.privacy.audit import AuditEvent
@@ -62,6 +63,7 @@ class _Opened:
     rule_versions: Mapping[str, str]
     counting: BaseCounting
     control: Control
+    cofinancing: tuple[tuple[str, str, date, date], ...] = ()  # the release's rule periods
 
 
 class AnalysisService:
@@ -211,6 +213,10 @@ class AnalysisService:
             method=control.method.value,
             notes={language: control.note(language, Exactness.of(protected)) for language in ("da", "en")},
             geography={language: plan.geography.label(language) for language in ("da", "en")},
+            cofinancing={
+                language: "; ".join(r.text(language) for r in rules_by_year(opened.cofinancing, plan.period.years))
+                for language in ("da", "en")
+            },
         )
         return AnalysisResult(plan.request, plan, protected, provenance)
 
@@ -317,6 +323,7 @@ class AnalysisService:
                 control.recount_threshold, {} if self.settings.exact_bases else rows_per_person_year(manifest)
             ),
             control=control,
+            cofinancing=_cofinancing_periods(engine),
         )
 
     def close(self) -> None:
@@ -400,3 +407,13 @@ def open_engine(settings: Settings, release: Release) -> Engine:
     from koes.engines.duckdb import DuckDBEngine
 
     return DuckDBEngine(release.serving_file, release.id, threads=settings.threads, memory_limit=settings.memory_limit)
+
+
+def _cofinancing_periods(engine: Engine) -> tuple[tuple[str, str, date, date], ...]:
+    """The co-financing rule versions the release was computed with, and their periods."""
+    rows = engine.execute("SELECT DISTINCT version, basis, valid_from, valid_to FROM rule_cofinancing")
+    return tuple((str(r["version"]), str(r["basis"]), _as_date(r["valid_from"]), _as_date(r["valid_to"])) for r in rows)
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

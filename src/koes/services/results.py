@@ -42,6 +42,7 @@ class Provenance:
     method: str = "suppression"  # perturbation | suppression (koes.services.disclosure)
     notes: Mapping[str, str] = field(default_factory=dict)  # language → what <5 and x mean
     geography: Mapping[str, str] = field(default_factory=dict)  # language → which regions (koes.query.geography)
+    cofinancing: Mapping[str, str] = field(default_factory=dict)  # language → each year's co-financing rule
 
     def suppression_description(self, language: str = "da") -> str:
         return self.suppression_descriptions.get(language) or self.suppression_descriptions["da"]
@@ -62,6 +63,7 @@ class Provenance:
             "scope": self.scope,
             "exact_figures": self.exact,
             "geography": self.geography.get(language) or self.geography.get("da", ""),
+            "cofinancing_rules": self.cofinancing.get(language) or self.cofinancing.get("da", ""),
         }
 
 

@@ -182,3 +182,5 @@ def test_cofinancing_across_the_reform_says_not_applicable_after_2026(service: A
     as_json = result.to_json("da")
     assert as_json["measures"][0]["applies_until"] == 2026
     assert "applies_until" not in as_json["measures"][1]
+    rules = as_json["provenance"]["cofinancing_rules"]
+    assert rules.startswith("2026: kmf-2019 (fast a conto") and "2027: kmf-2027 (overgangsordning" in rules
