@@ -122,5 +122,12 @@ def own_region(geography: Geography, choice: GeographyChoice, kommune: int, year
     return RegionArea(tuple(runs), tuple(regions))
 
 
+def map_regions(geography: Geography, choice: GeographyChoice, last_year: int) -> dict[int, frozenset[int]]:
+    """The regions a map outlines (region code → municipalities): as of the chosen day, or, as
+    they were, those of the period's last day (a map is one picture of one day's regions)."""
+    day = choice.as_of or date(last_year, 12, 31)
+    return {r.code: geography.municipalities_of(r.code, day) for r in geography.regions_on(day)}
+
+
 def choice_json(choice: GeographyChoice | None) -> dict[str, Any]:
     return {} if choice is None else {"geography": choice.to_json()}

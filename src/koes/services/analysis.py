@@ -24,6 +24,8 @@ from koes.privacy.audit import AuditEvent
 from koes.privacy.suppression import DisclosureRule
 from koes.query.assemble import StandardWeights, assemble
 from koes.query.bases import BaseCounting
+from koes.query.geography import map_regions
+from koes.query.plan import Plan
 from koes.query.planner import Municipality, PlanContext, plan_request
 from koes.query.request import AnalysisRequest, FieldProblem, RequestError, parse_request
 from koes.query.scope import Scope, ScopedPlan, ScopedQuery, apply_scope
@@ -238,6 +240,10 @@ class AnalysisService:
     def geography(self) -> Geography:
         """The versioned regions (koes.domain.geography)."""
         return self._refdata.geography
+
+    def map_regions(self, plan: Plan) -> dict[int, frozenset[int]]:
+        """The regions a map of ``plan`` outlines, each with its municipalities."""
+        return map_regions(self.geography, plan.geography, plan.period.last // 100)
 
     def geography_days(self) -> tuple[date, ...]:
         """The first day of the release and every later day in it on which the regions changed:

@@ -235,7 +235,13 @@ def _map(
         highlight=t("reports.map_highlight", name=own.name if own else ""),
     )
     areas = views.map_areas(result, measure, lang)
-    svg = choropleth_svg(areas, texts, fmt=lambda v: number(v, measure.decimals, lang), highlight=home)
+    svg = choropleth_svg(
+        areas,
+        texts,
+        fmt=lambda v: number(v, measure.decimals, lang),
+        highlight=home,
+        regions=service.map_regions(result.plan),
+    )
     return Markup(svg)
 
 

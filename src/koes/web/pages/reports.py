@@ -168,7 +168,13 @@ def _context(service: ReportService, result: ReportResult, lang: str, may_export
         highlight=t("reports.map_highlight", name=own),
     )
     areas = views.map_areas(table_view, measure, lang)
-    svg = choropleth_svg(areas, texts, fmt=lambda v: number(v, measure.decimals, lang), highlight=chosen.municipality)
+    svg = choropleth_svg(
+        areas,
+        texts,
+        fmt=lambda v: number(v, measure.decimals, lang),
+        highlight=chosen.municipality,
+        regions=service.analysis.map_regions(table_view.plan),
+    )
     query = urlencode({k: v for k, v in chosen.to_json().items() if v is not None})
     charts = _charts(result, lang, t, own)
     return {
