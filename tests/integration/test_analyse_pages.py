@@ -268,3 +268,16 @@ def test_the_builder_chooses_the_geography_and_the_page_says_which(world: World)
         "Region Hovedstaden",
         "Region Sjælland",
     ]
+
+
+def test_a_user_of_a_ceased_region_sees_why_not_an_empty_page(world: World) -> None:
+    from datetime import date
+
+    world.app.state.service.today = lambda: date(2027, 1, 1)
+    hanne = world.visitor("region:1084")
+    response = hanne.get("/analyse?perspective=somatik&measure=indlaeggelser&row=koen")
+    assert response.status_code == 403
+    assert "Din organisation er ophørt" in response.text
+    assert "Region Hovedstaden, ophørte 2026-12-31" in response.text and "Region Østdanmark" in response.text
+    denied = [e for e in world.records(hanne.username) if e.outcome == "denied"]
+    assert denied  # the refusal is audited

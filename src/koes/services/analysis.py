@@ -41,6 +41,7 @@ from koes.services.audit import (
     views_event,
     views_failed_event,
 )
+from koes.services.ceased import OrganisationCeasedError, ceased
 from koes.services.disclosure import Control, Exactness, protect
 from koes.services.noise import disclosure_control
 from koes.services.results import AnalysisResult, Provenance
@@ -73,6 +74,7 @@ class AnalysisService:
         self.settings = settings
         self.audit = audit  # when set, every run() writes one audit record, whatever its outcome
         self.catalog = catalog or default_catalog()
+        self.today: Callable[[], date] = _today  # which organisations have ceased depends on the day
         self.rule = DisclosureRule(
             threshold=settings.suppression_threshold, rounding=settings.suppression_rounding or None
         )
@@ -126,7 +128,7 @@ class AnalysisService:
     def record_failure(self, summary: str, principal: Principal, action: str, error: Exception) -> None:
         """Audit a page that was refused (``denied``) or could not be answered (``error``)."""
         if self.audit is not None:
-            scope = self.scope_of(principal).fingerprint()
+            scope = self.scope_fingerprint(principal)
             self.audit.record(views_failed_event(summary, principal, action, error, scope, self._serving_id()))
 
     def warm(self, raw: object, principal: Principal, language: str = "da") -> None:
@@ -140,7 +142,7 @@ class AnalysisService:
         except RequestError:
             request = None
         return failed_analysis_event(
-            raw, principal, action, error, request, self.scope_of(principal).fingerprint(), self._serving_id()
+            raw, principal, action, error, request, self.scope_fingerprint(principal), self._serving_id()
         )
 
     def _serving_id(self) -> str | None:
@@ -270,7 +272,19 @@ class AnalysisService:
         organisation = Organisation.parse(self.settings.local_org)
         return Principal(self.settings.local_user, organisation, frozenset({self.settings.local_role}))
 
+    def scope_fingerprint(self, principal: Principal) -> str:
+        """The scope's fingerprint for an audit record; "" for a ceased organisation (no scope)."""
+        try:
+            return self.scope_of(principal).fingerprint()
+        except OrganisationCeasedError:
+            return ""
+
     def scope_of(self, principal: Principal) -> Scope:
+        """The principal's scope; none, with a message saying why, for an organisation that ceased
+        (a region merged into Region Østdanmark: its users are moved by the national authority)."""
+        gone = ceased(self.geography, principal.organisation, self.today())
+        if gone is not None:
+            raise OrganisationCeasedError(gone)
         return scope_for(principal, self._region_members)
 
     # --- the release -----------------------------------------------------------------------
@@ -423,3 +437,7 @@ def _cofinancing_periods(engine: Engine) -> tuple[tuple[str, str, date, date], .
 
 def _as_date(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()

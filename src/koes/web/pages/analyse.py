@@ -26,6 +26,7 @@ from koes.query.scope import ScopeDeniedError
 from koes.semantic.members import members
 from koes.semantic.model import Catalog, Dimension
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
+from koes.services.ceased import OrganisationCeasedError
 from koes.services.export import Export, check_downloadable, export
 from koes.services.results import AnalysisResult
 from koes.services.saved import NotFoundError, SavedAnalysis, SavedAnalysisService
@@ -34,7 +35,7 @@ from koes.web.builder import BuilderState, fitted, from_query
 from koes.web.formats import number
 from koes.web.i18n import Translator, has_message
 from koes.web.maps import MapTexts, choropleth_svg
-from koes.web.pages.common import error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
 from koes.web.pages.downloads import attachment, delimiter, format_of
 from koes.web.pages.figures import chart, provenance
 from koes.web.pages.forms import Checkboxes, Option, Select
@@ -85,6 +86,9 @@ async def builder(request: Request) -> Response:
         outcome = await run_in_threadpool(_answer, service, state, principal, lang)
     except NoReleaseError:
         return error_page(request, 503, "no_release")
+    except OrganisationCeasedError as gone:
+        await refused(request, pages, principal, "analysis")
+        return ceased_page(request, gone.ceased)
     except ScopeDeniedError:
         return await refused(request, pages, principal, "analysis")
     user = await run_in_threadpool(user_view, pages, principal, lang)
