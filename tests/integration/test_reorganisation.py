@@ -4,6 +4,7 @@ a user of a region that ceased is told so by the analysis service, the API and t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,7 +23,12 @@ from koes.services.reorganisation import ReorganisationService
 from koes.services.users import OPERATOR, ConflictError, ForbiddenError, NotFoundError, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
-from support import SettableClock, fast_passwords
+from koes.web.app import create_app
+from support import SettableClock, api_token, bearer, fast_passwords
+
+with warnings.catch_warnings():  # Starlette prefers httpx2 to httpx; either drives the TestClient
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
 
 NEW_YEAR_2027 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 PASSWORD = "Korrekt-hest-batteri"
@@ -117,3 +123,19 @@ def test_a_user_of_a_ceased_region_is_told_so(small_load: LoadResult, small_sett
         assert len(east) == 46 and {101, 265} <= east
     finally:
         service.close()
+
+
+def test_the_api_says_why_a_ceased_region_gets_no_data(small_load: LoadResult, small_settings: Settings) -> None:
+    service = AnalysisService(small_settings)
+    service.today = lambda: date(2027, 1, 1)
+    token = api_token(small_settings, ["aggregeret"], "region:1085")
+    try:
+        with TestClient(create_app(small_settings, service), headers=bearer(token)) as client:
+            response = client.post("/api/v1/analysis", json={"perspective": "somatik", "measures": ["indlaeggelser"]})
+    finally:
+        service.close()
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == (
+        "Your organisation, Region Sjælland, ceased on 2026-12-31. "
+        "Ask the national administrator to move your user to Region Østdanmark."
+    )
