@@ -261,6 +261,8 @@ def test_the_builder_chooses_the_geography_and_the_page_says_which(world: World)
     assert 'value="2022-01-01"' in select and "5 regioner" in select
     assert "Regioner som de var på hændelsens dato" in page
     assert "Regioner pr. 2023-12-31" in anna.get(base).text  # the default, named
+    offered = re.findall(r'name="f\.region" value="(\d+)"', page)
+    assert offered == ["1081", "1082", "1083", "1084", "1085"]  # no Region Østdanmark before 2027
     assert [r[0] for r in pivot(page)[1:-1]] == [
         "Region Nordjylland",
         "Region Midtjylland",

@@ -24,7 +24,7 @@ from koes.privacy.audit import AuditEvent
 from koes.privacy.suppression import DisclosureRule
 from koes.query.assemble import StandardWeights, assemble
 from koes.query.bases import BaseCounting
-from koes.query.geography import map_regions
+from koes.query.geography import map_regions, parse_geography, regions_of, resolve
 from koes.query.plan import Plan
 from koes.query.planner import Municipality, PlanContext, plan_request
 from koes.query.request import AnalysisRequest, FieldProblem, RequestError, parse_request
@@ -246,6 +246,17 @@ class AnalysisService:
     def map_regions(self, plan: Plan) -> dict[int, frozenset[int]]:
         """The regions a map of ``plan`` outlines, each with its municipalities."""
         return map_regions(self.geography, plan.geography, plan.period.last // 100)
+
+    def regions_offered(self, raw: Mapping[str, Any]) -> frozenset[int]:
+        """The regions a region filter offers for a request (JSON form): those of its geography over
+        the release (as it was: every region of its years; else the regions of the day)."""
+        years = self._open().years
+        choice, _ = parse_geography(raw.get("geography"))
+        if not years:
+            return frozenset()
+        resolved = resolve(choice, years)
+        kommuner = frozenset(self._municipalities)
+        return frozenset(regions_of(self.geography, resolved, kommuner, range(years[0], years[-1] + 1)))
 
     def geography_days(self) -> tuple[date, ...]:
         """The first day of the release and every later day in it on which the regions changed:

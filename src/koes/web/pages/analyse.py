@@ -289,7 +289,7 @@ def _form(
         for i in range(COLUMN_SLOTS)
     ]
     year_options = [str(y) for y in reversed(years)]
-    filters = _filters(state, dimensions, years, lang)
+    filters = _filters(state, dimensions, years, lang, service.regions_offered(state.to_request(catalog)))
     return {
         "perspective": perspective,
         "measures": measures,
@@ -353,13 +353,16 @@ def _axis(
 
 
 def _filters(
-    state: BuilderState, dimensions: tuple[Dimension, ...], years: tuple[int, ...], lang: str
+    state: BuilderState, dimensions: tuple[Dimension, ...], years: tuple[int, ...], lang: str, regions: frozenset[int]
 ) -> list[Checkboxes]:
+    """Checkboxes per dimension; a region filter offers the regions of the chosen geography."""
     out = []
     for d in dimensions:
         if d.id in NOT_FILTERS:
             continue
         known = members(d, years)
+        if d.members.name == "regions":
+            known = tuple(m for m in known if m.value in regions or _text(m.value) in state.filter_values(d.id))
         if not 0 < len(known) <= MAX_FILTER_MEMBERS:
             continue
         ticked = set(state.filter_values(d.id))
