@@ -184,3 +184,13 @@ def test_cofinancing_across_the_reform_says_not_applicable_after_2026(service: A
     assert "applies_until" not in as_json["measures"][1]
     rules = as_json["provenance"]["cofinancing_rules"]
     assert rules.startswith("2026: kmf-2019 (fast a conto") and "2027: kmf-2027 (overgangsordning" in rules
+
+
+def test_contacts_carry_the_hospital_owner_of_their_date(world: Warehouse) -> None:
+    """Herlev belongs to Region Hovedstaden on 31 December 2026 and to Region Østdanmark the next day."""
+    owners = world.rows("SELECT date, hospital_region FROM contacts WHERE hospital_id = 'herlev' ORDER BY date")
+    assert [(str(day), region) for day, region in owners] == [
+        ("2026-12-31", HOVEDSTADEN),
+        ("2027-01-01", OSTDANMARK),
+        ("2027-03-01", OSTDANMARK),
+    ]
