@@ -115,11 +115,6 @@ def _refdata_members(name: str, ref: RefData) -> tuple[Member, ...]:
     raise KeyError(f"no reference member list named {name!r}")
 
 
-def municipality_regions() -> Mapping[int, int]:
-    """Each municipality's region (kommunekode → region code), from the reference data."""
-    return {m.code: m.region_code for m in _refdata().municipalities}
-
-
 def geography() -> Geography:
     """The versioned regions and memberships, from the reference data."""
     return _refdata().geography
