@@ -281,5 +281,7 @@ def test_a_user_of_a_ceased_region_sees_why_not_an_empty_page(world: World) -> N
     assert response.status_code == 403
     assert "Din organisation er ophørt" in response.text
     assert "Region Hovedstaden, ophørte 2026-12-31" in response.text and "Region Østdanmark" in response.text
+    report = hanne.get("/standard/medfinansiering")
+    assert report.status_code == 403 and "Region Hovedstaden, ophørte 2026-12-31" in report.text
     denied = [e for e in world.records(hanne.username) if e.outcome == "denied"]
-    assert denied  # the refusal is audited
+    assert len(denied) == 2  # each refusal is audited

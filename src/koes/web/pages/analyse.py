@@ -86,8 +86,7 @@ async def builder(request: Request) -> Response:
         outcome = await run_in_threadpool(_answer, service, state, principal, lang)
     except NoReleaseError:
         return error_page(request, 503, "no_release")
-    except OrganisationCeasedError as gone:
-        await refused(request, pages, principal, "analysis")
+    except OrganisationCeasedError as gone:  # the service recorded the refusal
         return ceased_page(request, gone.ceased)
     except ScopeDeniedError:
         return await refused(request, pages, principal, "analysis")
