@@ -149,3 +149,17 @@ def test_a_user_without_a_grant_builds_nothing(page: Page) -> None:
     response = page.request.get("/analyse?perspective=somatik")
     assert response.status == 403 or "/login" in response.url
     assert "pivot" not in response.text()
+
+
+def test_the_regions_control_chooses_the_geography(page: Page) -> None:
+    """The "Regioner" control: as they were on each date, kept in the address and named under the
+    figures; the default names the release's last day."""
+    sign_in(page, ANALYST, DEMO_PASSWORD, next_path="/analyse")
+    page.goto("/analyse?perspective=somatik&measure=indlaeggelser&row=region")
+    expect(page.locator("dd.geography")).to_have_text(re.compile(r"^Regioner pr\. \d{4}-12-31$"))
+    page.get_by_label("Regioner", exact=True).select_option("as_it_was")
+    page.get_by_role("button", name="Vis", exact=True).click()
+    assert "geography=as_it_was" in page.url
+    expect(page.get_by_label("Regioner", exact=True)).to_have_value("as_it_was")
+    expect(page.locator("dd.geography")).to_have_text("Regioner som de var på hændelsens dato")
+    expect(page.locator(f"{PIVOT} tbody tr")).to_have_count(6)  # five regions and the total

@@ -248,3 +248,40 @@ def test_forms_need_the_csrf_token_and_pages_the_analysis_permission(world: Worl
         assert nobody.get(url).status_code == 403
     signed_out = world.client.get("/analyse?perspective=somatik", follow_redirects=False)
     assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/login?next=")
+
+
+def test_the_builder_chooses_the_geography_and_the_page_says_which(world: World) -> None:
+    """The regions control: the default (the release's last day), as they were, or as of the
+    release's first day; the chosen one is kept by the form and named under the figures."""
+    anna = world.visitor()
+    base = "/analyse?perspective=somatik&measure=indlaeggelser&row=region&from=2022&to=2023"
+    page = anna.get(base + "&geography=as_it_was").text
+    select = page.split('name="geography"', 1)[1].split("</select>", 1)[0]
+    assert re.search(r'<option value="as_it_was"\s+selected', select)
+    assert 'value="2022-01-01"' in select and "5 regioner" in select
+    assert "Regioner som de var på hændelsens dato" in page
+    assert "Regioner pr. 2023-12-31" in anna.get(base).text  # the default, named
+    offered = re.findall(r'name="f\.region" value="(\d+)"', page)
+    assert offered == ["1081", "1082", "1083", "1084", "1085"]  # no Region Østdanmark before 2027
+    assert [r[0] for r in pivot(page)[1:-1]] == [
+        "Region Nordjylland",
+        "Region Midtjylland",
+        "Region Syddanmark",
+        "Region Hovedstaden",
+        "Region Sjælland",
+    ]
+
+
+def test_a_user_of_a_ceased_region_sees_why_not_an_empty_page(world: World) -> None:
+    from datetime import date
+
+    world.app.state.service.today = lambda: date(2027, 1, 1)
+    hanne = world.visitor("region:1084")
+    response = hanne.get("/analyse?perspective=somatik&measure=indlaeggelser&row=koen")
+    assert response.status_code == 403
+    assert "Din organisation er ophørt" in response.text
+    assert "Region Hovedstaden, ophørte 2026-12-31" in response.text and "Region Østdanmark" in response.text
+    report = hanne.get("/standard/medfinansiering")
+    assert report.status_code == 403 and "Region Hovedstaden, ophørte 2026-12-31" in report.text
+    denied = [e for e in world.records(hanne.username) if e.outcome == "denied"]
+    assert len(denied) == 2  # each refusal is audited

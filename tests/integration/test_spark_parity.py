@@ -359,14 +359,15 @@ def test_a_failing_query_raises_a_safe_engine_error(small_load: LoadResult, spar
 
 
 def test_engines_on_one_session_keep_their_views_apart(small_load: LoadResult, spark_session: SparkSession) -> None:
+    # dim_region holds every region there has been: the five of 2007–2026 and Region Østdanmark.
     release = small_load.release
     first = SparkEngine(release.parquet_dir, release.id, session=spark_session)
     second = SparkEngine(release.parquet_dir, release.id, session=spark_session)
     try:
-        assert first.execute("SELECT count(*) AS n FROM dim_region") == [{"n": 5}]
-        assert second.execute("SELECT count(*) AS n FROM dim_region") == [{"n": 5}]
+        assert first.execute("SELECT count(*) AS n FROM dim_region") == [{"n": 6}]
+        assert second.execute("SELECT count(*) AS n FROM dim_region") == [{"n": 6}]
         first.close()  # drops the first engine's views; the second's were never shared
-        assert second.execute("SELECT count(*) AS n FROM dim_region") == [{"n": 5}]
+        assert second.execute("SELECT count(*) AS n FROM dim_region") == [{"n": 6}]
         assert "dim_region" not in {t.name for t in spark_session.catalog.listTables()}
     finally:
         second.close()

@@ -34,6 +34,7 @@ from koes.services.cohorts import CheckRequest, CohortRefusedError, check_cohort
 from koes.services.demo import ensure_demo_users
 from koes.services.export import DELIMITERS, check_downloadable, to_csv
 from koes.services.organisations import list_organisations
+from koes.services.reorganisation import ReorganisationService
 from koes.services.results import AnalysisResult
 from koes.services.sessions import SessionService
 from koes.services.signin import KeyFileError
@@ -429,7 +430,7 @@ def _print_result(result: AnalysisResult, language: str) -> None:
     console.print(table)
     console.print(
         f"Release {p.release_id} ({p.extract_period}) · {p.suppression_rule} · {result.cells_suppressed} hidden cell(s)"
-        f" · {p.engine} · {p.generated_at}",
+        f" · {p.geography.get(language, '')} · {p.engine} · {p.generated_at}",
         markup=False,
         highlight=False,
     )
@@ -582,6 +583,30 @@ def orgs_list(
         code = "" if o.code is None else str(o.code)
         table.add_row(o.key, o.kind, code, o.name, "" if o.region is None else str(o.region))
     console.print(table)
+
+
+@orgs_app.command("create-region")
+def orgs_create_region(
+    ctx: typer.Context,
+    code: Annotated[int, typer.Argument(help="A region code declared in the reference data, e.g. 1086.")],
+) -> None:
+    """Create a region declared in the reference data (Region Østdanmark) as an organisation. Audited."""
+    with _admin(ctx) as admin:
+        row = ReorganisationService(admin.users.trail, load_refdata().geography).create_region(OPERATOR, code)
+    console.print(f"Organisation {row.key} ({row.name}) created.", markup=False, highlight=False)
+
+
+@orgs_app.command("move-users")
+def orgs_move_users(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The region that ceased, e.g. region:1084.")],
+    target: Annotated[str, typer.Argument(help="The region that succeeds it, e.g. region:1086.")],
+) -> None:
+    """Move every user of a region that ceased to its successor; grants go with them. Audited per user."""
+    with _admin(ctx) as admin:
+        service = ReorganisationService(admin.users.trail, load_refdata().geography)
+        moved = service.move_users(OPERATOR, source, target)
+    console.print(f"{len(moved)} user(s) moved from {source} to {target}.", markup=False, highlight=False)
 
 
 audit_app = typer.Typer(

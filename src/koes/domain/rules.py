@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -124,6 +125,44 @@ def load_rules(folder: Path | None = None) -> RuleSet:
         ),
         versions=versions,
     )
+
+
+# What each basis means for a municipality (provenance, exports, docs/geography.md).
+BASIS_LABELS: dict[str, dict[str, str]] = {
+    "activity": {"da": "aktivitetsbaseret betaling", "en": "activity-based payment"},
+    "shadow": {"da": "fast a conto; aktivitetsbeløb er en skyggeberegning", "en": "fixed a-conto; shadow calculation"},
+    "transition": {
+        "da": "overgangsordning 2027–2028; ingen aktivitetsbaseret medfinansiering",
+        "en": "2027–2028 transition; no activity-based co-financing",
+    },
+    "abolished": {"da": "medfinansieringen er afskaffet", "en": "co-financing abolished"},
+}
+
+
+@dataclass(frozen=True)
+class YearRule:
+    """The co-financing rule version in force in a year (on 1 July: versions change on 1 January)."""
+
+    year: int
+    version: str
+    basis: str
+
+    def text(self, language: str = "da") -> str:
+        label = BASIS_LABELS.get(self.basis, {}).get(language, self.basis)
+        return f"{self.year}: {self.version} ({label})"
+
+
+def rules_by_year(rows: Iterable[tuple[str, str, date, date]], years: Iterable[int]) -> tuple[YearRule, ...]:
+    """Each year's rule version and basis from (version, basis, valid_from, valid_to) rows: what a
+    release spanning 2026–2028 says about each year's co-financing."""
+    periods = sorted(set(rows), key=lambda r: r[2])
+    out = []
+    for year in years:
+        mid = date(year, 7, 1)
+        found = next(((v, b) for v, b, first, last in periods if first <= mid <= last), None)
+        if found is not None:
+            out.append(YearRule(year, *found))
+    return tuple(out)
 
 
 def rule_problems(rules: RuleSet) -> list[str]:

@@ -22,6 +22,8 @@ from koes.etl.validate import Accounting
 # person so zone maps let a one-municipality query skip most blocks.
 RELEASE_TABLES: tuple[str, ...] = (
     "dim_region",
+    "dim_region_membership",
+    "dim_hospital_region",
     "dim_municipality",
     "dim_hospital",
     "dim_diagnosis",

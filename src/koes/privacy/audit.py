@@ -50,6 +50,9 @@ ACTIONS = (
     "grant.revoke",
     "token.create",
     "token.revoke",
+    # organisations that change (a region created, its users moved: the 2027 region reform)
+    "organisation.create",
+    "user.move",
     # a signed-in user changing its own password (denied: a wrong current password, counted like a sign-in)
     "password.change",
     # sign-in and second factors (never the password, a code, a secret or a token)
@@ -86,6 +89,8 @@ ADMIN_ACTIONS = (
     "grant.revoke",
     "token.create",
     "token.revoke",
+    "organisation.create",
+    "user.move",
 )
 # Free text that a person or a request may have shaped: each is checked for CPR numbers.
 TEXT_FIELDS = ("user", "organisation", "action", "summary", "purpose", "release_id")

@@ -7,7 +7,8 @@ narrowed to what the request can see:
 
 * a period dimension (year, quarter, month): the members within the request's period;
 * the municipality of residence: the municipalities of the block's scope (the principal's scope,
-  within the comparison area and any municipality filter); the region: their regions;
+  within the comparison area and any municipality filter); the region: their regions under the
+  plan's geography (as it was over 2026–2027: five regions and Region Østdanmark);
 * any other dimension: its members, within the request's filter on it and the perspective's fixed
   filter (the psychiatry perspective lists no somatic sector).
 
@@ -20,9 +21,10 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from koes.query.geography import regions_of
 from koes.query.plan import Plan
 from koes.query.request import Period
-from koes.semantic.members import members, municipality_regions
+from koes.semantic.members import geography, members
 from koes.semantic.model import Dimension
 
 Key = tuple[Any, ...]
@@ -45,7 +47,7 @@ def listed(dimension: Dimension, plan: Plan, kommuner: frozenset[int] | None) ->
     if dimension.attributes == ("kommunekode",) and dimension.members.kind == "refdata":
         if kommuner is None:
             return None
-        values: tuple[Any, ...] = _residence(dimension, kommuner)
+        values: tuple[Any, ...] = _residence(dimension, kommuner, plan)
     else:
         values = tuple(m.value for m in members(dimension, plan.period.years))
         if dimension.members.kind == "period":
@@ -59,10 +61,9 @@ def listed(dimension: Dimension, plan: Plan, kommuner: frozenset[int] | None) ->
     return values
 
 
-def _residence(dimension: Dimension, kommuner: frozenset[int]) -> tuple[Any, ...]:
-    if dimension.members.name == "regions":
-        regions = municipality_regions()
-        return tuple(sorted({regions[k] for k in kommuner if k in regions}))
+def _residence(dimension: Dimension, kommuner: frozenset[int], plan: Plan) -> tuple[Any, ...]:
+    if dimension.members.name == "regions":  # the regions of the plan's geography over its period
+        return tuple(sorted(regions_of(geography(), plan.geography, kommuner, plan.period.years)))
     return tuple(sorted(kommuner))
 
 

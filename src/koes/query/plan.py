@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from koes.query.geography import AS_IT_WAS_CHOICE, GeographyChoice
 from koes.query.request import AnalysisRequest, Period
 from koes.semantic.model import Dimension, Measure, MeasureInput, Noise, Segment, Source, TimeUnit
 
@@ -45,6 +46,9 @@ class Area:
     kommuner: frozenset[int]
     label_da: str
     label_en: str
+    # A region "as it was" changes members over time: (first year, last year, municipalities) runs,
+    # each event counted only in its year's run. Empty: ``kommuner`` in every year.
+    by_year: tuple[tuple[int, int, frozenset[int]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class AggregateQuery:
     base_count: BaseCount = BaseCount.PERSONS
     narrowing: Narrowing | None = None  # only rows with one of these values (None: every row)
     time_unit: TimeUnit = TimeUnit.YEAR  # of person-units and citizen-time (the plan's rates)
+    geography: GeographyChoice = AS_IT_WAS_CHOICE  # which regions a region lookup joins (as it was)
 
 
 @dataclass(frozen=True)
@@ -77,3 +82,4 @@ class Plan:
     queries: tuple[AggregateQuery, ...]
     areas: tuple[Area, ...] = ()  # comparison areas, in row order
     time_unit: TimeUnit = TimeUnit.YEAR  # rates over time are per citizen and this unit
+    geography: GeographyChoice = AS_IT_WAS_CHOICE  # the regions a region split, filter or area uses

@@ -31,6 +31,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from koes.domain.geography import Geography
+from koes.query.geography import GeographyChoice, own_region, resolve
 from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan
 from koes.query.request import AnalysisRequest, FieldProblem, Period, RequestError
 from koes.semantic.model import (
@@ -70,6 +72,8 @@ class PlanContext:
     municipalities: Mapping[int, Municipality]
     regions: Mapping[int, str]
     home_municipality: int | None = None
+    # Versioned regions (koes.domain.geography); None: each municipality's ``region`` in every year.
+    geography: Geography | None = None
 
 
 def plan_request(request: AnalysisRequest, catalog: Catalog, context: PlanContext) -> Plan:
@@ -80,12 +84,13 @@ def plan_request(request: AnalysisRequest, catalog: Catalog, context: PlanContex
     requested = tuple(catalog.measures[m] for m in request.measures)
     measures = tuple(in_plan(m, catalog, unit) for m in requested)
     base = _base_measures(requested, catalog, unit)
-    areas = _areas(request, context, catalog.similar.count)
-    planner = _Planner(request, catalog, period, unit, base)
+    geography = resolve(request.geography, context.years)
+    areas = _areas(request, context, catalog.similar.count, period, geography)
+    planner = _Planner(request, catalog, period, unit, base, geography)
     queries: list[AggregateQuery] = []
     for area in areas or (None,):
         queries.extend(planner.queries(rows + columns, base, measures, area))
-    return Plan(request, period, rows, columns, measures, base, tuple(queries), areas, unit)
+    return Plan(request, period, rows, columns, measures, base, tuple(queries), areas, unit, geography)
 
 
 def time_unit_of(request: AnalysisRequest, period: Period) -> TimeUnit:
@@ -185,8 +190,15 @@ def _base_measures(requested: tuple[Measure, ...], catalog: Catalog, unit: TimeU
 
 class _Planner:
     def __init__(
-        self, request: AnalysisRequest, catalog: Catalog, period: Period, unit: TimeUnit, base: tuple[Measure, ...]
+        self,
+        request: AnalysisRequest,
+        catalog: Catalog,
+        period: Period,
+        unit: TimeUnit,
+        base: tuple[Measure, ...],
+        geography: GeographyChoice,
     ) -> None:
+        self.geography = geography
         self.request = request
         self.catalog = catalog
         self.period = period
@@ -285,6 +297,7 @@ class _Planner:
             area=area,
             strata=strata,
             time_unit=self.unit,
+            geography=self.geography,
         )
 
     def _noise(self, measure: Measure, source: Source) -> Noise:
@@ -334,7 +347,9 @@ def _grouping_sets(rows: tuple[str, ...], cols: tuple[str, ...]) -> tuple[tuple[
     return tuple(dict.fromkeys((rows + cols, rows, cols, ())))
 
 
-def _areas(request: AnalysisRequest, context: PlanContext, similar_count: int) -> tuple[Area, ...]:
+def _areas(
+    request: AnalysisRequest, context: PlanContext, similar_count: int, period: Period, geography: GeographyChoice
+) -> tuple[Area, ...]:
     if not request.comparison:
         return ()
     if request.filter_values("kommune") is not None:
@@ -362,14 +377,26 @@ def _areas(request: AnalysisRequest, context: PlanContext, similar_count: int) -
                 )
             ]
         )
-    region = frozenset(m.code for m in context.municipalities.values() if m.region == own.region)
     similar = _similar(own, context, similar_count)
     return (
         Area("kommune", frozenset({own.code}), own.name, own.name),
-        Area("region", region, context.regions[own.region], context.regions[own.region]),
+        _region_area(own, context, period, geography),
         Area("land", frozenset(context.municipalities), "Hele landet", "Denmark"),
         Area("lignende", similar, "Sammenlignelige kommuner", "Similar municipalities"),
     )
+
+
+def _region_area(own: Municipality, context: PlanContext, period: Period, geography: GeographyChoice) -> Area:
+    """The own region under the request's geography; as it was, the region of each year (its
+    label names them in time order: "Region Hovedstaden → Region Østdanmark")."""
+    if context.geography is None:
+        region = frozenset(m.code for m in context.municipalities.values() if m.region == own.region)
+        return Area("region", region, context.regions[own.region], context.regions[own.region])
+    area = own_region(context.geography, geography, own.code, period.years)
+    names = [context.geography.region(code) for code in area.regions]
+    label = " → ".join(r.name_da for r in names)  # regions go by their Danish names in both languages
+    by_year = area.runs if len(area.runs) > 1 else ()
+    return Area("region", area.kommuner, label, label, by_year)
 
 
 def _similar(own: Municipality, context: PlanContext, count: int) -> frozenset[int]:

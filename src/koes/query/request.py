@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from koes.domain.cpr import mask_cpr
+from koes.query.geography import GeographyChoice, choice_json, parse_geography
 from koes.semantic.model import Catalog, Dimension
 
 PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
-KNOWN_FIELDS = frozenset({"perspective", "measures", "rows", "columns", "filters", "segment", "period", "comparison"})
+KNOWN_FIELDS = frozenset(
+    {"perspective", "measures", "rows", "columns", "filters", "segment", "period", "comparison", "geography"}
+)
 COMPARISON_DIMENSIONS = frozenset({"kommune", "region"})
 
 
@@ -81,6 +84,7 @@ class AnalysisRequest:
     period: Period | None = None
     comparison: bool = False
     comparison_municipality: int | None = None
+    geography: GeographyChoice | None = None  # None: the regions of the release's last day
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -104,6 +108,8 @@ class AnalysisRequest:
                 {"municipality": self.comparison_municipality} if self.comparison_municipality else self.comparison
             ),
         }
+        # Only when chosen: a request without a choice keeps the canonical text (and cache key) it had.
+        out.update(choice_json(self.geography))
         return out
 
     def canonical(self) -> str:
@@ -144,6 +150,9 @@ def parse_request(raw: object, catalog: Catalog) -> AnalysisRequest:
     segment = _segment(raw.get("segment"), catalog, problems)
     period = _period(raw.get("period"), problems)
     comparison, municipality = _comparison(raw.get("comparison", False), problems)
+    geography, geography_problem = parse_geography(raw.get("geography"))
+    if geography_problem is not None:
+        problems.append(FieldProblem("geography", geography_problem, "geography"))
     if comparison and COMPARISON_DIMENSIONS & set(rows + columns):
         problems.append(
             FieldProblem(
@@ -164,6 +173,7 @@ def parse_request(raw: object, catalog: Catalog) -> AnalysisRequest:
         period=period,
         comparison=comparison,
         comparison_municipality=municipality,
+        geography=geography,
     )
 
 

@@ -29,13 +29,16 @@ from collections.abc import Iterable
 
 import sqlglot.expressions as exp
 
-from koes.query.plan import AggregateQuery, BaseCount, MeasureColumn, Narrowing
+from koes.query.geography import region_year
+from koes.query.plan import AggregateQuery, Area, BaseCount, MeasureColumn, Narrowing
 from koes.query.scope import ScopedQuery
 from koes.semantic.loader import literal
 from koes.semantic.model import (
     EVENTS_PREFIX,
     KEY_PREFIX,
     LARGEST_PREFIX,
+    VERSION_FIRST,
+    VERSION_LAST,
     Aggregation,
     Dimension,
     MeasureInput,
@@ -305,12 +308,37 @@ def _inner(query: AggregateQuery, kommuner: frozenset[int], everywhere: bool) ->
     for dimension in _lookups(query):
         assert dimension.lookup is not None
         alias = f"l_{dimension.id}"
-        on = exp.EQ(
+        on: exp.Expr = exp.EQ(
             this=exp.column(dimension.lookup.key, table=alias),
             expression=exp.column(source.attributes[dimension.attribute], table=FACT),
         )
+        if dimension.lookup.versioned:
+            on = exp.and_(on, _version(alias, query), copy=False)
         select = select.join(exp.to_table(dimension.lookup.table).as_(alias), on=on, join_type="LEFT", copy=False)
     return select.where(exp.and_(*_conditions(query, kommuner, everywhere), copy=False), copy=False)
+
+
+def _version(alias: str, query: AggregateQuery) -> exp.Expr:
+    """The span of a versioned lookup (regions) that holds: the event's year (as it was) or the
+    year of the chosen day (as of a date); spans are whole years (koes.domain.geography)."""
+    year = region_year(query.geography)
+    at: exp.Expr = exp.column(query.source.attributes["year"], table=FACT) if year is None else exp.Literal.number(year)
+    return exp.Between(this=at, low=exp.column(VERSION_FIRST, table=alias), high=exp.column(VERSION_LAST, table=alias))
+
+
+def _area_years(area: Area, source: Source) -> exp.Expr:
+    """A region as it was: each event counted only where its year's members include its municipality."""
+    year = exp.column(source.attributes["year"], table=FACT)
+    residence = exp.column(source.attributes["kommunekode"], table=FACT)
+    runs = [
+        exp.and_(
+            exp.Between(this=year.copy(), low=exp.Literal.number(first), high=exp.Literal.number(last)),
+            _in(residence.copy(), sorted(kommuner)),
+            copy=False,
+        )
+        for first, last, kommuner in area.by_year
+    ]
+    return exp.or_(*runs, copy=False)
 
 
 def _lookups(query: AggregateQuery) -> list[Dimension]:
@@ -337,6 +365,8 @@ def _conditions(query: AggregateQuery, kommuner: frozenset[int], everywhere: boo
     else:
         yield _in(residence, sorted(kommuner))
     yield from _period(query, source)
+    if query.area is not None and query.area.by_year:
+        yield _area_years(query.area, source)
     for attribute, values in query.fixed:
         yield _in(exp.column(source.attributes[attribute], table=FACT), values)
     for dimension, values in query.filters:

@@ -11,11 +11,15 @@ import csv
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from koes.domain.geography import OPEN_END, Geography, Membership, RegionVersion
+
 DATA_PACKAGE = "koes.refdata"
+NO_GEOGRAPHY = Geography((), ())
 
 
 def data_dir() -> Path:
@@ -83,6 +87,9 @@ class RefData:
     icd10_blocks: tuple[Mapping[str, str], ...]
     icd10_categories: tuple[Mapping[str, str], ...]
     folder: Path
+    # Regions and memberships with validity periods (regions_versioned.csv, region_membership.csv).
+    # ``regions`` and ``Municipality.region_code`` are the five regions of 2007–2026 as shipped.
+    geography: Geography = NO_GEOGRAPHY
 
     def municipality(self, code: int) -> Municipality:
         for m in self.municipalities:
@@ -189,6 +196,35 @@ def load_refdata(folder: Path | None = None) -> RefData:
         icd10_blocks=_frozen_rows(_rows(folder, "icd10_blocks.csv")),
         icd10_categories=_frozen_rows(_rows(folder, "icd10_categories.csv")),
         folder=folder,
+        geography=load_geography(folder),
+    )
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text) if text.strip() else OPEN_END
+
+
+def load_geography(folder: Path | None = None) -> Geography:
+    """The versioned regions and memberships (``koes.domain.geography``); check them with
+    ``geography_problems``."""
+    folder = folder or data_dir()
+    return Geography(
+        regions=tuple(
+            RegionVersion(
+                int(r["region_code"]),
+                r["name_da"],
+                r["name_en"],
+                int(r["dst_region_code"]),
+                _day(r["valid_from"]),
+                _day(r["valid_to"]),
+                r["provisional_code"].strip().lower() == "true",
+            )
+            for r in _rows(folder, "regions_versioned.csv")
+        ),
+        memberships=tuple(
+            Membership(int(r["kommunekode"]), int(r["region_code"]), _day(r["valid_from"]), _day(r["valid_to"]))
+            for r in _rows(folder, "region_membership.csv")
+        ),
     )
 
 

@@ -276,6 +276,7 @@ def _measure(item: Mapping[str, Any], element: str) -> Measure:
         ),
         downloadable=bool(item.get("downloadable", True)),
         decimals=int(item.get("decimals", 0)),
+        applies_until=int(item["applies_until"]) if "applies_until" in item else None,
     )
 
 
@@ -424,7 +425,7 @@ def release_problems(catalog: Catalog, columns: Mapping[str, frozenset[str]]) ->
     for dimension in catalog.dimensions.values():
         if dimension.lookup is not None:
             lookup = dimension.lookup
-            need(FILES[0], f"dimension {dimension.id!r}", lookup.table, frozenset({lookup.key, lookup.value}))
+            need(FILES[0], f"dimension {dimension.id!r}", lookup.table, lookup.columns)
     for segment in catalog.segments.values():
         source = catalog.sources[segment.source]
         need(FILES[4], f"segment {segment.id!r}", source.table, frozenset(c.column for c in segment.conditions))

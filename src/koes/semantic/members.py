@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from koes.domain.codelists import CODE_LISTS
+from koes.domain.geography import Geography
 from koes.domain.periods import load_age_band_schemes
 from koes.domain.preventable import PREVENTABLE_GROUPS
 from koes.refdata import RefData, load_refdata
@@ -80,8 +81,10 @@ def _build_static(dimension: Dimension) -> tuple[Member, ...]:
 def _refdata_members(name: str, ref: RefData) -> tuple[Member, ...]:
     if name == "municipalities":
         return tuple(Member(m.code, Label(m.name, m.name)) for m in sorted(ref.municipalities, key=lambda m: m.code))
-    if name == "regions":
-        return tuple(Member(r.code, Label(r.name, r.name)) for r in ref.regions)
+    if name == "regions":  # every region there has been (versioned geography), by code
+        return tuple(
+            Member(r.code, Label(r.name_da, r.name_da)) for r in sorted(ref.geography.regions, key=lambda r: r.code)
+        )
     if name == "hospitals":
         return tuple(Member(h.hospital_id, Label(h.name, h.name)) for h in ref.hospitals)
     if name in ("atc1", "atc2"):
@@ -112,9 +115,9 @@ def _refdata_members(name: str, ref: RefData) -> tuple[Member, ...]:
     raise KeyError(f"no reference member list named {name!r}")
 
 
-def municipality_regions() -> Mapping[int, int]:
-    """Each municipality's region (kommunekode → region code), from the reference data."""
-    return {m.code: m.region_code for m in _refdata().municipalities}
+def geography() -> Geography:
+    """The versioned regions and memberships, from the reference data."""
+    return _refdata().geography
 
 
 def _periods(name: str, years: Sequence[int]) -> tuple[Member, ...]:

@@ -132,6 +132,18 @@ class Lookup:
     table: str
     key: str
     value: str
+    # A versioned lookup (regions, koes.query.geography) holds each key's value for a span of years
+    # in ``first_year``/``last_year`` columns: joined on the event's year (as it was) or one year.
+    versioned: bool = False
+
+    @property
+    def columns(self) -> frozenset[str]:
+        extra = {VERSION_FIRST, VERSION_LAST} if self.versioned else set()
+        return frozenset({self.key, self.value, *extra})
+
+
+VERSION_FIRST = "first_year"
+VERSION_LAST = "last_year"
 
 
 @dataclass(frozen=True)
@@ -225,6 +237,9 @@ class Measure:
     decimals: int = 0
     label_template: Label | None = None  # a rate's label with PER_PLACEHOLDER for its time unit
     time_unit: TimeUnit | None = None  # set in a plan: the time unit a rate is expressed in
+    # The last year the measure means something (co-financing ends with 2026: the rule table's last
+    # activity or shadow rule); a cell with a later year says "ikke relevant efter <year>", not 0.
+    applies_until: int | None = None
 
     @property
     def is_base(self) -> bool:

@@ -12,16 +12,20 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
+from koes.domain.geography import Geography
+from koes.domain.rules import rules_by_year
 from koes.engines.base import Engine, EngineError, Row
 from koes.privacy.access import Organisation, Principal, scope_for
 from koes.privacy.audit import AuditEvent
 from koes.privacy.suppression import DisclosureRule
 from koes.query.assemble import StandardWeights, assemble
 from koes.query.bases import BaseCounting
+from koes.query.geography import map_regions, parse_geography, regions_of, resolve
+from koes.query.plan import Plan
 from koes.query.planner import Municipality, PlanContext, plan_request
 from koes.query.request import AnalysisRequest, FieldProblem, RequestError, parse_request
 from koes.query.scope import Scope, ScopedPlan, ScopedQuery, apply_scope
@@ -37,6 +41,7 @@ from koes.services.audit import (
     views_event,
     views_failed_event,
 )
+from koes.services.ceased import OrganisationCeasedError, ceased
 from koes.services.disclosure import Control, Exactness, protect
 from koes.services.noise import disclosure_control
 from koes.services.results import AnalysisResult, Provenance
@@ -61,6 +66,7 @@ class _Opened:
     rule_versions: Mapping[str, str]
     counting: BaseCounting
     control: Control
+    cofinancing: tuple[tuple[str, str, date, date], ...] = ()  # the release's rule periods
 
 
 class AnalysisService:
@@ -68,6 +74,7 @@ class AnalysisService:
         self.settings = settings
         self.audit = audit  # when set, every run() writes one audit record, whatever its outcome
         self.catalog = catalog or default_catalog()
+        self.today: Callable[[], date] = _today  # which organisations have ceased depends on the day
         self.rule = DisclosureRule(
             threshold=settings.suppression_threshold, rounding=settings.suppression_rounding or None
         )
@@ -121,7 +128,7 @@ class AnalysisService:
     def record_failure(self, summary: str, principal: Principal, action: str, error: Exception) -> None:
         """Audit a page that was refused (``denied``) or could not be answered (``error``)."""
         if self.audit is not None:
-            scope = self.scope_of(principal).fingerprint()
+            scope = self.scope_fingerprint(principal)
             self.audit.record(views_failed_event(summary, principal, action, error, scope, self._serving_id()))
 
     def warm(self, raw: object, principal: Principal, language: str = "da") -> None:
@@ -135,7 +142,7 @@ class AnalysisService:
         except RequestError:
             request = None
         return failed_analysis_event(
-            raw, principal, action, error, request, self.scope_of(principal).fingerprint(), self._serving_id()
+            raw, principal, action, error, request, self.scope_fingerprint(principal), self._serving_id()
         )
 
     def _serving_id(self) -> str | None:
@@ -209,6 +216,11 @@ class AnalysisService:
             exact=all(b.exact for b in protected),
             method=control.method.value,
             notes={language: control.note(language, Exactness.of(protected)) for language in ("da", "en")},
+            geography={language: plan.geography.label(language) for language in ("da", "en")},
+            cofinancing={
+                language: "; ".join(r.text(language) for r in rules_by_year(opened.cofinancing, plan.period.years))
+                for language in ("da", "en")
+            },
         )
         return AnalysisResult(plan.request, plan, protected, provenance)
 
@@ -223,23 +235,68 @@ class AnalysisService:
         if home in self._municipalities:
             return home
         org = principal.organisation
-        own = [m.code for m in self._municipalities.values() if org.kind == "region" and m.region == org.code]
+        own = self._region_members.get(org.code or 0, set()) if org.kind == "region" else set()
         return min(own or self._municipalities)
+
+    @property
+    def geography(self) -> Geography:
+        """The versioned regions (koes.domain.geography)."""
+        return self._refdata.geography
+
+    def map_regions(self, plan: Plan) -> dict[int, frozenset[int]]:
+        """The regions a map of ``plan`` outlines, each with its municipalities."""
+        return map_regions(self.geography, plan.geography, plan.period.last // 100)
+
+    def regions_offered(self, raw: Mapping[str, Any]) -> frozenset[int]:
+        """The regions a region filter offers for a request (JSON form): those of its geography over
+        the release (as it was: every region of its years; else the regions of the day)."""
+        years = self._open().years
+        choice, _ = parse_geography(raw.get("geography"))
+        if not years:
+            return frozenset()
+        resolved = resolve(choice, years)
+        kommuner = frozenset(self._municipalities)
+        return frozenset(regions_of(self.geography, resolved, kommuner, range(years[0], years[-1] + 1)))
+
+    def geography_days(self) -> tuple[date, ...]:
+        """The first day of the release and every later day in it on which the regions changed:
+        the days an "as of" choice can usefully name."""
+        years = self._open().years
+        if not years:
+            return ()
+        first, last = date(years[0], 1, 1), date(years[-1], 12, 31)
+        changes = {m.valid_from for m in self.geography.memberships if first < m.valid_from <= last}
+        return (first, *sorted(changes))
 
     def plan_context(self, principal: Principal) -> PlanContext:
         """What the planner knows: the release's years, the country, the principal's municipality."""
-        return PlanContext(self._open().years, self._municipalities, self._regions, principal.home_municipality)
+        return PlanContext(
+            self._open().years,
+            self._municipalities,
+            self._regions,
+            principal.home_municipality,
+            self._refdata.geography,
+        )
 
     # --- principals and scope --------------------------------------------------------------
     def local_principal(self) -> Principal:
         organisation = Organisation.parse(self.settings.local_org)
         return Principal(self.settings.local_user, organisation, frozenset({self.settings.local_role}))
 
+    def scope_fingerprint(self, principal: Principal) -> str:
+        """The scope's fingerprint for an audit record; "" for a ceased organisation (no scope)."""
+        try:
+            return self.scope_of(principal).fingerprint()
+        except OrganisationCeasedError:
+            return ""
+
     def scope_of(self, principal: Principal) -> Scope:
-        regions: dict[int, set[int]] = {}
-        for m in self._municipalities.values():
-            regions.setdefault(m.region, set()).add(m.code)
-        return scope_for(principal, regions)
+        """The principal's scope; none, with a message saying why, for an organisation that ceased
+        (a region merged into Region Østdanmark: its users are moved by the national authority)."""
+        gone = ceased(self.geography, principal.organisation, self.today())
+        if gone is not None:
+            raise OrganisationCeasedError(gone)
+        return scope_for(principal, self._region_members)
 
     # --- the release -----------------------------------------------------------------------
     def release_id(self) -> str:
@@ -297,6 +354,7 @@ class AnalysisService:
                 control.recount_threshold, {} if self.settings.exact_bases else rows_per_person_year(manifest)
             ),
             control=control,
+            cofinancing=_cofinancing_periods(engine),
         )
 
     def close(self) -> None:
@@ -320,7 +378,17 @@ class AnalysisService:
 
     @cached_property
     def _regions(self) -> dict[int, str]:
-        return {r.code: r.name for r in self._refdata.regions}
+        """Every region there has been (versioned geography): code → Danish name."""
+        return {r.code: r.name_da for r in self._refdata.geography.regions}
+
+    @cached_property
+    def _region_members(self) -> dict[int, set[int]]:
+        """Each region's municipalities over its whole life: a region's users see its citizens'
+        history (Region Østdanmark's users that of its 46 municipalities, also before 2027)."""
+        regions: dict[int, set[int]] = {}
+        for m in self._refdata.geography.memberships:
+            regions.setdefault(m.region_code, set()).add(m.kommunekode)
+        return regions
 
     @cached_property
     def _weights(self) -> StandardWeights:
@@ -370,3 +438,17 @@ def open_engine(settings: Settings, release: Release) -> Engine:
     from koes.engines.duckdb import DuckDBEngine
 
     return DuckDBEngine(release.serving_file, release.id, threads=settings.threads, memory_limit=settings.memory_limit)
+
+
+def _cofinancing_periods(engine: Engine) -> tuple[tuple[str, str, date, date], ...]:
+    """The co-financing rule versions the release was computed with, and their periods."""
+    rows = engine.execute("SELECT DISTINCT version, basis, valid_from, valid_to FROM rule_cofinancing")
+    return tuple((str(r["version"]), str(r["basis"]), _as_date(r["valid_from"]), _as_date(r["valid_to"])) for r in rows)
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()

@@ -3,7 +3,8 @@
 This is the only shape that leaves the services: the JSON API, the CLI, exports and (later) the
 web pages all render an ``AnalysisResult``. A suppressed cell is always explicit: its value is
 ``null`` with a status (``primary`` shows ``<5``, ``secondary`` and ``derived`` show ``x``), never
-0 and never left out.
+0 and never left out. A measure that no longer applies (co-financing after 2026) is as explicit:
+status ``not_applicable``, shown as "ikke relevant efter 2026", not as 0.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from koes.services.disclosure import PRIMARY, ProtectedBlock
 
 TOTAL_LABEL = {"da": "I alt", "en": "Total"}
 AREA_LABEL = {"da": "Område", "en": "Area"}
+NOT_APPLICABLE = "not_applicable"
+NOT_APPLICABLE_LABEL = {"da": "ikke relevant efter {year}", "en": "not applicable after {year}"}
+TIME_DIMENSIONS = {"aar": 1, "kvartal": 10, "maaned": 100}  # id → divisor of a member to its year
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class Provenance:
     exact: bool
     method: str = "suppression"  # perturbation | suppression (koes.services.disclosure)
     notes: Mapping[str, str] = field(default_factory=dict)  # language → what <5 and x mean
+    geography: Mapping[str, str] = field(default_factory=dict)  # language → which regions (koes.query.geography)
+    cofinancing: Mapping[str, str] = field(default_factory=dict)  # language → each year's co-financing rule
 
     def suppression_description(self, language: str = "da") -> str:
         return self.suppression_descriptions.get(language) or self.suppression_descriptions["da"]
@@ -56,6 +62,8 @@ class Provenance:
             "generated_at": self.generated_at,
             "scope": self.scope,
             "exact_figures": self.exact,
+            "geography": self.geography.get(language) or self.geography.get("da", ""),
+            "cofinancing_rules": self.cofinancing.get(language) or self.cofinancing.get("da", ""),
         }
 
 
@@ -78,7 +86,10 @@ class AnalysisResult:
     def cells_returned(self) -> int:
         return sum(len(b.cells()) for b in self.blocks) * len(self.measures)
 
-    def cell(self, block: ProtectedBlock, measure: Measure, key: CellKey) -> dict[str, Any]:
+    def cell(self, block: ProtectedBlock, measure: Measure, key: CellKey, language: str = "da") -> dict[str, Any]:
+        if measure.applies_until is not None and max(self._years(block, key)) > measure.applies_until:
+            text = NOT_APPLICABLE_LABEL["en" if language == "en" else "da"].format(year=measure.applies_until)
+            return {"value": None, "status": NOT_APPLICABLE, "display": text}
         status = block.status(measure.id, key)
         if status is not None:
             return {"value": None, "status": status, "display": display_hidden(status)}
@@ -88,6 +99,20 @@ class AnalysisResult:
         if interval is not None:
             out["ci95"] = [round(interval[0], 6), round(interval[1], 6)]
         return out
+
+    def _years(self, block: ProtectedBlock, key: CellKey) -> set[int]:
+        """The years a cell covers: its year, quarter or month, else the plan's period. A cell that
+        reaches past a measure's last year is not applicable (its figure would mix the schemes)."""
+        years = set(self.plan.period.years)
+        r, c = key
+        for dims, keys, index in ((self.plan.rows, block.row_keys, r), (self.plan.columns, block.col_keys, c)):
+            if index == TOTAL:
+                continue
+            for dimension, value in zip(dims, keys[index], strict=True):
+                divisor = TIME_DIMENSIONS.get(dimension.id)
+                if divisor is not None and value is not None:
+                    years = {int(value) // divisor}
+        return years
 
     def to_json(self, language: str = "da", *, downloadable_only: bool = False) -> dict[str, Any]:
         measures = [m for m in self.measures if m.downloadable or not downloadable_only]
@@ -121,7 +146,7 @@ class AnalysisResult:
                 {
                     "row": "total" if r == TOTAL else r,
                     "column": "total" if c == TOTAL else c,
-                    "values": {m.id: self.cell(block, m, (r, c)) for m in measures},
+                    "values": {m.id: self.cell(block, m, (r, c), language) for m in measures},
                 }
                 for r, c in b.cells()
             ],
@@ -149,7 +174,7 @@ class AnalysisResult:
                 line += labels
                 for c in col_keys:
                     for m in measures:
-                        cell = self.cell(block, m, (r, c))
+                        cell = self.cell(block, m, (r, c), language)
                         line.append(cell["display"] if cell["status"] not in ("ok", "none") else cell["value"])
                 out.append(line)
         return out
@@ -177,6 +202,8 @@ def _measure_json(measure: Measure, language: str) -> dict[str, Any]:
         "decimals": measure.decimals,
         "downloadable": measure.downloadable,
     }
+    if measure.applies_until is not None:  # later cells are "not_applicable", not 0
+        out["applies_until"] = measure.applies_until
     if measure.time_unit is not None:  # a rate over time: per citizen (or 1,000) and this unit
         out["time_unit"] = measure.time_unit.value
     return out

@@ -34,7 +34,7 @@ from koes.synthetic.hospital_contacts import (
     arrow_timestamps,
     stable_group_order,
 )
-from koes.synthetic.hospital_places import HospitalPlaces
+from koes.synthetic.hospital_places import HospitalEras
 from koes.synthetic.hospital_reasons import (
     CHRONIC_LABELS,
     CODES,
@@ -59,7 +59,7 @@ OPEN_COURSE_RECENT_DAYS = 180  # … if their last contact was this recent
 
 def generate_hospital(pop: Population, ctx: ChunkContext) -> dict[str, pa.Table]:
     """The LPR3, DRG and færdigbehandlede extracts of one chunk's population."""
-    places = HospitalPlaces.of(ctx.refdata)
+    places = HospitalEras.of(ctx.refdata)
     stays, person_codes = generate_stays(pop, ctx, places)
     contacts = Contacts.of(stays, ctx)
     rng = ctx.rng("hospital.details")
@@ -85,7 +85,7 @@ def _courses(
     contacts: Contacts,
     ctx: ChunkContext,
     pnr: pa.Array,
-    places: HospitalPlaces,
+    places: HospitalEras,
 ) -> tuple[Ints, pa.Table]:
     """Course elements: one per person, label and hospital; acute courses (AFA06) one per stay.
     Returns each contact's course key and the table."""
@@ -123,7 +123,7 @@ def _courses(
     return ids[course], table
 
 
-def _contact_table(stays: Stays, contacts: Contacts, forloeb: Ints, pnr: pa.Array, places: HospitalPlaces) -> pa.Table:
+def _contact_table(stays: Stays, contacts: Contacts, forloeb: Ints, pnr: pa.Array, places: HospitalEras) -> pa.Table:
     s = contacts.stay
     return pa.table(
         {

@@ -10,6 +10,7 @@ repeated visits from the same address tend to go to the same hospital.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,14 +39,17 @@ class HospitalPlaces:
     n_peers: Ints
 
     @classmethod
-    def of(cls, refdata: RefData) -> HospitalPlaces:
+    def of(cls, refdata: RefData, regions: Mapping[int, int] | None = None) -> HospitalPlaces:
+        """Choice probabilities with ``regions`` (kommunekode → region code; default: the shipped
+        regions of 2007–2026); a hospital belongs to its municipality's region."""
         hospitals = refdata.hospitals
         ids = tuple(h.hospital_id for h in hospitals)
-        region = np.array([h.region_code for h in hospitals], dtype=np.int64)
+        of_region = regions or {m.code: m.region_code for m in refdata.municipalities}
+        region = np.array([of_region[h.municipality_code] for h in hospitals], dtype=np.int64)
         size = np.array([UNIVERSITY_HOSPITAL_SIZE if _is_university(h.name) else 1.0 for h in hospitals])
         munis = sorted(refdata.municipalities, key=lambda m: m.code)
         codes = np.array([m.code for m in munis], dtype=np.int64)
-        mun_region = np.array([m.region_code for m in munis], dtype=np.int64)
+        mun_region = np.array([of_region[m.code] for m in munis], dtype=np.int64)
         xy = _centroids(refdata, codes)
         hosp_xy = xy[np.searchsorted(codes, [h.municipality_code for h in hospitals])]
         dist = np.hypot(*(xy[:, None, :] - hosp_xy[None, :, :]).transpose(2, 0, 1))
@@ -76,6 +80,52 @@ class HospitalPlaces:
         pick = np.minimum(np.floor(u * k).astype(np.int64), np.maximum(k - 1, 0))
         other = self.peers[first, pick]
         return np.where(k > 0, other, first)
+
+
+@dataclass(frozen=True)
+class HospitalEras:
+    """Hospital choice per era of the regions (``koes.domain.geography``): from 1 January 2027 a
+    resident of Region Østdanmark chooses among the hospitals of both old regions, which it owns.
+    The draws (``u``) are the same in every era, so years before a change come out as before."""
+
+    starts: npt.NDArray[np.datetime64]  # first day of each era, ascending
+    eras: tuple[HospitalPlaces, ...]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return self.eras[0].ids
+
+    @classmethod
+    def of(cls, refdata: RefData) -> HospitalEras:
+        geography = refdata.geography
+        days = sorted({m.valid_from for m in geography.memberships})
+        if not days:
+            return cls(np.array(["1900-01-01"], dtype="datetime64[D]"), (HospitalPlaces.of(refdata),))
+        eras = tuple(HospitalPlaces.of(refdata, geography.regions_as_of(d)) for d in days)
+        return cls(np.array(days, dtype="datetime64[D]"), eras)
+
+    def _era(self, day: npt.NDArray[np.datetime64]) -> Ints:
+        return np.maximum(np.searchsorted(self.starts, day.astype("datetime64[D]"), side="right") - 1, 0)
+
+    def choose(self, municipality: npt.NDArray[np.int16], u: Floats, day: npt.NDArray[np.datetime64]) -> Ints:
+        """Hospital index for stays starting on ``day`` of residents of ``municipality``."""
+        era = self._era(day)
+        out = np.zeros(len(u), dtype=np.int64)
+        for i, places in enumerate(self.eras):
+            sel = np.flatnonzero(era == i)
+            if len(sel):
+                out[sel] = places.choose(municipality[sel], u[sel])
+        return out
+
+    def transfer_target(self, first: Ints, u: Floats, day: npt.NDArray[np.datetime64]) -> Ints:
+        """Another hospital of the same region on ``day``."""
+        era = self._era(day)
+        out = first.copy()
+        for i, places in enumerate(self.eras):
+            sel = np.flatnonzero(era == i)
+            if len(sel):
+                out[sel] = places.transfer_target(first[sel], u[sel])
+        return out
 
 
 def _is_university(name: str) -> bool:

@@ -55,7 +55,7 @@ from koes.synthetic.hospital_catalog import (
     Setting,
     StayKind,
 )
-from koes.synthetic.hospital_places import HospitalPlaces
+from koes.synthetic.hospital_places import HospitalEras
 from koes.synthetic.hospital_reasons import (
     CONDITION_INDEX,
     REASON_LOS_DAYS,
@@ -101,7 +101,7 @@ class Stays:
     ready_days: Ints  # days of a discharge-ready period at the end of an admission (0: none)
     home_visit: Bools  # the planned visit is a home visit (ALCA10)
     u_hospital: Floats  # uniform draw that picks the hospital
-    hospital: Ints  # index into HospitalPlaces.ids
+    hospital: Ints  # index into HospitalEras.ids
     transfer_hospital: Ints
 
     def __len__(self) -> int:
@@ -190,7 +190,7 @@ def _psychiatric_patients(rng: np.random.Generator, age: Ints, severe: Bools) ->
     return np.asarray(rng.random(len(age)) < chance, dtype=np.bool_)
 
 
-def generate_stays(pop: Population, ctx: ChunkContext, places: HospitalPlaces) -> tuple[Stays, Ints]:
+def generate_stays(pop: Population, ctx: ChunkContext, places: HospitalEras) -> tuple[Stays, Ints]:
     """The period's stays of ``pop``, and each person's own code per chronic condition (-1 for
     conditions the person does not have), for secondary diagnoses."""
     facts = PersonFacts.of(pop, ctx, ctx.rng("hospital.persons"))
@@ -485,7 +485,7 @@ def _place(
     pop: Population,
     facts: PersonFacts,
     stays: Stays,
-    places: HospitalPlaces,
+    places: HospitalEras,
     rng: np.random.Generator,
 ) -> Stays:
     """The hospital follows the municipality of residence on the day the stay starts."""
@@ -493,6 +493,6 @@ def _place(
     municipality = pop.municipality_on(stays.person, day)
     at_entry = pop.municipality_on(stays.person, facts.entry[stays.person].astype("datetime64[D]"))
     municipality = np.where(municipality > 0, municipality, at_entry)
-    hospital = places.choose(municipality, stays.u_hospital)
-    transfer = places.transfer_target(hospital, rng.random(len(stays)))
+    hospital = places.choose(municipality, stays.u_hospital, day)
+    transfer = places.transfer_target(hospital, rng.random(len(stays)), day)
     return dataclasses.replace(stays, hospital=hospital, transfer_hospital=transfer)

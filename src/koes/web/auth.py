@@ -68,7 +68,7 @@ class Authenticator:
         if allowed(access, principal.roles) and principal.token is not None:
             why, scope = f"needs {' or '.join(sorted(access.permissions))}, outside the API token's scopes", ""
         elif access.permissions and access.permissions <= DATA_PERMISSIONS:
-            why, scope = "no grant gives access to data", self.analysis.scope_of(principal).fingerprint()
+            why, scope = "no grant gives access to data", self.analysis.scope_fingerprint(principal)
         else:
             why, scope = f"needs {' or '.join(sorted(access.permissions))}", ""
         self.trail.record(denied_event(principal, access.action, f"{method} {path}; {why}", scope))

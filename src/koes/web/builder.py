@@ -5,8 +5,9 @@ columns, filters, segment, period, comparison and the measure drawn) lives in th
 be bookmarked, shared with a colleague, reloaded and saved. The parameters:
 
 ``perspective``, ``measure``\\*, ``row``\\*, ``column``\\*, ``f.<dimension>``\\*, ``segment``,
-``from``, ``to`` (years), ``compare`` (``1``), ``municipality`` (kommunekode) and ``chart``
-(\\*: may repeat). An empty value means "not chosen" (the form's "none" options). Values stay
+``from``, ``to`` (years), ``compare`` (``1``), ``municipality`` (kommunekode), ``geography``
+(``as_it_was`` or a day, ``2027-01-01``: the regions as of that day; empty: the default) and
+``chart`` (\\*: may repeat). An empty value means "not chosen" (the form's "none" options). Values stay
 text here; :func:`koes.query.request.parse_request` checks them and names what is wrong.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from koes.privacy.echo import mask_text
+from koes.query.geography import AS_IT_WAS
 from koes.semantic.model import Catalog
 
 FILTER_PREFIX = "f."
@@ -38,6 +40,7 @@ class BuilderState:
     compare: bool = False
     municipality: str | None = None
     chart: str | None = None
+    geography: str | None = None  # "as_it_was", a day "2027-01-01" (as of it), None: the default
 
     def filter_values(self, dimension: str) -> tuple[str, ...]:
         return dict(self.filters).get(dimension, ())
@@ -64,6 +67,8 @@ class BuilderState:
         if self.compare:
             code = self.municipality
             raw["comparison"] = {"municipality": int(code)} if code and code.isdigit() else True
+        if self.geography:
+            raw["geography"] = self.geography if self.geography == AS_IT_WAS else {"as_of": self.geography}
         return raw
 
     def query(self, **extra: str) -> str:
@@ -80,6 +85,7 @@ class BuilderState:
             "compare": "1" if self.compare else None,
             "municipality": self.municipality if self.compare else None,
             "chart": self.chart,
+            "geography": self.geography,
         }
         pairs += [(k, v) for k, v in optional.items() if v]
         pairs += list(extra.items())
@@ -121,6 +127,7 @@ def from_query(items: Iterable[tuple[str, str]], latest_year: int | None = None)
         compare=one("compare") in ("1", "on", "true"),
         municipality=one("municipality"),
         chart=one("chart"),
+        geography=one("geography"),
     )
 
 
@@ -130,6 +137,7 @@ def from_request(raw: Mapping[str, Any]) -> BuilderState:
     comparison = raw.get("comparison") or False
     municipality = comparison.get("municipality") if isinstance(comparison, Mapping) else None
     filters = raw.get("filters") or {}
+    geography = raw.get("geography")
     return BuilderState(
         perspective=str(raw["perspective"]),
         measures=tuple(raw.get("measures") or ()),
@@ -141,6 +149,7 @@ def from_request(raw: Mapping[str, Any]) -> BuilderState:
         last=period.get("to"),
         compare=bool(comparison),
         municipality=str(municipality) if municipality is not None else None,
+        geography=str(geography["as_of"]) if isinstance(geography, Mapping) else geography,
     )
 
 

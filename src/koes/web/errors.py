@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from koes.query.request import FieldProblem, RequestError
 from koes.query.scope import ScopeDeniedError
 from koes.services.analysis import NoReleaseError
+from koes.services.ceased import OrganisationCeasedError
 from koes.services.users import ConflictError, ForbiddenError, NotFoundError
 
 logger = logging.getLogger("koes.web")
@@ -151,7 +152,9 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return envelope(exc.status_code, None, (), exc.headers)
 
 
-async def _scope_denied(_request: Request, _exc: Exception) -> JSONResponse:
+async def _scope_denied(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, OrganisationCeasedError):  # say why, and what to do
+        return envelope(403, exc.ceased.message("en"))
     return envelope(403, "no grant gives you access to data")
 
 

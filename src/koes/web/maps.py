@@ -23,6 +23,7 @@ from itertools import pairwise
 from typing import Any
 
 from koes.refdata import data_dir
+from koes.web.outlines import union_rings
 
 BORNHOLM = 400
 WIDTH = 600.0
@@ -110,7 +111,7 @@ def geometry() -> Geometry:
     """Project, place Bornholm in its inset, simplify and format every outline."""
     municipalities = _features("municipalities")
     regions = _features("regions")
-    fit = _Fit.to([r for f in municipalities for r in _rings(f["geometry"])])
+    fit = _fit()
     areas = tuple(
         Shape(int(f["properties"]["code"]), str(f["properties"]["name"]), _path(fit.rings(f["geometry"])))
         for f in municipalities
@@ -121,6 +122,35 @@ def geometry() -> Geometry:
         inset=fit.inset,
         height=fit.height,
     )
+
+
+@lru_cache(maxsize=1)
+def _fit() -> _Fit:
+    return _Fit.to([r for f in _features("municipalities") for r in _rings(f["geometry"])])
+
+
+@lru_cache(maxsize=1)
+def _municipality_rings() -> dict[int, list[Ring]]:
+    """Each municipality's rings in lon/lat, as shipped (unsimplified: neighbours share vertices)."""
+    return {int(f["properties"]["code"]): _rings(f["geometry"]) for f in _features("municipalities")}
+
+
+def region_paths(members: Mapping[int, Iterable[int]]) -> tuple[str, ...]:
+    """The outlines of regions given as their municipalities (region code → kommunekoder), each
+    the union of its municipalities' shapes: Region Østdanmark from 2027 is drawn as one."""
+    key = tuple(sorted((code, tuple(sorted(kommuner))) for code, kommuner in members.items()))
+    return _region_paths(key)
+
+
+@lru_cache(maxsize=8)
+def _region_paths(members: tuple[tuple[int, tuple[int, ...]], ...]) -> tuple[str, ...]:
+    fit, rings = _fit(), _municipality_rings()
+    paths = []
+    for _, kommuner in members:
+        outline = union_rings(rings, kommuner)
+        if outline:
+            paths.append(_path(_simplify_all([fit.ring(r) for r in outline])))
+    return tuple(paths)
 
 
 def _features(name: str) -> list[dict[str, Any]]:
@@ -308,9 +338,12 @@ def choropleth_svg(
     highlight: int | None = None,
     element_id: str = "map",
     classes: int = 5,
+    regions: Mapping[int, Iterable[int]] | None = None,
 ) -> str:
     """The map as SVG markup. Municipalities absent from ``areas`` count as missing; keys that
-    are not municipalities (e.g. 'unknown') are ignored, since the map has nowhere to show them."""
+    are not municipalities (e.g. 'unknown') are ignored, since the map has nowhere to show them.
+    ``regions`` (region code → its municipalities) draws those regions' outlines, e.g. the four
+    of 2027; without it, the shipped outlines of the five regions of 2007–2026."""
     if not _ID.match(element_id):
         raise ValueError(f"element_id must be a plain XML id, not {element_id!r}")
     geo = geometry()
@@ -324,7 +357,7 @@ def choropleth_svg(
         _defs(element_id),
         _inset_frame(geo.inset),
         _areas(geo, paint, highlight),
-        _regions(geo),
+        _regions(geo.regions if regions is None else region_paths(regions)),
         _highlight(outline),
         _legend(legend, element_id, round(geo.height)),
         "</svg>",
@@ -410,8 +443,8 @@ def _area_path(shape: Shape, paint: _Paint, highlighted: bool) -> str:
     )
 
 
-def _regions(geo: Geometry) -> str:
-    paths = "".join(f'<path class="region" d="{d}"/>' for d in geo.regions)
+def _regions(outlines: Sequence[str]) -> str:
+    paths = "".join(f'<path class="region" d="{d}"/>' for d in outlines)
     return (
         f'<g class="regions" fill="none" stroke="{REGION_COLOUR}" stroke-width="1.1" '
         f'stroke-linejoin="round" aria-hidden="true">{paths}</g>'

@@ -47,7 +47,7 @@ class Shown:
 
 
 def shown(result: AnalysisResult, block: ProtectedBlock, measure: Measure, key: tuple[int, int], lang: str) -> Shown:
-    cell = result.cell(block, measure, key)
+    cell = result.cell(block, measure, key, lang)
     if cell["status"] == "ok":
         interval = cell.get("ci95")
         return Shown(

@@ -14,8 +14,9 @@ FROM (
   FROM contacts AS f
   LEFT JOIN dim_diagnosis AS l_diagnosekapitel
     ON l_diagnosekapitel.category = f.diag_category
-  LEFT JOIN dim_municipality AS l_region
+  LEFT JOIN dim_region_membership AS l_region
     ON l_region.kommunekode = f.kommunekode
+    AND 2024 BETWEEN l_region.first_year AND l_region.last_year
   WHERE
     f.kommunekode IN (101, 147, 151)
     AND f.year BETWEEN 2024 AND 2024

@@ -14,8 +14,9 @@ FROM (
     f.k_admissions AS c_k_admissions,
     f.e_admissions AS c_e_admissions
   FROM person_year_hospital AS f
-  LEFT JOIN dim_municipality AS l_region
+  LEFT JOIN dim_region_membership AS l_region
     ON l_region.kommunekode = f.kommunekode
+    AND 2024 BETWEEN l_region.first_year AND l_region.last_year
   WHERE
     f.kommunekode IN (101, 147, 151)
     AND f.year BETWEEN 2024 AND 2024
@@ -38,8 +39,9 @@ FROM (
     l_region.region_code AS d_region,
     f.persons AS c_persons
   FROM population_month AS f
-  LEFT JOIN dim_municipality AS l_region
+  LEFT JOIN dim_region_membership AS l_region
     ON l_region.kommunekode = f.kommunekode
+    AND 2024 BETWEEN l_region.first_year AND l_region.last_year
   WHERE
     f.kommunekode IN (101, 147, 151) AND f.year BETWEEN 2024 AND 2024
 ) AS t
@@ -69,8 +71,9 @@ FROM (
     f.k_admissions AS c_k_admissions,
     f.e_admissions AS c_e_admissions
   FROM person_year_hospital AS f
-  LEFT JOIN dim_municipality AS l_region
+  LEFT JOIN dim_region_membership AS l_region
     ON l_region.kommunekode = f.kommunekode
+    AND 2024 BETWEEN l_region.first_year AND l_region.last_year
   LEFT JOIN dim_age AS l_aldersgruppe_5
     ON l_aldersgruppe_5.age = f.age
   WHERE
@@ -99,8 +102,9 @@ FROM (
     l_aldersgruppe_5.band_fem_aar AS s_aldersgruppe_5,
     f.persons AS c_persons
   FROM population_month AS f
-  LEFT JOIN dim_municipality AS l_region
+  LEFT JOIN dim_region_membership AS l_region
     ON l_region.kommunekode = f.kommunekode
+    AND 2024 BETWEEN l_region.first_year AND l_region.last_year
   LEFT JOIN dim_age AS l_aldersgruppe_5
     ON l_aldersgruppe_5.age = f.age
   WHERE

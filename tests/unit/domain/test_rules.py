@@ -7,7 +7,8 @@ from datetime import date
 from pathlib import Path
 
 from koes.domain.chronic import CHRONIC_CONDITIONS
-from koes.domain.rules import load_rules, rule_problems, rules_dir
+from koes.domain.rules import load_rules, rule_problems, rules_by_year, rules_dir
+from koes.semantic.loader import default_catalog
 
 
 def test_shipped_cofinancing_rules_cover_every_age_and_day() -> None:
@@ -81,3 +82,34 @@ def test_chronic_conditions_name_codes_in_sks_and_atc_form() -> None:
         assert all(p.startswith("D") and len(p) >= 3 for p in condition.diagnosis_prefixes), condition.id
         assert all(p[0].isalpha() and p[1:3].isdigit() for p in condition.atc_prefixes), condition.id
         assert condition.min_redemptions >= 1
+
+
+def test_each_year_of_2026_to_2028_has_its_own_cofinancing_rule() -> None:
+    """A release spanning the reform says what each year's rules imply: the a-conto years' shadow
+    calculation, the 2027–2028 transition, and the end of the scheme; the reform rows are marked
+    inferred."""
+    rules = load_rules()
+    rows = [(r.version, r.basis, r.valid_from, r.valid_to) for r in rules.cofinancing]
+    by_year = rules_by_year(rows, range(2026, 2030))
+    assert [(r.year, r.version, r.basis) for r in by_year] == [
+        (2026, "kmf-2019", "shadow"),
+        (2027, "kmf-2027", "transition"),
+        (2028, "kmf-2027", "transition"),
+        (2029, "kmf-2029", "abolished"),
+    ]
+    assert (
+        by_year[1].text("da") == "2027: kmf-2027 (overgangsordning 2027–2028; ingen aktivitetsbaseret medfinansiering)"
+    )
+    reform = [r for r in rules.cofinancing if r.valid_from >= date(2027, 1, 1)]
+    assert reform and rule_problems(rules) == []
+    with (rules_dir() / "medfinansiering.csv").open(encoding="utf-8") as f:
+        statuses = {line.split(",")[10] for line in f if line.startswith(("kmf-2027", "kmf-2029"))}
+    assert statuses == {"I"}
+
+
+def test_measures_that_end_with_the_scheme_end_with_its_last_paying_rule() -> None:
+    """``applies_until`` in the catalog is the last year of an activity or a-conto (shadow) rule."""
+    last = max(r.valid_to.year for r in load_rules().cofinancing if r.basis in ("activity", "shadow"))
+    ending = {m.id: m.applies_until for m in default_catalog().measures.values() if m.applies_until is not None}
+    assert set(ending) == {"medfinansiering_kr", "medfinansiering_pr_borger", "sygesikring_medfinansiering_kr"}
+    assert set(ending.values()) == {last}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from koes.query.planner import Municipality, PlanContext
@@ -21,4 +23,11 @@ def context(refdata: RefData) -> PlanContext:
     municipalities = {
         m.code: Municipality(m.code, m.name, m.region_code, population[m.code]) for m in refdata.municipalities
     }
-    return PlanContext((2022, 2023, 2024), municipalities, {r.code: r.name for r in refdata.regions}, 101)
+    regions = {r.code: r.name_da for r in refdata.geography.regions}
+    return PlanContext((2022, 2023, 2024), municipalities, regions, 101, refdata.geography)
+
+
+@pytest.fixture(scope="session")
+def reform_context(context: PlanContext) -> PlanContext:
+    """The same country with a release of 2025–2028, across the 2027 region reform."""
+    return dataclasses.replace(context, years=(2025, 2026, 2027, 2028))

@@ -97,13 +97,44 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "columns": ["koen"],
         "period": {"from": "2024"},
     },
+    # Across the 2027 region reform (a release of 2025–2028): regions as they were on each date,
+    # the own region of each year in a comparison, and the hospital's owner as of a chosen date.
+    "admissions_by_region_as_it_was": {
+        "perspective": "somatik",
+        "measures": ["indlaeggelser"],
+        "rows": ["region"],
+        "columns": ["aar"],
+        "filters": {"region": [1084, 1086]},
+        "period": {"from": "2026", "to": "2027"},
+        "geography": "as_it_was",
+    },
+    "comparison_as_it_was": {
+        "perspective": "somatik",
+        "measures": ["indlaeggelser_pr_1000"],
+        "columns": ["aar"],
+        "period": {"from": "2026", "to": "2027"},
+        "comparison": {"municipality": 101},
+        "geography": "as_it_was",
+    },
+    "admissions_by_hospital_region_as_of_2027": {
+        "perspective": "somatik",
+        "measures": ["indlaeggelser"],
+        "rows": ["sygehusregion"],
+        "period": {"from": "2025", "to": "2026"},
+        "geography": {"as_of": "2027-01-01"},
+    },
 }
+REFORM = frozenset(
+    {"admissions_by_region_as_it_was", "comparison_as_it_was", "admissions_by_hospital_region_as_of_2027"}
+)
 
 
 @pytest.mark.parametrize("name", sorted(REQUESTS))
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_golden_sql(name: str, dialect: str, catalog: Catalog, context: PlanContext) -> None:
-    plan = plan_request(parse_request(REQUESTS[name], catalog), catalog, context)
+def test_golden_sql(
+    name: str, dialect: str, catalog: Catalog, context: PlanContext, reform_context: PlanContext
+) -> None:
+    plan = plan_request(parse_request(REQUESTS[name], catalog), catalog, reform_context if name in REFORM else context)
     scoped = apply_scope(plan, SCOPE)
     text = "\n\n".join(f"-- {q.query.role}: {q.query.source.id}\n{to_sql(q, dialect)};" for q in scoped.queries) + "\n"
     path = GOLDEN / f"{name}.{dialect}.sql"

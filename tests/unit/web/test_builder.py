@@ -43,6 +43,8 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
         raw["period"] = {"from": str(first), "to": str(draw(st.sampled_from([y for y in YEARS if y >= first])))}
     if draw(st.booleans()) and not {"kommune", "region"} & set(dims):
         raw["comparison"] = draw(st.sampled_from([True, {"municipality": 751}]))
+    if draw(st.booleans()):
+        raw["geography"] = draw(st.sampled_from(["as_it_was", {"as_of": "2027-01-01"}]))
     return raw
 
 
@@ -90,3 +92,11 @@ def test_a_comparison_without_a_municipality_uses_the_users_own() -> None:
     assert BuilderState("somatik", compare=True).to_request(CATALOG)["comparison"] is True
     named = BuilderState("somatik", compare=True, municipality="751").to_request(CATALOG)
     assert named["comparison"] == {"municipality": 751}
+
+
+def test_the_geography_choice_is_in_the_address() -> None:
+    state = from_query([("perspective", "somatik"), ("row", "region"), ("geography", "as_it_was")])
+    assert state.to_request(CATALOG)["geography"] == "as_it_was"
+    as_of = from_query([("perspective", "somatik"), ("geography", "2027-01-01")])
+    assert as_of.to_request(CATALOG)["geography"] == {"as_of": "2027-01-01"}
+    assert "geography" not in from_query([("perspective", "somatik"), ("geography", "")]).to_request(CATALOG)

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from koes.domain.codelists import CODE_LISTS
 from koes.domain.codes import IcdHierarchy
+from koes.domain.geography import YearSpan
 from koes.domain.periods import load_age_band_schemes
 from koes.domain.registers import Register
 from koes.domain.rules import RuleSet
@@ -81,13 +82,21 @@ def event_key(ctx: DeriveContext, register: Register, alias: str, *extra: str) -
 def build_reference_tables(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> list[str]:
     """Dimension tables from reference data and code lists; returns their names."""
     ref = ctx.refdata
+    geo = ref.geography
+    spans = geo.year_spans()
     tables = {
         "dim_region": pa.table(
             {
-                "region_code": [r.code for r in ref.regions],
-                "region_name": [r.name for r in ref.regions],
+                "region_code": pa.array([r.code for r in geo.regions], pa.int16()),
+                "region_name": [r.name_da for r in geo.regions],
+                "region_name_en": [r.name_en for r in geo.regions],
+                "valid_from": [r.valid_from for r in geo.regions],
+                "valid_to": [r.valid_to for r in geo.regions],
+                "provisional_code": [r.provisional_code for r in geo.regions],
             }
         ),
+        "dim_region_membership": _membership_table(spans),
+        "dim_hospital_region": _hospital_region_table(ref, spans),
         "dim_municipality": pa.table(
             {
                 "kommunekode": pa.array([m.code for m in ref.municipalities], pa.int16()),
@@ -122,6 +131,32 @@ def build_reference_tables(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _arrow")
         con.unregister("_arrow")
     return list(tables)
+
+
+def _membership_table(spans: tuple[YearSpan, ...]) -> pa.Table:
+    """Each municipality's region over spans of whole years (the versioned region lookup)."""
+    return pa.table(
+        {
+            "kommunekode": pa.array([s.kommunekode for s in spans], pa.int16()),
+            "region_code": pa.array([s.region_code for s in spans], pa.int16()),
+            "first_year": pa.array([s.first_year for s in spans], pa.int16()),
+            "last_year": pa.array([s.last_year for s in spans], pa.int16()),
+        }
+    )
+
+
+def _hospital_region_table(ref: RefData, spans: tuple[YearSpan, ...]) -> pa.Table:
+    """The region owning each hospital over spans of whole years: the region of the hospital's
+    municipality (the merged region takes over the hospitals of the two it replaces)."""
+    rows = [(h.hospital_id, s) for h in ref.hospitals for s in spans if s.kommunekode == h.municipality_code]
+    return pa.table(
+        {
+            "hospital_id": [h for h, _ in rows],
+            "region_code": pa.array([s.region_code for _, s in rows], pa.int16()),
+            "first_year": pa.array([s.first_year for _, s in rows], pa.int16()),
+            "last_year": pa.array([s.last_year for _, s in rows], pa.int16()),
+        }
+    )
 
 
 def _atc_table(ref: RefData) -> pa.Table:

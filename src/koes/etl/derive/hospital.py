@@ -251,7 +251,8 @@ def _contacts(con: duckdb.DuckDBPyConnection) -> None:
                    CAST(v.value_kr AS DECIMAL(18, 2)) AS value_kr,
                    CAST(v.age AS SMALLINT) AS age, v.sex, r.kommunekode
             FROM v
-            LEFT JOIN dim_hospital h ON h.hospital_id = v.hospital_id
+            LEFT JOIN dim_hospital_region h
+              ON h.hospital_id = v.hospital_id AND year(v.date) BETWEEN h.first_year AND h.last_year
             {resident_join("v", "v.date")}
             ORDER BY year, r.kommunekode, v.person_id, v.start_ts"""
     )

@@ -250,7 +250,8 @@ def build_person_year(con: duckdb.DuckDBPyConnection) -> None:
                    coalesce(care.nursing_home_days, 0) AS nursing_home_days
             FROM person_year_base b
             JOIN persons p USING (person_id)
-            LEFT JOIN dim_municipality m ON m.kommunekode = b.kommunekode
+            LEFT JOIN dim_region_membership m
+              ON m.kommunekode = b.kommunekode AND b.year BETWEEN m.first_year AND m.last_year
             LEFT JOIN cond USING (person_id, year) LEFT JOIN ben USING (person_id, year)
             LEFT JOIN hosp USING (person_id, year) LEFT JOIN prac USING (person_id, year)
             LEFT JOIN med USING (person_id, year) LEFT JOIN care USING (person_id, year)

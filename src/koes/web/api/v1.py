@@ -91,6 +91,16 @@ REQUEST_SCHEMA: dict[str, Any] = {
             "description": 'false, or {"municipality": <kommunekode>} to compare with region, country and '
             "similar municipalities.",
         },
+        "geography": {
+            "oneOf": [
+                {"type": "string", "enum": ["as_it_was"]},
+                {"type": "object", "properties": {"as_of": {"type": "string", "format": "date"}}},
+                {"type": "null"},
+            ],
+            "description": 'Which regions a region split, filter or comparison uses: "as_it_was" (each event in '
+            'the region of its date) or {"as_of": "2027-01-01"} (history mapped to the regions of that day). '
+            "Default: the regions of the release's last day (docs/geography.md).",
+        },
     },
     "example": {
         "perspective": "somatik",

@@ -19,12 +19,14 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
+from koes.query.geography import AS_IT_WAS
 from koes.query.planner import available_dimensions
 from koes.query.request import FieldProblem, RequestError
 from koes.query.scope import ScopeDeniedError
 from koes.semantic.members import members
 from koes.semantic.model import Catalog, Dimension
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
+from koes.services.ceased import OrganisationCeasedError
 from koes.services.export import Export, check_downloadable, export
 from koes.services.results import AnalysisResult
 from koes.services.saved import NotFoundError, SavedAnalysis, SavedAnalysisService
@@ -33,7 +35,7 @@ from koes.web.builder import BuilderState, fitted, from_query
 from koes.web.formats import number
 from koes.web.i18n import Translator, has_message
 from koes.web.maps import MapTexts, choropleth_svg
-from koes.web.pages.common import error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
 from koes.web.pages.downloads import attachment, delimiter, format_of
 from koes.web.pages.figures import chart, provenance
 from koes.web.pages.forms import Checkboxes, Option, Select
@@ -84,6 +86,8 @@ async def builder(request: Request) -> Response:
         outcome = await run_in_threadpool(_answer, service, state, principal, lang)
     except NoReleaseError:
         return error_page(request, 503, "no_release")
+    except OrganisationCeasedError as gone:  # the service recorded the refusal
+        return ceased_page(request, gone.ceased)
     except ScopeDeniedError:
         return await refused(request, pages, principal, "analysis")
     user = await run_in_threadpool(user_view, pages, principal, lang)
@@ -234,7 +238,13 @@ def _map(
         highlight=t("reports.map_highlight", name=own.name if own else ""),
     )
     areas = views.map_areas(result, measure, lang)
-    svg = choropleth_svg(areas, texts, fmt=lambda v: number(v, measure.decimals, lang), highlight=home)
+    svg = choropleth_svg(
+        areas,
+        texts,
+        fmt=lambda v: number(v, measure.decimals, lang),
+        highlight=home,
+        regions=service.map_regions(result.plan),
+    )
     return Markup(svg)
 
 
@@ -278,7 +288,7 @@ def _form(
         for i in range(COLUMN_SLOTS)
     ]
     year_options = [str(y) for y in reversed(years)]
-    filters = _filters(state, dimensions, years, lang)
+    filters = _filters(state, dimensions, years, lang, service.regions_offered(state.to_request(catalog)))
     return {
         "perspective": perspective,
         "measures": measures,
@@ -295,12 +305,28 @@ def _form(
         "last": _year_select("to", t("analyse.to"), year_options, state.last),
         "compare": state.compare,
         "municipality": _municipality_select(service, state, principal, t),
+        "geography": _geography_select(service, state, t),
         "chart": Select(
             "chart",
             t("analyse.chart_measure"),
             [Option(m, catalog.measures[m].label.get(lang), m == state.chart) for m in shown],
         ),
     }
+
+
+def _geography_select(service: AnalysisService, state: BuilderState, t: Translator) -> Select:
+    """Which regions a region split, filter or comparison uses (koes.query.geography): the default
+    (the regions of the release's last day), as they were on each date, or as of each day within
+    the release on which the regions changed (1 January 2027: four regions)."""
+    options = [
+        Option("", t("analyse.geography_default"), not state.geography),
+        Option(AS_IT_WAS, t("analyse.geography_as_it_was"), state.geography == AS_IT_WAS),
+    ]
+    for day in service.geography_days():
+        value = day.isoformat()
+        n = len(service.geography.regions_on(day))
+        options.append(Option(value, t("analyse.geography_as_of", day=value, n=n), state.geography == value))
+    return Select("geography", t("analyse.geography"), options)
 
 
 def _axis(
@@ -326,13 +352,16 @@ def _axis(
 
 
 def _filters(
-    state: BuilderState, dimensions: tuple[Dimension, ...], years: tuple[int, ...], lang: str
+    state: BuilderState, dimensions: tuple[Dimension, ...], years: tuple[int, ...], lang: str, regions: frozenset[int]
 ) -> list[Checkboxes]:
+    """Checkboxes per dimension; a region filter offers the regions of the chosen geography."""
     out = []
     for d in dimensions:
         if d.id in NOT_FILTERS:
             continue
         known = members(d, years)
+        if d.members.name == "regions":
+            known = tuple(m for m in known if m.value in regions or _text(m.value) in state.filter_values(d.id))
         if not 0 < len(known) <= MAX_FILTER_MEMBERS:
             continue
         ticked = set(state.filter_values(d.id))

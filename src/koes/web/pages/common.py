@@ -16,6 +16,7 @@ from koes.privacy.access import Principal
 from koes.privacy.echo import mask_target
 from koes.privacy.roles import role_book
 from koes.services.audit import denied_event
+from koes.services.ceased import CeasedOrganisation
 from koes.services.refusals import recorded
 from koes.services.sessions import SessionService, WebSession
 from koes.services.signin import SignInService
@@ -132,6 +133,21 @@ def error_page(request: Request, status: int, key: str | None = None) -> HTMLRes
         text=t(f"error.{key}.text"),
         action=t("error.login" if signed_out else "error.home"),
         action_href="/login" if signed_out else "/",
+    )
+
+
+def ceased_page(request: Request, gone: CeasedOrganisation) -> HTMLResponse:
+    """403 for a user whose organisation ceased: which, when, and who to ask, not an empty page."""
+    t = Translator(lang_of(request))
+    return render(
+        request,
+        "error.html",
+        title_key="error.ceased.title",
+        status=403,
+        heading=t("error.ceased.title"),
+        text=gone.message(lang_of(request)),
+        action=t("error.home"),
+        action_href="/",
     )
 
 

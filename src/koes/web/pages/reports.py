@@ -25,13 +25,14 @@ from koes.reports.model import Report, SeriesKind
 from koes.reports.requests import ReportChoices
 from koes.semantic.members import label_of, members
 from koes.services.analysis import NoReleaseError
+from koes.services.ceased import OrganisationCeasedError
 from koes.services.export import Export, export
 from koes.services.reports import ReportResult, ReportService, UnknownReportError
 from koes.web import views
 from koes.web.formats import number
 from koes.web.i18n import Translator
 from koes.web.maps import MapTexts, choropleth_svg
-from koes.web.pages.common import error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
 from koes.web.pages.downloads import attachment, delimiter, format_of
 from koes.web.pages.figures import Chart, chart, provenance
 from koes.web.pages.forms import Option, Select
@@ -90,6 +91,8 @@ async def report_page(request: Request, report_id: str) -> Response:
     try:
         choices = _for_variant(service, report_id, _choices(request))
         result = await run_in_threadpool(service.run, report_id, choices, principal, lang)
+    except OrganisationCeasedError as gone:  # recorded by the service (views_failed_event)
+        return ceased_page(request, gone.ceased)
     except REPORT_ERRORS as error:
         return _error_page(request, error)
     user = await run_in_threadpool(user_view, pages, principal, lang)
@@ -168,7 +171,13 @@ def _context(service: ReportService, result: ReportResult, lang: str, may_export
         highlight=t("reports.map_highlight", name=own),
     )
     areas = views.map_areas(table_view, measure, lang)
-    svg = choropleth_svg(areas, texts, fmt=lambda v: number(v, measure.decimals, lang), highlight=chosen.municipality)
+    svg = choropleth_svg(
+        areas,
+        texts,
+        fmt=lambda v: number(v, measure.decimals, lang),
+        highlight=chosen.municipality,
+        regions=service.analysis.map_regions(table_view.plan),
+    )
     query = urlencode({k: v for k, v in chosen.to_json().items() if v is not None})
     charts = _charts(result, lang, t, own)
     return {
