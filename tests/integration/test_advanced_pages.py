@@ -19,7 +19,8 @@ from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.app import create_app
-from koes.web.pages.common import LANG_COOKIE, SESSION_COOKIE
+from koes.web.i18n import LANG_COOKIE
+from koes.web.pages.common import SESSION_COOKIE
 from support import fast_passwords, unique_name
 
 with warnings.catch_warnings():

@@ -24,6 +24,7 @@ from koes.services.cohort_store import (
     InvalidInputError,
     NotFoundError,
     UploadRequest,
+    UploadResult,
 )
 from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
@@ -67,7 +68,7 @@ class World:
         ]
         return write_csv(self.tmp / name, rows)
 
-    def upload(self, who: Principal, numbers: list[str], **options: object) -> object:
+    def upload(self, who: Principal, numbers: list[str], **options: object) -> UploadResult:
         request = UploadRequest(purpose=str(options.pop("purpose", PURPOSE)), **options)  # type: ignore[arg-type]
         return self.cohorts.upload(who, self.file(numbers), request)
 
