@@ -68,6 +68,8 @@ class Settings:
     cohort_max_rows: int = 500_000  # rows with content under the header
     cohort_max_expanded_mb: int = 400  # what an XLSX may unpack to, all its parts together (zip bombs)
     cohort_max_mixed_percent: int = 10  # rows whose CPR cell is text, not a number, beyond this share: refused
+    cohort_min_size: int = 10  # a cohort (or a group of it) of fewer persons in the release gives no figures
+    cohort_months: int = 12  # months before and after the index date (at most 36)
 
     @property
     def warehouse(self) -> Path:
@@ -127,6 +129,8 @@ def _coerce(name: str, raw: str) -> Any:
         "cohort_max_rows",
         "cohort_max_expanded_mb",
         "cohort_max_mixed_percent",
+        "cohort_min_size",
+        "cohort_months",
         "token_days",
         "token_max_days",
     ):

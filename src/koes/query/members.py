@@ -8,6 +8,7 @@ narrowed to what the request can see:
 * a period dimension (year, quarter, month): the members within the request's period;
 * the municipality of residence: the municipalities of the block's scope (the principal's scope,
   within the comparison area and any municipality filter); the region: their regions;
+* a population's dimension (a cohort's groups): the population's groups;
 * any other dimension: its members, within the request's filter on it and the perspective's fixed
   filter (the psychiatry perspective lists no somatic sector).
 
@@ -23,7 +24,7 @@ from typing import Any
 from koes.query.plan import Plan
 from koes.query.request import Period
 from koes.semantic.members import members, municipality_regions
-from koes.semantic.model import Dimension
+from koes.semantic.model import POPULATION_MEMBERS, Dimension
 
 Key = tuple[Any, ...]
 
@@ -46,6 +47,10 @@ def listed(dimension: Dimension, plan: Plan, kommuner: frozenset[int] | None) ->
         if kommuner is None:
             return None
         values: tuple[Any, ...] = _residence(dimension, kommuner)
+    elif dimension.members.kind == POPULATION_MEMBERS:
+        if plan.population is None:
+            return None
+        values = plan.population.groups
     else:
         values = tuple(m.value for m in members(dimension, plan.period.years))
         if dimension.members.kind == "period":

@@ -47,6 +47,24 @@ class Area:
     label_en: str
 
 
+POPULATION_TABLE = "population"  # the name the service registers a population's table under, per query
+POPULATION_PERSON = "person_id"  # its columns: the release's person id …
+POPULATION_GROUP = "gruppe"  # … and the person's group (NULL where none was given)
+
+
+@dataclass(frozen=True)
+class Population:
+    """A population given beside the release for one request (a cohort): only its persons count.
+
+    The service registers a table ``POPULATION_TABLE`` of person ids (one row per person) with an
+    optional group, next to the release, for each query of the plan; the SQL joins the facts to it,
+    so the population narrows every query (values, citizens, strata) and widens none. The scope
+    rewrite still applies: a person of the population outside the scope counts nowhere."""
+
+    id: str
+    groups: tuple[str, ...] = ()  # the groups, in display order (the members of a population dimension)
+
+
 @dataclass(frozen=True)
 class AggregateQuery:
     role: str  # values | citizens | strata | citizen_strata
@@ -64,6 +82,7 @@ class AggregateQuery:
     base_count: BaseCount = BaseCount.PERSONS
     narrowing: Narrowing | None = None  # only rows with one of these values (None: every row)
     time_unit: TimeUnit = TimeUnit.YEAR  # of person-units and citizen-time (the plan's rates)
+    population: Population | None = None  # only the persons of this population count
 
 
 @dataclass(frozen=True)
@@ -77,3 +96,4 @@ class Plan:
     queries: tuple[AggregateQuery, ...]
     areas: tuple[Area, ...] = ()  # comparison areas, in row order
     time_unit: TimeUnit = TimeUnit.YEAR  # rates over time are per citizen and this unit
+    population: Population | None = None  # the request's population (its cohort), if any

@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from koes.domain.cpr import mask_cpr
-from koes.semantic.model import Catalog, Dimension
+from koes.semantic.model import POPULATION_MEMBERS, Catalog, Dimension
 
 PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
-KNOWN_FIELDS = frozenset({"perspective", "measures", "rows", "columns", "filters", "segment", "period", "comparison"})
+KNOWN_FIELDS = frozenset(
+    {"perspective", "measures", "rows", "columns", "filters", "segment", "period", "comparison", "cohort"}
+)
 COMPARISON_DIMENSIONS = frozenset({"kommune", "region"})
+# A population's id (a cohort's): letters, digits, "-" and "_", so it is safe in logs, URLs and keys.
+POPULATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class AnalysisRequest:
     period: Period | None = None
     comparison: bool = False
     comparison_municipality: int | None = None
+    # A population given beside the release (a cohort, by id): only its persons count.
+    cohort: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -104,6 +110,8 @@ class AnalysisRequest:
                 {"municipality": self.comparison_municipality} if self.comparison_municipality else self.comparison
             ),
         }
+        if self.cohort is not None:  # absent otherwise: the canonical text of other requests is unchanged
+            out["cohort"] = self.cohort
         return out
 
     def canonical(self) -> str:
@@ -144,6 +152,8 @@ def parse_request(raw: object, catalog: Catalog) -> AnalysisRequest:
     segment = _segment(raw.get("segment"), catalog, problems)
     period = _period(raw.get("period"), problems)
     comparison, municipality = _comparison(raw.get("comparison", False), problems)
+    cohort = _cohort(raw.get("cohort"), problems)
+    _population_dimensions(rows + columns + tuple(d for d, _ in filters), cohort, catalog, problems)
     if comparison and COMPARISON_DIMENSIONS & set(rows + columns):
         problems.append(
             FieldProblem(
@@ -164,6 +174,7 @@ def parse_request(raw: object, catalog: Catalog) -> AnalysisRequest:
         period=period,
         comparison=comparison,
         comparison_municipality=municipality,
+        cohort=cohort,
     )
 
 
@@ -301,3 +312,31 @@ def _comparison(value: object, problems: list[FieldProblem]) -> tuple[bool, int 
             return True, code
     problems.append(FieldProblem("comparison", 'expected true, false or {"municipality": <kommunekode>}'))
     return False, None
+
+
+def _cohort(value: object, problems: list[FieldProblem]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not POPULATION_ID.match(value):
+        problems.append(FieldProblem("cohort", "expected a cohort id (letters, digits, '-' and '_')", "cohort_id"))
+        return None
+    return value
+
+
+def _population_dimensions(
+    used: tuple[str, ...], cohort: str | None, catalog: Catalog, problems: list[FieldProblem]
+) -> None:
+    """A dimension whose members come from a population (a cohort's groups) needs one."""
+    if cohort is not None:
+        return
+    for dimension_id in dict.fromkeys(used):
+        dimension = catalog.dimensions.get(dimension_id)
+        if dimension is not None and dimension.members.kind == POPULATION_MEMBERS:
+            problems.append(
+                FieldProblem(
+                    dimension_id,
+                    f'dimension {dimension_id!r} needs a cohort: give "cohort": <id>',
+                    "population_dimension",
+                    (("dimension", dimension_id),),
+                )
+            )

@@ -4,12 +4,15 @@ Every query has the same shape, chosen so that every dialect accepts it:
 
     SELECT d_<dim>…, s_<stratum>…, GROUPING(d_<dim>) AS g_<dim>…, <aggregates>
     FROM (SELECT <dimension expressions>, <person>, <raw columns>
-          FROM <table> AS f LEFT JOIN <lookups>
+          FROM <table> AS f [JOIN population AS c] LEFT JOIN <lookups>
           WHERE <scope> AND <period> AND <perspective> AND <filters> AND <segment>) AS t
     GROUP BY GROUPING SETS ((cells), (rows), (columns), ())
 
 The inner query names its outputs so the GROUP BY lists are plain columns (no ``GROUP BY ALL``,
-no positional references). Person counts are ``COUNT(DISTINCT …)``: exact on every engine.
+no positional references). A request restricted to a population (a cohort) joins the facts to the
+population's table (one row per person, registered beside the release for the query): only its
+persons' rows count, and its group is a dimension (``c.gruppe``). Person counts are
+``COUNT(DISTINCT …)``: exact on every engine.
 Output columns: ``d_`` dimension values, ``g_`` grouping flags (1 = totalled), ``s_`` strata,
 ``m_`` measure values, ``n_`` the distinct persons behind a measure (the disclosure base), or,
 for a query with ``BaseCount.ROWS``, the rows behind it (see ``koes.query.bases``); for the
@@ -29,13 +32,22 @@ from collections.abc import Iterable
 
 import sqlglot.expressions as exp
 
-from koes.query.plan import AggregateQuery, BaseCount, MeasureColumn, Narrowing
+from koes.query.plan import (
+    POPULATION_GROUP,
+    POPULATION_PERSON,
+    POPULATION_TABLE,
+    AggregateQuery,
+    BaseCount,
+    MeasureColumn,
+    Narrowing,
+)
 from koes.query.scope import ScopedQuery
 from koes.semantic.loader import literal
 from koes.semantic.model import (
     EVENTS_PREFIX,
     KEY_PREFIX,
     LARGEST_PREFIX,
+    POPULATION_MEMBERS,
     Aggregation,
     Dimension,
     MeasureInput,
@@ -47,6 +59,7 @@ from koes.semantic.model import (
 
 FACT = "f"
 SEGMENT = "s"
+POPULATION = "c"
 PERSON = "p_person"
 UNIT = "u_unit"
 UNIT_SHIFT = 1 << 44  # above every person id (serial * 2**16 + key, serials below 2**28)
@@ -284,6 +297,8 @@ def _raw_columns(query: AggregateQuery) -> list[str]:
 
 
 def _dimension_expr(dimension: Dimension, source: Source) -> exp.Expr:
+    if dimension.members.kind == POPULATION_MEMBERS:  # the population's group, joined by _inner
+        return exp.column(POPULATION_GROUP, table=POPULATION)
     if dimension.lookup is not None:
         return exp.column(dimension.lookup.value, table=f"l_{dimension.id}")
     if dimension.expr is not None:
@@ -302,6 +317,13 @@ def _inner(query: AggregateQuery, kommuner: frozenset[int], everywhere: bool) ->
         columns.append(exp.alias_(_unit_expr(query), UNIT))
     columns += [exp.alias_(exp.column(name, table=FACT), f"c_{name}") for name in _raw_columns(query)]
     select = exp.select(*columns).from_(exp.to_table(source.table).as_(FACT), copy=False)
+    if query.population is not None:
+        if source.person is None:
+            raise ValueError(f"source {source.id!r} has no person column: it cannot be narrowed to a population")
+        on = exp.EQ(
+            this=exp.column(POPULATION_PERSON, table=POPULATION), expression=exp.column(source.person, table=FACT)
+        )
+        select = select.join(exp.to_table(POPULATION_TABLE).as_(POPULATION), on=on, join_type="INNER", copy=False)
     for dimension in _lookups(query):
         assert dimension.lookup is not None
         alias = f"l_{dimension.id}"

@@ -1,0 +1,117 @@
+"""A cohort as the population of an analysis: found for its user, resolved on the release, big enough.
+
+The analysis never reads the cohort store: a ``CohortLookup`` (the store's service) hands it a
+``CohortPopulation`` for a principal, or raises ``CohortNotFoundError`` when the cohort does not
+exist, has expired or is not the principal's to use (one error for all three, so nobody learns
+that another organisation's cohort exists). The members' pseudonyms are matched to the release's
+person ids by one query with the members as a registered table (never as SQL text); what comes out
+is the generic population table the query layer joins to (``koes.query.plan.Population``).
+
+A cohort, or a group of it that a request shows or picks, with fewer persons in the release than
+``cohort_min_size`` gives no figures at all: ``RequestError`` on the field ``cohort`` says so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from koes.cohorts.population import CohortPopulation
+from koes.privacy.access import Principal
+from koes.query.plan import POPULATION_GROUP, POPULATION_PERSON, POPULATION_TABLE, Population
+from koes.query.request import AnalysisRequest, FieldProblem, RequestError
+from koes.semantic.model import POPULATION_MEMBERS, Catalog
+from koes.services.users import NotFoundError
+
+MEMBERS = "cohort_members"  # the members' table, registered for the resolving query only
+PERSON_SCHEMA = pa.schema([(POPULATION_PERSON, pa.int64()), (POPULATION_GROUP, pa.string())])
+
+# The release's person id of each member found in it, with the member's group. A pseudonym is one
+# person: the join cannot give a member twice (persons.pseudonym is unique per release).
+RESOLVE_SQL = f"""
+SELECT p.person_id AS {POPULATION_PERSON}, m.gruppe AS {POPULATION_GROUP}
+FROM {MEMBERS} m JOIN persons p ON p.pseudonym = m.pseudonym
+"""
+
+
+class CohortNotFoundError(NotFoundError):
+    """No such cohort for this principal: unknown, expired or deleted, or not shared with them."""
+
+    def __init__(self, cohort_id: str) -> None:
+        super().__init__(f"no cohort {cohort_id!r} for you: it does not exist, has expired or is not shared with you")
+        self.cohort_id = cohort_id
+
+
+class CohortLookup(Protocol):
+    """What the analysis needs of the cohort store: one cohort for one principal.
+
+    ``population`` returns the cohort when the principal may use it (its owner, or a colleague of
+    the same organisation it is shared with, holding ``individ``) and it has not expired; otherwise
+    it raises ``CohortNotFoundError``. It records nothing: the analysis audits each use."""
+
+    def population(self, principal: Principal, cohort_id: str) -> CohortPopulation: ...
+
+
+class ResolvingEngine(Protocol):
+    def execute_with(self, sql: str, tables: Mapping[str, Any]) -> list[Mapping[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class GivenPopulation:
+    """A cohort resolved on a release: what the planner, the engine and the audit need of it."""
+
+    population: Population  # for the planner (id, groups)
+    table: pa.Table  # PERSON_SCHEMA: one row per member found in the release
+    purpose: str  # the cohort's purpose, recorded with every use
+    sizes: Mapping[str | None, int]  # persons per group (None: no group given)
+
+    @property
+    def size(self) -> int:
+        return int(self.table.num_rows)
+
+    @property
+    def tables(self) -> dict[str, pa.Table]:
+        return {POPULATION_TABLE: self.table}
+
+
+def resolve(cohort: CohortPopulation, engine: ResolvingEngine) -> GivenPopulation:
+    """The cohort's members found in the release, as the population table of the query layer."""
+    rows = engine.execute_with(RESOLVE_SQL, {MEMBERS: cohort.member_table()})
+    table = pa.table(
+        {
+            POPULATION_PERSON: pa.array([r[POPULATION_PERSON] for r in rows], pa.int64()),
+            POPULATION_GROUP: pa.array([r[POPULATION_GROUP] for r in rows], pa.string()),
+        },
+        schema=PERSON_SCHEMA,
+    )
+    sizes = Counter(r[POPULATION_GROUP] for r in rows)
+    groups = tuple(sorted(g for g in sizes if g is not None))
+    return GivenPopulation(Population(cohort.id, groups), table, cohort.purpose, dict(sizes))
+
+
+def check_size(given: GivenPopulation, request: AnalysisRequest, catalog: Catalog, minimum: int) -> None:
+    """Refuse a cohort, or a group the request shows or picks, of fewer than ``minimum`` persons."""
+    if given.size < minimum:
+        raise RequestError([_too_small("cohort_too_small", minimum, f"the cohort has fewer than {minimum} persons")])
+
+    def of_population(dimension_id: str) -> bool:
+        return catalog.dimensions[dimension_id].members.kind == POPULATION_MEMBERS
+
+    used = [d for d in request.dimensions if of_population(d)]
+    picked = [v for d, values in request.filters if of_population(d) for v in values]
+    # The groups whose figures the answer shows: those picked by a filter, else every group shown.
+    groups: list[str | None] = list(picked) if picked else list(given.sizes) if used else []
+    small = [g for g in groups if given.sizes.get(g, 0) < minimum]
+    if small:
+        names = ", ".join("(uden gruppe)" if g is None else repr(g) for g in small)
+        text = f"group(s) {names} have fewer than {minimum} persons"
+        raise RequestError([_too_small("cohort_group_too_small", minimum, text, names)])
+
+
+def _too_small(code: str, minimum: int, text: str, groups: str = "") -> FieldProblem:
+    params = (("minimum", str(minimum)),) + ((("groups", groups),) if groups else ())
+    return FieldProblem("cohort", f"{text}: no figures are shown for it (cohort_min_size)", code, params)
