@@ -76,16 +76,25 @@ def make_cohort(
 class InMemoryCohorts:
     """A cohort store in memory: the owner and the colleagues it is shared with may use a cohort."""
 
-    cohorts: dict[str, CohortPopulation] = field(default_factory=dict)
+    kept: dict[str, CohortPopulation] = field(default_factory=dict)
     shared: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, cohort: CohortPopulation, *shared_with: str) -> CohortPopulation:
-        self.cohorts[cohort.id] = cohort
+        self.kept[cohort.id] = cohort
         self.shared[cohort.id] = set(shared_with)
         return cohort
 
+    def cohorts(self, principal: Principal) -> list[CohortPopulation]:
+        out = []
+        for cohort_id in sorted(self.kept):
+            try:
+                out.append(self.population(principal, cohort_id))
+            except CohortNotFoundError:
+                continue
+        return out
+
     def population(self, principal: Principal, cohort_id: str) -> CohortPopulation:
-        cohort = self.cohorts.get(cohort_id)
+        cohort = self.kept.get(cohort_id)
         if (
             cohort is None
             or str(principal.organisation) != cohort.organisation

@@ -5,6 +5,8 @@ audit). Counted independently from the release's own tables where a figure is ex
 from __future__ import annotations
 
 import dataclasses
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,11 @@ from koes.services.audit import AuditTrail
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
+from koes.web.app import create_app
+
+with warnings.catch_warnings():  # Starlette prefers httpx2 to httpx; either drives the TestClient
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
 
 HOME = 101
 PATIENTS = {"perspective": "somatik", "measures": ["patienter", "kontakter"], "period": {"from": "2023"}}
@@ -204,3 +211,25 @@ def test_every_use_is_audited_with_the_cohorts_purpose(
         database.dispose()
     assert [(e.purpose, e.outcome) for e in records] == [(cohort.purpose, "ok")] * 2
     assert all(f"cohort {cohort.id}" in e.summary for e in records)
+
+
+@pytest.fixture(scope="module")
+def client(small_settings: Settings, service: AnalysisService) -> Iterator[TestClient]:
+    """The API as the local principal: a user of municipality 101 holding `individ`, owner of the cohorts."""
+    settings = dataclasses.replace(small_settings, api_auth="local", local_org="kommune:101", local_role="individ")
+    local = AnalysisService(settings, cohorts=service.cohorts)
+    with TestClient(create_app(settings, local)) as c:
+        yield c
+    local.close()
+
+
+def test_the_api_answers_within_a_cohort_and_hides_others(client: TestClient, cohort: CohortPopulation) -> None:
+    body = {**PATIENTS, "rows": ["kohortegruppe"], "cohort": cohort.id}
+    answer = client.post("/api/v1/analysis", json=body)
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["blocks"][0]["rows"]
+    assert [r["labels"] for r in rows][:2] == [["indsats"], ["kontrol"]]
+    missing = client.post("/api/v1/analysis", json={**PATIENTS, "cohort": "findes-ikke"})
+    assert missing.status_code == 404  # one answer for unknown, expired and not shared
+    bad = client.post("/api/v1/analysis", json={**PATIENTS, "rows": ["kohortegruppe"]})
+    assert bad.status_code == 400 and bad.json()["error"]["problems"][0]["field"] == "kohortegruppe"

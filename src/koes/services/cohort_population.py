@@ -14,18 +14,20 @@ A cohort, or a group of it that a request shows or picks, with fewer persons in 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pyarrow as pa
 
+from koes.appdb.database import AppDatabase
 from koes.cohorts.population import CohortPopulation
 from koes.privacy.access import Principal
 from koes.query.plan import POPULATION_GROUP, POPULATION_PERSON, POPULATION_TABLE, Population
 from koes.query.request import AnalysisRequest, FieldProblem, RequestError
 from koes.semantic.model import POPULATION_MEMBERS, Catalog
 from koes.services.users import NotFoundError
+from koes.settings import Settings
 
 MEMBERS = "cohort_members"  # the members' table, registered for the resolving query only
 PERSON_SCHEMA = pa.schema([(POPULATION_PERSON, pa.int64()), (POPULATION_GROUP, pa.string())])
@@ -51,9 +53,19 @@ class CohortLookup(Protocol):
 
     ``population`` returns the cohort when the principal may use it (its owner, or a colleague of
     the same organisation it is shared with, holding ``individ``) and it has not expired; otherwise
-    it raises ``CohortNotFoundError``. It records nothing: the analysis audits each use."""
+    it raises ``CohortNotFoundError``. ``cohorts`` lists the cohorts ``population`` would return
+    for the principal (for the builder's choice of population). Neither records anything: the
+    analysis audits each use."""
 
     def population(self, principal: Principal, cohort_id: str) -> CohortPopulation: ...
+
+    def cohorts(self, principal: Principal) -> Sequence[CohortPopulation]: ...
+
+
+def cohort_store(settings: Settings, database: AppDatabase | None) -> CohortLookup | None:
+    """The deployment's cohort store, for the app and ``koes query``; None until one is wired in
+    (then every request naming a cohort is answered "not found")."""
+    return None
 
 
 class ResolvingEngine(Protocol):

@@ -24,6 +24,7 @@ from koes.services.account import AccountService
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.cohort_population import CohortLookup, cohort_store
 from koes.services.oidc import OidcClient, OidcConfig
 from koes.services.organisations import organisations_in_use
 from koes.services.reports import ReportService
@@ -54,9 +55,15 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings, service: AnalysisService | None = None, clock: Clock = utc_now) -> FastAPI:
+def create_app(
+    settings: Settings,
+    service: AnalysisService | None = None,
+    clock: Clock = utc_now,
+    cohorts: CohortLookup | None = None,
+) -> FastAPI:
     """The app. Without a ``service``, it builds one that audits every analysis and export in the
-    app database (``settings.app_database_url``, migrated and seeded here, at start-up)."""
+    app database (``settings.app_database_url``, migrated and seeded here, at start-up). ``cohorts``
+    is the cohort store the Advanced pages read (default: the deployment's, ``cohort_store``)."""
     if settings.api_auth not in API_AUTH_MODES:
         raise ValueError(f"api_auth must be one of {', '.join(API_AUTH_MODES)}, not {settings.api_auth!r}")
     owned = service is None
@@ -64,7 +71,8 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     database = open_app_database(settings)
     try:
         trail = AuditTrail(database)
-        analysis = service or AnalysisService(settings, audit=trail)
+        cohorts = cohorts or (service.cohorts if service else None) or cohort_store(settings, database)
+        analysis = service or AnalysisService(settings, audit=trail, cohorts=cohorts)
         analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
         users = UserService(trail, clock=clock)
         tokens = TokenService(trail, users, policy=TokenPolicy.from_settings(settings))
@@ -108,6 +116,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     )
     app.state.settings = settings
     app.state.service = analysis
+    app.state.cohorts = cohorts
     app.state.reports = reports
     app.state.saved = SavedAnalysisService(trail, analysis.catalog, clock)
     app.state.audit = trail

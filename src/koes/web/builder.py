@@ -4,7 +4,7 @@ The builder is a plain GET form, so everything an analysis is (perspective, meas
 columns, filters, segment, period, comparison and the measure drawn) lives in the URL: a link can
 be bookmarked, shared with a colleague, reloaded and saved. The parameters:
 
-``perspective``, ``measure``\\*, ``row``\\*, ``column``\\*, ``f.<dimension>``\\*, ``segment``,
+``perspective``, ``measure``\\*, ``row``\\*, ``column``\\*, ``f.<dimension>``\\*, ``segment``, ``cohort``,
 ``from``, ``to`` (years), ``compare`` (``1``), ``municipality`` (kommunekode) and ``chart``
 (\\*: may repeat). An empty value means "not chosen" (the form's "none" options). Values stay
 text here; :func:`koes.query.request.parse_request` checks them and names what is wrong.
@@ -38,6 +38,7 @@ class BuilderState:
     compare: bool = False
     municipality: str | None = None
     chart: str | None = None
+    cohort: str | None = None  # the population is this cohort's persons (Advanced)
 
     def filter_values(self, dimension: str) -> tuple[str, ...]:
         return dict(self.filters).get(dimension, ())
@@ -59,6 +60,8 @@ class BuilderState:
         }
         if self.segment:
             raw["segment"] = self.segment
+        if self.cohort:
+            raw["cohort"] = self.cohort
         if self.first or self.last:
             raw["period"] = {"from": self.first or self.last, "to": self.last or self.first}
         if self.compare:
@@ -75,6 +78,7 @@ class BuilderState:
         pairs += [(FILTER_PREFIX + d, v) for d, values in self.filters for v in values]
         optional = {
             "segment": self.segment,
+            "cohort": self.cohort,
             "from": self.first,
             "to": self.last,
             "compare": "1" if self.compare else None,
@@ -121,6 +125,7 @@ def from_query(items: Iterable[tuple[str, str]], latest_year: int | None = None)
         compare=one("compare") in ("1", "on", "true"),
         municipality=one("municipality"),
         chart=one("chart"),
+        cohort=one("cohort"),
     )
 
 
@@ -141,6 +146,7 @@ def from_request(raw: Mapping[str, Any]) -> BuilderState:
         last=period.get("to"),
         compare=bool(comparison),
         municipality=str(municipality) if municipality is not None else None,
+        cohort=raw.get("cohort"),
     )
 
 
