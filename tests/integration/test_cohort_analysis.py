@@ -21,6 +21,7 @@ from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.cohort_population import CohortNotFoundError
+from koes.services.cohort_profile import cohort_profile
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.app import create_app
@@ -233,3 +234,22 @@ def test_the_api_answers_within_a_cohort_and_hides_others(client: TestClient, co
     assert missing.status_code == 404  # one answer for unknown, expired and not shared
     bad = client.post("/api/v1/analysis", json={**PATIENTS, "rows": ["kohortegruppe"]})
     assert bad.status_code == 400 and bad.json()["error"]["problems"][0]["field"] == "kohortegruppe"
+
+
+def test_the_profile_puts_use_beside_the_expected(service: AnalysisService, cohort: CohortPopulation) -> None:
+    profile = cohort_profile(service, analyst(), cohort.id)
+    assert profile.members == cohort.size == 100
+    assert profile.member_years is not None and 80 <= profile.member_years <= 103  # perturbed by at most 3
+    body = profile.to_json("da")
+    assert body["references"] == {"kommune": "København", "land": "Hele landet"}
+    admissions = body["use"][0]
+    assert admissions["label"].startswith("Indlæggelser")
+    for area in ("kommune", "land"):
+        ref = admissions["references"][area]
+        assert ref["expected"] > 0 and ref["ratio"] == pytest.approx(admissions["observed"] / ref["expected"])
+        low, high = ref["interval"]
+        assert low < ref["ratio"] < high
+        assert "gange så mange somatiske indlæggelser som forventet" in ref["reading"]
+    assert next(f["label"] for f in body["conditions"]) == "Borgere med diabetes"
+    english = cohort_profile(service, analyst(), cohort.id, "en").to_json("en")
+    assert "times as many somatic admissions as expected" in english["use"][0]["references"]["land"]["reading"]

@@ -269,7 +269,7 @@ def views_event(results: Sequence[AnalysisResult], principal: Principal, action:
         rows_returned=sum(len(b.row_keys) + 1 for r in results for b in r.blocks),
         cells_returned=sum(r.cells_returned for r in results),
         cells_suppressed=sum(r.cells_suppressed for r in results),
-        purpose=None,
+        purpose=next((r.purpose for r in results if r.purpose), None),  # a page of a cohort: its purpose
         release_id=first.provenance.release_id,
         outcome="ok",
     )
