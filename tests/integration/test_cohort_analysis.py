@@ -253,3 +253,17 @@ def test_the_profile_puts_use_beside_the_expected(service: AnalysisService, coho
     assert next(f["label"] for f in body["conditions"]) == "Borgere med diabetes"
     english = cohort_profile(service, analyst(), cohort.id, "en").to_json("en")
     assert "times as many somatic admissions as expected" in english["use"][0]["references"]["land"]["reading"]
+
+
+def test_the_api_gives_the_profile_to_those_who_may_use_the_cohort(
+    client: TestClient, cohort: CohortPopulation, small_settings: Settings, service: AnalysisService
+) -> None:
+    answer = client.get(f"/api/v1/cohorts/{cohort.id}/profile?lang=en")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["members"] == cohort.size and body["references"]["land"] == "Denmark"
+    assert "as expected" in body["use"][0]["references"]["kommune"]["reading"]
+    assert client.get("/api/v1/cohorts/findes-ikke/profile").status_code == 404
+    aggregate = dataclasses.replace(small_settings, api_auth="local", local_org="kommune:101", local_role="aggregeret")
+    with TestClient(create_app(aggregate, service), raise_server_exceptions=True) as other:
+        assert other.get(f"/api/v1/cohorts/{cohort.id}/profile").status_code == 403  # no individ

@@ -15,7 +15,12 @@ from fastapi import APIRouter
 from koes.privacy.roles import Access
 from koes.web.auth import EndpointTable
 
-API_MODULES = ("v1", "analyses", "reports")  # more groups are added here, each a module with `router` and `PERMISSIONS`
+API_MODULES = (
+    "v1",
+    "analyses",
+    "reports",
+    "cohort_analysis",
+)  # more groups are added here, each a module with `router` and `PERMISSIONS`
 
 
 def _modules() -> list[ModuleType]:
