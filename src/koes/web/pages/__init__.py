@@ -30,6 +30,7 @@ PAGE_MODULES = (
     "reports",
     "analyse",
     "saved",
+    "cohort_profile",
 )
 
 

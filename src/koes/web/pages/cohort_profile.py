@@ -1,0 +1,128 @@
+"""A cohort's profile page: ``GET /avanceret/{id}`` (Advanced; needs ``individual_rows``).
+
+The page lays out ``koes.services.cohort_profile.cohort_profile``: the members by age and sex and
+by region, chronic conditions, care and benefits as shares of the cohort, and the use per
+member-year beside the expected use from the user's municipality and the whole country, with
+intervals and a plain reading. Every number is a published figure (disclosure control) or
+computed from published figures only. A cohort the user may not use is the 404 page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from koes.query.request import RequestError
+from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
+from koes.services.cohort_population import CohortNotFoundError
+from koes.services.cohort_profile import Figure, Profile, UseFigure, cohort_profile
+from koes.web import views
+from koes.web.formats import number
+from koes.web.i18n import Translator
+from koes.web.pages.analyse import problem_text
+from koes.web.pages.common import error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.figures import provenance
+
+router = APIRouter(include_in_schema=False)
+PERMISSION = "individual_rows"
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    label: str
+    value: str
+    share: str
+
+
+@dataclass(frozen=True)
+class UseRow:
+    label: str
+    observed: str
+    per_member_year: str
+    references: list[dict[str, str]]  # per reference: expected per member-year, ratio, interval, reading
+
+
+@router.get("/avanceret/{cohort_id}")
+async def profile_page(request: Request, cohort_id: str) -> Response:
+    pages, session, principal = await signed_in(request)
+    if not principal.may(PERMISSION):
+        return await refused(request, pages, principal, PERMISSION)
+    service = request.app.state.service
+    assert isinstance(service, AnalysisService)
+    lang = lang_of(request)
+    problems: list[str] = []
+    profile: Profile | None = None
+    try:
+        profile = await run_in_threadpool(cohort_profile, service, principal, cohort_id, lang)
+    except CohortNotFoundError:
+        return error_page(request, 404, "cohort_unknown")
+    except NoReleaseError:
+        return error_page(request, 503, "no_release")
+    except RequestError as error:  # too small a cohort: no figures, and why
+        problems = [problem_text(p, service.catalog, lang) for p in error.problems]
+    except AnalysisFailedError:
+        return error_page(request, 500)
+    user = await run_in_threadpool(user_view, pages, principal, lang)
+    context = _context(profile, lang) if profile else {"profile": None}
+    return render(
+        request,
+        "cohort_profile.html",
+        title_key="cohort.profile_title",
+        session=session,
+        user=user,
+        problems=problems,
+        cohort_id=cohort_id,
+        **context,
+    )
+
+
+def _context(profile: Profile, lang: str) -> dict[str, Any]:
+    t = Translator(lang)
+    return {
+        "profile": profile,
+        "members": number(profile.members, lang=lang),
+        "member_years": _value(profile.member_years, 0, lang),
+        "age_sex": views.table(profile.age_sex, lang, downloadable_only=False),
+        "residence": views.table(profile.residence, lang, downloadable_only=False),
+        "conditions": [_share(f, lang) for f in profile.conditions],
+        "care": [_share(f, lang) for f in profile.care_and_benefits],
+        "use": [_use(u, profile, lang, t) for u in profile.use],
+        "reference_names": profile.references,
+        **provenance([profile.age_sex], lang),
+    }
+
+
+def _value(value: float | None, decimals: int, lang: str, status: str = "ok") -> str:
+    if value is None:
+        return "x" if status in ("secondary", "derived") else "<5" if status == "primary" else "–"
+    return number(value, decimals, lang)
+
+
+def _share(figure: Figure, lang: str) -> ShareRow:
+    share = "–" if figure.share is None else number(100 * figure.share, 1, lang) + " %"
+    return ShareRow(figure.label, _value(figure.value, 0, lang, figure.status), share)
+
+
+def _use(use: UseFigure, profile: Profile, lang: str, t: Translator) -> UseRow:
+    decimals = 0 if use.unit == "kr" else 2
+    references = []
+    for area, comparison in use.references.items():
+        interval = (
+            f"{number(comparison.low, 2, lang)}–{number(comparison.high, 2, lang)}"
+            if comparison.low is not None and comparison.high is not None
+            else t("cohort.no_interval")
+        )
+        references.append(
+            {
+                "name": profile.references[area],
+                "expected": _value(use.expected_per_member_year(area), decimals, lang),
+                "ratio": _value(comparison.ratio, 2, lang),
+                "interval": interval,
+                "reading": use.readings[area],
+            }
+        )
+    return UseRow(use.label, _value(use.observed, 0, lang), _value(use.per_member_year, decimals, lang), references)
