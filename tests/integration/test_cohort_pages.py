@@ -15,7 +15,6 @@ from fastapi import FastAPI
 
 from cohort_support import InMemoryCohorts, make_cohort, residents_on
 from koes.cohorts.population import CohortPopulation
-from koes.services.analysis import AnalysisService
 from koes.services.users import OPERATOR
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
