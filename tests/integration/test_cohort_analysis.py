@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,14 @@ import pytest
 from cohort_support import InMemoryCohorts, analyst, make_cohort, residents_on
 from koes.cohorts.population import CohortPopulation
 from koes.privacy.access import Organisation, Principal
+from koes.query.assemble import TOTAL
 from koes.query.request import RequestError
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohort_profile import cohort_profile
+from koes.services.cohort_series import cohort_series
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.app import create_app
@@ -267,3 +270,62 @@ def test_the_api_gives_the_profile_to_those_who_may_use_the_cohort(
     aggregate = dataclasses.replace(small_settings, api_auth="local", local_org="kommune:101", local_role="aggregeret")
     with TestClient(create_app(aggregate, service), raise_server_exceptions=True) as other:
         assert other.get(f"/api/v1/cohorts/{cohort.id}/profile").status_code == 403  # no individ
+
+
+@pytest.fixture(scope="module")
+def dated(
+    small_settings: Settings,
+    small_load: LoadResult,
+    people: dict[str, str | None],
+    folder: Path,
+    store: InMemoryCohorts,
+) -> CohortPopulation:
+    """200 citizens of the municipality with index dates in 2023, in two groups."""
+    chosen = [n for n, k in people.items() if k == "0101"][:200]
+    days = [date(2023, 1 + i % 12, 1 + i % 28) for i in range(len(chosen))]
+    groups = ["indsats" if i % 2 else "kontrol" for i in range(len(chosen))]
+    return store.add(make_cohort(small_settings, folder, chosen, cohort_id="dated", groups=groups, index_dates=days))
+
+
+def test_before_and_after_is_aligned_at_each_persons_index_month(
+    service: AnalysisService, dated: CohortPopulation, small_load: LoadResult
+) -> None:
+    series = cohort_series(service, analyst(), dated.id, "kontakter", months=6)
+    assert set(series.lines) == {"indsats", "kontrol"}
+    assert [p.month for p in series.lines["indsats"]] == list(range(-6, 7))
+    # Members seen: every member at month 0; at +6 only those whose index month is July or earlier.
+    (zero,) = [p for p in series.lines["kontrol"] if p.month == 0]
+    (late,) = [p for p in series.lines["kontrol"] if p.month == 6]
+    assert zero.members == 100 and late.members == sum(
+        1 for m in dated.members if m.group == "kontrol" and m.index_date and m.index_date.month <= 6
+    )
+    # The whole cohort's contacts in its index months, straight from the release (own citizens: exact).
+    exact = service.run(
+        {
+            "perspective": "somatik",
+            "measures": ["kontakter"],
+            "rows": ["kohortemaaned"],
+            "filters": {"kohortemaaned": [0], "kommune": [HOME]},
+            "cohort": dated.id,
+            "period": {"from": "2022", "to": "2023"},
+        },
+        analyst(),
+    )
+    ((truth,),) = _release_persons(
+        small_load,
+        dated,
+        "SELECT count(*) FROM members m JOIN persons p USING (pseudonym) JOIN contacts f ON f.person_id = p.person_id "
+        f"WHERE f.sector = 'somatik' AND f.kommunekode = {HOME} "
+        "AND f.year * 12 + f.month = year(m.index_date) * 12 + month(m.index_date)",
+    )
+    assert exact.provenance.exact and exact.blocks[0].values["kontakter"][(0, TOTAL)] == truth
+    assert series.difference is not None
+    assert series.difference.low < series.difference.value < series.difference.high
+    body = series.to_json()
+    assert body["difference"]["groups"] == ["indsats", "kontrol"] and len(body["lines"]["kontrol"]) == 13
+
+
+def test_before_and_after_needs_index_dates(service: AnalysisService, cohort: CohortPopulation) -> None:
+    with pytest.raises(RequestError) as refused:
+        cohort_series(service, analyst(), cohort.id)
+    assert [p.code for p in refused.value.problems] == ["cohort_dated_too_small"]

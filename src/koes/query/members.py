@@ -50,7 +50,7 @@ def listed(dimension: Dimension, plan: Plan, kommuner: frozenset[int] | None) ->
     elif dimension.members.kind == POPULATION_MEMBERS:
         if plan.population is None:
             return None
-        values = plan.population.groups
+        values = plan.population.members_of(dimension.members.name)
     else:
         values = tuple(m.value for m in members(dimension, plan.period.years))
         if dimension.members.kind == "period":

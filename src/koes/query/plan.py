@@ -49,7 +49,8 @@ class Area:
 
 POPULATION_TABLE = "population"  # the name the service registers a population's table under, per query
 POPULATION_PERSON = "person_id"  # its columns: the release's person id …
-POPULATION_GROUP = "gruppe"  # … and the person's group (NULL where none was given)
+POPULATION_GROUP = "gruppe"  # … the person's group (NULL where none was given)
+POPULATION_INDEX_MONTH = "index_month"  # … and the month of its index date, year * 12 + month (NULL: none)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,11 @@ class Population:
 
     id: str
     groups: tuple[str, ...] = ()  # the groups, in display order (the members of a population dimension)
+    months: tuple[int, ...] = ()  # months relative to the index date a table lists (-12 … 12)
+
+    def members_of(self, column: str) -> tuple[Any, ...]:
+        """The members a table lists of the population dimension over ``column``."""
+        return self.months if column == POPULATION_INDEX_MONTH else self.groups
 
 
 @dataclass(frozen=True)

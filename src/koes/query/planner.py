@@ -166,11 +166,14 @@ def _period(request: AnalysisRequest, context: PlanContext) -> Period:
     return request.period
 
 
-def available_dimensions(measure_ids: tuple[str, ...], catalog: Catalog) -> tuple[Dimension, ...]:
+def available_dimensions(
+    measure_ids: tuple[str, ...], catalog: Catalog, *, population: bool = False
+) -> tuple[Dimension, ...]:
     """The dimensions every one of the measures can be split by: for each measure behind them (a
     derived measure's numerator and denominator), some source of it carries the dimension's
     attributes. Citizens do not restrict a rate (rule 3). What the Analysis builder offers for
-    rows, columns and filters, so a choice it offers can be routed (rule 1)."""
+    rows, columns and filters, so a choice it offers can be routed (rule 1). The dimensions of a
+    population (a cohort's groups and months) are among them only with ``population``."""
     behind: dict[str, Measure] = {}
     for measure_id in measure_ids:
         measure = catalog.measures[measure_id]
@@ -179,7 +182,7 @@ def available_dimensions(measure_ids: tuple[str, ...], catalog: Catalog) -> tupl
     return tuple(
         d
         for d in catalog.dimensions.values()
-        if d.members.kind != POPULATION_MEMBERS  # offered with a population (a cohort's groups), not here
+        if (population or d.members.kind != POPULATION_MEMBERS)  # a population's dimensions need one
         and all(any(all(catalog.sources[s].has(a) for a in d.attributes) for s in m.inputs) for m in behind.values())
     )
 

@@ -11,7 +11,8 @@ Every query has the same shape, chosen so that every dialect accepts it:
 The inner query names its outputs so the GROUP BY lists are plain columns (no ``GROUP BY ALL``,
 no positional references). A request restricted to a population (a cohort) joins the facts to the
 population's table (one row per person, registered beside the release for the query): only its
-persons' rows count, and its group is a dimension (``c.gruppe``). Person counts are
+persons' rows count, and its columns give dimensions (the group ``c.gruppe``; the month relative to
+the person's index date, ``<year * 12 + month> - c.index_month``). Person counts are
 ``COUNT(DISTINCT …)``: exact on every engine.
 Output columns: ``d_`` dimension values, ``g_`` grouping flags (1 = totalled), ``s_`` strata,
 ``m_`` measure values, ``n_`` the distinct persons behind a measure (the disclosure base), or,
@@ -33,7 +34,6 @@ from collections.abc import Iterable
 import sqlglot.expressions as exp
 
 from koes.query.plan import (
-    POPULATION_GROUP,
     POPULATION_PERSON,
     POPULATION_TABLE,
     AggregateQuery,
@@ -297,8 +297,12 @@ def _raw_columns(query: AggregateQuery) -> list[str]:
 
 
 def _dimension_expr(dimension: Dimension, source: Source) -> exp.Expr:
-    if dimension.members.kind == POPULATION_MEMBERS:  # the population's group, joined by _inner
-        return exp.column(POPULATION_GROUP, table=POPULATION)
+    if dimension.members.kind == POPULATION_MEMBERS:  # a column of the population, joined by _inner
+        column = exp.column(dimension.members.name, table=POPULATION)
+        if dimension.expr is None:
+            return column
+        # The fact's value relative to the person's (months since the index month).
+        return exp.Sub(this=exp.Paren(this=_fact(dimension.expr, source, attributes=True)), expression=column)
     if dimension.lookup is not None:
         return exp.column(dimension.lookup.value, table=f"l_{dimension.id}")
     if dimension.expr is not None:

@@ -162,10 +162,10 @@ def _dimension(item: Mapping[str, Any], element: str) -> Dimension:
         raise ValueError(f"expr uses {sorted(columns_of(expr) - set(attributes))}, which are not among its attributes")
     if lookup is not None and expr is not None:
         raise ValueError("give either `lookup` or `expr`, not both")
-    if (kind == POPULATION_MEMBERS) != (not attributes):
-        raise ValueError("a dimension has attributes, unless its members come from the population (and then none)")
-    if kind == POPULATION_MEMBERS and (lookup is not None or expr is not None):
-        raise ValueError("a population dimension takes its values from the population: no `lookup` or `expr`")
+    if kind != POPULATION_MEMBERS and not attributes:
+        raise ValueError("a dimension has attributes, unless its members come from the population")
+    if kind == POPULATION_MEMBERS and (lookup is not None or not members_raw.get("name")):
+        raise ValueError("a population dimension names its population column (`members.name`) and has no `lookup`")
     values = members_raw.get("values", {})
     inline = {str(k): Label(str(v["da"]), str(v["en"])) for k, v in values.items()}
     value_type = item.get("value_type", "str")

@@ -23,19 +23,29 @@ import pyarrow as pa
 from koes.appdb.database import AppDatabase
 from koes.cohorts.population import CohortPopulation
 from koes.privacy.access import Principal
-from koes.query.plan import POPULATION_GROUP, POPULATION_PERSON, POPULATION_TABLE, Population
+from koes.query.plan import (
+    POPULATION_GROUP,
+    POPULATION_INDEX_MONTH,
+    POPULATION_PERSON,
+    POPULATION_TABLE,
+    Population,
+)
 from koes.query.request import AnalysisRequest, FieldProblem, RequestError
 from koes.semantic.model import POPULATION_MEMBERS, Catalog
 from koes.services.users import NotFoundError
 from koes.settings import Settings
 
+MAX_MONTHS = 36  # the furthest month before or after the index date a table lists
 MEMBERS = "cohort_members"  # the members' table, registered for the resolving query only
-PERSON_SCHEMA = pa.schema([(POPULATION_PERSON, pa.int64()), (POPULATION_GROUP, pa.string())])
+PERSON_SCHEMA = pa.schema(
+    [(POPULATION_PERSON, pa.int64()), (POPULATION_GROUP, pa.string()), (POPULATION_INDEX_MONTH, pa.int32())]
+)
 
 # The release's person id of each member found in it, with the member's group. A pseudonym is one
 # person: the join cannot give a member twice (persons.pseudonym is unique per release).
 RESOLVE_SQL = f"""
-SELECT p.person_id AS {POPULATION_PERSON}, m.gruppe AS {POPULATION_GROUP}
+SELECT p.person_id AS {POPULATION_PERSON}, m.gruppe AS {POPULATION_GROUP},
+  CAST(year(m.index_date) * 12 + month(m.index_date) AS INTEGER) AS {POPULATION_INDEX_MONTH}
 FROM {MEMBERS} m JOIN persons p ON p.pseudonym = m.pseudonym
 """
 
@@ -80,6 +90,7 @@ class GivenPopulation:
     table: pa.Table  # PERSON_SCHEMA: one row per member found in the release
     purpose: str  # the cohort's purpose, recorded with every use
     sizes: Mapping[str | None, int]  # persons per group (None: no group given)
+    dated: int = 0  # persons with an index date
 
     @property
     def size(self) -> int:
@@ -97,12 +108,15 @@ def resolve(cohort: CohortPopulation, engine: ResolvingEngine) -> GivenPopulatio
         {
             POPULATION_PERSON: pa.array([r[POPULATION_PERSON] for r in rows], pa.int64()),
             POPULATION_GROUP: pa.array([r[POPULATION_GROUP] for r in rows], pa.string()),
+            POPULATION_INDEX_MONTH: pa.array([r[POPULATION_INDEX_MONTH] for r in rows], pa.int32()),
         },
         schema=PERSON_SCHEMA,
     )
     sizes = Counter(r[POPULATION_GROUP] for r in rows)
     groups = tuple(sorted(g for g in sizes if g is not None))
-    return GivenPopulation(Population(cohort.id, groups), table, cohort.purpose, dict(sizes))
+    dated = sum(1 for r in rows if r[POPULATION_INDEX_MONTH] is not None)
+    population = Population(cohort.id, groups, tuple(range(-MAX_MONTHS, MAX_MONTHS + 1)))
+    return GivenPopulation(population, table, cohort.purpose, dict(sizes), dated)
 
 
 def check_size(given: GivenPopulation, request: AnalysisRequest, catalog: Catalog, minimum: int) -> None:
@@ -110,8 +124,15 @@ def check_size(given: GivenPopulation, request: AnalysisRequest, catalog: Catalo
     if given.size < minimum:
         raise RequestError([_too_small("cohort_too_small", minimum, f"the cohort has fewer than {minimum} persons")])
 
-    def of_population(dimension_id: str) -> bool:
-        return catalog.dimensions[dimension_id].members.kind == POPULATION_MEMBERS
+    def of_population(dimension_id: str, column: str = POPULATION_GROUP) -> bool:
+        members = catalog.dimensions[dimension_id].members
+        return members.kind == POPULATION_MEMBERS and members.name == column
+
+    months = [d for d, _ in request.filters if of_population(d, POPULATION_INDEX_MONTH)]
+    months += [d for d in request.dimensions if of_population(d, POPULATION_INDEX_MONTH)]
+    if months and given.dated < minimum:
+        text = f"fewer than {minimum} persons of the cohort have an index date"
+        raise RequestError([_too_small("cohort_dated_too_small", minimum, text)])
 
     used = [d for d in request.dimensions if of_population(d)]
     picked = [v for d, values in request.filters if of_population(d) for v in values]

@@ -100,6 +100,15 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "cohort": "k1",
         "period": {"from": "2024"},
     },
+    "contacts_by_month_since_index_date": {
+        "perspective": "psykiatri",
+        "measures": ["kontakter"],
+        "rows": ["kohortemaaned"],
+        "columns": ["kohortegruppe"],
+        "filters": {"kohortemaaned": [-1, 0, 1]},
+        "cohort": "k1",
+        "period": {"from": "2023", "to": "2024"},
+    },
     "citizens_by_age_and_sex": {
         "perspective": "befolkning",
         "measures": ["borgere"],

@@ -23,7 +23,7 @@ from koes.query.planner import available_dimensions
 from koes.query.request import FieldProblem, RequestError
 from koes.query.scope import ScopeDeniedError
 from koes.semantic.members import members
-from koes.semantic.model import POPULATION_MEMBERS, Catalog, Dimension
+from koes.semantic.model import Catalog, Dimension
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.export import Export, check_downloadable, export
@@ -260,9 +260,7 @@ def _form(
     catalog = service.catalog
     years = service.years()
     shown = state.measures_or_default(catalog)
-    dimensions = available_dimensions(shown, catalog) if shown else ()
-    if state.cohort and shown:  # the cohort's groups split every measure of it
-        dimensions += tuple(d for d in catalog.dimensions.values() if d.members.kind == POPULATION_MEMBERS)
+    dimensions = available_dimensions(shown, catalog, population=bool(state.cohort)) if shown else ()
     none = Option("", t("analyse.none"), False)
     perspective = Select(
         "perspective",
