@@ -329,3 +329,12 @@ def test_before_and_after_needs_index_dates(service: AnalysisService, cohort: Co
     with pytest.raises(RequestError) as refused:
         cohort_series(service, analyst(), cohort.id)
     assert [p.code for p in refused.value.problems] == ["cohort_dated_too_small"]
+
+
+def test_the_api_gives_the_series(client: TestClient, dated: CohortPopulation) -> None:
+    answer = client.get(f"/api/v1/cohorts/{dated.id}/series?measure=laegekontakter&months=3")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["months"] == 3 and [p["month"] for p in body["lines"]["indsats"]] == [-3, -2, -1, 0, 1, 2, 3]
+    assert client.get(f"/api/v1/cohorts/{dated.id}/series?measure=ukendt").status_code == 400
+    assert client.get(f"/api/v1/cohorts/{dated.id}/series?months=37").status_code == 400

@@ -8,6 +8,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -57,8 +58,9 @@ def site(
     people = residents_on(small_extracts)
     chosen = [n for n, k in people.items() if k == "0101"][:80] + [n for n, k in people.items() if k == "0147"][:20]
     groups = ["indsats" if i % 2 else "kontrol" for i in range(len(chosen))]
+    days = [date(2023, 1 + i % 12, 1 + i % 28) for i in range(len(chosen))]
     store = InMemoryCohorts()
-    cohort = store.add(make_cohort(small_settings, folder, chosen, cohort_id="side", groups=groups))
+    cohort = store.add(make_cohort(small_settings, folder, chosen, cohort_id="side", groups=groups, index_dates=days))
     settings = replace(small_settings, data_dir=folder / "app", warehouse_dir=small_settings.warehouse)
     app = create_app(settings, cohorts=store)
     app.state.users.passwords = fast_passwords()
@@ -100,3 +102,14 @@ def test_the_builder_offers_the_cohort_as_the_population_and_its_groups(site: Si
     assert 'value="kohortegruppe"' in page.text
     table = page.text.split('class="data-table pivot"', 1)[1].split("</table>", 1)[0]
     assert ">indsats<" in table and ">kontrol<" in table
+
+
+def test_the_before_and_after_page_draws_the_series_and_its_table(site: Site) -> None:
+    client = site.visitor()
+    page = client.get(f"/avanceret/{site.cohort.id}/foer-efter?months=4")
+    assert page.status_code == 200, page.text
+    assert 'id="series-data"' in page.text and 'data-chart="series-data"' in page.text
+    table = page.text.split('id="series-table"', 1)[1].split("</table>", 1)[0]
+    assert list(re.findall(r'<th scope="row">(-?\d+)</th>', table)) == [str(m) for m in range(-4, 5)]
+    assert "minus ændringen i kontrol" in _text(page.text)
+    assert site.records("cohort_series")

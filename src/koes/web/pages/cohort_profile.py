@@ -1,14 +1,18 @@
-"""A cohort's profile page: ``GET /avanceret/{id}`` (Advanced; needs ``individual_rows``).
+"""A cohort's pages: the profile ``GET /avanceret/{id}`` and before-and-after
+``GET /avanceret/{id}/foer-efter`` (Advanced; need ``individual_rows``).
 
 The page lays out ``koes.services.cohort_profile.cohort_profile``: the members by age and sex and
 by region, chronic conditions, care and benefits as shares of the cohort, and the use per
 member-year beside the expected use from the user's municipality and the whole country, with
 intervals and a plain reading. Every number is a published figure (disclosure control) or
-computed from published figures only. A cohort the user may not use is the 404 page.
+computed from published figures only. The before-and-after page draws the monthly use per 100
+members around each person's own index date (``koes.services.cohort_series``) with charts.js, and
+the table behind the chart. A cohort the user may not use is the 404 page.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +24,14 @@ from koes.query.request import RequestError
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohort_profile import Figure, Profile, UseFigure, cohort_profile
+from koes.services.cohort_series import ALL, MEASURES, Series, cohort_series
 from koes.web import views
 from koes.web.formats import number
 from koes.web.i18n import Translator
 from koes.web.pages.analyse import problem_text
 from koes.web.pages.common import error_page, lang_of, refused, render, signed_in, user_view
 from koes.web.pages.figures import provenance
+from koes.web.pages.forms import Option, Select
 
 router = APIRouter(include_in_schema=False)
 PERMISSION = "individual_rows"
@@ -126,3 +132,82 @@ def _use(use: UseFigure, profile: Profile, lang: str, t: Translator) -> UseRow:
             }
         )
     return UseRow(use.label, _value(use.observed, 0, lang), _value(use.per_member_year, decimals, lang), references)
+
+
+@router.get("/avanceret/{cohort_id}/foer-efter")
+async def series_page(request: Request, cohort_id: str) -> Response:
+    pages, session, principal = await signed_in(request)
+    if not principal.may(PERMISSION):
+        return await refused(request, pages, principal, PERMISSION)
+    service = request.app.state.service
+    assert isinstance(service, AnalysisService)
+    lang = lang_of(request)
+    measure = request.query_params.get("measure", "kontakter")
+    measure = measure if measure in MEASURES else "kontakter"
+    months_text = request.query_params.get("months", "")
+    months = int(months_text) if months_text.isdigit() else None
+    problems: list[str] = []
+    series: Series | None = None
+    try:
+        series = await run_in_threadpool(cohort_series, service, principal, cohort_id, measure, months, lang)
+    except CohortNotFoundError:
+        return error_page(request, 404, "cohort_unknown")
+    except NoReleaseError:
+        return error_page(request, 503, "no_release")
+    except RequestError as error:
+        problems = [problem_text(p, service.catalog, lang) for p in error.problems]
+    except AnalysisFailedError:
+        return error_page(request, 500)
+    user = await run_in_threadpool(user_view, pages, principal, lang)
+    t = Translator(lang)
+    options = [
+        Option(m, service.catalog.measures[m].label.get(lang) + f" ({p})", m == measure) for m, p in MEASURES.items()
+    ]
+    context: dict[str, Any] = {"series": series, "problems": problems, "cohort_id": cohort_id}
+    context["measure_select"] = Select("measure", t("cohort.series_measure"), options)
+    context["months"] = series.months if series else (months or service.settings.cohort_months)
+    if series is not None:
+        context.update(_series_context(series, lang, t))
+    return render(request, "cohort_series.html", title_key="cohort.series_title", session=session, user=user, **context)
+
+
+def _series_context(series: Series, lang: str, t: Translator) -> dict[str, Any]:
+    x = [str(p.month) for p in next(iter(series.lines.values()))]
+    traces = [
+        {
+            "name": t("cohort.all_members") if group == ALL else group,
+            "x": x,
+            "y": [p.per_100 for p in points],
+            "text": [_value(p.per_100, 1, lang, p.status) for p in points],
+        }
+        for group, points in series.lines.items()
+    ]
+    title = t("cohort.series_chart", measure=series.label, months=series.months)
+    data = {"kind": "line", "traces": traces, "title": title, "separators": ",." if lang == "da" else ".,"}
+    rows = [
+        [str(month)]
+        + [
+            f"{_value(points[i].count, 0, lang, points[i].status)} / {number(points[i].members, lang=lang)}"
+            f" = {_value(points[i].per_100, 1, lang, points[i].status)}"
+            for points in series.lines.values()
+        ]
+        for i, month in enumerate(x)
+    ]
+    difference = series.difference
+    return {
+        "chart_data": json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),
+        "chart_title": title,
+        "table_header": [t("cohort.col.month")] + [trace["name"] for trace in traces],
+        "table_rows": rows,
+        "difference": None
+        if difference is None
+        else t(
+            "cohort.difference",
+            first=difference.first,
+            second=difference.second,
+            value=number(difference.value, 2, lang),
+            low=number(difference.low, 2, lang),
+            high=number(difference.high, 2, lang),
+        ),
+        **provenance([series.result], lang),
+    }
