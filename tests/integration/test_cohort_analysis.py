@@ -22,9 +22,11 @@ from koes.query.request import RequestError
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.cohort_individuals import individual_table
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohort_profile import cohort_profile
 from koes.services.cohort_series import cohort_series
+from koes.services.users import ForbiddenError
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.app import create_app
@@ -338,3 +340,39 @@ def test_the_api_gives_the_series(client: TestClient, dated: CohortPopulation) -
     assert body["months"] == 3 and [p["month"] for p in body["lines"]["indsats"]] == [-3, -2, -1, 0, 1, 2, 3]
     assert client.get(f"/api/v1/cohorts/{dated.id}/series?measure=ukendt").status_code == 400
     assert client.get(f"/api/v1/cohorts/{dated.id}/series?months=37").status_code == 400
+
+
+def test_the_individual_table_holds_own_citizens_only_and_downloads_no_view_only_column(
+    small_settings: Settings, store: InMemoryCohorts, cohort: CohortPopulation, tmp_path: Path, small_load: LoadResult
+) -> None:
+    database = open_app_database(Settings(data_dir=tmp_path))
+    try:
+        audited = AnalysisService(small_settings, audit=AuditTrail(database), cohorts=store)
+        table = individual_table(audited, analyst(), cohort.id)
+        download = individual_table(audited, analyst(), cohort.id, download=True)
+        records = [r.event for r in AuditTrail(database).records()]
+        with pytest.raises(ForbiddenError):
+            individual_table(audited, analyst(role="aggregeret"), cohort.id)
+        audited.close()
+    finally:
+        database.dispose()
+    # 60 members were the municipality's citizens on the release's last day; the 40 others never show.
+    assert [r["line"] for r in table.rows] == list(range(2, 62))
+    assert {r["reference"] for r in table.rows} == {f"S-{i:04d}" for i in range(1, 61)}
+    ((admissions,),) = _release_persons(
+        small_load,
+        cohort,
+        "SELECT sum(y.admissions) FROM members m JOIN persons p USING (pseudonym) JOIN person_year y "
+        "ON y.person_id = p.person_id WHERE y.year = 2023 AND m.line < 62",
+    )
+    assert sum(r["indlaeggelser"] for r in table.rows) == admissions
+    page_header = table.header("da", downloadable_only=False)
+    assert "Diagnoser ved indlæggelse (ICD-10)" in page_header
+    text = download.to_csv("da")
+    assert "Diagnoser" not in text and "Egen reference" in text and "S-0001" in text
+    assert all(m.pseudonym not in text for m in cohort.members)
+    assert "Diagnoser" not in str(download.to_json("da"))
+    assert [(e.action, e.purpose, e.rows_returned) for e in records] == [
+        ("individual_view", cohort.purpose, 60),
+        ("individual_export", cohort.purpose, 60),
+    ]

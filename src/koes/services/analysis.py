@@ -216,11 +216,12 @@ class AnalysisService:
         if self.cohorts is None:
             raise CohortNotFoundError(request.cohort)
         cohort = self.cohorts.population(principal, request.cohort)
-        given = resolve(cohort, self._population_engine())
+        given = resolve(cohort, self.population_engine())
         check_size(given, request, self.catalog, self.settings.cohort_min_size)
         return given
 
-    def _population_engine(self) -> ResolvingEngine:
+    def population_engine(self) -> ResolvingEngine:
+        """The release's engine, for a query with a table of the caller's registered beside it."""
         engine = self._open().engine
         if not hasattr(engine, "execute_with"):
             raise AnalysisFailedError(f"the {engine.dialect} engine cannot analyse a cohort")
@@ -231,7 +232,7 @@ class AnalysisService:
             sql = to_sql(query, opened.engine.dialect, pretty=False)
             if given is None:
                 return opened.engine.execute(sql)
-            return list(self._population_engine().execute_with(sql, given.tables))
+            return list(self.population_engine().execute_with(sql, given.tables))
 
         try:
             rows: list[Sequence[Row]] = [opened.counting.run(q, run) for q in scoped.queries]
