@@ -113,3 +113,19 @@ def test_the_before_and_after_page_draws_the_series_and_its_table(site: Site) ->
     assert list(re.findall(r'<th scope="row">(-?\d+)</th>', table)) == [str(m) for m in range(-4, 5)]
     assert "minus ændringen i kontrol" in _text(page.text)
     assert site.records("cohort_series")
+
+
+def test_the_individual_table_page_shows_view_only_columns_and_the_download_leaves_them_out(site: Site) -> None:
+    client = site.visitor()
+    page = client.get(f"/avanceret/{site.cohort.id}/personer")
+    assert page.status_code == 200, page.text
+    text = _text(page.text)
+    assert "Diagnoser ved indlæggelse (ICD-10)" in text and "Kun til visning" in text
+    assert "S-0001" in text and "S-0081" not in text  # members 81–100 live in 147: never a row here
+    csv_text = client.get(f"/avanceret/{site.cohort.id}/personer.csv").text
+    assert "Egen reference" in csv_text and "Diagnoser" not in csv_text
+    for shown in (page.text, csv_text):
+        assert not re.search(r"\b\d{6}-?\d{4}\b", shown)
+        assert all(m.pseudonym not in shown for m in site.cohort.members)
+    assert [e.action for e in site.records("individual_view")] and site.records("individual_export")
+    assert site.visitor(role="aggregeret").get(f"/avanceret/{site.cohort.id}/personer").status_code == 403

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.roles import needs
 from koes.services.analysis import AnalysisService
+from koes.services.cohort_individuals import individual_table
 from koes.services.cohort_profile import cohort_profile
 from koes.services.cohort_series import MAX_MONTHS, MEASURES, cohort_series
 from koes.web.api.v1 import PREFIX, Language, error_responses
@@ -26,6 +27,7 @@ router = APIRouter(prefix=PREFIX, dependencies=[Depends(authorise)])
 PERMISSIONS: EndpointTable = {
     ("GET", f"{PREFIX}/cohorts/{{cohort_id}}/profile"): needs("individual_rows", action="cohort_profile"),
     ("GET", f"{PREFIX}/cohorts/{{cohort_id}}/series"): needs("individual_rows", action="cohort_series"),
+    ("GET", f"{PREFIX}/cohorts/{{cohort_id}}/individuals"): needs("individual_rows", action="individual_export"),
 }
 
 CohortId = Annotated[
@@ -75,5 +77,25 @@ async def series(
 
     def run() -> dict[str, Any]:
         return cohort_series(service, principal, cohort_id, measure, months, lang).to_json()
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
+@router.get(
+    "/cohorts/{cohort_id}/individuals",
+    summary="The cohort's own citizens, one row each",
+    description="The members living in the caller's municipality (a region's municipalities for a region "
+    "user) on the release's last day: the line of the uploaded file, the own reference, age, sex and use per "
+    "register in the year. Never a CPR number or a pseudonym; view-only columns are left out. Audited as "
+    "`individual_export` with the cohort's purpose.",
+    responses={200: {"description": "The rows"}, **error_responses(403, 404, 500, 503)},
+)
+async def individuals(request: Request, cohort_id: CohortId, lang: Language = "da") -> JSONResponse:
+    service = request.app.state.service
+    assert isinstance(service, AnalysisService)
+    principal = current_principal(request)
+
+    def run() -> dict[str, Any]:
+        return individual_table(service, principal, cohort_id, download=True).to_json(lang)
 
     return JSONResponse(await run_in_threadpool(run))

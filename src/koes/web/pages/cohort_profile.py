@@ -1,5 +1,6 @@
-"""A cohort's pages: the profile ``GET /avanceret/{id}`` and before-and-after
-``GET /avanceret/{id}/foer-efter`` (Advanced; need ``individual_rows``).
+"""A cohort's pages: the profile ``GET /avanceret/{id}``, before-and-after
+``GET /avanceret/{id}/foer-efter`` and the own citizens' rows ``GET /avanceret/{id}/personer``
+(with ``.csv``, view-only columns left out) (Advanced; need ``individual_rows``).
 
 The page lays out ``koes.services.cohort_profile.cohort_profile``: the members by age and sex and
 by region, chronic conditions, care and benefits as shares of the cohort, and the use per
@@ -22,9 +23,11 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.query.request import RequestError
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
+from koes.services.cohort_individuals import individual_table
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohort_profile import Figure, Profile, UseFigure, cohort_profile
 from koes.services.cohort_series import ALL, MEASURES, Series, cohort_series
+from koes.services.users import ForbiddenError
 from koes.web import views
 from koes.web.formats import number
 from koes.web.i18n import Translator
@@ -211,3 +214,75 @@ def _series_context(series: Series, lang: str, t: Translator) -> dict[str, Any]:
         ),
         **provenance([series.result], lang),
     }
+
+
+@router.get("/avanceret/{cohort_id}/personer")
+async def individuals_page(request: Request, cohort_id: str) -> Response:
+    pages, session, principal = await signed_in(request)
+    if not principal.may(PERMISSION):
+        return await refused(request, pages, principal, PERMISSION)
+    service = request.app.state.service
+    assert isinstance(service, AnalysisService)
+    lang = lang_of(request)
+    try:
+        table = await run_in_threadpool(individual_table, service, principal, cohort_id)
+    except CohortNotFoundError:
+        return error_page(request, 404, "cohort_unknown")
+    except NoReleaseError:
+        return error_page(request, 503, "no_release")
+    except ForbiddenError as error:
+        return await refused(request, pages, principal, PERMISSION, error)
+    user = await run_in_threadpool(user_view, pages, principal, lang)
+    sexes = {1: t_sex(lang, 1), 2: t_sex(lang, 2)}
+    rows = [
+        [_cell(v) if i != 3 else sexes.get(v, str(v)) for i, v in enumerate(values)]
+        for values in table.values(downloadable_only=False)
+    ]
+    view_only = [c.label[lang] for c in table.columns if not c.downloadable]
+    return render(
+        request,
+        "cohort_individuals.html",
+        title_key="cohort.individuals_title",
+        session=session,
+        user=user,
+        cohort_id=cohort_id,
+        table=table,
+        header=table.header(lang, downloadable_only=False),
+        rows=rows,
+        view_only=view_only,
+    )
+
+
+@router.get("/avanceret/{cohort_id}/personer.csv")
+async def individuals_download(request: Request, cohort_id: str) -> Response:
+    pages, _session, principal = await signed_in(request)
+    if not principal.may(PERMISSION):
+        return await refused(request, pages, principal, PERMISSION)
+    service = request.app.state.service
+    assert isinstance(service, AnalysisService)
+    lang = lang_of(request)
+    try:
+        table = await run_in_threadpool(individual_table, service, principal, cohort_id, download=True)
+    except CohortNotFoundError:
+        return error_page(request, 404, "cohort_unknown")
+    except NoReleaseError:
+        return error_page(request, 503, "no_release")
+    except ForbiddenError as error:
+        return await refused(request, pages, principal, PERMISSION, error)
+    return Response(
+        table.to_csv(lang),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="kohorte-{cohort_id}-personer.csv"'},
+    )
+
+
+def t_sex(lang: str, code: int) -> str:
+    return {("da", 1): "Mand", ("da", 2): "Kvinde", ("en", 1): "Male", ("en", 2): "Female"}[(lang, code)]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "✓" if value else ""
+    return str(value)
