@@ -73,6 +73,8 @@ class Settings:
     cohort_max_days: int = 365  # and never kept longer than this
     cohort_min_difference: int = 5  # a cohort differing from another of the organisation by fewer persons: refused
     cohort_guard_days: int = 90  # a deleted cohort still counts for the guard this long (as a keyed trace)
+    cohort_min_size: int = 10  # a cohort (or a group of it) of fewer persons in the release gives no figures
+    cohort_months: int = 12  # months before and after the index date (at most 36)
 
     @property
     def warehouse(self) -> Path:
@@ -136,6 +138,8 @@ def _coerce(name: str, raw: str) -> Any:
         "cohort_max_days",
         "cohort_min_difference",
         "cohort_guard_days",
+        "cohort_min_size",
+        "cohort_months",
         "token_days",
         "token_max_days",
     ):

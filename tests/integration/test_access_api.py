@@ -255,6 +255,9 @@ REQUESTS: dict[tuple[str, str], Build] = {
     ("GET", f"{V1}/recertification"): lambda w, c, own: (f"{V1}/recertification?days=400", None),
     ("GET", f"{V1}/audit"): lambda w, c, own: (f"{V1}/audit?organisation={_org(own)}", None),
     ("GET", f"{V1}/reports"): lambda w, c, own: (f"{V1}/reports", None),
+    ("GET", f"{V1}/cohorts/{{cohort_id}}/profile"): lambda w, c, own: (f"{V1}/cohorts/k1/profile", None),
+    ("GET", f"{V1}/cohorts/{{cohort_id}}/series"): lambda w, c, own: (f"{V1}/cohorts/k1/series", None),
+    ("GET", f"{V1}/cohorts/{{cohort_id}}/individuals"): lambda w, c, own: (f"{V1}/cohorts/k1/individuals", None),
     # Reports compare any municipality (suppressed figures for all): the other organisation's is allowed too.
     ("GET", f"{V1}/reports/{{report_id}}"): lambda w, c, own: (
         f"{V1}/reports/genindlaeggelser?municipality={101 if own else 751}",
@@ -330,6 +333,8 @@ def expected(key: tuple[str, str], roles: tuple[str, ...] | None, own: bool) -> 
         return "forbidden"
     if key == ("POST", f"{V1}/tokens") and totp_required(held):
         return "forbidden"  # its roles need TOTP: a token only from a web session that passed it, or an admin
+    if key[1].startswith(f"{V1}/cohorts/"):
+        return "not_found"  # no cohort store in this world: the matrix checks the gate before the lookup
     return "allow"
 
 

@@ -414,3 +414,39 @@ def test_a_parquet_folder_becomes_views(tmp_path: Path, spark_session: SparkSess
         assert engine.execute("SELECT count(*) AS n FROM codes") == [{"n": 2}]
     finally:
         engine.close()
+
+
+def test_a_cohort_gives_the_same_answers_on_both_engines(
+    small_load: LoadResult, small_settings: Settings, small_extracts: Path, spark_session: SparkSession, tmp_path: Path
+) -> None:
+    """The cohort's population table reaches Spark as a temporary view for one query, as it reaches
+    DuckDB as a registered table: the same cells, groups and months since the index date."""
+    from datetime import date
+
+    from cohort_support import InMemoryCohorts, make_cohort, residents_on
+
+    people = residents_on(small_extracts)
+    chosen = sorted(n for n, k in people.items() if k is not None)[::9][:150]
+    days = [date(2023, 1 + i % 12, 1) for i in range(len(chosen))]
+    groups = ["indsats" if i % 2 else "kontrol" for i in range(len(chosen))]
+    cohort = make_cohort(small_settings, tmp_path, chosen, groups=groups, index_dates=days, owner=EXACT.user)
+    store = InMemoryCohorts()
+    store.add(dataclasses.replace(cohort, organisation=str(EXACT.organisation)))
+    duck = AnalysisService(small_settings, cohorts=store)
+    spark = AnalysisService(dataclasses.replace(small_settings, engine="spark"), cohorts=store)
+    request = {
+        "perspective": "somatik",
+        "measures": ["kontakter", "patienter"],
+        "rows": ["kohortemaaned"],
+        "columns": ["kohortegruppe"],
+        "filters": {"kohortemaaned": [-2, -1, 0, 1, 2]},
+        "cohort": cohort.id,
+        "period": {"from": "2022", "to": "2023"},
+    }
+    try:
+        pair = duck.run(request, EXACT), spark.run(request, EXACT)
+    finally:
+        duck.close()
+        spark.close()
+    assert result_differences(*pair) == []
+    assert any(pair[0].blocks[0].values["kontakter"].values())

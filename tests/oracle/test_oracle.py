@@ -983,3 +983,37 @@ def test_home_care_months_where_the_citizen_lived(raw: Raw, small_extracts: Path
     assert _inner(result, "hjemmepleje_modtagere") == {k: len(v) for k, v in recipients.items()}
     delivered = {k: float(v) for k, v in _inner(result, "hjemmepleje_timer").items()}
     assert_money_equal({k: v for k, v in hours.items() if v}, delivered, rows)
+
+
+def test_cohort_profile_gp_contacts_from_the_raw_extracts(
+    raw: Raw, small_load: LoadResult, small_settings: Any, small_extracts: Path, tmp_path: Path
+) -> None:
+    """A profile figure of a cohort (its general practice contacts in the profile's year) counted
+    from the raw CPR and health-insurance extracts by CPR number: the cohort reaches the facts
+    through pseudonyms only, and the oracle never sees a pseudonym."""
+    import dataclasses
+
+    from cohort_support import InMemoryCohorts, make_cohort, residents_on
+    from koes.services.cohort_profile import cohort_profile
+
+    people = residents_on(small_extracts)
+    chosen = sorted(n for n, k in people.items() if k is not None)[::7][:150]
+    cohort = make_cohort(small_settings, tmp_path, chosen, owner=EXACT.user)
+    store = InMemoryCohorts()
+    store.add(dataclasses.replace(cohort, organisation=str(EXACT.organisation)))
+    service = AnalysisService(small_settings, cohorts=store)
+    try:
+        profile = cohort_profile(service, EXACT, cohort.id)
+    finally:
+        service.close()
+    members = set(chosen)
+    contacts = sum(
+        r["kontakt"]
+        for r in raw.services
+        if r["pnr"] in members
+        and r["speciale"][:2] in GP_SPECIALTIES
+        and r["behandlingsdato"].year == profile.year
+        and raw.municipality(r["pnr"], r["behandlingsdato"]) is not None
+    )
+    (gp,) = [u for u in profile.use if u.label.startswith("Kontakter til almen praksis")]
+    assert contacts > 0 and gp.observed == contacts

@@ -29,6 +29,7 @@ from koes.services.analysis import AnalysisFailedError, AnalysisService, NoRelea
 from koes.services.appdb import AppDatabase, AppDatabaseError, open_app_database
 from koes.services.audit import AuditTrail, parse_anchor, parse_instant
 from koes.services.catalog import service_catalog
+from koes.services.cohort_population import CohortNotFoundError, cohort_store
 from koes.services.cohort_store import CohortInfo, CohortService, UploadRequest, UploadResult
 from koes.services.cohorts import CheckRequest, CohortRefusedError, check_cohort_file
 from koes.services.demo import ensure_demo_users
@@ -351,6 +352,9 @@ def query_command(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print the SQL the request runs (after the scope rewrite); run nothing.")
     ] = False,
+    cohort: Annotated[
+        str | None, typer.Option("--cohort", help="Only the persons of this cohort (its id; Advanced).")
+    ] = None,
 ) -> None:
     """Run an analysis request against the current release, after scope and disclosure control.
 
@@ -358,9 +362,13 @@ def query_command(
     dimension in rows or columns is refused.
     """
     raw = _read_request(request_file)
+    if cohort is not None and isinstance(raw, dict):
+        raw = {**raw, "cohort": cohort}
     settings = _settings(ctx, warehouse_dir=warehouse)
     database = None if explain else _app_database(settings)  # --explain reads no data: nothing to audit
-    service = AnalysisService(settings, audit=AuditTrail(database) if database else None)
+    service = AnalysisService(
+        settings, audit=AuditTrail(database) if database else None, cohorts=cohort_store(settings, database)
+    )
     try:
         principal = service.local_principal()
     except ValueError as exc:  # KOES_LOCAL_ORG is not an organisation
@@ -385,7 +393,7 @@ def query_command(
             _print_result(result, lang.value)
     except RequestError as exc:
         _request_problems(exc)
-    except (NoReleaseError, AnalysisFailedError) as exc:
+    except (NoReleaseError, AnalysisFailedError, CohortNotFoundError) as exc:
         _stop(str(exc))
     except ScopeDeniedError as exc:
         _stop(f"{exc} (local principal {principal.organisation}, roles {', '.join(sorted(principal.roles))})")

@@ -91,6 +91,7 @@ class SparkEngine:
         self.release_id = release_id
         self.parquet_dir = parquet_dir
         self._lock = threading.Lock()
+        self._own_tables = threading.Lock()  # queries with tables of the caller's: one at a time
         self._tables = _find_tables(parquet_dir, release_id)
         self._registered: set[str] = set()
         try:
@@ -101,6 +102,29 @@ class SparkEngine:
             raise EngineError(f"could not start Spark: {_kind(error)}") from error
 
     def execute(self, sql: str) -> list[Row]:
+        return self._execute(sql)
+
+    def execute_with(self, sql: str, tables: Mapping[str, Any]) -> list[Row]:
+        """Run ``sql`` with Arrow tables of the caller's (``name → table``) as temporary views for
+        this query only (a cohort's population: data, never SQL text). Spark's temporary views
+        belong to the engine's session, so such queries run one at a time and drop their views."""
+        with self._own_tables:
+            names = []
+            try:
+                for name, table in tables.items():
+                    self._spark.createDataFrame(table.to_pylist(), schema=_spark_schema(table)).createOrReplaceTempView(
+                        name
+                    )
+                    names.append(name)
+                return self._execute(sql)
+            except (PySparkException, Py4JError) as error:
+                raise EngineError(f"the query failed in Spark: {_kind(error)}") from error
+            finally:
+                for name in names:
+                    with contextlib.suppress(PySparkException, Py4JError):
+                        self._spark.catalog.dropTempView(name)
+
+    def _execute(self, sql: str) -> list[Row]:
         try:
             self._register(self._tables_in(sql))
             frame = self._spark.sql(sql)
@@ -176,6 +200,14 @@ def _cast_partitions(frame: DataFrame) -> DataFrame:
             name = present[column]
             frame = frame.withColumn(name, F.col(name).cast(type_name))
     return frame
+
+
+_SPARK_TYPES = {"int64": "bigint", "int32": "int", "string": "string", "large_string": "string", "date32[day]": "date"}
+
+
+def _spark_schema(table: Any) -> str:
+    """A DDL schema for an Arrow table of the types a population uses (ids, text, dates, whole numbers)."""
+    return ", ".join(f"`{field.name}` {_SPARK_TYPES[str(field.type)]}" for field in table.schema)
 
 
 def _kind(error: Exception) -> str:

@@ -38,7 +38,11 @@ ACTIONS = (
     "analysis",
     "export",
     "cohort_upload",
+    # analysis of a cohort (Advanced): its profile page, its before-and-after series, its person rows
+    "cohort_profile",
+    "cohort_series",
     "individual_view",
+    "individual_export",
     # administration: users, grants, tokens (each change in the same transaction as its record)
     "user.create",
     "user.deactivate",

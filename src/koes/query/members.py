@@ -9,6 +9,7 @@ narrowed to what the request can see:
 * the municipality of residence: the municipalities of the block's scope (the principal's scope,
   within the comparison area and any municipality filter); the region: their regions under the
   plan's geography (as it was over 2026–2027: five regions and Region Østdanmark);
+* a population's dimension (a cohort's groups): the population's groups;
 * any other dimension: its members, within the request's filter on it and the perspective's fixed
   filter (the psychiatry perspective lists no somatic sector).
 
@@ -25,7 +26,7 @@ from koes.query.geography import regions_of
 from koes.query.plan import Plan
 from koes.query.request import Period
 from koes.semantic.members import geography, members
-from koes.semantic.model import Dimension
+from koes.semantic.model import POPULATION_MEMBERS, Dimension
 
 Key = tuple[Any, ...]
 
@@ -48,6 +49,10 @@ def listed(dimension: Dimension, plan: Plan, kommuner: frozenset[int] | None) ->
         if kommuner is None:
             return None
         values: tuple[Any, ...] = _residence(dimension, kommuner, plan)
+    elif dimension.members.kind == POPULATION_MEMBERS:
+        if plan.population is None:
+            return None
+        values = plan.population.members_of(dimension.members.name)
     else:
         values = tuple(m.value for m in members(dimension, plan.period.years))
         if dimension.members.kind == "period":

@@ -51,6 +51,30 @@ class Area:
     by_year: tuple[tuple[int, int, frozenset[int]], ...] = ()
 
 
+POPULATION_TABLE = "population"  # the name the service registers a population's table under, per query
+POPULATION_PERSON = "person_id"  # its columns: the release's person id …
+POPULATION_GROUP = "gruppe"  # … the person's group (NULL where none was given)
+POPULATION_INDEX_MONTH = "index_month"  # … and the month of its index date, year * 12 + month (NULL: none)
+
+
+@dataclass(frozen=True)
+class Population:
+    """A population given beside the release for one request (a cohort): only its persons count.
+
+    The service registers a table ``POPULATION_TABLE`` of person ids (one row per person) with an
+    optional group, next to the release, for each query of the plan; the SQL joins the facts to it,
+    so the population narrows every query (values, citizens, strata) and widens none. The scope
+    rewrite still applies: a person of the population outside the scope counts nowhere."""
+
+    id: str
+    groups: tuple[str, ...] = ()  # the groups, in display order (the members of a population dimension)
+    months: tuple[int, ...] = ()  # months relative to the index date a table lists (-12 … 12)
+
+    def members_of(self, column: str) -> tuple[Any, ...]:
+        """The members a table lists of the population dimension over ``column``."""
+        return self.months if column == POPULATION_INDEX_MONTH else self.groups
+
+
 @dataclass(frozen=True)
 class AggregateQuery:
     role: str  # values | citizens | strata | citizen_strata
@@ -69,6 +93,7 @@ class AggregateQuery:
     narrowing: Narrowing | None = None  # only rows with one of these values (None: every row)
     time_unit: TimeUnit = TimeUnit.YEAR  # of person-units and citizen-time (the plan's rates)
     geography: GeographyChoice = AS_IT_WAS_CHOICE  # which regions a region lookup joins (as it was)
+    population: Population | None = None  # only the persons of this population count
 
 
 @dataclass(frozen=True)
@@ -83,3 +108,4 @@ class Plan:
     areas: tuple[Area, ...] = ()  # comparison areas, in row order
     time_unit: TimeUnit = TimeUnit.YEAR  # rates over time are per citizen and this unit
     geography: GeographyChoice = AS_IT_WAS_CHOICE  # the regions a region split, filter or area uses
+    population: Population | None = None  # the request's population (its cohort), if any

@@ -4,7 +4,7 @@ Routing rules, in order:
 
 1. a source can answer a base measure if the measure declares an input for it, the source has
    every attribute the request groups or filters by, it can cut the period (year-grain sources
-   only take whole years) and it can apply the segment (it has a person column);
+   only take whole years) and it can apply the segment or cohort (it has a person column);
 2. among those, the lowest ``priority`` wins (population counts, then person-year tables, then
    the raw facts), so yearly per-municipality questions never scan events;
 3. rates and per-citizen amounts add a *citizens* query over the same cross-section (the
@@ -33,11 +33,12 @@ from dataclasses import dataclass
 
 from koes.domain.geography import Geography
 from koes.query.geography import GeographyChoice, own_region, resolve
-from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan
+from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan, Population
 from koes.query.request import AnalysisRequest, FieldProblem, Period, RequestError
 from koes.semantic.model import (
     AT_RISK,
     CITIZEN_TIME,
+    POPULATION_MEMBERS,
     Aggregation,
     Catalog,
     DerivedKind,
@@ -74,9 +75,12 @@ class PlanContext:
     home_municipality: int | None = None
     # Versioned regions (koes.domain.geography); None: each municipality's ``region`` in every year.
     geography: Geography | None = None
+    # The request's population (its cohort), given by the service that will register its table.
+    population: Population | None = None
 
 
 def plan_request(request: AnalysisRequest, catalog: Catalog, context: PlanContext) -> Plan:
+    population = _population(request, context)
     period = _period(request, context)
     rows = tuple(catalog.dimensions[d] for d in request.rows)
     columns = tuple(catalog.dimensions[d] for d in request.columns)
@@ -86,11 +90,23 @@ def plan_request(request: AnalysisRequest, catalog: Catalog, context: PlanContex
     base = _base_measures(requested, catalog, unit)
     geography = resolve(request.geography, context.years)
     areas = _areas(request, context, catalog.similar.count, period, geography)
-    planner = _Planner(request, catalog, period, unit, base, geography)
+    planner = _Planner(request, catalog, period, unit, base, geography, population)
     queries: list[AggregateQuery] = []
     for area in areas or (None,):
         queries.extend(planner.queries(rows + columns, base, measures, area))
-    return Plan(request, period, rows, columns, measures, base, tuple(queries), areas, unit, geography)
+    return Plan(request, period, rows, columns, measures, base, tuple(queries), areas, unit, geography, population)
+
+
+def _population(request: AnalysisRequest, context: PlanContext) -> Population | None:
+    """The population the request names; a request without one must not get one (and the reverse)."""
+    population = context.population
+    if request.cohort is None:
+        if population is not None:
+            raise ValueError("a population was given for a request that names none")
+        return None
+    if population is None or population.id != request.cohort:
+        raise RequestError([FieldProblem("cohort", f"unknown cohort {request.cohort!r}", "cohort_unknown")])
+    return population
 
 
 def time_unit_of(request: AnalysisRequest, period: Period) -> TimeUnit:
@@ -155,11 +171,14 @@ def _period(request: AnalysisRequest, context: PlanContext) -> Period:
     return request.period
 
 
-def available_dimensions(measure_ids: tuple[str, ...], catalog: Catalog) -> tuple[Dimension, ...]:
+def available_dimensions(
+    measure_ids: tuple[str, ...], catalog: Catalog, *, population: bool = False
+) -> tuple[Dimension, ...]:
     """The dimensions every one of the measures can be split by: for each measure behind them (a
     derived measure's numerator and denominator), some source of it carries the dimension's
     attributes. Citizens do not restrict a rate (rule 3). What the Analysis builder offers for
-    rows, columns and filters, so a choice it offers can be routed (rule 1)."""
+    rows, columns and filters, so a choice it offers can be routed (rule 1). The dimensions of a
+    population (a cohort's groups and months) are among them only with ``population``."""
     behind: dict[str, Measure] = {}
     for measure_id in measure_ids:
         measure = catalog.measures[measure_id]
@@ -168,7 +187,8 @@ def available_dimensions(measure_ids: tuple[str, ...], catalog: Catalog) -> tupl
     return tuple(
         d
         for d in catalog.dimensions.values()
-        if all(any(all(catalog.sources[s].has(a) for a in d.attributes) for s in m.inputs) for m in behind.values())
+        if (population or d.members.kind != POPULATION_MEMBERS)  # a population's dimensions need one
+        and all(any(all(catalog.sources[s].has(a) for a in d.attributes) for s in m.inputs) for m in behind.values())
     )
 
 
@@ -197,9 +217,11 @@ class _Planner:
         unit: TimeUnit,
         base: tuple[Measure, ...],
         geography: GeographyChoice,
+        population: Population | None = None,
     ) -> None:
         self.geography = geography
         self.request = request
+        self.population = population
         self.catalog = catalog
         self.period = period
         self.unit = unit
@@ -255,13 +277,13 @@ class _Planner:
             source = self._route(measure, kept + strata, (), "citizens")
         except RequestError:
             time = [d.id for d in kept if d.id in TIME_DIMENSIONS and d.id != "aar"]
-            if self.segment is None or not time:
+            if not self._by_person or not time:
                 raise
             raise RequestError(
                 [
                     FieldProblem(
                         "rows",
-                        f"citizens in a segment are counted per year; group by 'aar', not {time}",
+                        f"citizens in a segment or cohort are counted per year; group by 'aar', not {time}",
                         "segment_time",
                     )
                 ]
@@ -298,11 +320,18 @@ class _Planner:
             strata=strata,
             time_unit=self.unit,
             geography=self.geography,
+            population=self.population,
         )
 
+    @property
+    def _by_person(self) -> bool:
+        """Whether the request picks persons (a segment or a population): only sources with a
+        person column can answer it, and who lived where is no longer public."""
+        return self.segment is not None or self.population is not None
+
     def _noise(self, measure: Measure, source: Source) -> Noise:
-        """Who lived where is public, like the resident counts; within a segment it is not."""
-        if source.kind is SourceKind.RESIDENTS and self.segment is None:
+        """Who lived where is public, like the resident counts; within a segment or cohort it is not."""
+        if source.kind is SourceKind.RESIDENTS and not self._by_person:
             return Noise.NONE
         return measure.inputs[source.id].noise(measure.unit)
 
@@ -323,8 +352,8 @@ class _Planner:
                 reasons.append(f"{source.id} lacks {', '.join(missing)}")
             elif source.time_grain == "year" and not self.period.whole_years:
                 reasons.append(f"{source.id} holds whole years only")
-            elif self.segment is not None and (source.person is None or source.kind is SourceKind.POPULATION):
-                reasons.append(f"{source.id} cannot apply a segment")
+            elif self._by_person and (source.person is None or source.kind is SourceKind.POPULATION):
+                reasons.append(f"{source.id} cannot apply a segment or cohort")
             elif source.unit is not None and source.unit is not self.unit:
                 reasons.append(f"{source.id} counts residents per {source.unit.value} only")
             else:

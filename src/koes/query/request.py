@@ -15,13 +15,15 @@ from typing import Any
 
 from koes.domain.cpr import mask_cpr
 from koes.query.geography import GeographyChoice, choice_json, parse_geography
-from koes.semantic.model import Catalog, Dimension
+from koes.semantic.model import POPULATION_MEMBERS, Catalog, Dimension
 
 PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 KNOWN_FIELDS = frozenset(
-    {"perspective", "measures", "rows", "columns", "filters", "segment", "period", "comparison", "geography"}
+    {"perspective", "measures", "rows", "columns", "filters", "segment", "period", "comparison", "geography", "cohort"}
 )
 COMPARISON_DIMENSIONS = frozenset({"kommune", "region"})
+# A population's id (a cohort's): letters, digits, "-" and "_", so it is safe in logs, URLs and keys.
+POPULATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class AnalysisRequest:
     comparison: bool = False
     comparison_municipality: int | None = None
     geography: GeographyChoice | None = None  # None: the regions of the release's last day
+    # A population given beside the release (a cohort, by id): only its persons count.
+    cohort: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -110,6 +114,8 @@ class AnalysisRequest:
         }
         # Only when chosen: a request without a choice keeps the canonical text (and cache key) it had.
         out.update(choice_json(self.geography))
+        if self.cohort is not None:  # absent otherwise: the canonical text of other requests is unchanged
+            out["cohort"] = self.cohort
         return out
 
     def canonical(self) -> str:
@@ -153,6 +159,8 @@ def parse_request(raw: object, catalog: Catalog) -> AnalysisRequest:
     geography, geography_problem = parse_geography(raw.get("geography"))
     if geography_problem is not None:
         problems.append(FieldProblem("geography", geography_problem, "geography"))
+    cohort = _cohort(raw.get("cohort"), problems)
+    _population_dimensions(rows + columns + tuple(d for d, _ in filters), cohort, catalog, problems)
     if comparison and COMPARISON_DIMENSIONS & set(rows + columns):
         problems.append(
             FieldProblem(
@@ -174,6 +182,7 @@ def parse_request(raw: object, catalog: Catalog) -> AnalysisRequest:
         comparison=comparison,
         comparison_municipality=municipality,
         geography=geography,
+        cohort=cohort,
     )
 
 
@@ -311,3 +320,31 @@ def _comparison(value: object, problems: list[FieldProblem]) -> tuple[bool, int 
             return True, code
     problems.append(FieldProblem("comparison", 'expected true, false or {"municipality": <kommunekode>}'))
     return False, None
+
+
+def _cohort(value: object, problems: list[FieldProblem]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not POPULATION_ID.match(value):
+        problems.append(FieldProblem("cohort", "expected a cohort id (letters, digits, '-' and '_')", "cohort_id"))
+        return None
+    return value
+
+
+def _population_dimensions(
+    used: tuple[str, ...], cohort: str | None, catalog: Catalog, problems: list[FieldProblem]
+) -> None:
+    """A dimension whose members come from a population (a cohort's groups) needs one."""
+    if cohort is not None:
+        return
+    for dimension_id in dict.fromkeys(used):
+        dimension = catalog.dimensions.get(dimension_id)
+        if dimension is not None and dimension.members.kind == POPULATION_MEMBERS:
+            problems.append(
+                FieldProblem(
+                    dimension_id,
+                    f'dimension {dimension_id!r} needs a cohort: give "cohort": <id>',
+                    "population_dimension",
+                    (("dimension", dimension_id),),
+                )
+            )

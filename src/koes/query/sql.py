@@ -4,12 +4,16 @@ Every query has the same shape, chosen so that every dialect accepts it:
 
     SELECT d_<dim>…, s_<stratum>…, GROUPING(d_<dim>) AS g_<dim>…, <aggregates>
     FROM (SELECT <dimension expressions>, <person>, <raw columns>
-          FROM <table> AS f LEFT JOIN <lookups>
+          FROM <table> AS f [JOIN population AS c] LEFT JOIN <lookups>
           WHERE <scope> AND <period> AND <perspective> AND <filters> AND <segment>) AS t
     GROUP BY GROUPING SETS ((cells), (rows), (columns), ())
 
 The inner query names its outputs so the GROUP BY lists are plain columns (no ``GROUP BY ALL``,
-no positional references). Person counts are ``COUNT(DISTINCT …)``: exact on every engine.
+no positional references). A request restricted to a population (a cohort) joins the facts to the
+population's table (one row per person, registered beside the release for the query): only its
+persons' rows count, and its columns give dimensions (the group ``c.gruppe``; the month relative to
+the person's index date, ``<year * 12 + month> - c.index_month``). Person counts are
+``COUNT(DISTINCT …)``: exact on every engine.
 Output columns: ``d_`` dimension values, ``g_`` grouping flags (1 = totalled), ``s_`` strata,
 ``m_`` measure values, ``n_`` the distinct persons behind a measure (the disclosure base), or,
 for a query with ``BaseCount.ROWS``, the rows behind it (see ``koes.query.bases``); for the
@@ -30,13 +34,22 @@ from collections.abc import Iterable
 import sqlglot.expressions as exp
 
 from koes.query.geography import region_year
-from koes.query.plan import AggregateQuery, Area, BaseCount, MeasureColumn, Narrowing
+from koes.query.plan import (
+    POPULATION_PERSON,
+    POPULATION_TABLE,
+    AggregateQuery,
+    Area,
+    BaseCount,
+    MeasureColumn,
+    Narrowing,
+)
 from koes.query.scope import ScopedQuery
 from koes.semantic.loader import literal
 from koes.semantic.model import (
     EVENTS_PREFIX,
     KEY_PREFIX,
     LARGEST_PREFIX,
+    POPULATION_MEMBERS,
     VERSION_FIRST,
     VERSION_LAST,
     Aggregation,
@@ -50,6 +63,7 @@ from koes.semantic.model import (
 
 FACT = "f"
 SEGMENT = "s"
+POPULATION = "c"
 PERSON = "p_person"
 UNIT = "u_unit"
 UNIT_SHIFT = 1 << 44  # above every person id (serial * 2**16 + key, serials below 2**28)
@@ -287,6 +301,12 @@ def _raw_columns(query: AggregateQuery) -> list[str]:
 
 
 def _dimension_expr(dimension: Dimension, source: Source) -> exp.Expr:
+    if dimension.members.kind == POPULATION_MEMBERS:  # a column of the population, joined by _inner
+        column = exp.column(dimension.members.name, table=POPULATION)
+        if dimension.expr is None:
+            return column
+        # The fact's value relative to the person's (months since the index month).
+        return exp.Sub(this=exp.Paren(this=_fact(dimension.expr, source, attributes=True)), expression=column)
     if dimension.lookup is not None:
         return exp.column(dimension.lookup.value, table=f"l_{dimension.id}")
     if dimension.expr is not None:
@@ -305,6 +325,13 @@ def _inner(query: AggregateQuery, kommuner: frozenset[int], everywhere: bool) ->
         columns.append(exp.alias_(_unit_expr(query), UNIT))
     columns += [exp.alias_(exp.column(name, table=FACT), f"c_{name}") for name in _raw_columns(query)]
     select = exp.select(*columns).from_(exp.to_table(source.table).as_(FACT), copy=False)
+    if query.population is not None:
+        if source.person is None:
+            raise ValueError(f"source {source.id!r} has no person column: it cannot be narrowed to a population")
+        member = exp.EQ(
+            this=exp.column(POPULATION_PERSON, table=POPULATION), expression=exp.column(source.person, table=FACT)
+        )
+        select = select.join(exp.to_table(POPULATION_TABLE).as_(POPULATION), on=member, join_type="INNER", copy=False)
     for dimension in _lookups(query):
         assert dimension.lookup is not None
         alias = f"l_{dimension.id}"

@@ -25,6 +25,7 @@ from koes.semantic.model import (
     KEY_PREFIX,
     LARGEST_PREFIX,
     PER_PLACEHOLDER,
+    POPULATION_MEMBERS,
     Aggregation,
     Catalog,
     Condition,
@@ -46,7 +47,9 @@ from koes.semantic.model import (
 )
 
 FILES = ("dimensions.yaml", "sources.yaml", "measures.yaml", "perspectives.yaml", "segments.yaml")
-MEMBER_KINDS = frozenset({"code_list", "refdata", "age_bands", "period", "inline", "preventable_groups", "release"})
+MEMBER_KINDS = frozenset(
+    {"code_list", "refdata", "age_bands", "period", "inline", "preventable_groups", "release", POPULATION_MEMBERS}
+)
 SEGMENT_OPS = frozenset({"=", "!=", ">", ">=", "<", "<="})
 T = TypeVar("T")
 PER_PERSON = frozenset({Aggregation.PERSONS, Aggregation.PERSON_UNITS})  # counts of distinct persons
@@ -159,6 +162,10 @@ def _dimension(item: Mapping[str, Any], element: str) -> Dimension:
         raise ValueError(f"expr uses {sorted(columns_of(expr) - set(attributes))}, which are not among its attributes")
     if lookup is not None and expr is not None:
         raise ValueError("give either `lookup` or `expr`, not both")
+    if kind != POPULATION_MEMBERS and not attributes:
+        raise ValueError("a dimension has attributes, unless its members come from the population")
+    if kind == POPULATION_MEMBERS and (lookup is not None or not members_raw.get("name")):
+        raise ValueError("a population dimension names its population column (`members.name`) and has no `lookup`")
     values = members_raw.get("values", {})
     inline = {str(k): Label(str(v["da"]), str(v["en"])) for k, v in values.items()}
     value_type = item.get("value_type", "str")

@@ -18,9 +18,11 @@ from koes.domain.geography import Geography
 from koes.domain.periods import load_age_band_schemes
 from koes.domain.preventable import PREVENTABLE_GROUPS
 from koes.refdata import RefData, load_refdata
-from koes.semantic.model import Dimension, Label
+from koes.semantic.model import POPULATION_MEMBERS, Dimension, Label
 
 NOT_RECORDED = Label("Uoplyst", "Not recorded")
+# Members not known before the query: the release's (care districts) or the population's (a cohort's groups).
+OPEN_KINDS = ("release", POPULATION_MEMBERS)
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ def members(dimension: Dimension, years: Sequence[int] = ()) -> tuple[Member, ..
     source = dimension.members
     if source.kind == "period":
         return _periods(source.name, years)
-    if source.kind == "release":
+    if source.kind in OPEN_KINDS:
         return ()
     return _static(dimension)
 
@@ -138,7 +140,7 @@ def label_of(dimension: Dimension, value: Any, language: str = "da") -> str:
         return NOT_RECORDED.get(language)
     if dimension.members.kind == "period":
         return _period_label(dimension.members.name, int(value), language)
-    if dimension.members.kind == "release":
+    if dimension.members.kind in OPEN_KINDS:
         return str(value)
     label = _known(dimension).labels.get(value)
     return str(value) if label is None else label.get(language)
@@ -157,7 +159,7 @@ def sort_key(dimension: Dimension, value: Any) -> tuple[int, Any]:
     """Display order: the members' order where known, else natural order; missing values last."""
     if value is None:
         return (3, "")
-    if dimension.members.kind not in ("period", "release"):
+    if dimension.members.kind not in ("period", *OPEN_KINDS):
         order = _known(dimension).order
         if value in order:
             return (0, order[value])

@@ -100,6 +100,9 @@ class TimeUnit(StrEnum):
 # The denominators of rates over time: catalog measures in no perspective, so never offered.
 CITIZEN_TIME = "borgertid"  # of events and amounts: citizen-years (-quarters, -months)
 AT_RISK = "borgere_i_risiko"  # of persons: the persons who could be counted, once per time unit
+# Members given by the population a request is restricted to (a cohort's groups), not by the release:
+# such a dimension has no attributes of any source, and a request may use it only with a population.
+POPULATION_MEMBERS = "population"
 PER_PLACEHOLDER = "{per}"  # where a rate's label names its time unit (koes.semantic.loader)
 
 

@@ -8,13 +8,14 @@ answer. The engine is opened read-only on the current release and reopened when 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from koes.domain.geography import Geography
 from koes.domain.rules import rules_by_year
@@ -24,7 +25,8 @@ from koes.privacy.audit import AuditEvent
 from koes.privacy.suppression import DisclosureRule
 from koes.query.assemble import StandardWeights, assemble
 from koes.query.bases import BaseCounting
-from koes.query.geography import map_regions, parse_geography, regions_of, resolve
+from koes.query.geography import map_regions, parse_geography, regions_of
+from koes.query.geography import resolve as resolve_geography
 from koes.query.plan import Plan
 from koes.query.planner import Municipality, PlanContext, plan_request
 from koes.query.request import AnalysisRequest, FieldProblem, RequestError, parse_request
@@ -42,6 +44,16 @@ from koes.services.audit import (
     views_failed_event,
 )
 from koes.services.ceased import OrganisationCeasedError, ceased
+from koes.services.cohort_population import (
+    CohortLookup,
+    CohortNotFoundError,
+    GivenPopulation,
+    ResolvingEngine,
+    check_size,
+)
+from koes.services.cohort_population import (
+    resolve as resolve_cohort,
+)
 from koes.services.disclosure import Control, Exactness, protect
 from koes.services.noise import disclosure_control
 from koes.services.results import AnalysisResult, Provenance
@@ -70,11 +82,18 @@ class _Opened:
 
 
 class AnalysisService:
-    def __init__(self, settings: Settings, catalog: Catalog | None = None, audit: AuditTrail | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog | None = None,
+        audit: AuditTrail | None = None,
+        cohorts: CohortLookup | None = None,
+    ) -> None:
         self.settings = settings
         self.audit = audit  # when set, every run() writes one audit record, whatever its outcome
         self.catalog = catalog or default_catalog()
         self.today: Callable[[], date] = _today  # which organisations have ceased depends on the day
+        self.cohorts = cohorts  # the cohort store, for requests restricted to a cohort (Advanced)
         self.rule = DisclosureRule(
             threshold=settings.suppression_threshold, rounding=settings.suppression_rounding or None
         )
@@ -159,6 +178,8 @@ class AnalysisService:
         opened = self._open()
         request = parse_request(raw, self.catalog)
         self._check_members(request.filters, opened.years)
+        # Before the cache: a cohort that has expired, or is not the principal's, answers nothing.
+        given = self.population(request, principal)
         scope = self.scope_of(principal)
         key = (
             opened.release.id,
@@ -173,7 +194,7 @@ class AnalysisService:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        result = self._execute(self._scoped(request, principal, scope), opened)
+        result = self._execute(self._scoped(request, principal, scope, given), opened, given)
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > self.settings.cache_entries:
@@ -185,16 +206,43 @@ class AnalysisService:
         opened = self._open()
         request = parse_request(raw, self.catalog)
         self._check_members(request.filters, opened.years)
-        scoped = self._scoped(request, principal, self.scope_of(principal))
+        scoped = self._scoped(request, principal, self.scope_of(principal), self.population(request, principal))
         return [to_sql(opened.counting.first(q), opened.engine.dialect) for q in scoped.queries]
 
-    def _scoped(self, request: AnalysisRequest, principal: Principal, scope: Scope) -> ScopedPlan:
+    def _scoped(
+        self, request: AnalysisRequest, principal: Principal, scope: Scope, given: GivenPopulation | None = None
+    ) -> ScopedPlan:
         """Plan, then the one scope rewrite: the only way this service reaches SQL."""
-        return apply_scope(plan_request(request, self.catalog, self.plan_context(principal)), scope)
+        context = self.plan_context(principal)
+        if given is not None:
+            context = dataclasses.replace(context, population=given.population)
+        return apply_scope(plan_request(request, self.catalog, context), scope)
 
-    def _execute(self, scoped: ScopedPlan, opened: _Opened) -> AnalysisResult:
+    def population(self, request: AnalysisRequest, principal: Principal) -> GivenPopulation | None:
+        """The request's cohort, resolved on the current release and checked for size; None without one.
+        ``CohortNotFoundError`` when the principal may not use it, ``RequestError`` when it is too small."""
+        if request.cohort is None:
+            return None
+        if self.cohorts is None:
+            raise CohortNotFoundError(request.cohort)
+        cohort = self.cohorts.population(principal, request.cohort)
+        given = resolve_cohort(cohort, self.population_engine())
+        check_size(given, request, self.catalog, self.settings.cohort_min_size)
+        return given
+
+    def population_engine(self) -> ResolvingEngine:
+        """The release's engine, for a query with a table of the caller's registered beside it."""
+        engine = self._open().engine
+        if not hasattr(engine, "execute_with"):
+            raise AnalysisFailedError(f"the {engine.dialect} engine cannot analyse a cohort")
+        return cast(ResolvingEngine, engine)
+
+    def _execute(self, scoped: ScopedPlan, opened: _Opened, given: GivenPopulation | None = None) -> AnalysisResult:
         def run(query: ScopedQuery) -> list[Row]:
-            return opened.engine.execute(to_sql(query, opened.engine.dialect, pretty=False))
+            sql = to_sql(query, opened.engine.dialect, pretty=False)
+            if given is None:
+                return opened.engine.execute(sql)
+            return list(self.population_engine().execute_with(sql, given.tables))
 
         try:
             rows: list[Sequence[Row]] = [opened.counting.run(q, run) for q in scoped.queries]
@@ -222,7 +270,7 @@ class AnalysisService:
                 for language in ("da", "en")
             },
         )
-        return AnalysisResult(plan.request, plan, protected, provenance)
+        return AnalysisResult(plan.request, plan, protected, provenance, given.purpose if given else None)
 
     def municipalities(self) -> Mapping[int, Municipality]:
         """The 98 municipalities (code → name, region, population) from the reference data."""
@@ -254,7 +302,7 @@ class AnalysisService:
         choice, _ = parse_geography(raw.get("geography"))
         if not years:
             return frozenset()
-        resolved = resolve(choice, years)
+        resolved = resolve_geography(choice, years)
         kommuner = frozenset(self._municipalities)
         return frozenset(regions_of(self.geography, resolved, kommuner, range(years[0], years[-1] + 1)))
 

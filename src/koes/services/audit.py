@@ -225,6 +225,8 @@ def describe_request(request: AnalysisRequest, period: str | None) -> str:
         text += "; filters " + " ".join(f"{d}={_values_text(v)}" for d, v in request.filters)
     if request.segment:
         text += f"; segment {request.segment}"
+    if request.cohort:
+        text += f"; cohort {request.cohort}"
     if request.comparison_municipality:
         text += f"; comparison with {request.comparison_municipality}"
     elif request.comparison:
@@ -247,7 +249,7 @@ def analysis_event(
         rows_returned=sum(len(b.row_keys) + 1 for b in result.blocks),  # + the total row
         cells_returned=result.cells_returned,
         cells_suppressed=result.cells_suppressed,
-        purpose=None,
+        purpose=result.purpose,
         release_id=result.provenance.release_id,
         outcome="ok",
     )
@@ -267,7 +269,7 @@ def views_event(results: Sequence[AnalysisResult], principal: Principal, action:
         rows_returned=sum(len(b.row_keys) + 1 for r in results for b in r.blocks),
         cells_returned=sum(r.cells_returned for r in results),
         cells_suppressed=sum(r.cells_suppressed for r in results),
-        purpose=None,
+        purpose=next((r.purpose for r in results if r.purpose), None),  # a page of a cohort: its purpose
         release_id=first.provenance.release_id,
         outcome="ok",
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from koes.semantic.members import members
+from koes.semantic.members import OPEN_KINDS, members
 from koes.semantic.model import Catalog, Dimension, Measure
 from koes.services.analysis import AnalysisService, NoReleaseError
 
@@ -76,6 +76,6 @@ def dimension_json(dimension: Dimension, years: Sequence[int], language: str) ->
         "value_type": dimension.value_type,
         "downloadable": dimension.downloadable,
         # An open dimension (members found in the data, e.g. care districts) lists none here.
-        "open": dimension.members.kind == "release",
+        "open": dimension.members.kind in OPEN_KINDS,  # the release's or a cohort's members
         "members": [{"value": m.value, "label": m.label.get(language)} for m in known],
     }

@@ -73,6 +73,7 @@ class AnalysisResult:
     plan: Plan
     blocks: tuple[ProtectedBlock, ...]
     provenance: Provenance
+    purpose: str | None = None  # the purpose of the request's cohort: recorded with every use
 
     @property
     def measures(self) -> tuple[Measure, ...]:

@@ -24,6 +24,7 @@ from koes.services.account import AccountService
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.cohort_population import CohortLookup, StoredCohorts
 from koes.services.cohort_store import CohortService, start_cohort_expiry
 from koes.services.oidc import OidcClient, OidcConfig
 from koes.services.organisations import organisations_in_use
@@ -55,9 +56,15 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings, service: AnalysisService | None = None, clock: Clock = utc_now) -> FastAPI:
+def create_app(
+    settings: Settings,
+    service: AnalysisService | None = None,
+    clock: Clock = utc_now,
+    cohorts: CohortLookup | None = None,
+) -> FastAPI:
     """The app. Without a ``service``, it builds one that audits every analysis and export in the
-    app database (``settings.app_database_url``, migrated and seeded here, at start-up)."""
+    app database (``settings.app_database_url``, migrated and seeded here, at start-up). ``cohorts``
+    is how the analysis finds cohorts (default: the deployment's store, ``CohortService``)."""
     if settings.api_auth not in API_AUTH_MODES:
         raise ValueError(f"api_auth must be one of {', '.join(API_AUTH_MODES)}, not {settings.api_auth!r}")
     owned = service is None
@@ -65,9 +72,11 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     database = open_app_database(settings)
     try:
         trail = AuditTrail(database)
-        analysis = service or AnalysisService(settings, audit=trail)
-        analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
         users = UserService(trail, clock=clock)
+        kept = CohortService(settings, trail, users, clock)  # upload, share, delete, expire
+        lookup = cohorts or (service.cohorts if service else None) or StoredCohorts(kept)
+        analysis = service or AnalysisService(settings, audit=trail, cohorts=lookup)
+        analysis.local_principal()  # a misconfigured local principal fails now, not on the first request
         tokens = TokenService(trail, users, policy=TokenPolicy.from_settings(settings))
         secret_key = load_secret_key(settings)
         signin = SignInService(trail, secret_key, users)
@@ -79,7 +88,6 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
         raise
 
     reports = ReportService(analysis)
-    cohorts = CohortService(settings, trail, users, clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -90,8 +98,8 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
             else None
         )
         sweeping = start_session_sweeper(SessionService(trail, settings, clock), stop)
-        _expire_cohorts(cohorts)  # at start-up, before the first request; then every few minutes
-        expiring = start_cohort_expiry(cohorts, stop)
+        _expire_cohorts(kept)  # at start-up, before the first request; then every few minutes
+        expiring = start_cohort_expiry(kept, stop)
         yield
         stop.set()  # let the warming thread finish its query before the engine and database close
         if warming is not None:
@@ -115,7 +123,7 @@ def create_app(settings: Settings, service: AnalysisService | None = None, clock
     app.state.service = analysis
     app.state.reports = reports
     app.state.saved = SavedAnalysisService(trail, analysis.catalog, clock)
-    app.state.cohorts = cohorts
+    app.state.cohorts = kept  # the store; the analysis reads cohorts through its lookup
     app.state.audit = trail
     app.state.users = users
     app.state.tokens = tokens

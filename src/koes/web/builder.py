@@ -4,7 +4,7 @@ The builder is a plain GET form, so everything an analysis is (perspective, meas
 columns, filters, segment, period, comparison and the measure drawn) lives in the URL: a link can
 be bookmarked, shared with a colleague, reloaded and saved. The parameters:
 
-``perspective``, ``measure``\\*, ``row``\\*, ``column``\\*, ``f.<dimension>``\\*, ``segment``,
+``perspective``, ``measure``\\*, ``row``\\*, ``column``\\*, ``f.<dimension>``\\*, ``segment``, ``cohort``,
 ``from``, ``to`` (years), ``compare`` (``1``), ``municipality`` (kommunekode), ``geography``
 (``as_it_was`` or a day, ``2027-01-01``: the regions as of that day; empty: the default) and
 ``chart`` (\\*: may repeat). An empty value means "not chosen" (the form's "none" options). Values stay
@@ -41,6 +41,7 @@ class BuilderState:
     municipality: str | None = None
     chart: str | None = None
     geography: str | None = None  # "as_it_was", a day "2027-01-01" (as of it), None: the default
+    cohort: str | None = None  # the population is this cohort's persons (Advanced)
 
     def filter_values(self, dimension: str) -> tuple[str, ...]:
         return dict(self.filters).get(dimension, ())
@@ -62,6 +63,8 @@ class BuilderState:
         }
         if self.segment:
             raw["segment"] = self.segment
+        if self.cohort:
+            raw["cohort"] = self.cohort
         if self.first or self.last:
             raw["period"] = {"from": self.first or self.last, "to": self.last or self.first}
         if self.compare:
@@ -80,6 +83,7 @@ class BuilderState:
         pairs += [(FILTER_PREFIX + d, v) for d, values in self.filters for v in values]
         optional = {
             "segment": self.segment,
+            "cohort": self.cohort,
             "from": self.first,
             "to": self.last,
             "compare": "1" if self.compare else None,
@@ -128,6 +132,7 @@ def from_query(items: Iterable[tuple[str, str]], latest_year: int | None = None)
         municipality=one("municipality"),
         chart=one("chart"),
         geography=one("geography"),
+        cohort=one("cohort"),
     )
 
 
@@ -150,6 +155,7 @@ def from_request(raw: Mapping[str, Any]) -> BuilderState:
         compare=bool(comparison),
         municipality=str(municipality) if municipality is not None else None,
         geography=str(geography["as_of"]) if isinstance(geography, Mapping) else geography,
+        cohort=raw.get("cohort"),
     )
 
 

@@ -6,12 +6,14 @@ new SQL is right, update the files with ``make golden`` (``KOES_UPDATE_GOLDEN=1`
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from koes.query.plan import Population
 from koes.query.planner import PlanContext, plan_request
 from koes.query.request import parse_request
 from koes.query.scope import Scope, apply_scope
@@ -90,6 +92,23 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "segment": "diabetes",
         "period": {"from": "2023", "to": "2024"},
     },
+    "contacts_per_1000_by_cohort_group": {
+        "perspective": "somatik",
+        "measures": ["kontakter", "kontakter_pr_1000"],
+        "rows": ["kohortegruppe"],
+        "filters": {"koen": [2]},
+        "cohort": "k1",
+        "period": {"from": "2024"},
+    },
+    "contacts_by_month_since_index_date": {
+        "perspective": "psykiatri",
+        "measures": ["kontakter"],
+        "rows": ["kohortemaaned"],
+        "columns": ["kohortegruppe"],
+        "filters": {"kohortemaaned": [-1, 0, 1]},
+        "cohort": "k1",
+        "period": {"from": "2023", "to": "2024"},
+    },
     "citizens_by_age_and_sex": {
         "perspective": "befolkning",
         "measures": ["borgere"],
@@ -134,7 +153,12 @@ REFORM = frozenset(
 def test_golden_sql(
     name: str, dialect: str, catalog: Catalog, context: PlanContext, reform_context: PlanContext
 ) -> None:
-    plan = plan_request(parse_request(REQUESTS[name], catalog), catalog, reform_context if name in REFORM else context)
+    request = parse_request(REQUESTS[name], catalog)
+    if name in REFORM:
+        context = reform_context
+    if request.cohort is not None:  # the service gives the planner the cohort it will register
+        context = dataclasses.replace(context, population=Population(request.cohort, ("indsats", "kontrol")))
+    plan = plan_request(request, catalog, context)
     scoped = apply_scope(plan, SCOPE)
     text = "\n\n".join(f"-- {q.query.role}: {q.query.source.id}\n{to_sql(q, dialect)};" for q in scoped.queries) + "\n"
     path = GOLDEN / f"{name}.{dialect}.sql"

@@ -38,6 +38,9 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         raw["segment"] = draw(st.sampled_from(sorted(CATALOG.segments)))
+    population = [d for d in dims + list(filters) if CATALOG.dimensions[d].members.kind == "population"]
+    if bool(population) or draw(st.booleans()):  # a cohort's dimensions need the cohort
+        raw["cohort"] = draw(st.sampled_from(["k1", "kohorte_2"]))
     first = draw(st.sampled_from(YEARS))
     if draw(st.booleans()):
         raw["period"] = {"from": str(first), "to": str(draw(st.sampled_from([y for y in YEARS if y >= first])))}

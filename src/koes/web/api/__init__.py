@@ -20,6 +20,7 @@ API_MODULES = (
     "analyses",
     "reports",
     "cohorts",
+    "cohort_analysis",
 )  # more groups are added here, each a module with `router` and `PERMISSIONS`
 
 

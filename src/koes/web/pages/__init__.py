@@ -31,6 +31,7 @@ PAGE_MODULES = (
     "analyse",
     "saved",
     "avanceret",
+    "cohort_profile",
 )
 
 

@@ -27,6 +27,7 @@ from koes.semantic.members import members
 from koes.semantic.model import Catalog, Dimension
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
 from koes.services.ceased import OrganisationCeasedError
+from koes.services.cohort_population import CohortNotFoundError
 from koes.services.export import Export, check_downloadable, export
 from koes.services.results import AnalysisResult
 from koes.services.saved import NotFoundError, SavedAnalysis, SavedAnalysisService
@@ -149,6 +150,8 @@ def _answer(service: AnalysisService, state: BuilderState, principal: Principal,
         return Outcome(service.run(state.to_request(service.catalog), principal, lang), [])
     except RequestError as error:
         return Outcome(None, list(error.problems))
+    except CohortNotFoundError:
+        return Outcome(None, [FieldProblem("cohort", "no such cohort for you", "cohort_unknown")])
     except AnalysisFailedError as error:
         return Outcome(None, [FieldProblem("analysis", str(error), "failed")])
 
@@ -267,7 +270,7 @@ def _form(
     catalog = service.catalog
     years = service.years()
     shown = state.measures_or_default(catalog)
-    dimensions = available_dimensions(shown, catalog) if shown else ()
+    dimensions = available_dimensions(shown, catalog, population=bool(state.cohort)) if shown else ()
     none = Option("", t("analyse.none"), False)
     perspective = Select(
         "perspective",
@@ -301,6 +304,7 @@ def _form(
             [Option("", t("analyse.all_citizens"), state.segment is None)]
             + [Option(s.id, s.label.get(lang), s.id == state.segment) for s in catalog.segments.values()],
         ),
+        "cohort": _cohort_select(service, state, principal, t),
         "first": _year_select("from", t("analyse.from"), year_options, state.first),
         "last": _year_select("to", t("analyse.to"), year_options, state.last),
         "compare": state.compare,
@@ -390,6 +394,19 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _cohort_select(service: AnalysisService, state: BuilderState, principal: Principal, t: Translator) -> Select | None:
+    """The population "Kohorte …": the cohorts the user may use (none: no choice is shown)."""
+    store = service.cohorts
+    cohorts = store.cohorts(principal) if store is not None and principal.may("individual_rows") else []
+    if not cohorts and not state.cohort:
+        return None
+    options = [Option("", t("analyse.no_cohort"), not state.cohort)]
+    options += [Option(c.id, t("analyse.cohort_option", name=c.name), c.id == state.cohort) for c in cohorts]
+    if state.cohort and state.cohort not in {c.id for c in cohorts}:
+        options.append(Option(state.cohort, state.cohort, True))  # kept, so the problem above has a target
+    return Select("cohort", t("analyse.cohort"), options)
 
 
 def _year_select(name: str, label: str, years: list[str], value: str | None) -> Select:

@@ -1,0 +1,110 @@
+"""The cohort's profile and before-and-after pages in a real browser (Chromium): the tables, the
+chart drawn by charts.js under the strict CSP, axe-core clean, in Danish and English."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect
+
+from browser.conftest import CprScan, _free_port
+from browser.test_signin import check_page
+from cohort_support import InMemoryCohorts, make_cohort, residents_on
+from koes.services.users import OPERATOR
+from koes.services.warehouse import LoadResult
+from koes.settings import Settings
+from koes.web.app import create_app
+from koes.web.pages.common import SESSION_COOKIE
+from support import fast_passwords
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    cookie: str  # the session of a user of municipality 101 with `individ`, sharing the cohort
+    cohort_id: str
+
+
+@pytest.fixture(scope="module")
+def site(
+    small_load: LoadResult, small_settings: Settings, small_extracts: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("cohort-browser")
+    people = residents_on(small_extracts)
+    chosen = [n for n, k in people.items() if k == "0101"][:120]
+    groups = ["indsats" if i % 2 else "kontrol" for i in range(len(chosen))]
+    days = [date(2023, 1 + i % 12, 1 + i % 28) for i in range(len(chosen))]
+    store = InMemoryCohorts()
+    cohort = store.add(
+        make_cohort(small_settings, folder, chosen, cohort_id="browser", groups=groups, index_dates=days)
+    )
+    settings = Settings(data_dir=folder / "app", warehouse_dir=small_settings.warehouse, threads=1, memory_limit="2GB")
+    app = create_app(settings, cohorts=store)
+    users = app.state.users
+    users.passwords = fast_passwords()
+    user = users.create_user(OPERATOR, "kohorte-analytiker", organisation="kommune:101")
+    users.grant(OPERATOR, user.id, "individ")
+    store.shared[cohort.id].add("kohorte-analytiker")
+    session = app.state.pages.sessions.start("signed_in", user.id, second_factor=True)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none"))
+    thread = threading.Thread(target=server.run, name="koes-cohort-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    yield Site(f"http://127.0.0.1:{port}", session.token, cohort.id)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site) -> Iterator[Page]:
+    scan = CprScan()
+    context = browser.new_context(base_url=site.url, locale="da-DK", bypass_csp=True)
+    context.add_cookies([{"name": SESSION_COOKIE, "value": site.cookie, "url": site.url}])
+    page = context.new_page()
+    page.on("response", scan.on_response)
+    errors: list[str] = []
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    yield page
+    context.close()
+    assert scan.leaks == []
+    assert errors == [], f"failed requests of the page: {errors}"
+
+
+def test_the_profile_page_reads_in_both_languages(page: Page, site: Site) -> None:
+    page.goto(f"/avanceret/{site.cohort_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kohorteprofil: Kohorte browser")
+    use = page.locator("#use-table")
+    expect(use).to_contain_text("gange så mange somatiske indlæggelser som forventet")
+    expect(use).to_contain_text("Hele landet")
+    expect(page.locator("#profile-members")).to_have_text("120")
+    check_page(page, "cohort-profile")
+    page.get_by_role("link", name=re.compile("English")).first.click()
+    expect(page.locator("#use-table")).to_contain_text("as expected")
+    check_page(page, "cohort-profile-en")
+
+
+def test_the_before_and_after_chart_is_drawn(page: Page, site: Site) -> None:
+    page.goto(f"/avanceret/{site.cohort_id}")
+    page.get_by_role("link", name="Før og efter indeksdatoen").click()
+    expect(page.locator("#chart-series .main-svg").first).to_be_visible()
+    expect(page.locator("#chart-series .scatterlayer .trace")).to_have_count(2)  # indsats, kontrol
+    page.get_by_label("Måneder før og efter (1–36)").fill("6")
+    page.get_by_role("button", name="Vis", exact=True).click()
+    expect(page.locator("#series-table tbody tr")).to_have_count(13)
+    expect(page.locator("#series-difference")).to_contain_text("minus ændringen i kontrol")
+    check_page(page, "cohort-before-after")
