@@ -86,7 +86,7 @@ def test_the_profile_page_shows_use_beside_the_expected_in_both_languages(site: 
     english = _text(client.get(f"/avanceret/{site.cohort.id}").text)
     assert "times as many somatic admissions as expected" in english and "Denmark" in english
     (record, *_) = site.records("cohort_profile")
-    assert record.purpose == site.cohort.purpose  # type: ignore[attr-defined]
+    assert record.purpose == site.cohort.purpose
     assert not re.search(r"\b\d{6}-?\d{4}\b", page.text)  # never a CPR number
 
 
