@@ -29,7 +29,7 @@ GROUP BY
     ()
   );
 
--- citizens: person_year
+-- citizens: residents_year
 SELECT
   d_kohortegruppe,
   GROUPING(d_kohortegruppe) AS g_kohortegruppe,
@@ -39,7 +39,7 @@ FROM (
   SELECT
     c.gruppe AS d_kohortegruppe,
     f.person_id AS p_person
-  FROM person_year AS f
+  FROM residents_year AS f
   INNER JOIN population AS c
     ON c.person_id = f.person_id
   WHERE
