@@ -5,6 +5,7 @@ audit). Counted independently from the release's own tables where a figure is ex
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 from collections.abc import Iterator
 from datetime import date
@@ -30,6 +31,7 @@ from koes.services.users import ForbiddenError
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.app import create_app
+from support import koes
 
 with warnings.catch_warnings():  # Starlette prefers httpx2 to httpx; either drives the TestClient
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -376,3 +378,16 @@ def test_the_individual_table_holds_own_citizens_only_and_downloads_no_view_only
         ("individual_view", cohort.purpose, 60),
         ("individual_export", cohort.purpose, 60),
     ]
+
+
+def test_koes_query_names_the_cohort_and_says_when_it_is_not_there(
+    tmp_path: Path, small_settings: Settings, small_load: LoadResult
+) -> None:
+    """The command line passes --cohort into the request; without a store wired in, no cohort is found."""
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(PATIENTS), encoding="utf-8")
+    common = ("--warehouse", str(small_settings.warehouse), "--cohort", "k100")
+    run = koes(tmp_path / "data", "query", str(path), *common)
+    assert run.exit_code == 1 and "no cohort 'k100' for you" in run.output
+    explained = koes(tmp_path / "data", "query", str(path), "--explain", *common)
+    assert explained.exit_code == 1 and "k100" in explained.output
