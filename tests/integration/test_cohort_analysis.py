@@ -148,7 +148,8 @@ def test_groups_are_a_dimension_and_a_filter(service: AnalysisService, cohort: C
 def test_rates_in_a_cohort_are_per_member_year(
     service: AnalysisService, cohort: CohortPopulation, small_load: LoadResult
 ) -> None:
-    """Contacts per 1,000 divide by the members' own citizen-years (exact for own citizens)."""
+    """Contacts per 1,000 divide by the members' own citizen-years (exact for own citizens): within a
+    population, a member counts a year in each municipality lived in that year (decision 0007)."""
     request = {"perspective": "somatik", "measures": ["kontakter_pr_1000"], "period": {"from": "2023"}}
     result = service.run({**request, "cohort": cohort.id, "filters": {"kommune": [HOME]}}, analyst())
     (((contacts, years),)) = _release_persons(
@@ -156,7 +157,7 @@ def test_rates_in_a_cohort_are_per_member_year(
         cohort,
         "SELECT (SELECT count(*) FROM members m JOIN persons p USING (pseudonym) JOIN contacts f "
         f"ON f.person_id = p.person_id WHERE f.kommunekode = {HOME} AND f.year = 2023 AND f.sector = 'somatik'), "
-        "(SELECT count(DISTINCT y.person_id) FROM members m JOIN persons p USING (pseudonym) JOIN person_year y "
+        "(SELECT count(DISTINCT y.person_id) FROM members m JOIN persons p USING (pseudonym) JOIN residents_year y "
         f"ON y.person_id = p.person_id WHERE y.kommunekode = {HOME} AND y.year = 2023)",
     )
     (rate,) = result.blocks[0].values["kontakter_pr_1000"].values()
