@@ -130,7 +130,11 @@ def _run(service: AnalysisService, request: dict[str, Any], principal: Principal
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("perspective", "measure_id"), PERSONS_RATES)
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
 @given(data=st.data())
 def test_persons_per_1000_never_exceed_1000(
     exact_service: AnalysisService, perturbing_service: AnalysisService, perspective: str, measure_id: str, data: Any
@@ -151,7 +155,11 @@ def test_persons_per_1000_never_exceed_1000(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("perspective", "measure_id"), RATES)
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
 @given(data=st.data())
 def test_a_total_over_time_is_the_rate_per_time_unit(
     exact_service: AnalysisService, perspective: str, measure_id: str, data: Any
