@@ -42,9 +42,10 @@ _DIGIT_BYTES = re.compile(rb"[0-9]")
 def mask_text(text: str) -> str:
     """``text`` with every CPR-shaped run masked; also one hidden by percent-encoding."""
     decoded = _decoded(text)
-    if mask_cpr(decoded) != decoded:
-        return mask_cpr(decoded)
-    return text
+    # CPR-shaped runs as XXXXXX-XXXX; then any other run that ``carried`` reads as ten digits
+    # ("00000-00000"), so what is masked here is never found there.
+    masked = _RUN.sub(lambda run: _DIGIT.sub("X", run.group()), mask_cpr(decoded))
+    return masked if masked != decoded else text
 
 
 def mask_query(query: str) -> str:
