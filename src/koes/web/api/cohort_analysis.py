@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.roles import needs
+from koes.query.request import FieldProblem
 from koes.services.analysis import AnalysisService
 from koes.services.cohort_individuals import individual_table
 from koes.services.cohort_profile import cohort_profile
@@ -73,7 +74,7 @@ async def series(
     assert isinstance(service, AnalysisService)
     principal = current_principal(request)
     if measure not in MEASURES:
-        raise ApiError(400, f"measure must be one of {', '.join(MEASURES)}")
+        raise ApiError(400, problems=[FieldProblem("measure", f"must be one of {', '.join(MEASURES)}")])
 
     def run() -> dict[str, Any]:
         return cohort_series(service, principal, cohort_id, measure, months, lang).to_json()
