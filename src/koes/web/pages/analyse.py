@@ -33,7 +33,7 @@ from koes.services.results import AnalysisResult
 from koes.services.saved import NotFoundError, SavedAnalysis, SavedAnalysisService
 from koes.web import views
 from koes.web.builder import BuilderState, fitted, from_query
-from koes.web.formats import number
+from koes.web.formats import danish_key, number
 from koes.web.i18n import Translator, has_message
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
@@ -370,6 +370,8 @@ def _filters(
             continue
         ticked = set(state.filter_values(d.id))
         options = [Option(_text(m.value), m.label.get(lang), _text(m.value) in ticked) for m in known]
+        if d.members.name == "municipalities":  # found by name, in Danish order (Aarhus near the end)
+            options.sort(key=lambda o: danish_key(o.label))
         out.append(Checkboxes(f"f.{d.id}", d.label.get(lang), options, open=bool(ticked)))
     return out
 
@@ -418,7 +420,7 @@ def _year_select(name: str, label: str, years: list[str], value: str | None) -> 
 
 def _municipality_select(service: AnalysisService, state: BuilderState, principal: Principal, t: Translator) -> Select:
     chosen = state.municipality or str(service.default_municipality(principal))
-    by_name = sorted(service.municipalities().values(), key=lambda m: m.name)
+    by_name = sorted(service.municipalities().values(), key=lambda m: danish_key(m.name))
     return Select(
         "municipality",
         t("analyse.compare_municipality"),

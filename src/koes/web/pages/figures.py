@@ -9,6 +9,7 @@ from typing import Any
 
 from koes.services.results import AnalysisResult
 from koes.web import views
+from koes.web.formats import moment
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,11 @@ def chart(chart_id: str, title: str, data: dict[str, Any], result: AnalysisResul
 def provenance(results: list[AnalysisResult], lang: str) -> dict[str, Any]:
     """The footer of a page built from ``results`` (the first one's release and rule)."""
     stamp = results[0].provenance
+    shown = stamp.to_json(lang)
+    if shown.get("generated_at"):
+        shown["generated_at"] = moment(shown["generated_at"], lang)  # Danish time, not UTC
     return {
-        "provenance": stamp.to_json(lang),
+        "provenance": shown,
         "suppression_note": stamp.note(lang),
         "suppression_rule": stamp.suppression_description(lang),
         "cells_suppressed": sum(r.cells_suppressed for r in results),

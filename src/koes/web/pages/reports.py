@@ -29,7 +29,7 @@ from koes.services.ceased import OrganisationCeasedError
 from koes.services.export import Export, export
 from koes.services.reports import ReportResult, ReportService, UnknownReportError
 from koes.web import views
-from koes.web.formats import number
+from koes.web.formats import danish_key, number
 from koes.web.i18n import Translator
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
@@ -246,7 +246,7 @@ def _selects(
             t("reports.municipality"),
             [
                 Option(str(code), name, code == chosen.municipality)
-                for code, name in sorted(municipalities.items(), key=lambda kv: kv[1])
+                for code, name in sorted(municipalities.items(), key=lambda kv: danish_key(kv[1]))
             ],
         ),
     ]

@@ -37,14 +37,21 @@
     var source = document.getElementById(element.getAttribute("data-chart"));
     if (!source || !window.Plotly) { return; }
     var chart = JSON.parse(source.textContent);
+    var n = chart.traces.length;
+    // The legend stands to the right of the plot, one series a line, and the chart grows with the
+    // series: below the plot it overlapped rotated axis labels and cut off series after nine.
     var layout = {
-      separators: chart.separators, barmode: "group", height: 360,
-      margin: { l: 70, r: 20, t: 20, b: 80 }, legend: { orientation: "h", y: -0.25 },
+      separators: chart.separators, barmode: "group", height: Math.max(360, 120 + 22 * n),
+      margin: { l: 70, r: 20, t: 20, b: 80 }, showlegend: n > 1,
+      legend: { orientation: "v", x: 1.02, xanchor: "left", y: 1, yanchor: "top" },
       font: { family: "system-ui, sans-serif", size: 13, color: "#1a1a1a" },
-      xaxis: { type: "category", automargin: true }, yaxis: { rangemode: "tozero", automargin: true }
+      xaxis: { type: "category", automargin: true },
+      // Whole numbers with the page's separators ("15.000.000" in Danish), never SI prefixes ("15M", "40k").
+      yaxis: { rangemode: "tozero", automargin: true, tickformat: ",~r", exponentformat: "none" }
     };
     var traces = chart.traces.map(function (t, i) { return traceOf(chart, t, i); });
-    window.Plotly.newPlot(element, traces, layout, { displaylogo: false, responsive: true });
+    // No mode bar: its texts are English only, and the page has its own PNG download and table.
+    window.Plotly.newPlot(element, traces, layout, { displaylogo: false, displayModeBar: false, responsive: true });
     element.setAttribute("data-drawn", "true");
   }
 
