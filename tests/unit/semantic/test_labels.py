@@ -99,3 +99,19 @@ def default_reports_text() -> str:
     from koes.reports.loader import default_reports_file
 
     return default_reports_file().read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("member_list", ["icd10_chapters", "atc1"])
+def test_chapters_and_main_groups_have_danish_names(member_list: str) -> None:
+    """Issue 18 item 2: Danish mode showed "Certain infectious and parasitic diseases"."""
+    catalog = default_catalog()
+    dims = [d for d in catalog.dimensions.values() if d.members.name == member_list]
+    assert dims
+    for member in members(dims[0], (2023,)):
+        assert member.label.da != member.label.en, member.value
+    labels = {member.value: member.label for member in members(dims[0], (2023,))}
+    if member_list == "icd10_chapters":
+        assert labels[1].da == "Kapitel I: Infektiøse og parasitære sygdomme"
+        assert len(labels) == 22
+    else:
+        assert labels["N"].da == "N Nervesystemet" and len(labels) == 14
