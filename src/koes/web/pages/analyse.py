@@ -10,6 +10,7 @@ Saving, renaming, sharing and deleting are in :mod:`koes.web.pages.saved`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,7 +196,12 @@ def problem_text(problem: FieldProblem, catalog: Catalog, lang: str) -> str:
     """A problem in the page's language when it has a code (ids in its parameters become labels);
     else the checker's own words."""
     if not problem.code or not has_message(f"problem.{problem.code}"):
-        return str(problem)
+        if lang == "en":
+            return str(problem)  # the checker's own words are English
+        # Danish: say which choice cannot be used, never the checker's English ("unknown dimension …")
+        part = re.split(r"[.\[]", problem.field, maxsplit=1)[0]
+        key = f"problem.field.{part}" if has_message(f"problem.field.{part}") else "problem.field.other"
+        return Translator(lang)(key)
     labels = {}
     for name, value in problem.params:
         if name == "measure" and value in catalog.measures:
