@@ -147,6 +147,8 @@ def bilingual(raw: Mapping[Any, Any], where: str) -> Label:
     """``{da: …, en: …}`` as a Label; any other key is refused, because it is how a cut text shows:
     in an unquoted YAML flow mapping a comma ends the value, so ``{en: Admissions per 1,000 citizens}``
     reads as ``en: Admissions per 1`` and a key ``000 citizens`` (issue 18, item 1)."""
+    if not all(isinstance(raw.get(lang), str) for lang in ("da", "en")):
+        raise ValueError(f"{where}: da and en must be texts (YAML reads an unquoted No as false); quote them")
     extra = sorted(str(k) for k in raw if k not in ("da", "en"))
     if extra:
         raise ValueError(

@@ -115,3 +115,18 @@ def test_chapters_and_main_groups_have_danish_names(member_list: str) -> None:
         assert len(labels) == 22
     else:
         assert labels["N"].da == "N Nervesystemet" and len(labels) == 14
+
+
+def test_a_yes_or_no_read_as_a_boolean_is_refused() -> None:
+    """Issue 18 item 2: English mode showed "False" in the saved analyses' Shared column ({en: No})."""
+    import yaml
+
+    from koes.web.i18n import catalog
+
+    read = yaml.safe_load("{da: Nej, en: No}")
+    assert read["en"] is False
+    with pytest.raises(ValueError, match="quote"):
+        bilingual(read, "label")
+    texts = catalog()
+    assert texts["saved.no"]["en"] == "No" and texts["saved.yes"]["en"] == "Yes"
+    assert all(isinstance(text, str) for v in texts.values() for text in v.values())
