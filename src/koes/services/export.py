@@ -27,6 +27,8 @@ from koes.services.results import AnalysisResult
 
 FORMATS = ("csv", "xlsx")
 DELIMITERS = (",", ";")
+SHOWN, FULL = "shown", "full"
+PRECISIONS = (SHOWN, FULL)
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -124,11 +126,17 @@ def downloadable_measures(result: AnalysisResult) -> list[Measure]:
     return [m for m in result.measures if m.downloadable]
 
 
-def export(result: AnalysisResult, fmt: str, language: str = "da", delimiter: str = ",") -> Export:
-    """The result as a file; raises ``RequestError`` when it holds anything view-only."""
+def export(
+    result: AnalysisResult, fmt: str, language: str = "da", delimiter: str = ",", precision: str = FULL
+) -> Export:
+    """The result as a file; raises ``RequestError`` when it holds anything view-only. ``precision``
+    ``shown`` writes each CSV number with its measure's decimals, as the page shows it (``132,3``,
+    not ``132,272852``); ``full`` as computed (an XLSX holds full values formatted as shown)."""
     if fmt not in FORMATS:
         raise RequestError([FieldProblem("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")])
-    content = to_csv(result, language, delimiter) if fmt == "csv" else to_xlsx(result, language)
+    if precision not in PRECISIONS:
+        raise RequestError([FieldProblem("precision", f"{precision!r} is not one of {', '.join(PRECISIONS)}")])
+    content = to_csv(result, language, delimiter, precision) if fmt == "csv" else to_xlsx(result, language)
     return Export(content, MEDIA_TYPES[fmt], filename(result, fmt))
 
 
@@ -172,17 +180,22 @@ def about(result: AnalysisResult, language: str = "da") -> list[tuple[str, str]]
     return lines
 
 
-def to_csv(result: AnalysisResult, language: str = "da", delimiter: str = ",") -> bytes:
+def to_csv(result: AnalysisResult, language: str = "da", delimiter: str = ",", precision: str = FULL) -> bytes:
     """UTF-8 with BOM (so Excel reads æøå); with ``;`` numbers get decimal commas."""
     if delimiter not in DELIMITERS:
         raise RequestError([FieldProblem("delimiter", f"{delimiter!r} is not one of {' '.join(DELIMITERS)}")])
     rows = table(result, language)
     decimal = "," if delimiter == ";" else "."
+    labels = (1 if result.plan.areas else 0) + len(result.plan.rows)
+    measures = downloadable_measures(result)
+    places: list[int | None] = [None] * labels + [
+        measures[j % len(measures)].decimals if precision == SHOWN else None for j in range(len(rows[0]) - labels)
+    ]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(rows[0])
     for line in rows[1:]:
-        writer.writerow([number_text(v, decimal) for v in line])
+        writer.writerow([number_text(v, decimal, d) for v, d in zip(line, places, strict=True)])
     writer.writerow([])
     writer.writerow([_ABOUT_TITLES["en" if language == "en" else "da"]["title"]])
     for title, text in about(result, language):
@@ -230,12 +243,16 @@ def _widths(sheet: Worksheet, rows: Sequence[Sequence[Any]]) -> None:
         sheet.column_dimensions[get_column_letter(j + 1)].width = min(max(10, longest + 2), 60)
 
 
-def number_text(value: Any, decimal: str = ".") -> str:
-    """A table value as CSV text: no exponent, at most 6 decimals, ``decimal`` as the separator."""
+def number_text(value: Any, decimal: str = ".", decimals: int | None = None) -> str:
+    """A table value as CSV text: no exponent, ``decimal`` as the separator; with ``decimals`` exactly
+    that many places (what the page shows), else at most 6."""
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
+    if decimals is not None:
+        text = f"{value:.{decimals}f}"
+        return (text.lstrip("-") if float(text) == 0 else text).replace(".", decimal)  # no "-0,0"
     if isinstance(value, int):
         return str(value)
     text = f"{value:.6f}".rstrip("0").rstrip(".")

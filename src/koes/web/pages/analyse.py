@@ -38,7 +38,7 @@ from koes.web.formats import danish_key, number
 from koes.web.i18n import Translator, has_message
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
-from koes.web.pages.downloads import attachment, delimiter, format_of
+from koes.web.pages.downloads import attachment, delimiter, format_of, precision
 from koes.web.pages.figures import chart, provenance
 from koes.web.pages.forms import Checkboxes, Option, Select
 
@@ -126,14 +126,14 @@ async def analysis_export(request: Request) -> Response:
         return await refused(request, pages, principal, "export")
     service = analysis_of(request)
     lang = lang_of(request)
-    fmt = format_of(request)
-    if fmt is None:
+    fmt, sep, places = format_of(request), delimiter(request, lang), precision(request)
+    if fmt is None or sep is None or places is None:
         return error_page(request, 400, "analysis_request")
 
     def run() -> Export:
         raw = state_of(request, service).to_request(service.catalog)
         result = service.run(raw, principal, lang, action="export", check=check_downloadable)
-        return export(result, fmt, lang, delimiter(lang))
+        return export(result, fmt, lang, sep, places)
 
     try:
         file = await run_in_threadpool(run)
@@ -264,7 +264,9 @@ def _downloads(state: BuilderState, catalog: Catalog, t: Translator) -> list[tup
         check_downloadable(state.to_request(catalog), catalog)
     except RequestError:
         return []
-    return [(f"/analyse/export?{state.query(format=fmt)}", t(f"reports.download_{fmt}")) for fmt in ("csv", "xlsx")]
+    links = [(f"/analyse/export?{state.query(format=fmt)}", t(f"reports.download_{fmt}")) for fmt in ("csv", "xlsx")]
+    full = (f"/analyse/export?{state.query(format='csv', precision='full')}", t("reports.download_csv_full"))
+    return [*links, full]
 
 
 # --- the form ------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from koes.web.formats import danish_key, number
 from koes.web.i18n import Translator
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
-from koes.web.pages.downloads import attachment, delimiter, format_of
+from koes.web.pages.downloads import attachment, delimiter, format_of, precision
 from koes.web.pages.figures import Chart, chart, provenance
 from koes.web.pages.forms import Option, Select
 from koes.web.plotly_css import embedded_sheets, plotly_css, plotly_js
@@ -107,13 +107,13 @@ async def report_export(request: Request, report_id: str) -> Response:
         return await refused(request, pages, principal, "export")
     service = reports_of(request)
     lang = lang_of(request)
-    fmt = format_of(request)
-    if fmt is None:
+    fmt, sep, places = format_of(request), delimiter(request, lang), precision(request)
+    if fmt is None or sep is None or places is None:
         return error_page(request, 400, "report_choices")
 
     def run() -> Export:
         result = service.run(report_id, _choices(request), principal, lang, only=("table",), action="export")
-        return export(result.views["table"], fmt, lang, delimiter(lang))
+        return export(result.views["table"], fmt, lang, sep, places)
 
     try:
         file = await run_in_threadpool(run)
@@ -290,4 +290,8 @@ def _selects(
 
 def _downloads(report_id: str, query: str, t: Translator) -> list[tuple[str, str]]:
     base = f"/standard/{report_id}/export?{query}"
-    return [(f"{base}&format=csv", t("reports.download_csv")), (f"{base}&format=xlsx", t("reports.download_xlsx"))]
+    return [
+        (f"{base}&format=csv", t("reports.download_csv")),
+        (f"{base}&format=xlsx", t("reports.download_xlsx")),
+        (f"{base}&format=csv&precision=full", t("reports.download_csv_full")),
+    ]
