@@ -188,7 +188,8 @@ def to_csv(result: AnalysisResult, language: str = "da", delimiter: str = ",", p
     decimal = "," if delimiter == ";" else "."
     labels = (1 if result.plan.areas else 0) + len(result.plan.rows)
     measures = downloadable_measures(result)
-    places: list[int | None] = [None] * labels + [
+    places: list[int | None] = [None] * labels
+    places += [
         measures[j % len(measures)].decimals if precision == SHOWN else None for j in range(len(rows[0]) - labels)
     ]
     out = io.StringIO()
