@@ -7,6 +7,7 @@ Pages format values here rather than in templates, so every page writes a number
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -50,3 +51,13 @@ def danish_key(text: str) -> tuple[str, str]:
     """A sort key that orders names as a Danish reader expects: Tønder before Tårnby, Aarhus after Ærø."""
     folded = text.casefold().replace("aa", "å")
     return folded.translate(_COLLATE), text
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: its first letter lower-cased, abbreviations kept ("Aldersgruppe
+    (KØS)" → "aldersgruppe (KØS)", not "(køs)"); a label that opens with an abbreviation
+    ("ATC-hovedgruppe", "DRG-værdi") or a name stays as it is."""
+    first = re.match(r"[^\s/(-]*", label)
+    if first is not None and len(first[0]) > 1 and first[0].isupper():
+        return label
+    return label[:1].lower() + label[1:]

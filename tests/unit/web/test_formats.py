@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from koes.web.formats import danish_key, day, moment, number
+from koes.web.formats import danish_key, day, in_sentence, moment, number
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,11 @@ def test_moment_is_danish_local_time_not_utc() -> None:
     assert moment("2026-12-04T16:56:28+00:00") == "04-12-2026 17:56"
     assert moment("2026-12-04T16:56:28+00:00", "en") == "2026-12-04 17:56"
     assert moment(datetime(2026, 7, 1, 16, 56, tzinfo=UTC)) == "01-07-2026 18:56"
+
+
+def test_in_sentence_keeps_abbreviations() -> None:
+    """Issue 18 item 9: "fordelt på aldersgruppe (køs)"."""
+    assert in_sentence("Aldersgruppe (KØS)") == "aldersgruppe (KØS)"
+    assert in_sentence("ATC-hovedgruppe") == "ATC-hovedgruppe"
+    assert in_sentence("DRG/takstværdi (kr.)") == "DRG/takstværdi (kr.)"
+    assert in_sentence("Age group (KØS)") == "age group (KØS)"

@@ -34,7 +34,7 @@ from koes.services.results import AnalysisResult
 from koes.services.saved import NotFoundError, SavedAnalysis, SavedAnalysisService
 from koes.web import views
 from koes.web.builder import BuilderState, fitted, from_query
-from koes.web.formats import danish_key, number
+from koes.web.formats import danish_key, in_sentence, number
 from koes.web.i18n import Translator, has_message
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
@@ -224,7 +224,7 @@ def _title(labels: list[str], result: AnalysisResult, lang: str, t: Translator) 
 
 def _lower_first(text: str) -> str:
     """ "Aldersgruppe (KØS)" → "aldersgruppe (KØS)": a label inside a sentence keeps its abbreviations."""
-    return text[:1].lower() + text[1:]
+    return in_sentence(text)
 
 
 def _join(words: list[str], last: str) -> str:
@@ -241,7 +241,7 @@ def _map(
     own = service.municipalities().get(home) if home is not None else None
     texts = MapTexts(
         title=f"{measure.label.get(lang)}, {result.plan.period}",
-        description=t("reports.map_description"),
+        description=t("reports.map_description_above"),  # the builder shows the table before the map
         hidden=t("reports.map_hidden"),
         missing=t("reports.map_missing"),
         highlight=t("reports.map_highlight", name=own.name if own else ""),

@@ -29,7 +29,7 @@ from koes.services.ceased import OrganisationCeasedError
 from koes.services.export import Export, export
 from koes.services.reports import ReportResult, ReportService, UnknownReportError
 from koes.web import views
-from koes.web.formats import danish_key, number
+from koes.web.formats import danish_key, in_sentence, number
 from koes.web.i18n import Translator
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
@@ -220,7 +220,7 @@ def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Ch
     if "breakdown" in result.views:
         split = result.views["breakdown"]
         dimension = split.plan.columns[0]
-        title = t("reports.breakdown", dimension=dimension.label.get(lang).lower(), year=chosen.year)
+        title = t("reports.breakdown", dimension=in_sentence(dimension.label.get(lang)), year=chosen.year)
         out.append(
             chart(
                 "breakdown", f"{measure.label.get(lang)}: {title}", views.breakdown(split, measure, lang), split, lang
