@@ -124,7 +124,8 @@ def test_choices_live_in_the_address_and_the_page_speaks_english(page: Page) -> 
     expect(page.get_by_label("Sektor", exact=True)).to_have_value("praksis")
 
     page.get_by_role("link", name="English").click()
-    expect(page.locator("h1")).to_have_text("Municipal co-financing")
+    # the heading names the variant and the population (issue 18 item 3)
+    expect(page.locator("h1")).to_have_text("Municipal co-financing – Practice Aarhus, All citizens, 2023")
     expect(page.get_by_label("Sector", exact=True)).to_have_value("praksis")
     expect(page.locator("#series-heading")).to_contain_text("the year so far")
     check_page(page, "report-medfinansiering-en")

@@ -22,6 +22,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from koes.query.request import FieldProblem, RequestError, parse_request
+from koes.semantic.loader import default_catalog
+from koes.semantic.members import label_of
 from koes.semantic.model import Catalog, Measure
 from koes.services.results import AnalysisResult
 
@@ -40,6 +42,10 @@ VIEW_ONLY = "dimension {id!r} is view-only: it can be shown but not downloaded"
 _ABOUT_TITLES: dict[str, dict[str, str]] = {
     "da": {
         "title": "Om tallene",
+        "population": "Population",
+        "everyone": "Alle borgere",
+        "cohort": "Kohorte",
+        "definition": "Definition",
         "perspective": "Perspektiv",
         "period": "Periode",
         "release": "Udgivelse",
@@ -61,6 +67,10 @@ _ABOUT_TITLES: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "About the figures",
+        "population": "Population",
+        "everyone": "All citizens",
+        "cohort": "Cohort",
+        "definition": "Definition",
         "perspective": "Perspective",
         "period": "Period",
         "release": "Release",
@@ -127,7 +137,12 @@ def downloadable_measures(result: AnalysisResult) -> list[Measure]:
 
 
 def export(
-    result: AnalysisResult, fmt: str, language: str = "da", delimiter: str = ",", precision: str = FULL
+    result: AnalysisResult,
+    fmt: str,
+    language: str = "da",
+    delimiter: str = ",",
+    precision: str = FULL,
+    heading: Sequence[tuple[str, str]] = (),
 ) -> Export:
     """The result as a file; raises ``RequestError`` when it holds anything view-only. ``precision``
     ``shown`` writes each CSV number with its measure's decimals, as the page shows it (``132,3``,
@@ -136,7 +151,10 @@ def export(
         raise RequestError([FieldProblem("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")])
     if precision not in PRECISIONS:
         raise RequestError([FieldProblem("precision", f"{precision!r} is not one of {', '.join(PRECISIONS)}")])
-    content = to_csv(result, language, delimiter, precision) if fmt == "csv" else to_xlsx(result, language)
+    if fmt == "csv":
+        content = to_csv(result, language, delimiter, precision, heading)
+    else:
+        content = to_xlsx(result, language, heading)
     return Export(content, MEDIA_TYPES[fmt], filename(result, fmt))
 
 
@@ -153,12 +171,43 @@ def table(result: AnalysisResult, language: str = "da") -> list[list[Any]]:
     return result.table(language, downloadable_only=True)
 
 
-def about(result: AnalysisResult, language: str = "da") -> list[tuple[str, str]]:
-    """The provenance stamp and the suppression note, as (title, text) lines."""
+def population_text(result: AnalysisResult, language: str = "da", catalog: Catalog | None = None) -> str:
+    """Whom the figures cover, in words: the citizen group (segment), the cohort and every filter
+    with its members' labels ("Borgere 65+; Køn: Kvinder; Aldersgruppe: 65+ år"), or all citizens."""
+    t = _ABOUT_TITLES["en" if language == "en" else "da"]
+    catalog = catalog or default_catalog()
+    request = result.request
+    parts = []
+    if request.segment:
+        segment = catalog.segments.get(request.segment)
+        parts.append(segment.label.get(language) if segment else request.segment)
+    if request.cohort:
+        parts.append(f"{t['cohort']} {request.cohort}")
+    for dimension_id, values in request.filters:
+        dimension = catalog.dimensions.get(dimension_id)
+        if dimension is None:
+            parts.append(f"{dimension_id}: {', '.join(str(v) for v in values)}")
+            continue
+        names = ", ".join(label_of(dimension, v, language) for v in values)
+        parts.append(f"{dimension.label.get(language)}: {names}")
+    return "; ".join(parts) if parts else t["everyone"]
+
+
+def about(
+    result: AnalysisResult,
+    language: str = "da",
+    heading: Sequence[tuple[str, str]] = (),
+    catalog: Catalog | None = None,
+) -> list[tuple[str, str]]:
+    """What the figures are, then the provenance stamp and the suppression note, as (title, text)
+    lines: ``heading`` (a report's name and variant), the population, each measure's definition."""
     t = _ABOUT_TITLES["en" if language == "en" else "da"]
     p = result.provenance
     left_out = [m.label.get(language) for m in result.measures if not m.downloadable]
     lines = [
+        *heading,
+        (t["population"], population_text(result, language, catalog)),
+        *((f"{t['definition']}: {m.label.get(language)}", m.description) for m in downloadable_measures(result)),
         (t["perspective"], result.request.perspective),
         (t["period"], str(result.plan.period)),
         (t["release"], p.release_id),
@@ -180,7 +229,13 @@ def about(result: AnalysisResult, language: str = "da") -> list[tuple[str, str]]
     return lines
 
 
-def to_csv(result: AnalysisResult, language: str = "da", delimiter: str = ",", precision: str = FULL) -> bytes:
+def to_csv(
+    result: AnalysisResult,
+    language: str = "da",
+    delimiter: str = ",",
+    precision: str = FULL,
+    heading: Sequence[tuple[str, str]] = (),
+) -> bytes:
     """UTF-8 with BOM (so Excel reads æøå); with ``;`` numbers get decimal commas."""
     if delimiter not in DELIMITERS:
         raise RequestError([FieldProblem("delimiter", f"{delimiter!r} is not one of {' '.join(DELIMITERS)}")])
@@ -199,12 +254,12 @@ def to_csv(result: AnalysisResult, language: str = "da", delimiter: str = ",", p
         writer.writerow([number_text(v, decimal, d) for v, d in zip(line, places, strict=True)])
     writer.writerow([])
     writer.writerow([_ABOUT_TITLES["en" if language == "en" else "da"]["title"]])
-    for title, text in about(result, language):
+    for title, text in about(result, language, heading):
         writer.writerow([title, text])
     return out.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(result: AnalysisResult, language: str = "da") -> bytes:
+def to_xlsx(result: AnalysisResult, language: str = "da", heading: Sequence[tuple[str, str]] = ()) -> bytes:
     """The table on sheet "Tabel" (bold, frozen header), provenance on sheet "Om tallene"."""
     rows = table(result, language)
     measures = downloadable_measures(result)
@@ -229,7 +284,7 @@ def to_xlsx(result: AnalysisResult, language: str = "da") -> bytes:
     notes = book.create_sheet(ABOUT_SHEET)
     notes.append([_ABOUT_TITLES["en" if language == "en" else "da"]["title"]])
     notes["A1"].font = bold
-    for title, text in about(result, language):
+    for title, text in about(result, language, heading):
         notes.append([title, text])
     notes.column_dimensions["A"].width = 24
     notes.column_dimensions["B"].width = 100

@@ -29,7 +29,7 @@ from koes.semantic.model import Catalog, Dimension
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
 from koes.services.ceased import OrganisationCeasedError
 from koes.services.cohort_population import CohortNotFoundError
-from koes.services.export import Export, check_downloadable, export
+from koes.services.export import Export, check_downloadable, export, population_text
 from koes.services.results import AnalysisResult
 from koes.services.saved import NotFoundError, SavedAnalysis, SavedAnalysisService
 from koes.web import views
@@ -100,6 +100,7 @@ async def builder(request: Request) -> Response:
         request,
         "analyse.html",
         title_key="analyse.title",
+        page_title=context.get("page_title"),
         session=session,
         user=user,
         opened=opened,
@@ -172,9 +173,12 @@ def _context(
         return context
     measure = views.measure_of(result, state.chart or result.measures[0].id)
     title = _title([m.label.get(lang) for m in result.measures], result, lang, t)
+    population = population_text(result, lang, service.catalog)
     context.update(
         result=result,
         result_title=title,
+        population=population,
+        page_title=f"{title} ({population}) – {t('analyse.title')}",
         table=views.table(result, lang, downloadable_only=False),
         chart=chart(
             "pivot",

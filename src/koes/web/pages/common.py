@@ -102,6 +102,7 @@ def render(
     status: int = 200,
     session: WebSession | None = None,
     user: UserView | None = None,
+    page_title: str | None = None,
     **context: Any,
 ) -> HTMLResponse:
     lang = lang_of(request)
@@ -111,7 +112,7 @@ def render(
         lang=lang,
         languages=LANGUAGES,
         here=here(request) if request.method == "GET" else request.url.path,
-        title=t(title_key),
+        title=page_title or t(title_key),  # a page that knows more says what it shows
         csrf=session.csrf_token if session else "",
         user=user,
         **context,

@@ -26,7 +26,7 @@ from koes.reports.requests import ReportChoices
 from koes.semantic.members import label_of, members
 from koes.services.analysis import NoReleaseError
 from koes.services.ceased import OrganisationCeasedError
-from koes.services.export import Export, export
+from koes.services.export import Export, export, population_text
 from koes.services.reports import ReportResult, ReportService, UnknownReportError
 from koes.web import views
 from koes.web.formats import danish_key, in_sentence, number
@@ -97,7 +97,10 @@ async def report_page(request: Request, report_id: str) -> Response:
         return _error_page(request, error)
     user = await run_in_threadpool(user_view, pages, principal, lang)
     context = await run_in_threadpool(_context, service, result, lang, principal.may("export"))
-    return render(request, "report.html", title_key="reports.title", session=session, user=user, **context)
+    page_title = f"{context['report_title']}: {context['population']}"  # differs per report and choice
+    return render(
+        request, "report.html", title_key="reports.title", page_title=page_title, session=session, user=user, **context
+    )
 
 
 @router.get("/standard/{report_id}/export")
@@ -113,7 +116,9 @@ async def report_export(request: Request, report_id: str) -> Response:
 
     def run() -> Export:
         result = service.run(report_id, _choices(request), principal, lang, only=("table",), action="export")
-        return export(result.views["table"], fmt, lang, sep, places)
+        t = Translator(lang)
+        heading = [(t("reports.about_report"), _report_name(result, lang))]
+        return export(result.views["table"], fmt, lang, sep, places, heading)
 
     try:
         file = await run_in_threadpool(run)
@@ -156,6 +161,20 @@ def _for_variant(service: ReportService, report_id: str, choices: ReportChoices)
     return choices
 
 
+def _report_name(result: ReportResult, lang: str) -> str:
+    """The report and, when it has several, the chosen variant: "Nøgletal – Somatik"."""
+    report = result.report
+    if len(report.variants) > 1:
+        return f"{report.title.get(lang)} – {result.chosen.variant.label.get(lang)}"
+    return report.title.get(lang)
+
+
+def _population(result: ReportResult, own: str, lang: str) -> str:
+    """Whom the page's figures cover: the municipality, the variant's citizen group and filters, sex
+    and age (from the table view's request, so page and download say the same), and the year."""
+    return f"{own}, {population_text(result.views['table'], lang)}, {result.chosen.year}"
+
+
 def _context(service: ReportService, result: ReportResult, lang: str, may_export: bool) -> dict[str, Any]:
     t = Translator(lang)
     report, chosen = result.report, result.chosen
@@ -182,7 +201,8 @@ def _context(service: ReportService, result: ReportResult, lang: str, may_export
     charts = _charts(result, lang, t, own)
     return {
         "report": report,
-        "report_title": report.title.get(lang),
+        "report_title": _report_name(result, lang),
+        "population": _population(result, own, lang),
         "report_description": report.description.get(lang),
         "selects": _selects(service, report, result, lang, t, municipalities),
         "map_svg": Markup(svg),
