@@ -220,7 +220,7 @@ def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Ch
     chosen, report = result.chosen, result.report
     out = []
     series = result.views["series"]
-    measure = views.measure_of(series, chosen.measure)
+    measure = series.measures[0]  # per citizen for an amount when areas are compared (reports.requests)
     if report.series.kind == SeriesKind.YEAR_TO_DATE:
         data, title = views.year_to_date(series, measure, lang), t("reports.year_to_date", name=own)
     else:
@@ -240,6 +240,7 @@ def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Ch
     if "breakdown" in result.views:
         split = result.views["breakdown"]
         dimension = split.plan.columns[0]
+        measure = split.measures[0]
         title = t("reports.breakdown", dimension=in_sentence(dimension.label.get(lang)), year=chosen.year)
         out.append(
             chart(
