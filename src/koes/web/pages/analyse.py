@@ -39,7 +39,7 @@ from koes.web.i18n import Translator, has_message
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
 from koes.web.pages.downloads import attachment, delimiter, format_of, precision
-from koes.web.pages.figures import chart, provenance
+from koes.web.pages.figures import chart, exactness, provenance
 from koes.web.pages.forms import Checkboxes, Option, Select
 
 router = APIRouter(include_in_schema=False)
@@ -178,6 +178,7 @@ def _context(
         result=result,
         result_title=title,
         population=population,
+        result_exactness=exactness(result, lang)[1],
         page_title=f"{title} ({population}) – {t('analyse.title')}",
         table=views.table(result, lang, downloadable_only=False),
         chart=chart(

@@ -20,6 +20,8 @@ from fastapi.responses import FileResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from koes.privacy.access import Principal
+from koes.privacy.roles import data_level
 from koes.query.request import RequestError
 from koes.reports.model import Report, SeriesKind
 from koes.reports.requests import ReportChoices
@@ -29,12 +31,13 @@ from koes.services.ceased import OrganisationCeasedError
 from koes.services.export import Export, export, population_text
 from koes.services.reports import ReportResult, ReportService, UnknownReportError
 from koes.web import views
+from koes.web.builder import BuilderState
 from koes.web.formats import danish_key, in_sentence, number
 from koes.web.i18n import Translator
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
 from koes.web.pages.downloads import attachment, delimiter, format_of, precision
-from koes.web.pages.figures import Chart, chart, provenance
+from koes.web.pages.figures import Chart, chart, exactness, provenance
 from koes.web.pages.forms import Option, Select
 from koes.web.plotly_css import embedded_sheets, plotly_css, plotly_js
 
@@ -97,6 +100,7 @@ async def report_page(request: Request, report_id: str) -> Response:
         return _error_page(request, error)
     user = await run_in_threadpool(user_view, pages, principal, lang)
     context = await run_in_threadpool(_context, service, result, lang, principal.may("export"))
+    context["exact_link"] = _exact_link(result, principal, service, lang)
     page_title = f"{context['report_title']}: {context['population']}"  # differs per report and choice
     return render(
         request, "report.html", title_key="reports.title", page_title=page_title, session=session, user=user, **context
@@ -161,6 +165,29 @@ def _for_variant(service: ReportService, report_id: str, choices: ReportChoices)
     return choices
 
 
+def _exact_link(
+    result: ReportResult, principal: Principal, service: ReportService, lang: str
+) -> tuple[str, str] | None:
+    """For a user with individual-level rights: the own municipality's figures as an analysis of
+    that municipality alone, which is exact (koes.query.scope: a block of only the user's own
+    citizens); the report itself compares every municipality and so is protected."""
+    home = principal.home_municipality
+    if data_level(principal.roles) != "individual" or home is None:
+        return None
+    chosen, raw = result.chosen, result.views["table"].request
+    filters = [(d, tuple(str(v) for v in values)) for d, values in raw.filters if d != "kommune"]
+    state = BuilderState(
+        perspective=chosen.variant.perspective,
+        measures=chosen.variant.measures,
+        filters=tuple(sorted([*filters, ("kommune", (str(home),))])),
+        segment=raw.segment,
+        first=str(chosen.year),
+        last=str(chosen.year),
+    )
+    name = service.analysis.municipalities().get(home)
+    return f"/analyse?{state.query()}", Translator(lang)("reports.exact_link", name=name.name if name else home)
+
+
 def _report_name(result: ReportResult, lang: str) -> str:
     """The report and, when it has several, the chosen variant: "Nøgletal – Somatik"."""
     report = result.report
@@ -208,6 +235,7 @@ def _context(service: ReportService, result: ReportResult, lang: str, may_export
         "map_svg": Markup(svg),
         "map_title": texts.title,
         "table": views.table(table_view, lang),
+        "table_exactness": exactness(table_view, lang)[1],
         "table_caption": t("reports.table_caption", year=chosen.year),
         "charts": charts,
         "downloads": _downloads(report.id, query, t) if may_export else [],
