@@ -100,7 +100,7 @@ async def builder(request: Request) -> Response:
         request,
         "analyse.html",
         title_key="analyse.title",
-        page_title=context.get("page_title"),
+        page_title=context.pop("page_title", None),
         session=session,
         user=user,
         opened=opened,
