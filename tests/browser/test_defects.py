@@ -219,3 +219,23 @@ def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
         or a["y"] + a["height"] <= b["y"]
         or b["y"] + b["height"] <= a["y"]
     )
+
+
+def test_a_wide_long_table_keeps_its_last_columns_on_screen(page: Page) -> None:
+    """Item 9: the last columns of a wide table read as clipped: its scrollbar was 98 rows down."""
+    open_as(
+        page,
+        ANALYST,
+        "/analyse?perspective=somatik&measure=indlaeggelser&measure=indlaeggelser_pr_1000&measure=sengedage"
+        "&row=kommune&column=aar",
+    )
+    box = page.locator("#result .table-scroll")
+    box.scroll_into_view_if_needed()
+    height, window, wide = box.evaluate(
+        "b => [b.getBoundingClientRect().height, innerHeight, b.scrollWidth > b.clientWidth]"
+    )
+    assert height <= window, "the box and its horizontal scrollbar fit in the window"
+    box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+    last, frame = page.locator("#result table.pivot thead th").last.bounding_box(), box.bounding_box()
+    assert last and frame and last["x"] + last["width"] <= frame["x"] + frame["width"] + 1
+    assert wide or last["x"] + last["width"] <= frame["x"] + frame["width"]
