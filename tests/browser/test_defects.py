@@ -239,3 +239,15 @@ def test_a_wide_long_table_keeps_its_last_columns_on_screen(page: Page) -> None:
     last, frame = page.locator("#result table.pivot thead th").last.bounding_box(), box.bounding_box()
     assert last and frame and last["x"] + last["width"] <= frame["x"] + frame["width"] + 1
     assert wide or last["x"] + last["width"] <= frame["x"] + frame["width"]
+
+
+def test_a_new_perspective_drops_the_measures_of_the_old_one(page: Page) -> None:
+    """Item 9: the builder kept a measure that does not belong to the newly chosen perspective."""
+    open_as(page, ANALYST, "/analyse?perspective=somatik&measure=indlaeggelser_std&row=kommune")
+    page.get_by_label("Perspektiv", exact=True).select_option("medicin")
+    page.locator("#builder button[type=submit]").last.click()
+    expect(page.locator("#result-heading")).to_be_visible()
+    ticked = page.locator("#builder input[name=measure]:checked").evaluate_all("cs => cs.map(c => c.value)")
+    offered = page.locator("#builder input[name=measure]").evaluate_all("cs => cs.map(c => c.value)")
+    assert ticked and set(ticked) <= set(offered) and "indlaeggelser_std" not in offered + ticked
+    assert "standardiseret" not in page.locator("#result-heading").inner_text()
