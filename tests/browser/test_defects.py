@@ -251,3 +251,12 @@ def test_a_new_perspective_drops_the_measures_of_the_old_one(page: Page) -> None
     offered = page.locator("#builder input[name=measure]").evaluate_all("cs => cs.map(c => c.value)")
     assert ticked and set(ticked) <= set(offered) and "indlaeggelser_std" not in offered + ticked
     assert "standardiseret" not in page.locator("#result-heading").inner_text()
+
+
+def test_a_comparison_of_kroner_totals_points_to_the_per_citizen_measure(page: Page) -> None:
+    """Item 4 in the builder: the user chose a total; the page says to compare per citizen."""
+    open_as(page, ANALYST, "/analyse?perspective=somatik&measure=medfinansiering_kr&compare=1")
+    expect(page.locator("#per-citizen-hint")).to_contain_text("Medfinansiering pr. borger pr. år (kr.)")
+    page.goto("/analyse?perspective=somatik&measure=medfinansiering_pr_borger&compare=1")
+    expect(page.locator("#result-heading")).to_be_visible()
+    expect(page.locator("#per-citizen-hint")).to_have_count(0)

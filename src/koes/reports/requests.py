@@ -107,17 +107,17 @@ def resolve(
         age=choices.age,
         variant=variant,
         measure=choices.measure or variant.headline,
-        across=across_areas(choices.measure or variant.headline, variant, catalog),
+        across=across_areas(choices.measure or variant.headline, variant.perspective, catalog),
     )
 
 
-def across_areas(measure_id: str, variant: Variant, catalog: Catalog) -> str:
+def across_areas(measure_id: str, perspective: str, catalog: Catalog) -> str:
     """The measure that compares areas of different size: an amount in kroner per citizen (the
-    catalog's per-citizen measure of it, in the variant's perspective), any other measure as it is."""
+    catalog's per-citizen measure of it, in ``perspective``), any other measure as it is."""
     if catalog.measures[measure_id].unit is not Unit.KR:
         return measure_id
     for m in catalog.measures.values():
-        if m.derived is DerivedKind.PER_CITIZEN and m.numerator == measure_id and variant.perspective in m.perspectives:
+        if m.derived is DerivedKind.PER_CITIZEN and m.numerator == measure_id and perspective in m.perspectives:
             return m.id
     return measure_id
 

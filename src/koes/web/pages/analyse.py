@@ -24,8 +24,9 @@ from koes.query.geography import AS_IT_WAS
 from koes.query.planner import available_dimensions
 from koes.query.request import FieldProblem, RequestError
 from koes.query.scope import ScopeDeniedError
+from koes.reports.requests import across_areas
 from koes.semantic.members import members
-from koes.semantic.model import Catalog, Dimension
+from koes.semantic.model import Catalog, Dimension, Unit
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
 from koes.services.ceased import OrganisationCeasedError
 from koes.services.cohort_population import CohortNotFoundError
@@ -179,6 +180,7 @@ def _context(
         result_title=title,
         population=population,
         result_exactness=exactness(result, lang)[1],
+        per_citizen=_per_citizen_hint(result, service.catalog, state.perspective, lang),
         page_title=f"{title} ({population}) – {t('analyse.title')}",
         table=views.table(result, lang, downloadable_only=False),
         chart=chart(
@@ -195,6 +197,19 @@ def _context(
         **provenance([result], lang),
     )
     return context
+
+
+def _per_citizen_hint(result: AnalysisResult, catalog: Catalog, perspective: str, lang: str) -> list[str]:
+    """With a comparison of areas, the per-citizen measures of the kroner totals shown: totals of
+    areas of different size are not comparable (issue 18 item 4); the page suggests these instead."""
+    if not result.plan.areas:
+        return []
+    totals = [m for m in result.measures if m.unit is Unit.KR]
+    return [
+        catalog.measures[across].label.get(lang)
+        for m in totals
+        if (across := across_areas(m.id, perspective, catalog)) != m.id
+    ]
 
 
 def problem_text(problem: FieldProblem, catalog: Catalog, lang: str) -> str:
