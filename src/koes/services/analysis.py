@@ -20,6 +20,7 @@ from typing import Any, cast
 from koes.domain.geography import Geography
 from koes.domain.rules import rules_by_year
 from koes.engines.base import Engine, EngineError, Row
+from koes.metrics import cache_lookup
 from koes.privacy.access import Organisation, Principal, scope_for
 from koes.privacy.audit import AuditEvent
 from koes.privacy.suppression import DisclosureRule
@@ -191,6 +192,7 @@ class AnalysisService:
             str(principal.home_municipality) if request.comparison and not request.comparison_municipality else "",
         )
         with self._lock:
+            cache_lookup(hit=key in self._cache)
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
