@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from koes.cli.operations import register as register_operations
 from koes.domain.codelists import CODE_LISTS
 from koes.domain.periods import parse_years
 from koes.domain.register_docs import render_registers_markdown
@@ -1170,6 +1171,9 @@ def _fail(message: str) -> NoReturn:
     console.print("[bold red]Error:[/] ", end="")
     console.print(message, soft_wrap=True, markup=False, highlight=False)
     raise typer.Exit(code=2)
+
+
+register_operations(app)  # koes backup, koes restore (koes.cli.operations)
 
 
 def main() -> None:
