@@ -75,6 +75,9 @@ class Settings:
     cohort_guard_days: int = 90  # a deleted cohort still counts for the guard this long (as a keyed trace)
     cohort_min_size: int = 10  # a cohort (or a group of it) of fewer persons in the release gives no figures
     cohort_months: int = 12  # months before and after the index date (at most 36)
+    # Serving (docs/operations.md): worker processes of `koes serve`, and who may read GET /metrics.
+    workers: int = 1  # several share the release, the app database, sessions and the audit chain
+    metrics_allow: str = "127.0.0.1/8,::1/128"  # comma-separated networks; a proxy in front counts as its own address
 
     @property
     def warehouse(self) -> Path:
@@ -142,6 +145,7 @@ def _coerce(name: str, raw: str) -> Any:
         "cohort_months",
         "token_days",
         "token_max_days",
+        "workers",
     ):
         try:
             return int(raw)

@@ -206,6 +206,7 @@ def _saved_id(w: World, caller: Principal | None, own: bool) -> int:
 # One request per endpoint: (url, JSON body), for a resource of the caller's own organisation or another's.
 REQUESTS: dict[tuple[str, str], Build] = {
     ("GET", f"{V1}/health"): lambda w, c, own: (f"{V1}/health", None),
+    ("GET", f"{V1}/ready"): lambda w, c, own: (f"{V1}/ready", None),
     ("GET", f"{V1}/docs"): lambda w, c, own: (f"{V1}/docs", None),
     ("GET", f"{V1}/openapi.json"): lambda w, c, own: (f"{V1}/openapi.json", None),
     ("GET", f"{V1}/catalog"): lambda w, c, own: (f"{V1}/catalog", None),

@@ -20,6 +20,7 @@ from typing import Any, cast
 from koes.domain.geography import Geography
 from koes.domain.rules import rules_by_year
 from koes.engines.base import Engine, EngineError, Row
+from koes.metrics import cache_lookup
 from koes.privacy.access import Organisation, Principal, scope_for
 from koes.privacy.audit import AuditEvent
 from koes.privacy.suppression import DisclosureRule
@@ -56,6 +57,7 @@ from koes.services.cohort_population import (
 )
 from koes.services.disclosure import Control, Exactness, protect
 from koes.services.noise import disclosure_control
+from koes.services.pinning import pinned_release
 from koes.services.results import AnalysisResult, Provenance
 from koes.settings import Settings
 from koes.storage.releases import Release, ReleaseError, ReleaseStore
@@ -100,6 +102,7 @@ class AnalysisService:
         self._lock = threading.Lock()
         self._opened: _Opened | None = None
         self._cache: OrderedDict[tuple[str, ...], AnalysisResult] = OrderedDict()
+        self._pin = threading.local()
 
     # --- the path --------------------------------------------------------------------------
     def run(
@@ -175,6 +178,10 @@ class AnalysisService:
         return current.id if current else None
 
     def _run(self, raw: object, principal: Principal, language: str) -> AnalysisResult:
+        with pinned_release(self._pin, self._open):  # one release for the whole request (koes.services.pinning)
+            return self._run_pinned(raw, principal, language)
+
+    def _run_pinned(self, raw: object, principal: Principal, language: str) -> AnalysisResult:
         opened = self._open()
         request = parse_request(raw, self.catalog)
         self._check_members(request.filters, opened.years)
@@ -191,6 +198,7 @@ class AnalysisService:
             str(principal.home_municipality) if request.comparison and not request.comparison_municipality else "",
         )
         with self._lock:
+            cache_lookup(hit=key in self._cache)
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
@@ -366,14 +374,16 @@ class AnalysisService:
         return self._open().years
 
     def _open(self) -> _Opened:
+        if (pinned := getattr(self._pin, "opened", None)) is not None:
+            return cast(_Opened, pinned)
         current = ReleaseStore(self.settings.warehouse).current()
         if current is None:
             raise NoReleaseError(f"no release in {self.settings.warehouse}: run `koes load EXTRACTS_DIR` first")
         with self._lock:
             if self._opened is not None and self._opened.release.id == current.id:
                 return self._opened
-            if self._opened is not None:
-                self._opened.engine.close()
+            # The old engine is not closed here: requests still running hold it and finish on it; it
+            # closes when the last of them lets go (koes.services.pinning).
             self._opened = self._open_release(current)
             self._cache.clear()
             return self._opened

@@ -42,6 +42,7 @@ from koes.web.echo_guard import EchoGuard
 from koes.web.errors import install_error_handlers
 from koes.web.logs import install_log_masking
 from koes.web.maps import geometry
+from koes.web.observability import install_observability
 from koes.web.pages import error_page, install_pages
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ def create_app(
         database.dispose()
         raise
     install_error_handlers(app, error_page)
+    install_observability(app)  # request ids, request log lines, latency metrics
     app.add_middleware(EchoGuard)  # outermost: it sees every answer, the error pages' too
     missing = unruled_endpoints(app, table)
     if missing:  # they would answer 403 to everyone; better to say so now
