@@ -131,3 +131,12 @@ def test_the_individual_table_page_shows_view_only_columns_and_the_download_leav
         assert all(m.pseudonym not in shown for m in site.cohort.members)
     assert [e.action for e in site.records("individual_view")] and site.records("individual_export")
     assert site.visitor(role="aggregeret").get(f"/avanceret/{site.cohort.id}/personer").status_code == 403
+
+
+def test_the_individual_table_names_each_members_sex_from_the_catalog_in_the_chosen_language(site: Site) -> None:
+    client = site.visitor()
+    danish = _text(client.get(f"/avanceret/{site.cohort.id}/personer").text)
+    assert "Kvinde" in danish and "Mand" in danish and "Female" not in danish
+    client.cookies.set(LANG_COOKIE, "en")
+    english = _text(client.get(f"/avanceret/{site.cohort.id}/personer").text)
+    assert "Female" in english and "Male" in english and "Kvinde" not in english
