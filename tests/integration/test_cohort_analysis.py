@@ -392,3 +392,19 @@ def test_koes_query_names_the_cohort_and_says_when_it_is_not_there(
     assert run.exit_code == 1 and "no cohort 'k100' for you" in run.output
     explained = koes(tmp_path / "data", "query", str(path), "--explain", *common)
     assert explained.exit_code == 1 and "k100" in explained.output
+
+
+def test_attack_a_filtered_figure_one_person_from_the_whole_cohort_is_refused(
+    small_settings: Settings, people: dict[str, str | None], folder: Path
+) -> None:
+    """60 members, 59 of them in "indsats": the whole cohort's figures minus those filtered to
+    "indsats" would be the 60th person's. The whole is published, the filter is refused."""
+    chosen = [n for n, k in people.items() if k == "0101"][:60]
+    lopsided = make_cohort(small_settings, folder, chosen, cohort_id="skaev", groups=["indsats"] * 59 + ["kontrol"])
+    store = InMemoryCohorts()
+    store.add(lopsided)
+    service = AnalysisService(small_settings, cohorts=store)
+    assert service.run({**PATIENTS, "cohort": lopsided.id}, analyst()).blocks[0].values["patienter"]
+    with pytest.raises(RequestError) as refused:
+        service.run({**PATIENTS, "cohort": lopsided.id, "filters": {"kohortegruppe": ["indsats"]}}, analyst())
+    assert [(p.field, p.code) for p in refused.value.problems] == [("cohort", "cohort_too_close")]

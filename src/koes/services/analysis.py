@@ -50,6 +50,7 @@ from koes.services.cohort_population import (
     GivenPopulation,
     ResolvingEngine,
     check_size,
+    picked_groups,
 )
 from koes.services.cohort_population import (
     resolve as resolve_cohort,
@@ -228,6 +229,7 @@ class AnalysisService:
         cohort = self.cohorts.population(principal, request.cohort)
         given = resolve_cohort(cohort, self.population_engine())
         check_size(given, request, self.catalog, self.settings.cohort_min_size)
+        self.cohorts.check_counted(cohort, picked_groups(request, self.catalog))
         return given
 
     def population_engine(self) -> ResolvingEngine:
