@@ -75,6 +75,9 @@ class Settings:
     cohort_guard_days: int = 90  # a deleted cohort still counts for the guard this long (as a keyed trace)
     cohort_min_size: int = 10  # a cohort (or a group of it) of fewer persons in the release gives no figures
     cohort_months: int = 12  # months before and after the index date (at most 36)
+    # Background jobs (docs/advanced.md): a cohort's profile and series run as a job from this size.
+    cohort_job_members: int = 20_000  # members; 0: always a job
+    job_workers: int = 1  # the app's worker threads for jobs (the engine uses the cores)
 
     @property
     def warehouse(self) -> Path:
@@ -140,6 +143,8 @@ def _coerce(name: str, raw: str) -> Any:
         "cohort_guard_days",
         "cohort_min_size",
         "cohort_months",
+        "cohort_job_members",
+        "job_workers",
         "token_days",
         "token_max_days",
     ):

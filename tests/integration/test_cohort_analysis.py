@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import date
@@ -408,3 +409,34 @@ def test_attack_a_filtered_figure_one_person_from_the_whole_cohort_is_refused(
     with pytest.raises(RequestError) as refused:
         service.run({**PATIENTS, "cohort": lopsided.id, "filters": {"kohortegruppe": ["indsats"]}}, analyst())
     assert [(p.field, p.code) for p in refused.value.problems] == [("cohort", "cohort_too_close")]
+
+
+def test_a_large_cohorts_profile_and_series_run_as_jobs_followed_over_the_api(
+    small_settings: Settings, service: AnalysisService, cohort: CohortPopulation, dated: CohortPopulation
+) -> None:
+    """With ``cohort_job_members`` 0 every cohort is large: 202 and a job, whose result is the answer."""
+    settings = dataclasses.replace(
+        small_settings, api_auth="local", local_org="kommune:101", local_role="individ", cohort_job_members=0
+    )
+    local = AnalysisService(settings, cohorts=service.cohorts)
+    with TestClient(create_app(settings, local)) as client:
+        for url, key in (
+            (f"/api/v1/cohorts/{cohort.id}/profile", "members"),
+            (f"/api/v1/cohorts/{dated.id}/series", "lines"),
+        ):
+            started = client.get(url)
+            assert started.status_code == 202, started.text
+            href = started.json()["href"]
+            assert started.headers["location"] == href and started.json()["job"]["state"] in ("queued", "running")
+            job: dict[str, Any] = {}
+            for _ in range(300):
+                job = client.get(href).json()
+                if job["state"] not in ("queued", "running"):
+                    break
+                assert 0 <= job["progress"] < 100
+                time.sleep(0.05)
+            assert job["state"] == "done" and job["progress"] == 100, job
+            assert key in job["result"]
+        assert client.get("/api/v1/jobs/no-such-job").status_code == 404
+    local.close()
+    assert json.dumps(job["result"]).count("pseudonym") == 0

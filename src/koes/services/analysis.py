@@ -133,11 +133,17 @@ class AnalysisService:
         summary: str,
         language: str = "da",
         action: str = "report",
+        progress: Callable[[int], None] | None = None,
     ) -> dict[str, AnalysisResult]:
         """Answer several requests that make one page (a Standard report's map, series, comparison …)
-        and write **one** audit record for them (``action``, ``summary``), whatever the outcome."""
+        and write **one** audit record for them (``action``, ``summary``), whatever the outcome.
+        ``progress`` hears the percentage of the requests answered (a background job's)."""
         try:
-            results = {name: self._run(raw, principal, language) for name, raw in raws.items()}
+            results: dict[str, AnalysisResult] = {}
+            for name, raw in raws.items():
+                results[name] = self._run(raw, principal, language)
+                if progress is not None:
+                    progress(100 * len(results) // len(raws))
         except Exception as error:
             self.record_failure(summary, principal, action, error)
             raise

@@ -80,13 +80,16 @@ class CohortLookup(Protocol):
 
 
 class CohortChoice(Protocol):
-    """A cohort as a choice of population: its id and its name."""
+    """A cohort as a choice of population: its id, its name and its size (members kept)."""
 
     @property
     def id(self) -> str: ...
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
 
 
 class StoredCohorts:

@@ -21,6 +21,7 @@ API_MODULES = (
     "reports",
     "cohorts",
     "cohort_analysis",
+    "jobs",
 )  # more groups are added here, each a module with `router` and `PERMISSIONS`
 
 
