@@ -23,7 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -145,7 +145,10 @@ class JobService:
         try:
             answer, value = work(progress)
         except RequestError as error:
-            problems = [{"field": p.field, "code": p.code, "message": p.message} for p in error.problems]
+            problems = [
+                {"field": p.field, "code": p.code, "message": p.message, "params": dict(p.params)}
+                for p in error.problems
+            ]
             self._fail(job_id, {"code": "invalid_request", "message": str(error), "problems": problems})
             return
         except NotFoundError:
@@ -177,6 +180,14 @@ class JobService:
             summary = f"job {row.kind} {row.id} ({row.subject}) read"
             self.trail.record(self._event(row, "job.read", summary, principal.user, str(principal.organisation)))
         return info
+
+    @audits_refusals("access.denied", "follow job {job_id}")
+    def status(self, principal: Principal, job_id: str) -> JobInfo:
+        """The job's state and progress, without its result (a waiting page's poll: not a data access)."""
+        row = store.get_job(self.database, job_id)
+        if row is None or not _may_read(principal, row):
+            raise NotFoundError("no such job")
+        return replace(_info(row), result=None)
 
     def value(self, principal: Principal, job_id: str) -> object | None:
         """The finished job's answer as an object, while this process holds it (for the page)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -27,9 +27,11 @@ from koes.query.request import RequestError
 from koes.semantic.members import label_of
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
 from koes.services.cohort_individuals import individual_table
+from koes.services.cohort_jobs import PROFILE, SERIES, profile_work, series_work
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohort_profile import Figure, Profile, UseFigure, cohort_profile
 from koes.services.cohort_series import ALL, MEASURES, Series, cohort_series
+from koes.services.jobs import Work
 from koes.services.sessions import WebSession
 from koes.services.users import ForbiddenError
 from koes.web import views
@@ -39,6 +41,7 @@ from koes.web.pages.analyse import problem_text
 from koes.web.pages.common import Pages, error_page, lang_of, refused, render, signed_in, user_view
 from koes.web.pages.figures import provenance
 from koes.web.pages.forms import Option, Select
+from koes.web.pages.jobs import job_step
 
 router = APIRouter(include_in_schema=False)
 PERMISSION = "individual_rows"
@@ -105,9 +108,17 @@ class UseRow:
 
 @router.get("/avanceret/{cohort_id}")
 async def profile_page(request: Request, cohort_id: str) -> Response:
-    outcome = await _cohort_work(
-        request, lambda service, principal, lang: cohort_profile(service, principal, cohort_id, lang), explain=True
-    )
+    def make_work(service: AnalysisService, principal: Principal, lang: str) -> Work:
+        return profile_work(service, principal, cohort_id, lang)
+
+    job = await job_step(request, cohort_id, PROFILE, make_work, "cohort.profile_title")
+    if isinstance(job, Response):
+        return job
+
+    def work(service: AnalysisService, principal: Principal, lang: str) -> Profile:
+        return cast(Profile, job.answer()) if job is not None else cohort_profile(service, principal, cohort_id, lang)
+
+    outcome = await _cohort_work(request, work, explain=True)
     if isinstance(outcome, Response):
         return outcome
     profile, lang = outcome.value, outcome.lang
@@ -179,11 +190,20 @@ async def series_page(request: Request, cohort_id: str) -> Response:
     measure = measure if measure in MEASURES else "kontakter"
     months_text = request.query_params.get("months", "")
     months = int(months_text) if months_text.isdigit() else None
-    outcome = await _cohort_work(
-        request,
-        lambda service, principal, lang: cohort_series(service, principal, cohort_id, measure, months, lang),
-        explain=True,
-    )
+
+    def make_work(service: AnalysisService, principal: Principal, lang: str) -> Work:
+        return series_work(service, principal, cohort_id, measure, months, lang)
+
+    job = await job_step(request, cohort_id, SERIES, make_work, "cohort.series_title")
+    if isinstance(job, Response):
+        return job
+
+    def work(service: AnalysisService, principal: Principal, lang: str) -> Series:
+        if job is not None:
+            return cast(Series, job.answer())
+        return cohort_series(service, principal, cohort_id, measure, months, lang)
+
+    outcome = await _cohort_work(request, work, explain=True)
     if isinstance(outcome, Response):
         return outcome
     series, lang, service = outcome.value, outcome.lang, outcome.service
