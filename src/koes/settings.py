@@ -77,6 +77,7 @@ class Settings:
     cohort_months: int = 12  # months before and after the index date (at most 36)
     # Background jobs (docs/advanced.md): a cohort's profile and series run as a job from this size.
     cohort_job_members: int = 20_000  # members; 0: always a job
+    cohort_job_upload_kb: int = 1024  # an upload over the API from this size is checked and kept in a job
     job_workers: int = 1  # the app's worker threads for jobs (the engine uses the cores)
 
     @property
@@ -144,6 +145,7 @@ def _coerce(name: str, raw: str) -> Any:
         "cohort_min_size",
         "cohort_months",
         "cohort_job_members",
+        "cohort_job_upload_kb",
         "job_workers",
         "token_days",
         "token_max_days",
