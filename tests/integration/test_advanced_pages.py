@@ -163,3 +163,14 @@ def test_the_local_administrator_sees_the_organisations_cohorts_and_may_only_del
     deleted = admin.post(f"/avanceret/kohorter/{cohort_id}/delete", {})
     assert deleted.headers["location"] == "/avanceret?done=deleted"
     assert _ids(anna.client.get("/avanceret").text) == []
+
+
+def test_a_region_or_the_national_authority_holding_individ_is_told_why_it_cannot_upload(world: World) -> None:
+    for organisation in ("region:1084", "national"):
+        visitor = world.visitor(organisation)
+        page = visitor.client.get("/avanceret")
+        assert page.status_code == 200
+        assert 'id="upload-form"' not in page.text and 'id="upload-municipalities-only"' in page.text
+        assert "Kun brugere i en kommune kan uploade en kohorte" in page.text
+    municipal = world.visitor().client.get("/avanceret").text
+    assert 'id="upload-form"' in municipal and 'id="upload-municipalities-only"' not in municipal

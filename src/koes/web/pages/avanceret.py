@@ -192,6 +192,8 @@ async def _page(request: Request, pages: Pages, principal: Principal, *, status:
         session=session,
         user=user,
         may_upload=principal.may("individual_rows") and principal.home_municipality is not None,
+        # individ in a region or the national authority: no upload (docs/advanced.md), and the page says why
+        upload_elsewhere=principal.may("individual_rows") and principal.home_municipality is None,
         items=[_view(c, lang) for c in cohorts],
         result=report,
         refused_shown=report["report"]["refused"][:SHOWN_REFUSALS] if report else [],
