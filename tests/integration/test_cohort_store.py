@@ -16,8 +16,11 @@ from cohort_files import write_csv
 from koes.privacy.access import Principal
 from koes.query.request import RequestError
 from koes.refdata import RefData
+from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.cohort_population import StoredCohorts
+from koes.services.cohort_profile import cohort_profile
 from koes.services.cohort_store import (
     CohortRefusedError,
     CohortService,
@@ -339,3 +342,19 @@ def test_the_name_defaults_to_the_files_never_to_a_cpr_number(world: World) -> N
         path = write_csv(world.tmp / "x.csv", rows)
         kept = world.cohorts.upload(anna, path, UploadRequest(purpose=PURPOSE, filename=filename))
         assert kept.cohort is not None and kept.cohort.name == name
+
+
+def test_a_profile_page_fetches_and_guards_its_cohort_once_not_per_figure(world: World) -> None:
+    """The profile is some twenty analyses of one cohort: the members are read (and the use
+    recorded) for the page, not for each of them; 100,000 members took 1 s a read."""
+    anna = world.user("anna")
+    kept = world.upload(anna, world.people[:60]).cohort
+    assert kept is not None
+    analysis = AnalysisService(world.cohorts.settings, audit=world.trail, cohorts=StoredCohorts(world.cohorts))
+    try:
+        profile = cohort_profile(analysis, anna, kept.id)
+    finally:
+        analysis.close()
+    assert profile.members == 60
+    uses = [r.event for r in world.trail.records() if r.event.action == "cohort.use"]
+    assert len(uses) == 2  # the profile's own look at the birth dates and sexes, and its page of figures
