@@ -119,7 +119,7 @@ def test_the_profile_page_reads_in_both_languages(page: Page, site: Site) -> Non
 def test_the_before_and_after_chart_is_drawn(page: Page, site: Site) -> None:
     page.goto(f"/avanceret/{site.cohort_id}")
     page.get_by_role("link", name="Før og efter indeksdatoen").click()
-    expect(page.locator("#chart-series .main-svg").first).to_be_visible()
+    expect(page.locator("#chart-series .main-svg").first).to_be_visible(timeout=20_000)  # plotly, on a busy machine
     expect(page.locator("#chart-series .scatterlayer .trace")).to_have_count(2)  # indsats, kontrol
     page.get_by_label("Måneder før og efter (1–36)").fill("6")
     page.get_by_role("button", name="Vis", exact=True).click()
