@@ -259,6 +259,7 @@ REQUESTS: dict[tuple[str, str], Build] = {
     ("GET", f"{V1}/cohorts/{{cohort_id}}/profile"): lambda w, c, own: (f"{V1}/cohorts/k1/profile", None),
     ("GET", f"{V1}/cohorts/{{cohort_id}}/series"): lambda w, c, own: (f"{V1}/cohorts/k1/series", None),
     ("GET", f"{V1}/cohorts/{{cohort_id}}/individuals"): lambda w, c, own: (f"{V1}/cohorts/k1/individuals", None),
+    ("GET", f"{V1}/jobs/{{job_id}}"): lambda w, c, own: (f"{V1}/jobs/no-such-job", None),
     # Reports compare any municipality (suppressed figures for all): the other organisation's is allowed too.
     ("GET", f"{V1}/reports/{{report_id}}"): lambda w, c, own: (
         f"{V1}/reports/genindlaeggelser?municipality={101 if own else 751}",
@@ -317,6 +318,7 @@ GRANTING = {
     ("POST", f"{V1}/users/{{user_id}}/tokens"),
 }
 COHORT_FIGURES = {("GET", f"{V1}/cohorts/{{cohort_id}}/{view}") for view in ("profile", "series", "individuals")}
+COHORT_FIGURES.add(("GET", f"{V1}/jobs/{{job_id}}"))  # a job that exists nowhere, likewise
 STATUS = {"allow": (200, 201, 204), "unauthorized": (401,), "forbidden": (403,), "not_found": (404,)}
 
 

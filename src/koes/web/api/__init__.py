@@ -22,6 +22,7 @@ API_MODULES = (
     "cohorts",
     "cohort_analysis",
     "ops",
+    "jobs",
 )  # more groups are added here, each a module with `router` and `PERMISSIONS`
 
 

@@ -32,6 +32,7 @@ PAGE_MODULES = (
     "saved",
     "avanceret",
     "cohort_profile",
+    "jobs",
 )
 
 
