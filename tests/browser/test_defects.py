@@ -12,7 +12,7 @@ import re
 import pyotp
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FloatRect, Page, expect
 
 from browser.test_signin import check_page, sign_in
 from koes.services.demo import DEMO_PASSWORD
@@ -212,7 +212,7 @@ def test_a_chart_shows_every_series_in_its_legend(page: Page) -> None:
     check_page(page, "defects-legend")
 
 
-def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+def overlaps(a: FloatRect, b: FloatRect) -> bool:
     return not (
         a["x"] + a["width"] <= b["x"]
         or b["x"] + b["width"] <= a["x"]
