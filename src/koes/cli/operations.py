@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from koes.appdb.database import AppDatabaseError
+from koes.services.appdb import AppDatabaseError
 from koes.services.backup import BackupError, backup, restore
 from koes.settings import Settings
 

@@ -27,10 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from koes.appdb.database import AppDatabase
-from koes.etl.publish import content_hash
+from koes.etl.publish import serving_content_hash
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.settings import Settings
@@ -146,11 +144,7 @@ def file_problems(source: Path, manifest: dict[str, Any]) -> list[str]:
 def release_problems(folder: Path, expected: str) -> list[str]:
     """The release's tables, hashed again, must give the content hash its manifest recorded."""
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    con = duckdb.connect(str(folder / SERVING_FILE), read_only=True)
-    try:
-        found = content_hash(con, manifest["tables"])
-    finally:
-        con.close()
+    found = serving_content_hash(folder / SERVING_FILE, manifest["tables"])
     if found != expected or found != manifest["content_hash"]:
         return [f"release {folder.name}: its content hash is {found}, the backup recorded {expected}"]
     return []

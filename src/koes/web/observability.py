@@ -35,8 +35,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from koes.domain.cpr import mask_cpr
 from koes.metrics import REQUEST_SECONDS
+from koes.services.warehouse import current_release_id
 from koes.settings import Settings
-from koes.storage.releases import ReleaseError, ReleaseStore
 from koes.web.logs import uvicorn_log_config
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -176,12 +176,9 @@ class ReleaseCollector(Collector):
 
     def collect(self) -> Any:
         family = GaugeMetricFamily("koes_release_info", "The active warehouse release.", labels=["release"])
-        try:
-            current = ReleaseStore(self.settings.warehouse).current()
-        except (ReleaseError, OSError):
-            current = None
+        current = current_release_id(self.settings.warehouse)
         if current is not None:
-            family.add_metric([current.id], 1.0)
+            family.add_metric([current], 1.0)
         yield family
 
 

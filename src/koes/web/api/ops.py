@@ -19,14 +19,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.roles import public
 from koes.services.analysis import AnalysisService
 from koes.services.audit import AuditTrail
+from koes.services.warehouse import current_release_id
 from koes.settings import Settings
-from koes.storage.releases import ReleaseError, ReleaseStore
 from koes.web.auth import EndpointTable, authorise
 from koes.web.observability import metrics_exposition
 
@@ -65,11 +64,7 @@ def _trail(request: Request) -> AuditTrail:
     responses={200: {"description": "The server answers; `release` is null before the first load"}},
 )
 async def health(request: Request) -> JSONResponse:
-    try:
-        current = ReleaseStore(_settings(request).warehouse).current()
-    except (ReleaseError, OSError):
-        current = None
-    return JSONResponse({"status": "ok", "release": current.id if current else None})
+    return JSONResponse({"status": "ok", "release": current_release_id(_settings(request).warehouse)})
 
 
 @router.get(
@@ -105,8 +100,7 @@ def readiness(service: AnalysisService, trail: AuditTrail) -> tuple[dict[str, An
     except Exception as error:  # whatever keeps the release from opening makes the server unready
         failed["release"] = _reason("no release is open", error)
     try:
-        with trail.database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        trail.database.ping()
         passed["app_database"] = True
     except Exception as error:
         failed["app_database"] = _reason("the app database does not answer", error)
