@@ -32,6 +32,7 @@ BROWSER_START, BROWSER_END = "<!-- browser -->", "<!-- /browser -->"
 REPORT_TARGET = "data request p95 < 200 ms warm at national scale"
 ANALYSIS_PAGE_TARGET = "first result < 1.5 s"
 COHORTS_START, COHORTS_END = "<!-- cohorts -->", "<!-- /cohorts -->"
+COHORT_ANALYSIS_START, COHORT_ANALYSIS_END = "<!-- cohort-analysis -->", "<!-- /cohort-analysis -->"
 COHORT_TARGET = "< 5 s (national scale, 2 cores)"
 
 
@@ -86,6 +87,7 @@ def main(which: str) -> None:
     analysis_rows: list[str] = []
     browser_results: list[tuple[str, dict[str, Any]]] = []
     cohort_rows: list[str] = []
+    cohort_analysis_rows: list[str] = []
     for name in names:
         s = SCALES[name]
         with tempfile.TemporaryDirectory(prefix="koes-bench-") as tmp:
@@ -104,6 +106,8 @@ def main(which: str) -> None:
             browser_results.append((s.label, _run("benchmarks.browser", str(data))))
             print(f"uploading a cohort to {s.label}", file=sys.stderr)
             cohort_rows += _cohort_rows(s.label, extracts, data)
+            print(f"analysing a cohort of {s.label}", file=sys.stderr)
+            cohort_analysis_rows.append(_cohort_analysis_row(s.label, extracts, data))
         st = ld["stage_seconds"]
         rows = ld["stage_rows"]
         assert isinstance(st, dict) and isinstance(rows, dict)
@@ -140,6 +144,8 @@ def main(which: str) -> None:
         _browser_section(browser_results, f"python -m benchmarks.run {which}"),
         "",
         _cohort_section(cohort_rows, f"python -m benchmarks.run {which}"),
+        "",
+        _cohort_analysis_section(cohort_analysis_rows, f"python -m benchmarks.run {which}"),
         "",
         *details,
     ]
@@ -323,6 +329,43 @@ def _cohort_section(rows: list[str], command: str) -> str:
     )
 
 
+def _cohort_analysis_row(label: str, extracts: Path, data_dir: Path) -> str:
+    c = _run("benchmarks.cohort_analysis", str(extracts), str(data_dir))
+    return (
+        f"| {label} | {c['rows']:,} | {c['kept']:,} | {c['own_citizens']:,} | {c['upload_seconds']} "
+        f"({c['upload_cpu_seconds']}) | {c['profile_seconds']} ({c['profile_cpu_seconds']}) | "
+        f"{c['series_seconds']} ({c['series_cpu_seconds']}) | {c['peak_rss_gib']} | {c['load_average']} | "
+        f"{COHORT_TARGET} each |"
+    )
+
+
+def _cohort_analysis_section(rows: list[str], command: str) -> str:
+    return "\n".join(
+        [
+            COHORT_ANALYSIS_START,
+            "## A cohort from upload to figures (`CohortService.upload`, `cohort_profile`, `cohort_series`)",
+            "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}. Command: `{command}`",
+            "(`benchmarks/cohort_analysis.py`). The same 100,000-row CSV as above, uploaded as a user of København",
+            "holding `individ`: validated, pseudonymised, linked, guarded and kept (SQLite app database); then its",
+            "profile (every figure through the one path, cold cache) and its contacts 12 months before and after",
+            "the index dates, per group. Seconds on the wall clock, the process's CPU seconds in brackets.",
+            "",
+            "| warehouse | rows | kept | own citizens | upload (s) | profile (s) | before/after (s) "
+            "| peak memory (GiB) | load avg. before | target |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            *rows,
+            COHORT_ANALYSIS_END,
+        ]
+    )
+
+
+def cohort_analysis_only(extracts: Path, data_dir: Path, label: str) -> None:
+    row = _cohort_analysis_row(label, extracts, data_dir)
+    command = f"python -m benchmarks.run cohort-analysis EXTRACTS DATA_DIR '{label}'"
+    _replace_section(COHORT_ANALYSIS_START, COHORT_ANALYSIS_END, _cohort_analysis_section([row], command))
+
+
 def cohorts_only(extracts: Path, data_dir: Path, label: str) -> None:
     section = _cohort_section(
         _cohort_rows(label, extracts, data_dir), f"python -m benchmarks.run cohorts EXTRACTS DATA_DIR '{label}'"
@@ -333,6 +376,8 @@ def cohorts_only(extracts: Path, data_dir: Path, label: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "analysis":
         analysis_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
+    elif len(sys.argv) > 1 and sys.argv[1] == "cohort-analysis":
+        cohort_analysis_only(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "warehouse")
     elif len(sys.argv) > 1 and sys.argv[1] == "cohorts":
         cohorts_only(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "warehouse")
     elif len(sys.argv) > 1 and sys.argv[1] == "browser":

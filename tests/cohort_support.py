@@ -16,8 +16,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from cohort_files import write_csv
+from koes.cohorts.guard import counted_too_close
 from koes.cohorts.population import CohortPopulation
 from koes.privacy.access import Organisation, Principal
+from koes.query.request import RequestError
+from koes.services.cohort_guard import too_close
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohorts import CheckRequest, check_cohort_file
 from koes.settings import Settings
@@ -78,6 +81,7 @@ class InMemoryCohorts:
 
     kept: dict[str, CohortPopulation] = field(default_factory=dict)
     shared: dict[str, set[str]] = field(default_factory=dict)
+    min_difference: int = 5  # the setting cohort_min_difference's default
 
     def add(self, cohort: CohortPopulation, *shared_with: str) -> CohortPopulation:
         self.kept[cohort.id] = cohort
@@ -103,6 +107,18 @@ class InMemoryCohorts:
         ):
             raise CohortNotFoundError(cohort_id)
         return cohort
+
+    def check_counted(self, cohort: CohortPopulation, picked: Sequence[str | None] | None) -> None:
+        """The figures guard over the other kept cohorts of the organisation (no traces in memory)."""
+        counted = {m.pseudonym for m in cohort.members if picked is None or m.group in picked}
+        published: list[set[str]] = [{m.pseudonym for m in cohort.members}] if picked is not None else []
+        for other in self.kept.values():
+            if other.organisation == cohort.organisation and other.id != cohort.id:
+                published.append({m.pseudonym for m in other.members})
+                for group in {m.group for m in other.members}:
+                    published.append({m.pseudonym for m in other.members if m.group == group})
+        if counted_too_close(counted, published, (), (), b"", self.min_difference):
+            raise RequestError([too_close(self.min_difference)])
 
 
 def analyst(user: str = "lokal", municipality: int = 101, role: str = "individ") -> Principal:

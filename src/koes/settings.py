@@ -75,6 +75,13 @@ class Settings:
     cohort_guard_days: int = 90  # a deleted cohort still counts for the guard this long (as a keyed trace)
     cohort_min_size: int = 10  # a cohort (or a group of it) of fewer persons in the release gives no figures
     cohort_months: int = 12  # months before and after the index date (at most 36)
+    # Serving (docs/operations.md): worker processes of `koes serve`, and who may read GET /metrics.
+    workers: int = 1  # several share the release, the app database, sessions and the audit chain
+    metrics_allow: str = "127.0.0.1/8,::1/128"  # comma-separated networks; a proxy in front counts as its own address
+    # Background jobs (docs/advanced.md): a cohort's profile and series run as a job from this size.
+    cohort_job_members: int = 20_000  # members; 0: always a job
+    cohort_job_upload_kb: int = 1024  # an upload over the API from this size is checked and kept in a job
+    job_workers: int = 1  # the app's worker threads for jobs (the engine uses the cores)
 
     @property
     def warehouse(self) -> Path:
@@ -140,8 +147,12 @@ def _coerce(name: str, raw: str) -> Any:
         "cohort_guard_days",
         "cohort_min_size",
         "cohort_months",
+        "cohort_job_members",
+        "cohort_job_upload_kb",
+        "job_workers",
         "token_days",
         "token_max_days",
+        "workers",
     ):
         try:
             return int(raw)

@@ -60,7 +60,8 @@ def test_build_save_reopen_and_download_an_analysis(page: Page, server: Server, 
     # the state is in the address
     expect(page).to_have_url(re.compile(r"perspective=psykiatri.*measure=kontakter.*measure=patienter.*row=koen"))
     assert "column=aar" in page.url and "from=2022" in page.url
-    expect(page.locator("#result-heading")).to_have_text("Kontakter og patienter efter køn og år, 2022–2023")
+    heading = "Kontakter og patienter efter køn og år, 2022–2023 Alle borgere"  # the population follows
+    expect(page.locator("#result-heading")).to_have_text(heading)
     expect(page.locator("#chart-pivot")).to_have_attribute("data-drawn", "true")
 
     # the pivot shows the API's numbers, totals included
@@ -116,7 +117,8 @@ def test_build_save_reopen_and_download_an_analysis(page: Page, server: Server, 
 
     # English
     page.get_by_role("link", name="English").click()
-    expect(page.locator("#result-heading")).to_have_text("Contacts and patients by sex and year, 2022–2023")
+    heading = "Contacts and patients by sex and year, 2022–2023 All citizens"
+    expect(page.locator("#result-heading")).to_have_text(heading)
     expect(page.locator(f"{PIVOT} thead th").nth(1)).to_have_text("2022: Contacts")
     check_page(page, "analyse-en")
 

@@ -39,7 +39,9 @@ def test_local_admin_filters_its_audit_trail_by_action(page: Page) -> None:
     # same server enrol other users of its organisation (the individ role needs a second factor).
     expect(rows.filter(has_text="kbh-admin")).to_have_count(1)
     texts = rows.all_inner_texts()
-    assert texts and all("\ttotp.confirm\t" in text for text in texts), texts
+    # the action by name in the page's language, its code kept in data-action (issue 18 item 2)
+    assert texts and all("\tTotrinsbekræftelse slået til\t" in text for text in texts), texts
+    expect(rows.locator('td.action[data-action="totp.confirm"]')).to_have_count(len(texts))
     expect(rows.filter(has_text="kbh-admin").locator("time")).to_have_text(re.compile(r"^\d\d-\d\d-\d{4} \d\d:\d\d$"))
     expect(page.locator("#audit-export")).to_have_attribute("href", re.compile(r"^/admin/audit\.csv\?.*action=totp"))
     check_page(page, "audit-local-admin")

@@ -7,12 +7,14 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
 from browser.conftest import CprScan, _free_port
@@ -35,9 +37,13 @@ class Site:
     cohort_id: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=[20_000])
 def site(
-    small_load: LoadResult, small_settings: Settings, small_extracts: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    small_load: LoadResult,
+    small_settings: Settings,
+    small_extracts: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("cohort-browser")
     people = residents_on(small_extracts)
@@ -48,7 +54,13 @@ def site(
     cohort = store.add(
         make_cohort(small_settings, folder, chosen, cohort_id="browser", groups=groups, index_dates=days)
     )
-    settings = Settings(data_dir=folder / "app", warehouse_dir=small_settings.warehouse, threads=1, memory_limit="2GB")
+    settings = Settings(
+        data_dir=folder / "app",
+        warehouse_dir=small_settings.warehouse,
+        threads=1,
+        memory_limit="2GB",
+        cohort_job_members=request.param,
+    )
     app = create_app(settings, cohorts=store)
     users = app.state.users
     users.passwords = fast_passwords()
@@ -56,6 +68,12 @@ def site(
     users.grant(OPERATOR, user.id, "individ")
     store.shared[cohort.id].add("kohorte-analytiker")
     session = app.state.pages.sessions.start("signed_in", user.id, second_factor=True)
+    with _served(app) as url:
+        yield Site(url, session.token, cohort.id)
+
+
+@contextmanager
+def _served(app: FastAPI) -> Iterator[str]:
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none"))
     thread = threading.Thread(target=server.run, name="koes-cohort-uvicorn", daemon=True)
@@ -65,7 +83,7 @@ def site(
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the app did not start")
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", session.token, cohort.id)
+    yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -101,10 +119,38 @@ def test_the_profile_page_reads_in_both_languages(page: Page, site: Site) -> Non
 def test_the_before_and_after_chart_is_drawn(page: Page, site: Site) -> None:
     page.goto(f"/avanceret/{site.cohort_id}")
     page.get_by_role("link", name="Før og efter indeksdatoen").click()
-    expect(page.locator("#chart-series .main-svg").first).to_be_visible()
+    expect(page.locator("#chart-series .main-svg").first).to_be_visible(timeout=20_000)  # plotly, on a busy machine
     expect(page.locator("#chart-series .scatterlayer .trace")).to_have_count(2)  # indsats, kontrol
     page.get_by_label("Måneder før og efter (1–36)").fill("6")
     page.get_by_role("button", name="Vis", exact=True).click()
     expect(page.locator("#series-table tbody tr")).to_have_count(13)
     expect(page.locator("#series-difference")).to_contain_text("minus ændringen i kontrol")
     check_page(page, "cohort-before-after")
+
+
+def test_the_individual_table_reads_in_english_and_names_sex_from_the_catalog(page: Page, site: Site) -> None:
+    page.goto(f"/avanceret/{site.cohort_id}/personer")
+    expect(page.locator("#individuals-table")).to_contain_text("Kvinde")
+    check_page(page, "cohort-individuals")
+    page.get_by_role("link", name=re.compile("English")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("The cohort's citizens in your municipality")
+    table = page.locator("#individuals-table")
+    expect(table.locator("thead")).to_contain_text("Admissions")
+    expect(table.locator("thead")).to_contain_text("Diagnoses at admission (ICD-10)")
+    expect(table.locator("tbody")).to_contain_text("Female")
+    expect(table.locator("tbody")).not_to_contain_text("Kvinde")
+    expect(page.locator("#individuals-view-only")).to_contain_text("View only, left out of downloads")
+    check_page(page, "cohort-individuals-en")
+
+
+@pytest.mark.parametrize("site", [0], indirect=True)  # every cohort large: the pages run as jobs
+def test_a_large_cohorts_profile_waits_for_its_job_and_then_shows(page: Page, site: Site) -> None:
+    page.goto(f"/avanceret/{site.cohort_id}")
+    expect(page).to_have_url(re.compile(r"\?job=[A-Za-z0-9_-]+$"))
+    waiting = page.locator("#job-status")
+    if waiting.count():  # the job may be done before the page is shown: then there is nothing to wait for
+        expect(waiting).to_have_attribute("aria-live", "polite")
+        check_page(page, "cohort-job")
+    # jobs.js follows the job and loads the page again when it is done
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kohorteprofil: Kohorte browser", timeout=60_000)
+    expect(page.locator("#profile-members")).to_have_text("120")

@@ -206,6 +206,7 @@ def _saved_id(w: World, caller: Principal | None, own: bool) -> int:
 # One request per endpoint: (url, JSON body), for a resource of the caller's own organisation or another's.
 REQUESTS: dict[tuple[str, str], Build] = {
     ("GET", f"{V1}/health"): lambda w, c, own: (f"{V1}/health", None),
+    ("GET", f"{V1}/ready"): lambda w, c, own: (f"{V1}/ready", None),
     ("GET", f"{V1}/docs"): lambda w, c, own: (f"{V1}/docs", None),
     ("GET", f"{V1}/openapi.json"): lambda w, c, own: (f"{V1}/openapi.json", None),
     ("GET", f"{V1}/catalog"): lambda w, c, own: (f"{V1}/catalog", None),
@@ -258,6 +259,7 @@ REQUESTS: dict[tuple[str, str], Build] = {
     ("GET", f"{V1}/cohorts/{{cohort_id}}/profile"): lambda w, c, own: (f"{V1}/cohorts/k1/profile", None),
     ("GET", f"{V1}/cohorts/{{cohort_id}}/series"): lambda w, c, own: (f"{V1}/cohorts/k1/series", None),
     ("GET", f"{V1}/cohorts/{{cohort_id}}/individuals"): lambda w, c, own: (f"{V1}/cohorts/k1/individuals", None),
+    ("GET", f"{V1}/jobs/{{job_id}}"): lambda w, c, own: (f"{V1}/jobs/no-such-job", None),
     # Reports compare any municipality (suppressed figures for all): the other organisation's is allowed too.
     ("GET", f"{V1}/reports/{{report_id}}"): lambda w, c, own: (
         f"{V1}/reports/genindlaeggelser?municipality={101 if own else 751}",
@@ -316,6 +318,7 @@ GRANTING = {
     ("POST", f"{V1}/users/{{user_id}}/tokens"),
 }
 COHORT_FIGURES = {("GET", f"{V1}/cohorts/{{cohort_id}}/{view}") for view in ("profile", "series", "individuals")}
+COHORT_FIGURES.add(("GET", f"{V1}/jobs/{{job_id}}"))  # a job that exists nowhere, likewise
 STATUS = {"allow": (200, 201, 204), "unauthorized": (401,), "forbidden": (403,), "not_found": (404,)}
 
 

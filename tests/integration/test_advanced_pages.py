@@ -5,6 +5,7 @@ PostgreSQL app databases."""
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -163,3 +164,55 @@ def test_the_local_administrator_sees_the_organisations_cohorts_and_may_only_del
     deleted = admin.post(f"/avanceret/kohorter/{cohort_id}/delete", {})
     assert deleted.headers["location"] == "/avanceret?done=deleted"
     assert _ids(anna.client.get("/avanceret").text) == []
+
+
+def test_a_region_or_the_national_authority_holding_individ_is_told_why_it_cannot_upload(world: World) -> None:
+    for organisation in ("region:1084", "national"):
+        visitor = world.visitor(organisation)
+        page = visitor.client.get("/avanceret")
+        assert page.status_code == 200
+        assert 'id="upload-form"' not in page.text and 'id="upload-municipalities-only"' in page.text
+        assert "Kun brugere i en kommune kan uploade en kohorte" in page.text
+    municipal = world.visitor().client.get("/avanceret").text
+    assert 'id="upload-form"' in municipal and 'id="upload-municipalities-only"' not in municipal
+
+
+def test_a_large_upload_on_the_page_runs_as_a_job_and_shows_its_report(
+    small_load: LoadResult, small_settings: Settings, app_db_url: str, tmp_path: Path, people: list[str]
+) -> None:
+    """With ``cohort_job_upload_kb`` 0 every file is large: the page follows a job to the same report."""
+    settings = replace(
+        small_settings,
+        data_dir=tmp_path,
+        warehouse_dir=small_settings.warehouse,
+        pseudonym_key_file=small_settings.pseudonym_key,
+        app_db_url=app_db_url,
+        cohort_job_upload_kb=0,
+    )
+    app = create_app(settings)
+    app.state.users.passwords = fast_passwords()
+    with TestClient(app, raise_server_exceptions=False):
+        anna = World(app).visitor()
+        started = anna.upload(people[:30])
+        assert started.status_code == 303, started.text[:500]
+        where = started.headers["location"]
+        assert _until_ended(anna, where) == "done"
+        page = anna.client.get(where)
+        assert page.status_code == 201 and 'id="upload-kept"' in page.text and "Rækker læst" in page.text
+        assert re.search(r"<td class=\"num\">32</td>", page.text) and not any(n in page.text for n in people)
+        assert len(_ids(page.text)) == 1
+        refused = anna.upload(people[:20], purpose="")  # a missing purpose: the job fails and the page says why
+        assert _until_ended(anna, refused.headers["location"]) == "failed"
+        failed = anna.client.get(refused.headers["location"])
+        assert failed.status_code == 400 and "Skriv formålet" in failed.text
+        assert World(app).visitor().client.get(where).status_code == 404  # not the job's owner
+
+
+def _until_ended(visitor: Visitor, where: str) -> str:
+    job_id = where.split("job=", 1)[1]
+    for _ in range(400):
+        state = str(visitor.client.get(f"/jobber/{job_id}").json()["state"])
+        if state not in ("queued", "running"):
+            return state
+        time.sleep(0.05)
+    raise AssertionError("the job did not end")

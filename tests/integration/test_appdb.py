@@ -114,11 +114,11 @@ def _sql(db: AppDatabase, statement: str, **params: Any) -> None:
 
 
 def test_migrations_create_both_tables_as_the_models_describe(database: AppDatabase) -> None:
-    assert database.revision() == AppDatabase.head_revision() == "0006"
+    assert database.revision() == AppDatabase.head_revision() == "0007"
     tables = set(inspect(database.engine).get_table_names())
     assert {"organisations", "audit_records", "alembic_version"} <= tables
     assert {"users", "grants", "api_tokens", "recovery_codes", "sessions", "saved_analyses"} <= tables
-    assert {"cohorts", "cohort_members", "cohort_shares", "cohort_traces"} <= tables
+    assert {"cohorts", "cohort_members", "cohort_shares", "cohort_traces", "jobs"} <= tables
     with database.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
@@ -126,7 +126,7 @@ def test_migrations_create_both_tables_as_the_models_describe(database: AppDatab
 
 def test_upgrading_again_changes_nothing(database: AppDatabase, refdata: RefData) -> None:
     database.upgrade()
-    assert database.revision() == "0006"
+    assert database.revision() == "0007"
     again = seed_organisations(database, refdata)
     assert (again.added, again.updated, again.total) == (0, 0, 104)
 
@@ -158,7 +158,7 @@ def test_saved_analyses_downgrade_and_upgrade_again(database: AppDatabase) -> No
     tables = set(inspect(database.engine).get_table_names())
     assert "saved_analyses" not in tables and {"users", "sessions", "audit_records"} <= tables
     _migrate(database, "head")
-    assert database.revision() == "0006"
+    assert database.revision() == "0007"
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM saved_analyses")).scalar() == 0
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
@@ -196,7 +196,7 @@ def test_token_limits_upgrade_existing_tokens_and_sessions(database: AppDatabase
         )
     before = datetime.now(UTC)
     _migrate(database, "head")
-    assert database.revision() == "0006"
+    assert database.revision() == "0007"
     token = store.tokens_of(database, 1)[0]
     assert token.scopes == ("analyses", "exports", "cohorts", "administration") and not token.second_factor
     assert before + timedelta(days=30) <= token.expires_at <= datetime.now(UTC) + timedelta(days=30)
@@ -221,7 +221,7 @@ def test_every_migration_goes_down_to_nothing_and_up_again(database: AppDatabase
     assert database.revision() is None
     assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
     database.upgrade()
-    assert database.revision() == "0006"
+    assert database.revision() == "0007"
 
 
 def test_a_saved_analysis_name_is_unique_per_owner_and_never_empty(database: AppDatabase) -> None:

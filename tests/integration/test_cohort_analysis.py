@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import date
@@ -392,3 +393,50 @@ def test_koes_query_names_the_cohort_and_says_when_it_is_not_there(
     assert run.exit_code == 1 and "no cohort 'k100' for you" in run.output
     explained = koes(tmp_path / "data", "query", str(path), "--explain", *common)
     assert explained.exit_code == 1 and "k100" in explained.output
+
+
+def test_attack_a_filtered_figure_one_person_from_the_whole_cohort_is_refused(
+    small_settings: Settings, people: dict[str, str | None], folder: Path
+) -> None:
+    """60 members, 59 of them in "indsats": the whole cohort's figures minus those filtered to
+    "indsats" would be the 60th person's. The whole is published, the filter is refused."""
+    chosen = [n for n, k in people.items() if k == "0101"][:60]
+    lopsided = make_cohort(small_settings, folder, chosen, cohort_id="skaev", groups=["indsats"] * 59 + ["kontrol"])
+    store = InMemoryCohorts()
+    store.add(lopsided)
+    service = AnalysisService(small_settings, cohorts=store)
+    assert service.run({**PATIENTS, "cohort": lopsided.id}, analyst()).blocks[0].values["patienter"]
+    with pytest.raises(RequestError) as refused:
+        service.run({**PATIENTS, "cohort": lopsided.id, "filters": {"kohortegruppe": ["indsats"]}}, analyst())
+    assert [(p.field, p.code) for p in refused.value.problems] == [("cohort", "cohort_too_close")]
+
+
+def test_a_large_cohorts_profile_and_series_run_as_jobs_followed_over_the_api(
+    small_settings: Settings, service: AnalysisService, cohort: CohortPopulation, dated: CohortPopulation
+) -> None:
+    """With ``cohort_job_members`` 0 every cohort is large: 202 and a job, whose result is the answer."""
+    settings = dataclasses.replace(
+        small_settings, api_auth="local", local_org="kommune:101", local_role="individ", cohort_job_members=0
+    )
+    local = AnalysisService(settings, cohorts=service.cohorts)
+    with TestClient(create_app(settings, local)) as client:
+        for url, key in (
+            (f"/api/v1/cohorts/{cohort.id}/profile", "members"),
+            (f"/api/v1/cohorts/{dated.id}/series", "lines"),
+        ):
+            started = client.get(url)
+            assert started.status_code == 202, started.text
+            href = started.json()["href"]
+            assert started.headers["location"] == href and started.json()["job"]["state"] in ("queued", "running")
+            job: dict[str, Any] = {}
+            for _ in range(300):
+                job = client.get(href).json()
+                if job["state"] not in ("queued", "running"):
+                    break
+                assert 0 <= job["progress"] < 100
+                time.sleep(0.05)
+            assert job["state"] == "done" and job["progress"] == 100, job
+            assert key in job["result"]
+        assert client.get("/api/v1/jobs/no-such-job").status_code == 404
+    local.close()
+    assert json.dumps(job["result"]).count("pseudonym") == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -131,3 +132,62 @@ def test_the_individual_table_page_shows_view_only_columns_and_the_download_leav
         assert all(m.pseudonym not in shown for m in site.cohort.members)
     assert [e.action for e in site.records("individual_view")] and site.records("individual_export")
     assert site.visitor(role="aggregeret").get(f"/avanceret/{site.cohort.id}/personer").status_code == 403
+
+
+def test_the_individual_table_names_each_members_sex_from_the_catalog_in_the_chosen_language(site: Site) -> None:
+    client = site.visitor()
+    danish = _text(client.get(f"/avanceret/{site.cohort.id}/personer").text)
+    assert "Kvinde" in danish and "Mand" in danish and "Female" not in danish
+    client.cookies.set(LANG_COOKIE, "en")
+    english = _text(client.get(f"/avanceret/{site.cohort.id}/personer").text)
+    assert "Female" in english and "Male" in english and "Kvinde" not in english
+
+
+@pytest.fixture(scope="module")
+def large(site: Site, small_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The same cohort on an app where every cohort is large (``cohort_job_members`` 0): pages make jobs."""
+    folder = tmp_path_factory.mktemp("cohort-jobs")
+    settings = replace(
+        small_settings, data_dir=folder / "app", warehouse_dir=small_settings.warehouse, cohort_job_members=0
+    )
+    app = create_app(settings, cohorts=site.store)
+    app.state.users.passwords = fast_passwords()
+    with TestClient(app, raise_server_exceptions=False):
+        yield Site(app, site.store, site.cohort)
+
+
+def _until_done(client: TestClient, job_id: str) -> None:
+    for _ in range(400):
+        answer = client.get(f"/jobber/{job_id}")
+        assert answer.status_code == 200
+        if answer.json()["state"] not in ("queued", "running"):
+            assert answer.json()["state"] == "done"
+            return
+        time.sleep(0.05)
+    raise AssertionError("the job did not finish")
+
+
+def test_a_large_cohorts_pages_run_as_jobs_with_progress_and_a_user_can_come_back(large: Site) -> None:
+    client = large.visitor()
+    for path, shown in (
+        (f"/avanceret/{large.cohort.id}", "Kohorteprofil: Kohorte side"),
+        (
+            f"/avanceret/{large.cohort.id}/foer-efter?months=4",
+            "minus ændringen i kontrol",
+        ),
+    ):
+        started = client.get(path, follow_redirects=False)
+        assert started.status_code == 303, started.text
+        where = started.headers["location"]
+        job_id = re.search(r"[?&]job=([A-Za-z0-9_-]+)", where).group(1)  # type: ignore[union-attr]
+        waiting = client.get(where)
+        assert waiting.status_code == 200
+        if 'id="job"' in waiting.text:  # not done yet: the waiting page, followed by jobs.js
+            assert 'aria-live="polite"' in waiting.text and "<progress" in waiting.text
+            assert '<script src="/static/jobs.js"></script>' in waiting.text
+        _until_done(client, job_id)
+        page = client.get(where)  # come back to the same address: the answer
+        assert page.status_code == 200 and shown in _text(page.text), page.text
+        stranger = large.visitor()  # shared with the cohort, but not the job's owner
+        assert stranger.get(where).status_code == 404 and stranger.get(f"/jobber/{job_id}").status_code == 404
+    assert [e.action for e in large.records("job.read")]

@@ -14,9 +14,13 @@ from sqlalchemy import text
 
 from cohort_files import write_csv
 from koes.privacy.access import Principal
+from koes.query.request import RequestError
 from koes.refdata import RefData
+from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.cohort_population import StoredCohorts
+from koes.services.cohort_profile import cohort_profile
 from koes.services.cohort_store import (
     CohortRefusedError,
     CohortService,
@@ -60,17 +64,19 @@ class World:
             self.users.grant(OPERATOR, created.id, role)
         return self.users.principal_for(created.id)
 
-    def file(self, numbers: list[str], name: str = "kohorte.csv") -> Path:
+    def file(self, numbers: list[str], name: str = "kohorte.csv", groups: list[str] | None = None) -> Path:
         rows = [["CPR-nr.", "Indeksdato", "Gruppe", "Sagsnr."]]
         rows += [
-            [f"{n[:6]}-{n[6:]}", "01-06-2023", "indsats" if i % 2 else "kontrol", f"S-{i}"]
+            [f"{n[:6]}-{n[6:]}", "01-06-2023", groups[i] if groups else "indsats" if i % 2 else "kontrol", f"S-{i}"]
             for i, n in enumerate(numbers)
         ]
         return write_csv(self.tmp / name, rows)
 
-    def upload(self, who: Principal, numbers: list[str], **options: object) -> UploadResult:
+    def upload(
+        self, who: Principal, numbers: list[str], groups: list[str] | None = None, **options: object
+    ) -> UploadResult:
         request = UploadRequest(purpose=str(options.pop("purpose", PURPOSE)), **options)  # type: ignore[arg-type]
-        return self.cohorts.upload(who, self.file(numbers), request)
+        return self.cohorts.upload(who, self.file(numbers, groups=groups), request)
 
     def actions(self) -> list[tuple[str, str, str]]:
         return [
@@ -294,6 +300,37 @@ def test_the_guard_remembers_a_deleted_cohort_through_its_trace(world: World) ->
     assert other.refusal is not None
 
 
+def test_attack_a_filter_narrowing_a_cohort_to_one_person_from_another_cohort_is_refused(world: World) -> None:
+    """A (40) and B = A and 6 more pass the upload guard (6 ≥ 5); B's group "x" is A and one more:
+    figures of B filtered to "x" minus those of A would be that one person's, so both are refused."""
+    anna, bo = world.user("anna"), world.user("bo")
+    first = world.upload(anna, world.people[:40]).cohort
+    second = world.upload(bo, world.people[:46], groups=["x"] * 41 + ["y"] * 5).cohort
+    assert first is not None and second is not None
+    narrowed = world.cohorts.population(bo, second.id)
+    with pytest.raises(RequestError) as refused:
+        world.cohorts.check_counted(narrowed, ("x",))
+    assert [(p.field, p.code) for p in refused.value.problems] == [("cohort", "cohort_too_close")]
+    with pytest.raises(RequestError):  # the other side of the subtraction, asked by A's owner
+        world.cohorts.check_counted(world.cohorts.population(anna, first.id), None)
+    world.cohorts.check_counted(narrowed, None)  # the whole of B: 6 from A, allowed
+    world.cohorts.check_counted(narrowed, ("x", "y"))  # every group: the whole cohort
+
+
+def test_attack_a_filter_narrowing_a_cohort_to_one_person_from_a_deleted_one_is_refused(world: World) -> None:
+    anna = world.user("anna")
+    first = world.upload(anna, world.people[:40]).cohort
+    second = world.upload(anna, world.people[60:106], groups=["x"] * 41 + ["y"] * 5).cohort
+    assert first is not None and second is not None
+    world.cohorts.delete(anna, first.id)
+    third = world.upload(anna, [*world.people[:40], *world.people[40:46]], groups=["a"] * 39 + ["b"] * 7).cohort
+    assert third is not None  # 6 from the deleted one: allowed
+    used = world.cohorts.population(anna, third.id)
+    with pytest.raises(RequestError):  # "a" is the deleted cohort but one: the trace remembers it
+        world.cohorts.check_counted(used, ("a",))
+    world.cohorts.check_counted(used, ("b",))  # 7 persons, 33 from the deleted one
+
+
 def test_the_name_defaults_to_the_files_never_to_a_cpr_number(world: World) -> None:
     anna = world.user("anna")
     rows = [["CPR"], *[[n] for n in world.people[:12]]]
@@ -305,3 +342,19 @@ def test_the_name_defaults_to_the_files_never_to_a_cpr_number(world: World) -> N
         path = write_csv(world.tmp / "x.csv", rows)
         kept = world.cohorts.upload(anna, path, UploadRequest(purpose=PURPOSE, filename=filename))
         assert kept.cohort is not None and kept.cohort.name == name
+
+
+def test_a_profile_page_fetches_and_guards_its_cohort_once_not_per_figure(world: World) -> None:
+    """The profile is some twenty analyses of one cohort: the members are read (and the use
+    recorded) for the page, not for each of them; 100,000 members took 1 s a read."""
+    anna = world.user("anna")
+    kept = world.upload(anna, world.people[:60]).cohort
+    assert kept is not None
+    analysis = AnalysisService(world.cohorts.settings, audit=world.trail, cohorts=StoredCohorts(world.cohorts))
+    try:
+        profile = cohort_profile(analysis, anna, kept.id)
+    finally:
+        analysis.close()
+    assert profile.members == 60
+    uses = [r.event for r in world.trail.records() if r.event.action == "cohort.use"]
+    assert len(uses) == 2  # the profile's own look at the birth dates and sexes, and its page of figures

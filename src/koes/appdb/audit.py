@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from koes.appdb.database import AppDatabase, AppDatabaseError, describe_error
 from koes.appdb.models import AuditRecord
+from koes.metrics import AUDIT_WRITE_FAILURES, audit_appended
 from koes.privacy.audit import GENESIS, AuditEntry, AuditEvent, check_event, seal
 
 CHAIN_LOCK = "audit-chain"
@@ -46,6 +47,7 @@ def append(database: AppDatabase, event: AuditEvent) -> AuditEntry:
         with database.writer(CHAIN_LOCK) as connection:
             entry = _append_on(connection, event)
     except SQLAlchemyError as exc:
+        AUDIT_WRITE_FAILURES.inc()
         raise AppDatabaseError(f"cannot write the audit record: {describe_error(exc)}") from exc
     return entry
 
@@ -73,6 +75,7 @@ def audited_change(
                 check_event(record)
                 _append_on(connection, record)
     except SQLAlchemyError as exc:
+        AUDIT_WRITE_FAILURES.inc()
         raise AppDatabaseError(f"cannot store {what}: {describe_error(exc)}") from exc
     return result
 
@@ -84,6 +87,7 @@ def _append_on(connection: Connection, event: AuditEvent) -> AuditEntry:
     ).first()
     entry = seal(head.id + 1, event, head.record_hash) if head else seal(1, event, GENESIS)
     connection.execute(insert(AuditRecord).values(**_values(entry)))
+    audit_appended(event.action)
     return entry
 
 

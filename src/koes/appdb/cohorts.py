@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from koes.appdb.audit import audited_change
@@ -71,6 +71,17 @@ class Overlap:
 Guard = Callable[[list[Overlap], list[Trace]], None]  # the live cohorts and the traces; raises to refuse
 
 
+@dataclass(frozen=True)
+class GroupOverlap:
+    """A group of another live cohort of the organisation (``group`` None: the members without a
+    group): its size and how many of them are among the persons a cohort's figures count."""
+
+    cohort_id: str
+    group: str | None
+    size: int
+    shared: int
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 
@@ -104,6 +115,38 @@ def members_of(database: AppDatabase, cohort_id: str) -> list[Member]:
             Member(line=r[0], pseudonym=r[1], birth_date=r[2], sex=r[3], index_date=r[4], group=r[5], reference=r[6])
             for r in session.execute(statement)
         ]
+
+
+def group_overlaps(
+    database: AppDatabase, organisation: str, cohort_id: str, picked: Sequence[str | None] | None
+) -> list[GroupOverlap]:
+    """Every group of every other cohort of the organisation, with the number of its members that
+    are in ``cohort_id``'s groups ``picked`` (None: the whole cohort), counted by the database."""
+    other, own = aliased(CohortMember), aliased(CohortMember)
+    joined = and_(own.cohort_id == cohort_id, own.pseudonym == other.pseudonym)
+    if picked is not None:
+        named = [g for g in picked if g is not None]
+        choices: list[ColumnElement[bool]] = [own.gruppe.in_(named)] if named else []
+        if None in picked:
+            choices.append(own.gruppe.is_(None))
+        joined = and_(joined, or_(false(), *choices))
+    statement = (
+        select(other.cohort_id, other.gruppe, func.count(), func.count(own.pseudonym))
+        .select_from(other)
+        .join(Cohort, Cohort.id == other.cohort_id)
+        .outerjoin(own, joined)
+        .where(Cohort.organisation == organisation, other.cohort_id != cohort_id)
+        .group_by(other.cohort_id, other.gruppe)
+        .order_by(other.cohort_id)
+    )
+    with database.session() as session:
+        return [GroupOverlap(c, g, int(size), int(shared)) for c, g, size, shared in session.execute(statement)]
+
+
+def recent_traces(database: AppDatabase, organisation: str, since: datetime) -> list[Trace]:
+    """The traces of the organisation's cohorts deleted since ``since``."""
+    with database.session() as session:
+        return _traces(session, organisation, since)
 
 
 def expired_ids(database: AppDatabase, now: datetime) -> list[str]:

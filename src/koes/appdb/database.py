@@ -110,6 +110,11 @@ class AppDatabase:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(lock)})
             yield connection
 
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (readiness)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -326,3 +326,28 @@ class CohortTrace(Base):
     bloom: Mapped[bytes] = mapped_column(LargeBinary)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     forget_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Job(Base):
+    """A background job (a large cohort's profile or before-and-after series): its owner, how far it
+    has come and, when done, its result as JSON (figures after disclosure control, never a member)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'running', 'done', 'failed', 'interrupted')", name="state"),
+        CheckConstraint("progress >= 0 AND progress <= 100", name="progress"),
+        Index("ix_jobs_owner", "owner"),
+        Index("ix_jobs_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))  # the user name (an API's local user has no id)
+    organisation: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[int] = mapped_column(Integer)
+    problem: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from koes.cli.operations import register as register_operations
 from koes.domain.codelists import CODE_LISTS
 from koes.domain.periods import parse_years
 from koes.domain.register_docs import render_registers_markdown
@@ -512,13 +513,14 @@ def serve_command(
     prewarm: Annotated[
         bool, typer.Option("--prewarm/--no-prewarm", help="Answer the Standard reports' default views at start-up.")
     ] = True,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Worker processes (KOES_WORKERS).")] = None,
 ) -> None:
     """Serve the web app and the JSON API with uvicorn."""
-    import uvicorn  # only this command needs the server
-
+    from koes.cli.serving import serve
     from koes.web.app import create_app
 
     settings = replace(_settings(ctx, warehouse_dir=warehouse), prewarm_reports=prewarm)
+    settings = replace(settings, workers=workers) if workers else settings
     try:
         web = create_app(settings)
     except ValueError as exc:  # a misconfigured local principal or api_auth
@@ -555,11 +557,7 @@ def serve_command(
             markup=False,
             highlight=False,
         )
-    from uvicorn.config import LOGGING_CONFIG
-
-    from koes.web.logs import uvicorn_log_config
-
-    uvicorn.run(web, host=host, port=port, log_level="info", log_config=uvicorn_log_config(LOGGING_CONFIG))
+    serve(web, settings, host, port)  # one process, or several workers (koes.cli.serving)
 
 
 orgs_app = typer.Typer(
@@ -1173,6 +1171,9 @@ def _fail(message: str) -> NoReturn:
     console.print("[bold red]Error:[/] ", end="")
     console.print(message, soft_wrap=True, markup=False, highlight=False)
     raise typer.Exit(code=2)
+
+
+register_operations(app)  # koes backup, koes restore (koes.cli.operations)
 
 
 def main() -> None:

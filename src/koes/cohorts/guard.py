@@ -10,6 +10,12 @@ organisation (exactly, by pseudonym) and with every cohort deleted in the last
 
 Identical sets are allowed: a re-upload of the same persons reveals nothing new.
 
+The same rule guards **figures** (:func:`counted_too_close`): the persons a cohort's figures count
+(the whole cohort, or the groups a filter picks) are compared with every group already open to the
+organisation's users (the whole cohort beside a narrowing of it, every other live cohort and each of
+its groups, and the traces of the recently deleted), so that a filter cannot narrow a cohort to a
+set one person away from another published one.
+
 A deleted cohort's pseudonyms are not kept. Its trace holds its size, a keyed digest of the whole
 set (identity, exactly) and a keyed Bloom filter of its members (membership, with false positives
 at rate about ``FALSE_POSITIVE_RATE``, never false negatives). A false positive makes a new person
@@ -105,6 +111,25 @@ def compare_trace(key: bytes, new: Collection[str], trace: Trace) -> Difference:
     overlap = trace.contains(key, new)
     identical = set_digest(key, trace.salt, new) == trace.digest
     return Difference(overlap, len(new) - overlap, max(0, trace.size - overlap), identical)
+
+
+def counted_too_close(
+    counted: Collection[str],
+    published: Iterable[Collection[str]],
+    counts: Iterable[tuple[int, int]],
+    traces: Iterable[Trace],
+    key: bytes,
+    minimum: int,
+) -> bool:
+    """Whether the persons ``counted`` by a cohort's figures differ by fewer than ``minimum`` from a
+    published group: one known member by member (``published``), one known by its size and the
+    number it shares with ``counted`` (``counts``: (size, shared), counted by the database), or a
+    deleted cohort's trace."""
+    if any(compare_sets(counted, group).too_small(minimum) for group in published):
+        return True
+    if any(compare_counts(len(counted), size, shared).too_small(minimum) for size, shared in counts):
+        return True
+    return any(compare_trace(key, counted, trace).too_small(minimum) for trace in traces)
 
 
 def _positions(key: bytes, salt: str, pseudonyms: list[str], bits: int, hashes: int) -> np.ndarray:

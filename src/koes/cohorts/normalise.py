@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from operator import mul
 from typing import Any
 
@@ -153,6 +154,7 @@ def _mod11_ok(digits: str) -> bool:
     return (total - _ZERO_CODES) % 11 == 0
 
 
+@lru_cache(maxsize=1 << 17)  # 100 years of days times the century digit: an upload repeats many birth dates
 def _birth_date(first7: str) -> date | None:
     day, month, yy = int(first7[0:2]), int(first7[2:4]), int(first7[4:6])
     try:

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from koes.engines.base import EngineError, Row
+from koes.metrics import engine_time
 
 
 class DuckDBEngine:
@@ -43,9 +44,10 @@ class DuckDBEngine:
         try:
             for name, table in tables.items():
                 cursor.register(name, table)
-            result = cursor.execute(sql)
-            names = [d[0] for d in result.description or ()]
-            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+            with engine_time(self.dialect):
+                result = cursor.execute(sql)
+                names = [d[0] for d in result.description or ()]
+                return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
         except duckdb.Error as error:
             raise EngineError(f"the query failed in DuckDB: {type(error).__name__}") from error
         finally:

@@ -250,3 +250,12 @@ def file_sha256(path: Path) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def serving_content_hash(serving_file: Path, tables: Iterable[str]) -> str:
+    """:func:`content_hash` of a published release's serving file, read only (backup checks)."""
+    con = duckdb.connect(str(serving_file), read_only=True)
+    try:
+        return content_hash(con, tables)
+    finally:
+        con.close()

@@ -81,6 +81,9 @@ ACTIONS = (
     "cohort.share",
     "cohort.delete",
     "cohort.expire",
+    # background jobs (a large cohort's profile or series): a result read, unfinished jobs interrupted
+    "job.read",
+    "job.interrupt",
 )
 ADMIN_ACTIONS = (
     "user.create",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -87,6 +87,10 @@ class RefData:
     icd10_blocks: tuple[Mapping[str, str], ...]
     icd10_categories: tuple[Mapping[str, str], ...]
     folder: Path
+    # Danish titles where the shipped lists are English only (README, "Reference data"): the ICD-10
+    # chapters (chapter_no → title) and the ATC main groups (level 1, code → name).
+    icd10_chapter_titles_da: Mapping[int, str] = field(default_factory=dict)
+    atc_names_da: Mapping[str, str] = field(default_factory=dict)
     # Regions and memberships with validity periods (regions_versioned.csv, region_membership.csv).
     # ``regions`` and ``Municipality.region_code`` are the five regions of 2007–2026 as shipped.
     geography: Geography = NO_GEOGRAPHY
@@ -149,6 +153,11 @@ def _rows(folder: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def _danish(folder: Path, name: str) -> list[dict[str, str]]:
+    """Danish titles, optional: a folder without them (a copy of shared/refdata) shows English ones."""
+    return _rows(folder, name) if (folder / name).exists() else []
+
+
 def _int_or_none(text: str) -> int | None:
     return int(text) if text.strip() else None
 
@@ -193,6 +202,8 @@ def load_refdata(folder: Path | None = None) -> RefData:
             for r in _rows(folder, "atc_groups.csv")
         ),
         icd10_chapters=_frozen_rows(_rows(folder, "icd10_chapters.csv")),
+        icd10_chapter_titles_da={int(r["chapter_no"]): r["title_da"] for r in _danish(folder, "icd10_chapters_da.csv")},
+        atc_names_da={r["atc_code"]: r["name_da"] for r in _danish(folder, "atc_groups_da.csv")},
         icd10_blocks=_frozen_rows(_rows(folder, "icd10_blocks.csv")),
         icd10_categories=_frozen_rows(_rows(folder, "icd10_categories.csv")),
         folder=folder,

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from koes.reports.model import Report, ReportBook, Series, SeriesKind, Variant
-from koes.semantic.loader import CatalogError, CatalogProblem, default_catalog
+from koes.semantic.loader import CatalogError, CatalogProblem, bilingual, default_catalog
 from koes.semantic.model import Catalog, DerivedKind, Label
 
 FILE = "reports.yaml"
@@ -92,7 +92,11 @@ class _Reader:
         if not isinstance(value, dict) or not all(isinstance(value.get(lang), str) for lang in ("da", "en")):
             self.problem(where, f"{key} needs Danish and English text: {{da: …, en: …}}")
             return None
-        return Label(value["da"], value["en"])
+        try:
+            return bilingual(value, key)
+        except ValueError as cut:
+            self.problem(where, str(cut))
+            return None
 
     def series(self, where: str, value: Any) -> Series:
         value = value or {}

@@ -9,6 +9,10 @@ like an analysis. The views:
   similar municipalities (``trend``), or the municipality's months this year and last (``year_to_date``);
 - ``comparison``: the chosen measure (its standardised twin when there is one) for the same areas;
 - ``breakdown``: the chosen measure split by the variant's breakdown dimension, areas against each other.
+
+Where areas are set against each other (the trend, the comparison, the breakdown), an amount in
+kroner is compared per citizen (:func:`across_areas`): the totals of areas of different size are not
+comparable.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 from koes.query.request import FieldProblem, RequestError
 from koes.reports.model import Report, SeriesKind, Variant
 from koes.semantic.members import members
-from koes.semantic.model import Catalog
+from koes.semantic.model import Catalog, DerivedKind, Unit
 
 SEXES = (1, 2)
 VIEWS = ("table", "series", "comparison", "breakdown")
@@ -48,6 +52,9 @@ class ResolvedChoices:
     age: str | None
     variant: Variant
     measure: str
+    # What areas are set against each other by: a kroner total's per-citizen measure (København's
+    # 17 M beside the country's 162 M says nothing), else the measure itself (issue 18 item 4).
+    across: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,7 +107,19 @@ def resolve(
         age=choices.age,
         variant=variant,
         measure=choices.measure or variant.headline,
+        across=across_areas(choices.measure or variant.headline, variant.perspective, catalog),
     )
+
+
+def across_areas(measure_id: str, perspective: str, catalog: Catalog) -> str:
+    """The measure that compares areas of different size: an amount in kroner per citizen (the
+    catalog's per-citizen measure of it, in ``perspective``), any other measure as it is."""
+    if catalog.measures[measure_id].unit is not Unit.KR:
+        return measure_id
+    for m in catalog.measures.values():
+        if m.derived is DerivedKind.PER_CITIZEN and m.numerator == measure_id and perspective in m.perspectives:
+            return m.id
+    return measure_id
 
 
 def view_requests(report: Report, chosen: ResolvedChoices, years: Sequence[int]) -> dict[str, dict[str, Any]]:
@@ -108,12 +127,13 @@ def view_requests(report: Report, chosen: ResolvedChoices, years: Sequence[int])
     variant, year = chosen.variant, str(chosen.year)
     base = _base(report, chosen)
     headline = chosen.measure
+    across = chosen.across or headline
     out = {
         "table": {**base, "measures": list(variant.measures), "rows": ["kommune"], "period": _years(year, year)},
         "series": _series(report, chosen, base, years),
         "comparison": {
             **base,
-            "measures": [variant.standardised.get(headline, headline)],
+            "measures": [variant.standardised.get(headline, across)],
             "comparison": {"municipality": chosen.municipality},
             "period": _years(year, year),
         },
@@ -121,7 +141,7 @@ def view_requests(report: Report, chosen: ResolvedChoices, years: Sequence[int])
     if variant.breakdown is not None:
         out["breakdown"] = {
             **base,
-            "measures": [headline],
+            "measures": [across],
             "columns": [variant.breakdown],
             "comparison": {"municipality": chosen.municipality},
             "period": _years(year, year),
@@ -152,7 +172,7 @@ def _series(report: Report, chosen: ResolvedChoices, base: Mapping[str, Any], ye
     first_year = min(years) if report.series.grain == "aar" else chosen.year
     return {
         **base,
-        "measures": [chosen.measure],
+        "measures": [chosen.across or chosen.measure],
         "columns": [report.series.grain],
         "comparison": {"municipality": chosen.municipality},
         "period": _years(str(first_year), str(chosen.year)),

@@ -140,6 +140,21 @@ def _label(item: Mapping[str, Any]) -> Label:
     raw = item["label"]
     if not isinstance(raw, Mapping) or not raw.get("da") or not raw.get("en"):
         raise ValueError("label needs both `da` and `en`")
+    return bilingual(raw, "label")
+
+
+def bilingual(raw: Mapping[Any, Any], where: str) -> Label:
+    """``{da: …, en: …}`` as a Label; any other key is refused, because it is how a cut text shows:
+    in an unquoted YAML flow mapping a comma ends the value, so ``{en: Admissions per 1,000 citizens}``
+    reads as ``en: Admissions per 1`` and a key ``000 citizens`` (issue 18, item 1)."""
+    if not all(isinstance(raw.get(lang), str) for lang in ("da", "en")):
+        raise ValueError(f"{where}: da and en must be texts (YAML reads an unquoted No as false); quote them")
+    extra = sorted(str(k) for k in raw if k not in ("da", "en"))
+    if extra:
+        raise ValueError(
+            f"{where} has keys other than da and en ({', '.join(extra)}): a comma in an unquoted "
+            "{da: …, en: …} cuts the text there; quote the text"
+        )
     return Label(str(raw["da"]), str(raw["en"]))
 
 
@@ -167,7 +182,7 @@ def _dimension(item: Mapping[str, Any], element: str) -> Dimension:
     if kind == POPULATION_MEMBERS and (lookup is not None or not members_raw.get("name")):
         raise ValueError("a population dimension names its population column (`members.name`) and has no `lookup`")
     values = members_raw.get("values", {})
-    inline = {str(k): Label(str(v["da"]), str(v["en"])) for k, v in values.items()}
+    inline = {str(k): bilingual(v, f"members.values.{k}") for k, v in values.items()}
     value_type = item.get("value_type", "str")
     if value_type not in ("str", "int", "bool"):
         raise ValueError(f"value_type {value_type!r} is not str, int or bool")

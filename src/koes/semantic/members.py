@@ -93,14 +93,23 @@ def _refdata_members(name: str, ref: RefData) -> tuple[Member, ...]:
         level = int(name[-1])
         groups = (g for g in ref.atc_groups if g.level == level)
         return tuple(
-            Member(g.code, Label(f"{g.code} {g.name_en.capitalize()}", f"{g.code} {g.name_en.capitalize()}"))
+            Member(
+                g.code,
+                Label(
+                    f"{g.code} {ref.atc_names_da.get(g.code) or g.name_en.capitalize()}",
+                    f"{g.code} {g.name_en.capitalize()}",
+                ),
+            )
             for g in groups
         )
     if name == "icd10_chapters":
         return tuple(
             Member(
                 int(c["chapter_no"]),
-                Label(f"Kapitel {c['chapter']}: {c['title_en']}", f"Chapter {c['chapter']}: {c['title_en']}"),
+                Label(
+                    f"Kapitel {c['chapter']}: {ref.icd10_chapter_titles_da.get(int(c['chapter_no']), c['title_en'])}",
+                    f"Chapter {c['chapter']}: {c['title_en']}",
+                ),
             )
             for c in ref.icd10_chapters
         )

@@ -20,6 +20,7 @@ from typing import Any, cast
 from koes.domain.geography import Geography
 from koes.domain.rules import rules_by_year
 from koes.engines.base import Engine, EngineError, Row
+from koes.metrics import cache_lookup
 from koes.privacy.access import Organisation, Principal, scope_for
 from koes.privacy.audit import AuditEvent
 from koes.privacy.suppression import DisclosureRule
@@ -50,12 +51,14 @@ from koes.services.cohort_population import (
     GivenPopulation,
     ResolvingEngine,
     check_size,
+    picked_groups,
 )
 from koes.services.cohort_population import (
     resolve as resolve_cohort,
 )
 from koes.services.disclosure import Control, Exactness, protect
 from koes.services.noise import disclosure_control
+from koes.services.pinning import pinned_release
 from koes.services.results import AnalysisResult, Provenance
 from koes.settings import Settings
 from koes.storage.releases import Release, ReleaseError, ReleaseStore
@@ -100,6 +103,7 @@ class AnalysisService:
         self._lock = threading.Lock()
         self._opened: _Opened | None = None
         self._cache: OrderedDict[tuple[str, ...], AnalysisResult] = OrderedDict()
+        self._pin = threading.local()
 
     # --- the path --------------------------------------------------------------------------
     def run(
@@ -132,11 +136,18 @@ class AnalysisService:
         summary: str,
         language: str = "da",
         action: str = "report",
+        progress: Callable[[int], None] | None = None,
     ) -> dict[str, AnalysisResult]:
         """Answer several requests that make one page (a Standard report's map, series, comparison …)
-        and write **one** audit record for them (``action``, ``summary``), whatever the outcome."""
+        and write **one** audit record for them (``action``, ``summary``), whatever the outcome.
+        ``progress`` hears the percentage of the requests answered (a background job's)."""
         try:
-            results = {name: self._run(raw, principal, language) for name, raw in raws.items()}
+            results: dict[str, AnalysisResult] = {}
+            page: dict[object, Any] = {}  # one page uses a cohort once: fetched, resolved and guarded once
+            for name, raw in raws.items():
+                results[name] = self._run(raw, principal, language, page)
+                if progress is not None:
+                    progress(100 * len(results) // len(raws))
         except Exception as error:
             self.record_failure(summary, principal, action, error)
             raise
@@ -174,12 +185,20 @@ class AnalysisService:
             return None
         return current.id if current else None
 
-    def _run(self, raw: object, principal: Principal, language: str) -> AnalysisResult:
+    def _run(
+        self, raw: object, principal: Principal, language: str, page: dict[object, Any] | None = None
+    ) -> AnalysisResult:
+        with pinned_release(self._pin, self._open):  # one release for the whole request (koes.services.pinning)
+            return self._run_pinned(raw, principal, language, page)
+
+    def _run_pinned(
+        self, raw: object, principal: Principal, language: str, page: dict[object, Any] | None = None
+    ) -> AnalysisResult:
         opened = self._open()
         request = parse_request(raw, self.catalog)
         self._check_members(request.filters, opened.years)
         # Before the cache: a cohort that has expired, or is not the principal's, answers nothing.
-        given = self.population(request, principal)
+        given = self.population(request, principal, page)
         scope = self.scope_of(principal)
         key = (
             opened.release.id,
@@ -191,6 +210,7 @@ class AnalysisService:
             str(principal.home_municipality) if request.comparison and not request.comparison_municipality else "",
         )
         with self._lock:
+            cache_lookup(hit=key in self._cache)
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
@@ -218,17 +238,28 @@ class AnalysisService:
             context = dataclasses.replace(context, population=given.population)
         return apply_scope(plan_request(request, self.catalog, context), scope)
 
-    def population(self, request: AnalysisRequest, principal: Principal) -> GivenPopulation | None:
+    def population(
+        self, request: AnalysisRequest, principal: Principal, page: dict[object, Any] | None = None
+    ) -> GivenPopulation | None:
         """The request's cohort, resolved on the current release and checked for size; None without one.
-        ``CohortNotFoundError`` when the principal may not use it, ``RequestError`` when it is too small."""
+        ``CohortNotFoundError`` when the principal may not use it, ``RequestError`` when it is too small
+        or too close to another published group. ``page`` holds what the other requests of one page
+        found (the cohort, resolved, and the groups already guarded), so a page uses a cohort once."""
         if request.cohort is None:
             return None
         if self.cohorts is None:
             raise CohortNotFoundError(request.cohort)
-        cohort = self.cohorts.population(principal, request.cohort)
-        given = resolve_cohort(cohort, self.population_engine())
+        page = {} if page is None else page
+        if ("cohort", request.cohort) not in page:
+            cohort = self.cohorts.population(principal, request.cohort)
+            page[("cohort", request.cohort)] = (cohort, resolve_cohort(cohort, self.population_engine()))
+        cohort, given = page[("cohort", request.cohort)]
         check_size(given, request, self.catalog, self.settings.cohort_min_size)
-        return given
+        picked = picked_groups(request, self.catalog)
+        if ("guarded", request.cohort, picked) not in page:
+            self.cohorts.check_counted(cohort, picked)
+            page[("guarded", request.cohort, picked)] = True
+        return cast(GivenPopulation, given)
 
     def population_engine(self) -> ResolvingEngine:
         """The release's engine, for a query with a table of the caller's registered beside it."""
@@ -366,14 +397,16 @@ class AnalysisService:
         return self._open().years
 
     def _open(self) -> _Opened:
+        if (pinned := getattr(self._pin, "opened", None)) is not None:
+            return cast(_Opened, pinned)
         current = ReleaseStore(self.settings.warehouse).current()
         if current is None:
             raise NoReleaseError(f"no release in {self.settings.warehouse}: run `koes load EXTRACTS_DIR` first")
         with self._lock:
             if self._opened is not None and self._opened.release.id == current.id:
                 return self._opened
-            if self._opened is not None:
-                self._opened.engine.close()
+            # The old engine is not closed here: requests still running hold it and finish on it; it
+            # closes when the last of them lets go (koes.services.pinning).
             self._opened = self._open_release(current)
             self._cache.clear()
             return self._opened

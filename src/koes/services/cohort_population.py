@@ -73,15 +73,23 @@ class CohortLookup(Protocol):
 
     def cohorts(self, principal: Principal) -> Sequence[CohortChoice]: ...
 
+    def check_counted(self, cohort: CohortPopulation, picked: Sequence[str | None] | None) -> None:
+        """The differencing guard for figures: ``RequestError`` when the persons counted (the groups
+        ``picked``, None: the whole cohort) differ from another published group by a handful."""
+        ...
+
 
 class CohortChoice(Protocol):
-    """A cohort as a choice of population: its id and its name."""
+    """A cohort as a choice of population: its id, its name and its size (members kept)."""
 
     @property
     def id(self) -> str: ...
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
 
 
 class StoredCohorts:
@@ -105,6 +113,9 @@ class StoredCohorts:
         except ForbiddenError:
             return []
         return [c for c in listed if c.owned or principal.user in c.shared_with]
+
+    def check_counted(self, cohort: CohortPopulation, picked: Sequence[str | None] | None) -> None:
+        self.store.check_counted(cohort, picked)
 
 
 def cohort_store(settings: Settings, database: AppDatabase | None) -> CohortLookup | None:
@@ -161,18 +172,14 @@ def check_size(given: GivenPopulation, request: AnalysisRequest, catalog: Catalo
     if given.size < minimum:
         raise RequestError([_too_small("cohort_too_small", minimum, f"the cohort has fewer than {minimum} persons")])
 
-    def of_population(dimension_id: str, column: str = POPULATION_GROUP) -> bool:
-        members = catalog.dimensions[dimension_id].members
-        return members.kind == POPULATION_MEMBERS and members.name == column
-
-    months = [d for d, _ in request.filters if of_population(d, POPULATION_INDEX_MONTH)]
-    months += [d for d in request.dimensions if of_population(d, POPULATION_INDEX_MONTH)]
+    months = [d for d, _ in request.filters if _of_population(catalog, d, POPULATION_INDEX_MONTH)]
+    months += [d for d in request.dimensions if _of_population(catalog, d, POPULATION_INDEX_MONTH)]
     if months and given.dated < minimum:
         text = f"fewer than {minimum} persons of the cohort have an index date"
         raise RequestError([_too_small("cohort_dated_too_small", minimum, text)])
 
-    used = [d for d in request.dimensions if of_population(d)]
-    picked = [v for d, values in request.filters if of_population(d) for v in values]
+    used = [d for d in request.dimensions if _of_population(catalog, d)]
+    picked: tuple[str, ...] = picked_groups(request, catalog) or ()
     # The groups whose figures the answer shows: those picked by a filter, else every group shown.
     groups: list[str | None] = list(picked) if picked else list(given.sizes) if used else []
     small = [g for g in groups if given.sizes.get(g, 0) < minimum]
@@ -180,6 +187,17 @@ def check_size(given: GivenPopulation, request: AnalysisRequest, catalog: Catalo
         names = ", ".join("(uden gruppe)" if g is None else repr(g) for g in small)
         text = f"group(s) {names} have fewer than {minimum} persons"
         raise RequestError([_too_small("cohort_group_too_small", minimum, text, names)])
+
+
+def picked_groups(request: AnalysisRequest, catalog: Catalog) -> tuple[str, ...] | None:
+    """The cohort groups a filter of the request picks; None when no filter narrows the cohort."""
+    picked = tuple(str(v) for d, values in request.filters if _of_population(catalog, d) for v in values)
+    return picked or None
+
+
+def _of_population(catalog: Catalog, dimension_id: str, column: str = POPULATION_GROUP) -> bool:
+    members = catalog.dimensions[dimension_id].members
+    return members.kind == POPULATION_MEMBERS and members.name == column
 
 
 def _too_small(code: str, minimum: int, text: str, groups: str = "") -> FieldProblem:

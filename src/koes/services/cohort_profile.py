@@ -16,7 +16,7 @@ takes the country's rate (said in the notes).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -142,8 +142,15 @@ class Profile:
         }
 
 
-def cohort_profile(service: AnalysisService, principal: Principal, cohort_id: str, language: str = "da") -> Profile:
-    """The profile of one cohort for ``principal`` (``CohortNotFoundError``, ``RequestError`` when too small)."""
+def cohort_profile(
+    service: AnalysisService,
+    principal: Principal,
+    cohort_id: str,
+    language: str = "da",
+    progress: Callable[[int], None] | None = None,
+) -> Profile:
+    """The profile of one cohort for ``principal`` (``CohortNotFoundError``, ``RequestError`` when too small);
+    ``progress`` hears how far it has come (a background job's)."""
     from koes.services.cohort_population import CohortNotFoundError
 
     if service.cohorts is None:
@@ -152,7 +159,8 @@ def cohort_profile(service: AnalysisService, principal: Principal, cohort_id: st
     year = max(service.years())
     home = principal.home_municipality
     raws = _requests(cohort_id, year, home)
-    results = service.run_views(raws, principal, f"cohort profile {cohort_id} {year}", language, "cohort_profile")
+    summary = f"cohort profile {cohort_id} {year}"
+    results = service.run_views(raws, principal, summary, language, "cohort_profile", progress)
     return _profile(service, cohort, year, home, results, language)
 
 

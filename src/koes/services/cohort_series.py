@@ -15,7 +15,7 @@ The group-vs-group difference is a difference in differences: the change from th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,8 +97,10 @@ def cohort_series(
     measure: str = "kontakter",
     months: int | None = None,
     language: str = "da",
+    progress: Callable[[int], None] | None = None,
 ) -> Series:
-    """The before-and-after series of one measure (``MEASURES``) for ``principal``'s cohort."""
+    """The before-and-after series of one measure (``MEASURES``) for ``principal``'s cohort;
+    ``progress`` hears how far it has come (a background job's)."""
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}")
     span = min(max(months or service.settings.cohort_months, 1), MAX_MONTHS)
@@ -121,7 +123,7 @@ def cohort_series(
         for side, months_of_side in (("before", range(-span, 0)), ("after", range(1, span + 1))):
             raws[side] = {**raw, "rows": [], "filters": {MONTH: list(months_of_side)}}
     summary = f"cohort before/after {cohort_id} {measure} ±{span} months"
-    results = service.run_views(raws, principal, summary, language, "cohort_series")
+    results = service.run_views(raws, principal, summary, language, "cohort_series", progress)
     seen = _members_seen(cohort, span, min(years), max(years))
     lines = _lines(results["series"], measure, seen, grouped)
     label = service.catalog.measures[measure].label.get(language)

@@ -52,6 +52,7 @@ from koes.privacy.access import Principal
 from koes.privacy.audit import AuditEvent, request_hash
 from koes.query.request import FieldProblem
 from koes.services.audit import AuditTrail, safe_text
+from koes.services.cohort_guard import check_counted
 from koes.services.cohorts import CheckRequest, CohortRefusedError, check_cohort_file
 from koes.services.refusals import audits_refusals
 from koes.services.signin import load_secret_key
@@ -309,6 +310,11 @@ class CohortService:
             expires_at=row.expires_at,
             members=tuple(members),
         )
+
+    def check_counted(self, cohort: CohortPopulation, picked: Sequence[str | None] | None) -> None:
+        """The differencing guard for figures of ``cohort`` (narrowed to its groups ``picked``):
+        :func:`koes.services.cohort_guard.check_counted`."""
+        check_counted(self.database, self.settings, self.trace_key(), cohort, picked, self.clock())
 
     def _visible(self, principal: Principal, cohort_id: str, *, admin: bool = False) -> CohortRow:
         row = store.get_cohort(self.database, cohort_id)

@@ -22,11 +22,15 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from koes.query.request import FieldProblem, RequestError, parse_request
+from koes.semantic.loader import default_catalog
+from koes.semantic.members import label_of
 from koes.semantic.model import Catalog, Measure
 from koes.services.results import AnalysisResult
 
 FORMATS = ("csv", "xlsx")
 DELIMITERS = (",", ";")
+SHOWN, FULL = "shown", "full"
+PRECISIONS = (SHOWN, FULL)
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -38,6 +42,10 @@ VIEW_ONLY = "dimension {id!r} is view-only: it can be shown but not downloaded"
 _ABOUT_TITLES: dict[str, dict[str, str]] = {
     "da": {
         "title": "Om tallene",
+        "population": "Population",
+        "everyone": "Alle borgere",
+        "cohort": "Kohorte",
+        "definition": "Definition",
         "perspective": "Perspektiv",
         "period": "Periode",
         "release": "Udgivelse",
@@ -59,6 +67,10 @@ _ABOUT_TITLES: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "About the figures",
+        "population": "Population",
+        "everyone": "All citizens",
+        "cohort": "Cohort",
+        "definition": "Definition",
         "perspective": "Perspective",
         "period": "Period",
         "release": "Release",
@@ -124,11 +136,25 @@ def downloadable_measures(result: AnalysisResult) -> list[Measure]:
     return [m for m in result.measures if m.downloadable]
 
 
-def export(result: AnalysisResult, fmt: str, language: str = "da", delimiter: str = ",") -> Export:
-    """The result as a file; raises ``RequestError`` when it holds anything view-only."""
+def export(
+    result: AnalysisResult,
+    fmt: str,
+    language: str = "da",
+    delimiter: str = ",",
+    precision: str = FULL,
+    heading: Sequence[tuple[str, str]] = (),
+) -> Export:
+    """The result as a file; raises ``RequestError`` when it holds anything view-only. ``precision``
+    ``shown`` writes each CSV number with its measure's decimals, as the page shows it (``132,3``,
+    not ``132,272852``); ``full`` as computed (an XLSX holds full values formatted as shown)."""
     if fmt not in FORMATS:
         raise RequestError([FieldProblem("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")])
-    content = to_csv(result, language, delimiter) if fmt == "csv" else to_xlsx(result, language)
+    if precision not in PRECISIONS:
+        raise RequestError([FieldProblem("precision", f"{precision!r} is not one of {', '.join(PRECISIONS)}")])
+    if fmt == "csv":
+        content = to_csv(result, language, delimiter, precision, heading)
+    else:
+        content = to_xlsx(result, language, heading)
     return Export(content, MEDIA_TYPES[fmt], filename(result, fmt))
 
 
@@ -145,12 +171,43 @@ def table(result: AnalysisResult, language: str = "da") -> list[list[Any]]:
     return result.table(language, downloadable_only=True)
 
 
-def about(result: AnalysisResult, language: str = "da") -> list[tuple[str, str]]:
-    """The provenance stamp and the suppression note, as (title, text) lines."""
+def population_text(result: AnalysisResult, language: str = "da", catalog: Catalog | None = None) -> str:
+    """Whom the figures cover, in words: the citizen group (segment), the cohort and every filter
+    with its members' labels ("Borgere 65+; Køn: Kvinder; Aldersgruppe: 65+ år"), or all citizens."""
+    t = _ABOUT_TITLES["en" if language == "en" else "da"]
+    catalog = catalog or default_catalog()
+    request = result.request
+    parts = []
+    if request.segment:
+        segment = catalog.segments.get(request.segment)
+        parts.append(segment.label.get(language) if segment else request.segment)
+    if request.cohort:
+        parts.append(f"{t['cohort']} {request.cohort}")
+    for dimension_id, values in request.filters:
+        dimension = catalog.dimensions.get(dimension_id)
+        if dimension is None:
+            parts.append(f"{dimension_id}: {', '.join(str(v) for v in values)}")
+            continue
+        names = ", ".join(label_of(dimension, v, language) for v in values)
+        parts.append(f"{dimension.label.get(language)}: {names}")
+    return "; ".join(parts) if parts else t["everyone"]
+
+
+def about(
+    result: AnalysisResult,
+    language: str = "da",
+    heading: Sequence[tuple[str, str]] = (),
+    catalog: Catalog | None = None,
+) -> list[tuple[str, str]]:
+    """What the figures are, then the provenance stamp and the suppression note, as (title, text)
+    lines: ``heading`` (a report's name and variant), the population, each measure's definition."""
     t = _ABOUT_TITLES["en" if language == "en" else "da"]
     p = result.provenance
     left_out = [m.label.get(language) for m in result.measures if not m.downloadable]
     lines = [
+        *heading,
+        (t["population"], population_text(result, language, catalog)),
+        *((f"{t['definition']}: {m.label.get(language)}", m.description) for m in downloadable_measures(result)),
         (t["perspective"], result.request.perspective),
         (t["period"], str(result.plan.period)),
         (t["release"], p.release_id),
@@ -172,25 +229,37 @@ def about(result: AnalysisResult, language: str = "da") -> list[tuple[str, str]]
     return lines
 
 
-def to_csv(result: AnalysisResult, language: str = "da", delimiter: str = ",") -> bytes:
+def to_csv(
+    result: AnalysisResult,
+    language: str = "da",
+    delimiter: str = ",",
+    precision: str = FULL,
+    heading: Sequence[tuple[str, str]] = (),
+) -> bytes:
     """UTF-8 with BOM (so Excel reads æøå); with ``;`` numbers get decimal commas."""
     if delimiter not in DELIMITERS:
         raise RequestError([FieldProblem("delimiter", f"{delimiter!r} is not one of {' '.join(DELIMITERS)}")])
     rows = table(result, language)
     decimal = "," if delimiter == ";" else "."
+    labels = (1 if result.plan.areas else 0) + len(result.plan.rows)
+    measures = downloadable_measures(result)
+    places: list[int | None] = [None] * labels
+    places += [
+        measures[j % len(measures)].decimals if precision == SHOWN else None for j in range(len(rows[0]) - labels)
+    ]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(rows[0])
     for line in rows[1:]:
-        writer.writerow([number_text(v, decimal) for v in line])
+        writer.writerow([number_text(v, decimal, d) for v, d in zip(line, places, strict=True)])
     writer.writerow([])
     writer.writerow([_ABOUT_TITLES["en" if language == "en" else "da"]["title"]])
-    for title, text in about(result, language):
+    for title, text in about(result, language, heading):
         writer.writerow([title, text])
     return out.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(result: AnalysisResult, language: str = "da") -> bytes:
+def to_xlsx(result: AnalysisResult, language: str = "da", heading: Sequence[tuple[str, str]] = ()) -> bytes:
     """The table on sheet "Tabel" (bold, frozen header), provenance on sheet "Om tallene"."""
     rows = table(result, language)
     measures = downloadable_measures(result)
@@ -215,7 +284,7 @@ def to_xlsx(result: AnalysisResult, language: str = "da") -> bytes:
     notes = book.create_sheet(ABOUT_SHEET)
     notes.append([_ABOUT_TITLES["en" if language == "en" else "da"]["title"]])
     notes["A1"].font = bold
-    for title, text in about(result, language):
+    for title, text in about(result, language, heading):
         notes.append([title, text])
     notes.column_dimensions["A"].width = 24
     notes.column_dimensions["B"].width = 100
@@ -230,12 +299,16 @@ def _widths(sheet: Worksheet, rows: Sequence[Sequence[Any]]) -> None:
         sheet.column_dimensions[get_column_letter(j + 1)].width = min(max(10, longest + 2), 60)
 
 
-def number_text(value: Any, decimal: str = ".") -> str:
-    """A table value as CSV text: no exponent, at most 6 decimals, ``decimal`` as the separator."""
+def number_text(value: Any, decimal: str = ".", decimals: int | None = None) -> str:
+    """A table value as CSV text: no exponent, ``decimal`` as the separator; with ``decimals`` exactly
+    that many places (what the page shows), else at most 6."""
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
+    if decimals is not None:
+        text = f"{value:.{decimals}f}"
+        return (text.lstrip("-") if float(text) == 0 else text).replace(".", decimal)  # no "-0,0"
     if isinstance(value, int):
         return str(value)
     text = f"{value:.6f}".rstrip("0").rstrip(".")

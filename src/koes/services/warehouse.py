@@ -74,3 +74,12 @@ def rollback(settings: Settings, release_id: str) -> None:
     store = ReleaseStore(settings.warehouse)
     with store.load_lock():
         store.switch(release_id)
+
+
+def current_release_id(warehouse: Path) -> str | None:
+    """The id of the release the warehouse points at; None before the first load or if unreadable."""
+    try:
+        current = ReleaseStore(warehouse).current()
+    except (ReleaseError, OSError):
+        return None
+    return current.id if current else None

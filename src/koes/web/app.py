@@ -26,6 +26,7 @@ from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.cohort_population import CohortLookup, StoredCohorts
 from koes.services.cohort_store import CohortService, start_cohort_expiry
+from koes.services.jobs import JobService
 from koes.services.oidc import OidcClient, OidcConfig
 from koes.services.organisations import organisations_in_use
 from koes.services.reports import ReportService
@@ -42,6 +43,7 @@ from koes.web.echo_guard import EchoGuard
 from koes.web.errors import install_error_handlers
 from koes.web.logs import install_log_masking
 from koes.web.maps import geometry
+from koes.web.observability import install_observability
 from koes.web.pages import error_page, install_pages
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,7 @@ def create_app(
         raise
 
     reports = ReportService(analysis)
+    jobs = JobService(database, trail, clock, settings.job_workers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -100,7 +103,9 @@ def create_app(
         sweeping = start_session_sweeper(SessionService(trail, settings, clock), stop)
         _expire_cohorts(kept)  # at start-up, before the first request; then every few minutes
         expiring = start_cohort_expiry(kept, stop)
+        jobs.start()  # jobs a previous run left unfinished are marked interrupted
         yield
+        jobs.stop()
         stop.set()  # let the warming thread finish its query before the engine and database close
         if warming is not None:
             warming.join(timeout=60)
@@ -125,6 +130,7 @@ def create_app(
     app.state.saved = SavedAnalysisService(trail, analysis.catalog, clock)
     app.state.cohorts = kept  # the store; the analysis reads cohorts through its lookup
     app.state.audit = trail
+    app.state.jobs = jobs
     app.state.users = users
     app.state.tokens = tokens
     app.state.signin = signin
@@ -140,6 +146,7 @@ def create_app(
         database.dispose()
         raise
     install_error_handlers(app, error_page)
+    install_observability(app)  # request ids, request log lines, latency metrics
     app.add_middleware(EchoGuard)  # outermost: it sees every answer, the error pages' too
     missing = unruled_endpoints(app, table)
     if missing:  # they would answer 403 to everyone; better to say so now

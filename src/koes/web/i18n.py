@@ -24,6 +24,10 @@ def catalog() -> Mapping[str, Mapping[str, str]]:
     for key, texts in raw.items():
         if not isinstance(texts, dict) or set(texts) != set(LANGUAGES):
             raise ValueError(f"messages.yaml: {key!r} needs exactly the languages {', '.join(LANGUAGES)}")
+        # YAML reads an unquoted Yes/No as a boolean (English "False" in a table) and a comma in an
+        # unquoted flow mapping ends the text: a text must be a string as written (issue 18).
+        if not all(isinstance(text, str) for text in texts.values()):
+            raise ValueError(f"messages.yaml: {key!r} has a text that is not a string; quote it")
         out[str(key)] = {str(lang): str(text) for lang, text in texts.items()}
     return out
 

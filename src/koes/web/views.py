@@ -2,7 +2,8 @@
 
 Everything here reads an ``AnalysisResult`` (already scoped and suppressed) and only formats it,
 so a table, its chart and its map always show the same cells: a hidden cell is ``<5`` or ``x`` in
-the table, a gap in a chart (never a zero) and a hatched area on the map.
+the table (``skjult`` for an amount in kroner, the reason on hover), a gap in a chart (never a
+zero) and a hatched area on the map.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any
 from koes.query.assemble import TOTAL
 from koes.query.planner import TIME_DIMENSIONS
 from koes.semantic.members import label_of
-from koes.semantic.model import Dimension, Measure
+from koes.semantic.model import Dimension, Measure, Unit
 from koes.services.disclosure import ProtectedBlock
 from koes.services.results import AnalysisResult
 from koes.web.formats import number
+from koes.web.i18n import Translator
 from koes.web.maps import AreaValue
 
 NONE_TEXT = "–"
@@ -26,6 +28,21 @@ NONE_TEXT = "–"
 class Cell:
     text: str
     hidden: bool = False
+    why: str = ""  # why a hidden cell is hidden (the table shows it on hover)
+
+
+# A hidden amount says "skjult": "<5" next to kroner reads as "under 5 kroner" (issue 18 item 6).
+KRONER = frozenset({Unit.KR, Unit.KR_PER_CITIZEN})
+
+
+def hidden_text(display: str, measure: Measure, lang: str) -> str:
+    """What a hidden cell shows: ``<5`` or ``x`` for counts, ``skjult``/``hidden`` for amounts in kroner."""
+    return Translator(lang)("hidden.amount") if measure.unit in KRONER else display
+
+
+def hidden_reason(display: str, lang: str) -> str:
+    """Why: too few citizens behind it (``<5``), or hidden so that another hidden cell cannot be worked out."""
+    return Translator(lang)("hidden.primary" if display == "<5" else "hidden.secondary")
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,7 @@ def shown(result: AnalysisResult, block: ProtectedBlock, measure: Measure, key: 
         )
     if cell["status"] == "none":
         return Shown(None, NONE_TEXT, False)
-    return Shown(None, str(cell["display"]), True)
+    return Shown(None, hidden_text(str(cell["display"]), measure, lang), True)
 
 
 def table(result: AnalysisResult, lang: str, *, downloadable_only: bool = True) -> Table:
@@ -77,7 +94,7 @@ def table(result: AnalysisResult, lang: str, *, downloadable_only: bool = True) 
             elif value is None:
                 cells.append(Cell(NONE_TEXT))
             else:
-                cells.append(Cell(str(value), hidden=True))
+                cells.append(Cell(hidden_text(str(value), measure, lang), True, hidden_reason(str(value), lang)))
         rows.append(cells)
     return Table([str(h) for h in rect[0]], rows, labels, _total_lines(result))
 

@@ -111,5 +111,10 @@ def test_measures_that_end_with_the_scheme_end_with_its_last_paying_rule() -> No
     """``applies_until`` in the catalog is the last year of an activity or a-conto (shadow) rule."""
     last = max(r.valid_to.year for r in load_rules().cofinancing if r.basis in ("activity", "shadow"))
     ending = {m.id: m.applies_until for m in default_catalog().measures.values() if m.applies_until is not None}
-    assert set(ending) == {"medfinansiering_kr", "medfinansiering_pr_borger", "sygesikring_medfinansiering_kr"}
+    assert set(ending) == {
+        "medfinansiering_kr",
+        "medfinansiering_pr_borger",
+        "sygesikring_medfinansiering_kr",
+        "sygesikring_medfinansiering_pr_borger",
+    }
     assert set(ending.values()) == {last}

@@ -118,3 +118,22 @@ def test_the_comparison_uses_the_standardised_twin_and_year_to_date_spans_two_ye
     series = view_requests(book.reports["medfinansiering"], money, YEARS)["series"]
     assert series["period"] == {"from": "2022", "to": "2023"} and series["filters"]["kommune"] == [751]
     assert series["filters"]["koen"] == [2]
+
+
+@pytest.mark.parametrize("report_id", list(default_reports().reports))
+def test_areas_are_never_compared_by_a_total_in_kroner(report_id: str) -> None:
+    """Issue 18 item 4: the comparison set København's 17 M beside the country's 162 M. Wherever
+    areas stand against each other (comparison, trend, breakdown), an amount is per citizen."""
+    catalog = default_catalog()
+    report = default_reports().reports[report_id]
+    for variant in report.variants:
+        for measure in variant.measures:
+            chosen = resolve(
+                report, ReportChoices(variant=variant.id, measure=measure), catalog, YEARS, MUNICIPALITIES, 101
+            )
+            for name, raw in view_requests(report, chosen, YEARS).items():
+                if "comparison" not in raw:
+                    continue
+                for m in raw["measures"]:
+                    assert catalog.measures[m].unit.value != "kr", (report_id, variant.id, measure, name, m)
+                parse_request(raw, catalog)  # still a valid request

@@ -50,7 +50,9 @@ def view_only_patients(analysis: AnalysisService, small_settings: Settings) -> I
     service.close()
 
 
-def _lines(content: bytes, delimiter: str = ",") -> list[list[str]]:
+def _lines(content: bytes | list[str], delimiter: str = ",") -> list[list[str]]:
+    if isinstance(content, list):
+        return list(csv.reader(content, delimiter=delimiter))
     assert content.startswith(b"\xef\xbb\xbf")
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=delimiter))
 
@@ -178,3 +180,32 @@ def test_export_names_the_file_and_the_media_type(result: AnalysisResult) -> Non
         export(result, "pdf")
     with pytest.raises(RequestError):
         to_csv(result, "da", "|")
+
+
+def test_csv_writes_the_shown_precision_on_request_and_full_by_default(result: AnalysisResult) -> None:
+    """Issue 18 item 8: the page shows 132,3 and the download said 132,272852."""
+    full = _lines(to_csv(result, "da", ";"), ";")
+    shown = _lines(export(result, "csv", "da", ";", "shown").content.decode("utf-8-sig").splitlines(), ";")
+    rate = next(m for m in result.measures if m.id == "indlaeggelser_pr_1000")
+    columns = [j for j, title in enumerate(full[0]) if title.endswith(rate.label.da)]
+    assert columns and rate.decimals == 1
+    seen_long = False
+    for f_line, s_line in zip(full[1 : len(result.table())], shown[1 : len(result.table())], strict=True):
+        for j in columns:
+            if f_line[j] in ("<5", "x", ""):
+                assert s_line[j] == f_line[j]
+                continue
+            places = s_line[j].partition(",")[2]
+            assert len(places) == 1, s_line[j]
+            assert float(s_line[j].replace(",", ".")) == pytest.approx(float(f_line[j].replace(",", ".")), abs=0.05)
+            seen_long = seen_long or len(f_line[j].partition(",")[2]) > 1
+    assert seen_long, "the full file has more decimals than the page shows"
+    with pytest.raises(RequestError):
+        export(result, "csv", "da", ";", "some")
+
+
+def test_english_csv_headers_read_back_whole(result: AnalysisResult) -> None:
+    """Issue 18 item 1: "Admissions per 1,000 citizens" is one quoted header, not cut at its comma."""
+    header = _lines(to_csv(result, "en", ","))[0]
+    assert any("Admissions per 1,000 citizens per year" in title for title in header)
+    assert not any(title.rstrip().endswith("per 1") for title in header)

@@ -21,6 +21,8 @@ API_MODULES = (
     "reports",
     "cohorts",
     "cohort_analysis",
+    "ops",
+    "jobs",
 )  # more groups are added here, each a module with `router` and `PERMISSIONS`
 
 

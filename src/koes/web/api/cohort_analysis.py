@@ -18,8 +18,10 @@ from koes.privacy.roles import needs
 from koes.query.request import FieldProblem
 from koes.services.analysis import AnalysisService
 from koes.services.cohort_individuals import individual_table
+from koes.services.cohort_jobs import PROFILE, SERIES, profile_work, runs_as_job, series_work
 from koes.services.cohort_profile import cohort_profile
 from koes.services.cohort_series import MAX_MONTHS, MEASURES, cohort_series
+from koes.web.api.jobs import accepted
 from koes.web.api.v1 import PREFIX, Language, error_responses
 from koes.web.auth import EndpointTable, authorise, current_principal
 from koes.web.errors import ApiError
@@ -42,12 +44,21 @@ CohortId = Annotated[
     description="Size, age and sex, residence, chronic conditions, care and benefits, and use per member-year "
     "beside the use expected from the user's municipality and the whole country (standardised by sex and "
     "5-year age group), with 95 % intervals and a plain reading. Every figure after disclosure control.",
-    responses={200: {"description": "The profile"}, **error_responses(400, 403, 404, 500, 503)},
+    responses={
+        200: {"description": "The profile"},
+        202: {"description": "A large cohort: the profile is made by a background job (follow `href`)"},
+        **error_responses(400, 403, 404, 500, 503),
+    },
 )
 async def profile(request: Request, cohort_id: CohortId, lang: Language = "da") -> JSONResponse:
     service = request.app.state.service
     assert isinstance(service, AnalysisService)
     principal = current_principal(request)
+
+    if await run_in_threadpool(runs_as_job, service, principal, cohort_id):
+        jobs = request.app.state.jobs
+        work = profile_work(service, principal, cohort_id, lang)
+        return accepted(await run_in_threadpool(jobs.submit, principal, PROFILE, f"cohort {cohort_id}", work))
 
     def run() -> dict[str, Any]:
         return cohort_profile(service, principal, cohort_id, lang).to_json(lang)
@@ -61,7 +72,11 @@ async def profile(request: Request, cohort_id: CohortId, lang: Language = "da") 
     description="Monthly use from `months` months before to `months` after each person's own index date "
     "(month 0), per group when the file gave groups, per 100 persons seen in the month; and the difference "
     "in differences of the first two groups with a 95 % interval. Every count after disclosure control.",
-    responses={200: {"description": "The series"}, **error_responses(400, 403, 404, 500, 503)},
+    responses={
+        200: {"description": "The series"},
+        202: {"description": "A large cohort: the series is made by a background job (follow `href`)"},
+        **error_responses(400, 403, 404, 500, 503),
+    },
 )
 async def series(
     request: Request,
@@ -75,6 +90,12 @@ async def series(
     principal = current_principal(request)
     if measure not in MEASURES:
         raise ApiError(400, problems=[FieldProblem("measure", f"must be one of {', '.join(MEASURES)}")])
+
+    if await run_in_threadpool(runs_as_job, service, principal, cohort_id):
+        jobs = request.app.state.jobs
+        work = series_work(service, principal, cohort_id, measure, months, lang)
+        subject = f"cohort {cohort_id} {measure}"
+        return accepted(await run_in_threadpool(jobs.submit, principal, SERIES, subject, work))
 
     def run() -> dict[str, Any]:
         return cohort_series(service, principal, cohort_id, measure, months, lang).to_json()

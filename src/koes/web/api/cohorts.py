@@ -18,8 +18,16 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.cohorts.report_csv import report_csv
 from koes.privacy.roles import Access, needs
-from koes.query.request import FieldProblem
-from koes.services.cohort_store import CohortRefusedError, CohortService, InvalidInputError, UploadRequest
+from koes.query.request import FieldProblem, RequestError
+from koes.services.cohort_store import (
+    CohortRefusedError,
+    CohortService,
+    InvalidInputError,
+    UploadRequest,
+    UploadResult,
+)
+from koes.services.jobs import Progress
+from koes.web.api.jobs import accepted
 from koes.web.api.v1 import PREFIX, Language, error_responses, json_body
 from koes.web.auth import EndpointTable, authorise, current_principal
 from koes.web.errors import ApiError
@@ -30,6 +38,7 @@ UPLOAD_FIELDS = ("purpose", "name", "expiry_days", "sheet")
 # Listing and reading metadata: a cohort's users, and the local administrator who may delete one.
 INDIVIDUAL_OR_ADMIN = Access("permission", frozenset({"individual_rows", "manage_users_own_org"}))
 
+UPLOAD_JOB = "cohort_upload"
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(authorise)])
 
 PERMISSIONS: EndpointTable = {
@@ -123,11 +132,14 @@ def _cohorts(request: Request) -> CohortService:
     summary="Upload a CPR population: check it and keep it as a cohort",
     description="The answer holds the validation report in every case. 201: kept (the cohort). 409: refused by the "
     "differencing guard, 422: no usable row (the report and the refusal; nothing kept). A file refused whole "
-    "(empty, not CSV/XLSX, too large …) is a 400 naming the reason. The file and the CPR numbers are never stored.",
+    "(empty, not CSV/XLSX, too large …) is a 400 naming the reason. The file and the CPR numbers are never stored. "
+    "202: a file of `cohort_job_upload_kb` or more is checked and kept by a background job (follow `href`; its "
+    "result holds `status`, 201/409/422, and the same answer).",
     status_code=201,
     openapi_extra=UPLOAD_BODY,
     responses={
         201: _answer("The kept cohort and the report", UPLOAD_SCHEMA),
+        202: {"description": "A large file: checked and kept by a background job (follow `href`)"},
         409: _answer("Refused by the differencing guard; the report", UPLOAD_SCHEMA),
         422: _answer("No usable row; the report", UPLOAD_SCHEMA),
         **error_responses(400, 401, 403, 500, 503),
@@ -148,10 +160,27 @@ async def upload(request: Request, lang: Language = "da") -> JSONResponse:
             result = service.upload(principal, form.file, upload_request)
         except CohortRefusedError as refused:
             raise ApiError(400, refused.text(lang), [FieldProblem("file", refused.text(lang))]) from None
-        status = 201 if result.cohort else 409 if result.refusal and result.refusal.code == "too_close" else 422
-        return JSONResponse(result.to_json(lang), status_code=status)
+        return JSONResponse(result.to_json(lang), status_code=_status(result))
 
+    if form.file is not None and form.file.getbuffer().nbytes >= service.settings.cohort_job_upload_kb * 1024:
+        # A large file is checked and kept by a job: the bytes live in memory only, with the job.
+        file = form.file
+
+        def work(progress: Progress) -> tuple[dict[str, Any], object]:
+            try:
+                result = service.upload(principal, file, upload_request)
+            except CohortRefusedError as refused:
+                raise RequestError([FieldProblem("file", refused.text(lang), refused.code)]) from None
+            return {"status": _status(result), **result.to_json(lang)}, result
+
+        jobs = request.app.state.jobs
+        return accepted(await run_in_threadpool(jobs.submit, principal, UPLOAD_JOB, "cohort upload", work))
     return await run_in_threadpool(run)
+
+
+def _status(result: UploadResult) -> int:
+    """201 kept; 409 refused by the differencing guard; 422 no usable row."""
+    return 201 if result.cohort else 409 if result.refusal and result.refusal.code == "too_close" else 422
 
 
 def _upload_request(fields: dict[str, str], filename: str | None, no_file: bool) -> UploadRequest:

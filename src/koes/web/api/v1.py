@@ -1,4 +1,4 @@
-"""The JSON API, version 1: catalog, analysis, export, health; accounts, users, grants, audit.
+"""The JSON API, version 1: catalog, analysis, export; accounts, users, grants, audit.
 
 Routes are thin: read the body, hand it to the services, shape the answer. Blocking work (the
 engine, the app database, building files) runs in the thread pool, so the event loop keeps serving.
@@ -134,7 +134,6 @@ router = APIRouter(prefix=PREFIX, dependencies=[Depends(authorise)])
 # What every endpoint needs (roles.yaml permissions). An endpoint missing here is refused for
 # everyone and fails tests/integration/test_access_api.py.
 PERMISSIONS: EndpointTable = {
-    ("GET", f"{PREFIX}/health"): public(),
     ("GET", f"{PREFIX}/docs"): public(),
     ("GET", f"{PREFIX}/openapi.json"): public(),
     ("GET", f"{PREFIX}/catalog"): needs("catalog"),
@@ -176,16 +175,6 @@ def _tokens(request: Request) -> TokenService:
     tokens = request.app.state.tokens
     assert isinstance(tokens, TokenService)
     return tokens
-
-
-@router.get(
-    "/health",
-    summary="Health and current release",
-    responses={200: {"description": "The release being served"}, **error_responses(503)},
-)
-async def health(request: Request) -> JSONResponse:
-    release = await run_in_threadpool(_service(request).release_id)
-    return JSONResponse({"status": "ok", "release": release})
 
 
 @router.get(

@@ -7,7 +7,7 @@ from importlib import import_module
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from koes.services.organisations import list_organisations
@@ -32,6 +32,7 @@ PAGE_MODULES = (
     "saved",
     "avanceret",
     "cohort_profile",
+    "jobs",
 )
 
 
@@ -44,6 +45,13 @@ async def _csrf_failed(request: Request, _exc: Exception) -> Response:
     return error_page(request, 403, "csrf")
 
 
+async def _favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever a page links: the SVG icon, not a 404 on every page."""
+    return FileResponse(
+        STATIC / "favicon.svg", media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
 def install_pages(app: FastAPI, settings: Settings, signin_service: SignInService, users: UserService) -> Pages:
     """Add the pages, their services (``app.state.pages``) and the static files to the app."""
     trail = signin_service.trail
@@ -53,6 +61,7 @@ def install_pages(app: FastAPI, settings: Settings, signin_service: SignInServic
     for name in PAGE_MODULES:
         app.include_router(import_module(f"koes.web.pages.{name}").router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     app.add_exception_handler(SignInRequiredError, _sign_in_required)
     app.add_exception_handler(CsrfError, _csrf_failed)
     return pages

@@ -43,7 +43,7 @@ from koes.services.users import (
     UserInfo,
     add_months,
 )
-from koes.web.formats import day
+from koes.web.formats import danish_key, day
 from koes.web.i18n import Translator, has_message
 from koes.web.pages.common import (
     Pages,
@@ -212,7 +212,7 @@ def _grant_line(g: GrantInfo, now: datetime, lang: str) -> GrantLine:
 
 
 def _organisation_options(pages: Pages, chosen: str, *, everyone: str | None) -> list[Option]:
-    named = sorted(pages.organisation_names.items(), key=lambda kv: kv[1])
+    named = sorted(pages.organisation_names.items(), key=lambda kv: danish_key(kv[1]))
     options = [Option("", everyone, chosen == "")] if everyone is not None else []
     return options + [Option(key, name, key == chosen) for key, name in named]
 

@@ -10,6 +10,7 @@ Saving, renaming, sharing and deleting are in :mod:`koes.web.pages.saved`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,22 +24,23 @@ from koes.query.geography import AS_IT_WAS
 from koes.query.planner import available_dimensions
 from koes.query.request import FieldProblem, RequestError
 from koes.query.scope import ScopeDeniedError
+from koes.reports.requests import across_areas
 from koes.semantic.members import members
-from koes.semantic.model import Catalog, Dimension
+from koes.semantic.model import Catalog, Dimension, Unit
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
 from koes.services.ceased import OrganisationCeasedError
 from koes.services.cohort_population import CohortNotFoundError
-from koes.services.export import Export, check_downloadable, export
+from koes.services.export import Export, check_downloadable, export, population_text
 from koes.services.results import AnalysisResult
 from koes.services.saved import NotFoundError, SavedAnalysis, SavedAnalysisService
 from koes.web import views
 from koes.web.builder import BuilderState, fitted, from_query
-from koes.web.formats import number
+from koes.web.formats import danish_key, in_sentence, number
 from koes.web.i18n import Translator, has_message
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
-from koes.web.pages.downloads import attachment, delimiter, format_of
-from koes.web.pages.figures import chart, provenance
+from koes.web.pages.downloads import attachment, delimiter, format_of, precision
+from koes.web.pages.figures import chart, exactness, provenance
 from koes.web.pages.forms import Checkboxes, Option, Select
 
 router = APIRouter(include_in_schema=False)
@@ -99,6 +101,7 @@ async def builder(request: Request) -> Response:
         request,
         "analyse.html",
         title_key="analyse.title",
+        page_title=context.pop("page_title", None),
         session=session,
         user=user,
         opened=opened,
@@ -125,14 +128,14 @@ async def analysis_export(request: Request) -> Response:
         return await refused(request, pages, principal, "export")
     service = analysis_of(request)
     lang = lang_of(request)
-    fmt = format_of(request)
-    if fmt is None:
+    fmt, sep, places = format_of(request), delimiter(request, lang), precision(request)
+    if fmt is None or sep is None or places is None:
         return error_page(request, 400, "analysis_request")
 
     def run() -> Export:
         raw = state_of(request, service).to_request(service.catalog)
         result = service.run(raw, principal, lang, action="export", check=check_downloadable)
-        return export(result, fmt, lang, delimiter(lang))
+        return export(result, fmt, lang, sep, places)
 
     try:
         file = await run_in_threadpool(run)
@@ -171,9 +174,14 @@ def _context(
         return context
     measure = views.measure_of(result, state.chart or result.measures[0].id)
     title = _title([m.label.get(lang) for m in result.measures], result, lang, t)
+    population = population_text(result, lang, service.catalog)
     context.update(
         result=result,
         result_title=title,
+        population=population,
+        result_exactness=exactness(result, lang)[1],
+        per_citizen=_per_citizen_hint(result, service.catalog, state.perspective, lang),
+        page_title=f"{title} ({population}) – {t('analyse.title')}",
         table=views.table(result, lang, downloadable_only=False),
         chart=chart(
             "pivot",
@@ -191,11 +199,29 @@ def _context(
     return context
 
 
+def _per_citizen_hint(result: AnalysisResult, catalog: Catalog, perspective: str, lang: str) -> list[str]:
+    """With a comparison of areas, the per-citizen measures of the kroner totals shown: totals of
+    areas of different size are not comparable (issue 18 item 4); the page suggests these instead."""
+    if not result.plan.areas:
+        return []
+    totals = [m for m in result.measures if m.unit is Unit.KR]
+    return [
+        catalog.measures[across].label.get(lang)
+        for m in totals
+        if (across := across_areas(m.id, perspective, catalog)) != m.id
+    ]
+
+
 def problem_text(problem: FieldProblem, catalog: Catalog, lang: str) -> str:
     """A problem in the page's language when it has a code (ids in its parameters become labels);
     else the checker's own words."""
     if not problem.code or not has_message(f"problem.{problem.code}"):
-        return str(problem)
+        if lang == "en":
+            return str(problem)  # the checker's own words are English
+        # Danish: say which choice cannot be used, never the checker's English ("unknown dimension …")
+        part = re.split(r"[.\[]", problem.field, maxsplit=1)[0]
+        key = f"problem.field.{part}" if has_message(f"problem.field.{part}") else "problem.field.other"
+        return Translator(lang)(key)
     labels = {}
     for name, value in problem.params:
         if name == "measure" and value in catalog.measures:
@@ -218,7 +244,7 @@ def _title(labels: list[str], result: AnalysisResult, lang: str, t: Translator) 
 
 def _lower_first(text: str) -> str:
     """ "Aldersgruppe (KØS)" → "aldersgruppe (KØS)": a label inside a sentence keeps its abbreviations."""
-    return text[:1].lower() + text[1:]
+    return in_sentence(text)
 
 
 def _join(words: list[str], last: str) -> str:
@@ -235,7 +261,7 @@ def _map(
     own = service.municipalities().get(home) if home is not None else None
     texts = MapTexts(
         title=f"{measure.label.get(lang)}, {result.plan.period}",
-        description=t("reports.map_description"),
+        description=t("reports.map_description_above"),  # the builder shows the table before the map
         hidden=t("reports.map_hidden"),
         missing=t("reports.map_missing"),
         highlight=t("reports.map_highlight", name=own.name if own else ""),
@@ -258,7 +284,9 @@ def _downloads(state: BuilderState, catalog: Catalog, t: Translator) -> list[tup
         check_downloadable(state.to_request(catalog), catalog)
     except RequestError:
         return []
-    return [(f"/analyse/export?{state.query(format=fmt)}", t(f"reports.download_{fmt}")) for fmt in ("csv", "xlsx")]
+    links = [(f"/analyse/export?{state.query(format=fmt)}", t(f"reports.download_{fmt}")) for fmt in ("csv", "xlsx")]
+    full = (f"/analyse/export?{state.query(format='csv', precision='full')}", t("reports.download_csv_full"))
+    return [*links, full]
 
 
 # --- the form ------------------------------------------------------------------------------------
@@ -370,6 +398,8 @@ def _filters(
             continue
         ticked = set(state.filter_values(d.id))
         options = [Option(_text(m.value), m.label.get(lang), _text(m.value) in ticked) for m in known]
+        if d.members.name == "municipalities":  # found by name, in Danish order (Aarhus near the end)
+            options.sort(key=lambda o: danish_key(o.label))
         out.append(Checkboxes(f"f.{d.id}", d.label.get(lang), options, open=bool(ticked)))
     return out
 
@@ -418,7 +448,7 @@ def _year_select(name: str, label: str, years: list[str], value: str | None) -> 
 
 def _municipality_select(service: AnalysisService, state: BuilderState, principal: Principal, t: Translator) -> Select:
     chosen = state.municipality or str(service.default_municipality(principal))
-    by_name = sorted(service.municipalities().values(), key=lambda m: m.name)
+    by_name = sorted(service.municipalities().values(), key=lambda m: danish_key(m.name))
     return Select(
         "municipality",
         t("analyse.compare_municipality"),

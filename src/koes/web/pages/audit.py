@@ -24,6 +24,9 @@ from koes.privacy.access import Principal
 from koes.privacy.echo import mask_text
 from koes.services.audit import ACTIONS, OUTCOMES, AuditEntry, AuditQuery
 from koes.services.users import ForbiddenError, InvalidInputError, NotFoundError
+from koes.web.formats import danish_key
+from koes.web.formats import number as format_number
+from koes.web.i18n import Translator, has_message
 from koes.web.pages.common import (
     NO_STORE,
     Pages,
@@ -65,6 +68,7 @@ class Row:
     user: str
     organisation: str
     action: str
+    action_text: str  # what the action code means, in the page's language
     summary: str
     outcome: str
     rows_cells: str
@@ -138,11 +142,12 @@ def _query(pages: Pages, principal: Principal, filters: Filters) -> AuditQuery:
     )
 
 
-def _row(entry: AuditEntry, names: dict[str, str]) -> Row:
+def _row(entry: AuditEntry, names: dict[str, str], lang: str) -> Row:
     e = entry.event
+    key = f"audit.action.{e.action}"
 
     def number(value: int) -> str:
-        return f"{value:,}".replace(",", ".")  # Danish thousands separator
+        return format_number(value, 0, lang)
 
     return Row(
         at_iso=e.at.isoformat(),
@@ -150,6 +155,7 @@ def _row(entry: AuditEntry, names: dict[str, str]) -> Row:
         user=e.user,
         organisation=names.get(e.organisation, e.organisation),
         action=e.action,
+        action_text=Translator(lang)(key) if has_message(key) else e.action,
         summary=e.summary,
         outcome=e.outcome,
         rows_cells=f"{number(e.rows_returned)} / {number(e.cells_returned)}",
@@ -186,7 +192,7 @@ async def audit_page(request: Request) -> Response:
         "problems": list(dict.fromkeys(problems)),
         "actions": ACTIONS,
         "outcomes": OUTCOMES,
-        "organisations": sorted(names.items(), key=lambda kv: kv[1]) if all_organisations else [],
+        "organisations": sorted(names.items(), key=lambda kv: danish_key(kv[1])) if all_organisations else [],
         "own_organisation": None if all_organisations else names.get(str(principal.organisation)),
         "rows": [],
         "total": 0,
@@ -199,7 +205,7 @@ async def audit_page(request: Request) -> Response:
     if listing is not None:
         first = (number - 1) * PER_PAGE + 1
         context |= {
-            "rows": [_row(e, names) for e in listing.entries],
+            "rows": [_row(e, names, lang_of(request)) for e in listing.entries],
             "total": listing.total,
             "first": first if listing.entries else 0,
             "last": first + len(listing.entries) - 1 if listing.entries else 0,

@@ -12,7 +12,7 @@ are named by random ids.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.cohorts.report_csv import report_csv
 from koes.privacy.access import Principal
+from koes.query.request import FieldProblem, RequestError
 from koes.services.cohort_store import (
     CohortInfo,
     CohortRefusedError,
@@ -30,6 +31,7 @@ from koes.services.cohort_store import (
     UploadRequest,
     UploadResult,
 )
+from koes.services.jobs import JobService, Progress, Work
 from koes.web.formats import day
 from koes.web.pages.common import (
     CsrfError,
@@ -48,6 +50,7 @@ from koes.web.uploads import UploadTooLargeError, read_upload_form
 
 router = APIRouter(include_in_schema=False)
 PAGE = "/avanceret"
+UPLOAD_JOB = "cohort_upload"  # a large upload's job (the API's kind too)
 DONE = frozenset({"deleted", "shared"})
 PROBLEMS = frozenset({"share"})
 SHOWN_REFUSALS = 200  # refused lines listed on the page; the download has all
@@ -84,6 +87,9 @@ async def advanced(request: Request) -> Response:
     if not _may_see(principal):
         return await refused(request, pages, principal, "individual_rows")
     done, problem = request.query_params.get("done"), request.query_params.get("problem")
+    job_id = request.query_params.get("job")
+    if job_id is not None:
+        return await _upload_job(request, pages, principal, job_id)
     return await _page(
         request,
         pages,
@@ -121,6 +127,11 @@ async def upload(request: Request) -> Response:
         filename=form.filename,
     )
     file = form.file
+    if file.getbuffer().nbytes >= service.settings.cohort_job_upload_kb * 1024:
+        jobs = request.app.state.jobs
+        work = _upload_work(service, principal, file, upload_request, lang)
+        info = await run_in_threadpool(jobs.submit, principal, UPLOAD_JOB, "cohort upload", work)
+        return see_other(f"{PAGE}?job={info.id}")
     try:
         result: UploadResult = await run_in_threadpool(service.upload, principal, file, upload_request)
     except InvalidInputError as exc:
@@ -177,13 +188,66 @@ async def change(request: Request, cohort_id: str, change: str) -> Response:
     return error_page(request, 404)
 
 
+def _upload_work(
+    service: CohortService, principal: Principal, file: BinaryIO, upload_request: UploadRequest, lang: str
+) -> Work:
+    """A large upload as a job: the same check and keep, its refusals as the job's problems."""
+
+    def work(progress: Progress) -> tuple[dict[str, Any], object]:
+        try:
+            result = service.upload(principal, file, upload_request)
+        except CohortRefusedError as exc:
+            raise RequestError([FieldProblem("file", exc.text(lang), exc.code)]) from None
+        except InvalidInputError as exc:
+            raise RequestError(list(exc.problems)) from None
+        status = 201 if result.cohort else 409 if result.refusal and result.refusal.code == "too_close" else 422
+        return {"status": status, **result.to_json(lang)}, result
+
+    return work
+
+
+async def _upload_job(request: Request, pages: Pages, principal: Principal, job_id: str) -> Response:
+    """The page of a large upload's job: its progress until it ends, then the report as after any upload."""
+    jobs = request.app.state.jobs
+    assert isinstance(jobs, JobService)
+    try:
+        info = await run_in_threadpool(jobs.get, principal, job_id)
+    except NotFoundError:
+        return error_page(request, 404)
+    if info.kind != UPLOAD_JOB:
+        return error_page(request, 404)
+    if info.state == "done" and info.result is not None:
+        return await _page(request, pages, principal, status=int(info.result["status"]), report=info.result)
+    if info.state == "failed" and info.problem is not None:
+        found = info.problem.get("problems") or [{"field": "file", "message": ""}]
+        refusal = next((str(p["message"]) for p in found if p.get("field") == "file" and p.get("code")), None)
+        if refusal:
+            return await _page(request, pages, principal, status=400, refusal=refusal)
+        problems = sorted({str(p["field"]) if p.get("field") in FIELDS else "file" for p in found})
+        return await _page(request, pages, principal, status=400, problems=problems)
+    lang = lang_of(request)
+    user = await run_in_threadpool(user_view, pages, principal, lang)
+    return render(
+        request,
+        "cohort_job.html",
+        title_key="adv.title",
+        session=await current_session(request),
+        user=user,
+        job=info,
+        heading_key="adv.title",
+        refresh=f"{PAGE}?job={info.id}",
+        again=PAGE,
+    )
+
+
 async def _page(request: Request, pages: Pages, principal: Principal, *, status: int = 200, **context: Any) -> Response:
     lang = lang_of(request)
     session = await current_session(request)
     cohorts = await run_in_threadpool(cohorts_of(request).list, principal)
     user = await run_in_threadpool(user_view, pages, principal, lang)
     result: UploadResult | None = context.pop("result", None)
-    report = result.to_json(lang) if result else None
+    # a job's upload comes back as the JSON it kept (the same as UploadResult.to_json)
+    report: dict[str, Any] | None = result.to_json(lang) if result else context.pop("report", None)
     return render(
         request,
         "avanceret.html",
@@ -192,6 +256,8 @@ async def _page(request: Request, pages: Pages, principal: Principal, *, status:
         session=session,
         user=user,
         may_upload=principal.may("individual_rows") and principal.home_municipality is not None,
+        # individ in a region or the national authority: no upload (docs/advanced.md), and the page says why
+        upload_elsewhere=principal.may("individual_rows") and principal.home_municipality is None,
         items=[_view(c, lang) for c in cohorts],
         result=report,
         refused_shown=report["report"]["refused"][:SHOWN_REFUSALS] if report else [],

@@ -14,30 +14,81 @@ the table behind the chart. A cohort the user may not use is the 404 page.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from koes.privacy.access import Principal
 from koes.query.request import RequestError
+from koes.semantic.members import label_of
 from koes.services.analysis import AnalysisFailedError, AnalysisService, NoReleaseError
 from koes.services.cohort_individuals import individual_table
+from koes.services.cohort_jobs import PROFILE, SERIES, profile_work, series_work
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohort_profile import Figure, Profile, UseFigure, cohort_profile
 from koes.services.cohort_series import ALL, MEASURES, Series, cohort_series
+from koes.services.jobs import Work
+from koes.services.sessions import WebSession
 from koes.services.users import ForbiddenError
 from koes.web import views
 from koes.web.formats import number
 from koes.web.i18n import Translator
 from koes.web.pages.analyse import problem_text
-from koes.web.pages.common import error_page, lang_of, refused, render, signed_in, user_view
+from koes.web.pages.common import Pages, error_page, lang_of, refused, render, signed_in, user_view
 from koes.web.pages.figures import provenance
 from koes.web.pages.forms import Option, Select
+from koes.web.pages.jobs import job_step
 
 router = APIRouter(include_in_schema=False)
 PERMISSION = "individual_rows"
+T = TypeVar("T")
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What a cohort page's work gave: its value, or (``explain``) the problems that stopped it."""
+
+    pages: Pages
+    session: WebSession
+    principal: Principal
+    service: AnalysisService
+    lang: str
+    value: T | None
+    problems: list[str] = field(default_factory=list)
+
+
+async def _cohort_work(
+    request: Request, work: Callable[[AnalysisService, Principal, str], T], *, explain: bool = False
+) -> Outcome[T] | Response:
+    """Sign-in, permission and the one way every cohort page answers a failure: an unknown cohort is
+    404, no release 503, a refusal the 403 page; with ``explain`` a request the analysis refuses
+    (too small a cohort) becomes problems shown on the page instead of an error."""
+    pages, session, principal = await signed_in(request)
+    if not principal.may(PERMISSION):
+        return await refused(request, pages, principal, PERMISSION)
+    service = request.app.state.service
+    assert isinstance(service, AnalysisService)
+    lang = lang_of(request)
+    outcome: Outcome[T] = Outcome(pages, session, principal, service, lang, None)
+    try:
+        outcome.value = await run_in_threadpool(work, service, principal, lang)
+    except CohortNotFoundError:
+        return error_page(request, 404, "cohort_unknown")
+    except NoReleaseError:
+        return error_page(request, 503, "no_release")
+    except ForbiddenError as error:
+        return await refused(request, pages, principal, PERMISSION, error)
+    except RequestError as error:
+        if not explain:
+            raise
+        outcome.problems = [problem_text(p, service.catalog, lang) for p in error.problems]
+    except AnalysisFailedError:
+        return error_page(request, 500)
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -57,33 +108,29 @@ class UseRow:
 
 @router.get("/avanceret/{cohort_id}")
 async def profile_page(request: Request, cohort_id: str) -> Response:
-    pages, session, principal = await signed_in(request)
-    if not principal.may(PERMISSION):
-        return await refused(request, pages, principal, PERMISSION)
-    service = request.app.state.service
-    assert isinstance(service, AnalysisService)
-    lang = lang_of(request)
-    problems: list[str] = []
-    profile: Profile | None = None
-    try:
-        profile = await run_in_threadpool(cohort_profile, service, principal, cohort_id, lang)
-    except CohortNotFoundError:
-        return error_page(request, 404, "cohort_unknown")
-    except NoReleaseError:
-        return error_page(request, 503, "no_release")
-    except RequestError as error:  # too small a cohort: no figures, and why
-        problems = [problem_text(p, service.catalog, lang) for p in error.problems]
-    except AnalysisFailedError:
-        return error_page(request, 500)
-    user = await run_in_threadpool(user_view, pages, principal, lang)
+    def make_work(service: AnalysisService, principal: Principal, lang: str) -> Work:
+        return profile_work(service, principal, cohort_id, lang)
+
+    job = await job_step(request, cohort_id, PROFILE, make_work, "cohort.profile_title")
+    if isinstance(job, Response):
+        return job
+
+    def work(service: AnalysisService, principal: Principal, lang: str) -> Profile:
+        return cast(Profile, job.answer()) if job is not None else cohort_profile(service, principal, cohort_id, lang)
+
+    outcome = await _cohort_work(request, work, explain=True)
+    if isinstance(outcome, Response):
+        return outcome
+    profile, lang = outcome.value, outcome.lang
+    user = await run_in_threadpool(user_view, outcome.pages, outcome.principal, lang)
     context = _context(profile, lang) if profile else {"profile": None}
     return render(
         request,
         "cohort_profile.html",
         title_key="cohort.profile_title",
-        session=session,
+        session=outcome.session,
         user=user,
-        problems=problems,
+        problems=outcome.problems,
         cohort_id=cohort_id,
         **context,
     )
@@ -139,39 +186,40 @@ def _use(use: UseFigure, profile: Profile, lang: str, t: Translator) -> UseRow:
 
 @router.get("/avanceret/{cohort_id}/foer-efter")
 async def series_page(request: Request, cohort_id: str) -> Response:
-    pages, session, principal = await signed_in(request)
-    if not principal.may(PERMISSION):
-        return await refused(request, pages, principal, PERMISSION)
-    service = request.app.state.service
-    assert isinstance(service, AnalysisService)
-    lang = lang_of(request)
     measure = request.query_params.get("measure", "kontakter")
     measure = measure if measure in MEASURES else "kontakter"
     months_text = request.query_params.get("months", "")
     months = int(months_text) if months_text.isdigit() else None
-    problems: list[str] = []
-    series: Series | None = None
-    try:
-        series = await run_in_threadpool(cohort_series, service, principal, cohort_id, measure, months, lang)
-    except CohortNotFoundError:
-        return error_page(request, 404, "cohort_unknown")
-    except NoReleaseError:
-        return error_page(request, 503, "no_release")
-    except RequestError as error:
-        problems = [problem_text(p, service.catalog, lang) for p in error.problems]
-    except AnalysisFailedError:
-        return error_page(request, 500)
-    user = await run_in_threadpool(user_view, pages, principal, lang)
+
+    def make_work(service: AnalysisService, principal: Principal, lang: str) -> Work:
+        return series_work(service, principal, cohort_id, measure, months, lang)
+
+    job = await job_step(request, cohort_id, SERIES, make_work, "cohort.series_title")
+    if isinstance(job, Response):
+        return job
+
+    def work(service: AnalysisService, principal: Principal, lang: str) -> Series:
+        if job is not None:
+            return cast(Series, job.answer())
+        return cohort_series(service, principal, cohort_id, measure, months, lang)
+
+    outcome = await _cohort_work(request, work, explain=True)
+    if isinstance(outcome, Response):
+        return outcome
+    series, lang, service = outcome.value, outcome.lang, outcome.service
+    user = await run_in_threadpool(user_view, outcome.pages, outcome.principal, lang)
     t = Translator(lang)
     options = [
         Option(m, service.catalog.measures[m].label.get(lang) + f" ({p})", m == measure) for m, p in MEASURES.items()
     ]
-    context: dict[str, Any] = {"series": series, "problems": problems, "cohort_id": cohort_id}
+    context: dict[str, Any] = {"series": series, "problems": outcome.problems, "cohort_id": cohort_id}
     context["measure_select"] = Select("measure", t("cohort.series_measure"), options)
     context["months"] = series.months if series else (months or service.settings.cohort_months)
     if series is not None:
         context.update(_series_context(series, lang, t))
-    return render(request, "cohort_series.html", title_key="cohort.series_title", session=session, user=user, **context)
+    return render(
+        request, "cohort_series.html", title_key="cohort.series_title", session=outcome.session, user=user, **context
+    )
 
 
 def _series_context(series: Series, lang: str, t: Translator) -> dict[str, Any]:
@@ -218,24 +266,17 @@ def _series_context(series: Series, lang: str, t: Translator) -> dict[str, Any]:
 
 @router.get("/avanceret/{cohort_id}/personer")
 async def individuals_page(request: Request, cohort_id: str) -> Response:
-    pages, session, principal = await signed_in(request)
-    if not principal.may(PERMISSION):
-        return await refused(request, pages, principal, PERMISSION)
-    service = request.app.state.service
-    assert isinstance(service, AnalysisService)
-    lang = lang_of(request)
-    try:
-        table = await run_in_threadpool(individual_table, service, principal, cohort_id)
-    except CohortNotFoundError:
-        return error_page(request, 404, "cohort_unknown")
-    except NoReleaseError:
-        return error_page(request, 503, "no_release")
-    except ForbiddenError as error:
-        return await refused(request, pages, principal, PERMISSION, error)
-    user = await run_in_threadpool(user_view, pages, principal, lang)
-    sexes = {1: t_sex(lang, 1), 2: t_sex(lang, 2)}
+    outcome = await _cohort_work(
+        request, lambda service, principal, _lang: individual_table(service, principal, cohort_id)
+    )
+    if isinstance(outcome, Response):
+        return outcome
+    table, lang = outcome.value, outcome.lang
+    assert table is not None
+    user = await run_in_threadpool(user_view, outcome.pages, outcome.principal, lang)
+    sex = outcome.service.catalog.dimensions["koen"]
     rows = [
-        [_cell(v) if i != 3 else sexes.get(v, str(v)) for i, v in enumerate(values)]
+        [_cell(v) if i != 3 else label_of(sex, v, lang) for i, v in enumerate(values)]
         for values in table.values(downloadable_only=False)
     ]
     view_only = [c.label[lang] for c in table.columns if not c.downloadable]
@@ -243,7 +284,7 @@ async def individuals_page(request: Request, cohort_id: str) -> Response:
         request,
         "cohort_individuals.html",
         title_key="cohort.individuals_title",
-        session=session,
+        session=outcome.session,
         user=user,
         cohort_id=cohort_id,
         table=table,
@@ -255,29 +296,17 @@ async def individuals_page(request: Request, cohort_id: str) -> Response:
 
 @router.get("/avanceret/{cohort_id}/personer.csv")
 async def individuals_download(request: Request, cohort_id: str) -> Response:
-    pages, _session, principal = await signed_in(request)
-    if not principal.may(PERMISSION):
-        return await refused(request, pages, principal, PERMISSION)
-    service = request.app.state.service
-    assert isinstance(service, AnalysisService)
-    lang = lang_of(request)
-    try:
-        table = await run_in_threadpool(individual_table, service, principal, cohort_id, download=True)
-    except CohortNotFoundError:
-        return error_page(request, 404, "cohort_unknown")
-    except NoReleaseError:
-        return error_page(request, 503, "no_release")
-    except ForbiddenError as error:
-        return await refused(request, pages, principal, PERMISSION, error)
+    outcome = await _cohort_work(
+        request, lambda service, principal, _lang: individual_table(service, principal, cohort_id, download=True)
+    )
+    if isinstance(outcome, Response):
+        return outcome
+    assert outcome.value is not None
     return Response(
-        table.to_csv(lang),
+        outcome.value.to_csv(outcome.lang),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="kohorte-{cohort_id}-personer.csv"'},
     )
-
-
-def t_sex(lang: str, code: int) -> str:
-    return {("da", 1): "Mand", ("da", 2): "Kvinde", ("en", 1): "Male", ("en", 2): "Female"}[(lang, code)]
 
 
 def _cell(value: object) -> str:

@@ -102,6 +102,7 @@ def render(
     status: int = 200,
     session: WebSession | None = None,
     user: UserView | None = None,
+    page_title: str | None = None,
     **context: Any,
 ) -> HTMLResponse:
     lang = lang_of(request)
@@ -111,7 +112,7 @@ def render(
         lang=lang,
         languages=LANGUAGES,
         here=here(request) if request.method == "GET" else request.url.path,
-        title=t(title_key),
+        title=page_title or t(title_key),  # a page that knows more says what it shows
         csrf=session.csrf_token if session else "",
         user=user,
         **context,
@@ -123,17 +124,37 @@ def error_page(request: Request, status: int, key: str | None = None) -> HTMLRes
     """A page a person understands: what went wrong, what to do. Never a stack trace."""
     t = Translator(lang_of(request))
     key = key or ERROR_KEYS.get(status, "other")
-    signed_out = key in ("csrf", "noaccess")
+    session, user = _signed_in_user(request)
+    signed_out = key == "csrf" or (key == "noaccess" and user is None)
     return render(
         request,
         "error.html",
         title_key=f"error.{key}.title",
         status=status,
+        session=session,
+        user=user,
+        code=status,
         heading=t(f"error.{key}.title"),
         text=t(f"error.{key}.text"),
         action=t("error.login" if signed_out else "error.home"),
         action_href="/login" if signed_out else "/",
     )
+
+
+def _signed_in_user(request: Request) -> tuple[WebSession | None, UserView | None]:
+    """The signed-in user of an error page, so that it keeps the user box and sign-out; none when
+    there is no session, or when finding it fails (an error page must show whatever failed)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None, None
+    try:
+        pages = pages_of(request)
+        session = pages.sessions.find(token)
+        if session is None or session.state != "signed_in" or session.user_id is None:
+            return None, None
+        return session, user_view(pages, session_principal(pages, session), lang_of(request))
+    except Exception:  # the page is already an error page: it shows without the box
+        return None, None
 
 
 def ceased_page(request: Request, gone: CeasedOrganisation) -> HTMLResponse:
@@ -144,6 +165,7 @@ def ceased_page(request: Request, gone: CeasedOrganisation) -> HTMLResponse:
         "error.html",
         title_key="error.ceased.title",
         status=403,
+        code=403,
         heading=t("error.ceased.title"),
         text=gone.message(lang_of(request)),
         action=t("error.home"),

@@ -20,21 +20,24 @@ from fastapi.responses import FileResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from koes.privacy.access import Principal
+from koes.privacy.roles import data_level
 from koes.query.request import RequestError
 from koes.reports.model import Report, SeriesKind
 from koes.reports.requests import ReportChoices
 from koes.semantic.members import label_of, members
 from koes.services.analysis import NoReleaseError
 from koes.services.ceased import OrganisationCeasedError
-from koes.services.export import Export, export
+from koes.services.export import Export, export, population_text
 from koes.services.reports import ReportResult, ReportService, UnknownReportError
 from koes.web import views
-from koes.web.formats import number
+from koes.web.builder import BuilderState
+from koes.web.formats import danish_key, in_sentence, number
 from koes.web.i18n import Translator
 from koes.web.maps import MapTexts, choropleth_svg
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
-from koes.web.pages.downloads import attachment, delimiter, format_of
-from koes.web.pages.figures import Chart, chart, provenance
+from koes.web.pages.downloads import attachment, delimiter, format_of, precision
+from koes.web.pages.figures import Chart, chart, exactness, provenance
 from koes.web.pages.forms import Option, Select
 from koes.web.plotly_css import embedded_sheets, plotly_css, plotly_js
 
@@ -97,7 +100,11 @@ async def report_page(request: Request, report_id: str) -> Response:
         return _error_page(request, error)
     user = await run_in_threadpool(user_view, pages, principal, lang)
     context = await run_in_threadpool(_context, service, result, lang, principal.may("export"))
-    return render(request, "report.html", title_key="reports.title", session=session, user=user, **context)
+    context["exact_link"] = _exact_link(result, principal, service, lang)
+    page_title = f"{context['report_title']}: {context['population']}"  # differs per report and choice
+    return render(
+        request, "report.html", title_key="reports.title", page_title=page_title, session=session, user=user, **context
+    )
 
 
 @router.get("/standard/{report_id}/export")
@@ -107,13 +114,15 @@ async def report_export(request: Request, report_id: str) -> Response:
         return await refused(request, pages, principal, "export")
     service = reports_of(request)
     lang = lang_of(request)
-    fmt = format_of(request)
-    if fmt is None:
+    fmt, sep, places = format_of(request), delimiter(request, lang), precision(request)
+    if fmt is None or sep is None or places is None:
         return error_page(request, 400, "report_choices")
 
     def run() -> Export:
         result = service.run(report_id, _choices(request), principal, lang, only=("table",), action="export")
-        return export(result.views["table"], fmt, lang, delimiter(lang))
+        t = Translator(lang)
+        heading = [(t("reports.about_report"), _report_name(result, lang))]
+        return export(result.views["table"], fmt, lang, sep, places, heading)
 
     try:
         file = await run_in_threadpool(run)
@@ -156,6 +165,43 @@ def _for_variant(service: ReportService, report_id: str, choices: ReportChoices)
     return choices
 
 
+def _exact_link(
+    result: ReportResult, principal: Principal, service: ReportService, lang: str
+) -> tuple[str, str] | None:
+    """For a user with individual-level rights: the own municipality's figures as an analysis of
+    that municipality alone, which is exact (koes.query.scope: a block of only the user's own
+    citizens); the report itself compares every municipality and so is protected."""
+    home = principal.home_municipality
+    if data_level(principal.roles) != "individual" or home is None:
+        return None
+    chosen, raw = result.chosen, result.views["table"].request
+    filters = [(d, tuple(str(v) for v in values)) for d, values in raw.filters if d != "kommune"]
+    state = BuilderState(
+        perspective=chosen.variant.perspective,
+        measures=chosen.variant.measures,
+        filters=tuple(sorted([*filters, ("kommune", (str(home),))])),
+        segment=raw.segment,
+        first=str(chosen.year),
+        last=str(chosen.year),
+    )
+    name = service.analysis.municipalities().get(home)
+    return f"/analyse?{state.query()}", Translator(lang)("reports.exact_link", name=name.name if name else home)
+
+
+def _report_name(result: ReportResult, lang: str) -> str:
+    """The report and, when it has several, the chosen variant: "Nøgletal – Somatik"."""
+    report = result.report
+    if len(report.variants) > 1:
+        return f"{report.title.get(lang)} – {result.chosen.variant.label.get(lang)}"
+    return report.title.get(lang)
+
+
+def _population(result: ReportResult, own: str, lang: str) -> str:
+    """Whom the page's figures cover: the municipality, the variant's citizen group and filters, sex
+    and age (from the table view's request, so page and download say the same), and the year."""
+    return f"{own}, {population_text(result.views['table'], lang)}, {result.chosen.year}"
+
+
 def _context(service: ReportService, result: ReportResult, lang: str, may_export: bool) -> dict[str, Any]:
     t = Translator(lang)
     report, chosen = result.report, result.chosen
@@ -182,12 +228,14 @@ def _context(service: ReportService, result: ReportResult, lang: str, may_export
     charts = _charts(result, lang, t, own)
     return {
         "report": report,
-        "report_title": report.title.get(lang),
+        "report_title": _report_name(result, lang),
+        "population": _population(result, own, lang),
         "report_description": report.description.get(lang),
         "selects": _selects(service, report, result, lang, t, municipalities),
         "map_svg": Markup(svg),
         "map_title": texts.title,
         "table": views.table(table_view, lang),
+        "table_exactness": exactness(table_view, lang)[1],
         "table_caption": t("reports.table_caption", year=chosen.year),
         "charts": charts,
         "downloads": _downloads(report.id, query, t) if may_export else [],
@@ -200,7 +248,7 @@ def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Ch
     chosen, report = result.chosen, result.report
     out = []
     series = result.views["series"]
-    measure = views.measure_of(series, chosen.measure)
+    measure = series.measures[0]  # per citizen for an amount when areas are compared (reports.requests)
     if report.series.kind == SeriesKind.YEAR_TO_DATE:
         data, title = views.year_to_date(series, measure, lang), t("reports.year_to_date", name=own)
     else:
@@ -220,7 +268,8 @@ def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Ch
     if "breakdown" in result.views:
         split = result.views["breakdown"]
         dimension = split.plan.columns[0]
-        title = t("reports.breakdown", dimension=dimension.label.get(lang).lower(), year=chosen.year)
+        measure = split.measures[0]
+        title = t("reports.breakdown", dimension=in_sentence(dimension.label.get(lang)), year=chosen.year)
         out.append(
             chart(
                 "breakdown", f"{measure.label.get(lang)}: {title}", views.breakdown(split, measure, lang), split, lang
@@ -246,7 +295,7 @@ def _selects(
             t("reports.municipality"),
             [
                 Option(str(code), name, code == chosen.municipality)
-                for code, name in sorted(municipalities.items(), key=lambda kv: kv[1])
+                for code, name in sorted(municipalities.items(), key=lambda kv: danish_key(kv[1]))
             ],
         ),
     ]
@@ -290,4 +339,8 @@ def _selects(
 
 def _downloads(report_id: str, query: str, t: Translator) -> list[tuple[str, str]]:
     base = f"/standard/{report_id}/export?{query}"
-    return [(f"{base}&format=csv", t("reports.download_csv")), (f"{base}&format=xlsx", t("reports.download_xlsx"))]
+    return [
+        (f"{base}&format=csv", t("reports.download_csv")),
+        (f"{base}&format=xlsx", t("reports.download_xlsx")),
+        (f"{base}&format=csv&precision=full", t("reports.download_csv_full")),
+    ]

@@ -177,6 +177,7 @@ async def sso_refused(request: Request, key: str) -> Response:
         "error.html",
         title_key="login.error_heading",
         status=REFUSALS[key],
+        code=REFUSALS[key],
         heading=t(f"sso.{key}.title", label=label),
         text=t(f"sso.{key}.text", label=label),
         action=t("error.login"),

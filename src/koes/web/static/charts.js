@@ -5,9 +5,20 @@
   "use strict";
   var COLOURS = ["#0b4f8a", "#c4501a", "#2e7d32", "#6a1b9a", "#00838f", "#8d6e00", "#ad1457", "#37474f", "#558b2f", "#4527a0", "#d84315", "#00695c"];
 
+  // A long series name wraps onto lines of about 28 characters, so the legend at the side of the
+  // plot leaves the plot its width (a diagnosis chapter's name is 90 characters).
+  function wrap(name) {
+    var lines = [], line = "";
+    String(name).split(" ").forEach(function (word) {
+      if (line && (line + " " + word).length > 28) { lines.push(line); line = word; } else { line = line ? line + " " + word : word; }
+    });
+    if (line) { lines.push(line); }
+    return lines.join("<br>");
+  }
+
   function traceOf(chart, t, i) {
     var trace = {
-      name: t.name, x: t.x, y: t.y, text: t.text, hoverinfo: "x+name+text",
+      name: wrap(t.name), x: t.x, y: t.y, text: t.text, hoverinfo: "x+name+text",
       marker: { color: COLOURS[i % COLOURS.length] }
     };
     // A comparison is one series of areas: the own municipality (first) stands out from the rest.
@@ -37,14 +48,22 @@
     var source = document.getElementById(element.getAttribute("data-chart"));
     if (!source || !window.Plotly) { return; }
     var chart = JSON.parse(source.textContent);
+    var n = chart.traces.length;
+    var lines = chart.traces.reduce(function (sum, t) { return sum + wrap(t.name).split("<br>").length; }, 0);
+    // The legend stands to the right of the plot, one series a line, and the chart grows with the
+    // series: below the plot it overlapped rotated axis labels and cut off series after nine.
     var layout = {
-      separators: chart.separators, barmode: "group", height: 360,
-      margin: { l: 70, r: 20, t: 20, b: 80 }, legend: { orientation: "h", y: -0.25 },
+      separators: chart.separators, barmode: "group", height: Math.max(360, 120 + 20 * lines + 6 * n),
+      margin: { l: 70, r: 20, t: 20, b: 80 }, showlegend: n > 1,
+      legend: { orientation: "v", x: 1.02, xanchor: "left", y: 1, yanchor: "top" },
       font: { family: "system-ui, sans-serif", size: 13, color: "#1a1a1a" },
-      xaxis: { type: "category", automargin: true }, yaxis: { rangemode: "tozero", automargin: true }
+      xaxis: { type: "category", automargin: true },
+      // Whole numbers with the page's separators ("15.000.000" in Danish), never SI prefixes ("15M", "40k").
+      yaxis: { rangemode: "tozero", automargin: true, tickformat: ",~r", exponentformat: "none" }
     };
     var traces = chart.traces.map(function (t, i) { return traceOf(chart, t, i); });
-    window.Plotly.newPlot(element, traces, layout, { displaylogo: false, responsive: true });
+    // No mode bar: its texts are English only, and the page has its own PNG download and table.
+    window.Plotly.newPlot(element, traces, layout, { displaylogo: false, displayModeBar: false, responsive: true });
     element.setAttribute("data-drawn", "true");
   }
 

@@ -1,0 +1,132 @@
+"""Every label of the catalog and the Standard reports, in Danish and English, reads whole (issue 18,
+item 1: "Admissions per 1,000 citizens" showed as "Admissions per 1" because an unquoted comma in a
+YAML flow mapping ends the value)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from koes.reports.loader import default_reports, load_reports
+from koes.semantic.loader import bilingual, default_catalog
+from koes.semantic.members import members
+from koes.semantic.model import Label, TimeUnit
+
+# "per 1" / "pr. 1" not followed by the rest of its number: the cut the issue saw.
+CUT = {"en": re.compile(r"\bper 1(?![,0-9])"), "da": re.compile(r"\bpr\. 1(?![.0-9])")}
+
+
+def catalog_labels() -> Iterator[tuple[str, Label]]:
+    catalog = default_catalog()
+    for m in catalog.measures.values():
+        yield f"measure {m.id}", m.label
+        if m.over_time:
+            for unit in TimeUnit:
+                yield f"measure {m.id} per {unit.value}", m.in_unit(unit)
+    for d in catalog.dimensions.values():
+        yield f"dimension {d.id}", d.label
+        if d.members.kind == "inline":
+            for member in members(d, (2023,)):
+                yield f"dimension {d.id} member {member.value}", member.label
+    for p in catalog.perspectives.values():
+        yield f"perspective {p.id}", p.label
+    for s in catalog.segments.values():
+        yield f"segment {s.id}", s.label
+
+
+def report_labels() -> Iterator[tuple[str, Label]]:
+    for r in default_reports().reports.values():
+        yield f"report {r.id} title", r.title
+        yield f"report {r.id} description", r.description
+        if r.choice_label is not None:
+            yield f"report {r.id} choice", r.choice_label
+        for v in r.variants:
+            yield f"report {r.id} variant {v.id}", v.label
+
+
+ALL = [*catalog_labels(), *report_labels()]
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_no_label_is_cut_at_a_thousands_separator(lang: str) -> None:
+    cut = [f"{where}: {label.get(lang)!r}" for where, label in ALL if CUT[lang].search(label.get(lang))]
+    assert cut == []
+    assert len(ALL) > 200  # the walk reached the catalog and the reports
+
+
+def test_rates_per_thousand_say_the_whole_thousand_in_both_languages() -> None:
+    catalog = default_catalog()
+    rates = [m for m in catalog.measures.values() if m.per == 1000]
+    assert rates, "the catalog has rates per 1,000"
+    for m in rates:
+        assert "1,000" in m.label.en and "1.000" in m.label.da, m.id
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_measure_labels_are_distinct_within_each_perspective(lang: str) -> None:
+    """The symptom in the measure list: the crude and the standardised rate both read "Admissions per 1"."""
+    catalog = default_catalog()
+    for p in catalog.perspectives:
+        labels = [m.label.get(lang) for m in catalog.measures_of(p)]
+        assert len(labels) == len(set(labels)), (p, sorted(x for x in labels if labels.count(x) > 1))
+
+
+def test_an_unquoted_comma_in_a_label_is_refused_with_what_to_do() -> None:
+    import yaml
+
+    cut = yaml.safe_load("{da: Indlæggelser pr. 1.000 borgere, en: Admissions per 1,000 citizens}")
+    assert cut["en"] == "Admissions per 1"  # what YAML does with it
+    with pytest.raises(ValueError, match="quote the text"):
+        bilingual(cut, "label")
+    assert bilingual({"da": "a", "en": "b"}, "label") == Label("a", "b")
+
+
+def test_the_reports_file_names_a_cut_label(tmp_path: Path) -> None:
+    text = default_reports_text().replace(
+        "title: {da: Nøgletal, en: Key figures}", "title: {da: Nøgletal, en: Key figures, in total}", 1
+    )
+    assert "in total" in text
+    path = tmp_path / "reports.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(Exception, match="quote the text"):
+        load_reports(path, default_catalog())
+
+
+def default_reports_text() -> str:
+    from koes.reports.loader import default_reports_file
+
+    return default_reports_file().read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("member_list", ["icd10_chapters", "atc1"])
+def test_chapters_and_main_groups_have_danish_names(member_list: str) -> None:
+    """Issue 18 item 2: Danish mode showed "Certain infectious and parasitic diseases"."""
+    catalog = default_catalog()
+    dims = [d for d in catalog.dimensions.values() if d.members.name == member_list]
+    assert dims
+    for member in members(dims[0], (2023,)):
+        assert member.label.da != member.label.en, member.value
+    labels = {member.value: member.label for member in members(dims[0], (2023,))}
+    if member_list == "icd10_chapters":
+        assert labels[1].da == "Kapitel I: Infektiøse og parasitære sygdomme"
+        assert len(labels) == 22
+    else:
+        assert labels["N"].da == "N Nervesystemet" and len(labels) == 14
+
+
+def test_a_yes_or_no_read_as_a_boolean_is_refused() -> None:
+    """Issue 18 item 2: English mode showed "False" in the saved analyses' Shared column ({en: No})."""
+    import yaml
+
+    from koes.web.i18n import catalog
+
+    read = yaml.safe_load("{da: Nej, en: No}")
+    assert read["en"] is False
+    with pytest.raises(ValueError, match="quote"):
+        bilingual(read, "label")
+    texts = catalog()
+    assert texts["saved.no"]["en"] == "No" and texts["saved.yes"]["en"] == "Yes"
+    assert all(isinstance(text, str) for v in texts.values() for text in v.values())
