@@ -14,6 +14,8 @@ import pytest
 from fastapi import FastAPI
 
 from koes.reports.loader import default_reports
+from koes.services import reports as reports_module
+from koes.services.reports import ReportService
 from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
@@ -148,3 +150,15 @@ def test_an_entity_tag_never_answers_for_another_scope(world: World) -> None:
     mine = world.client.get(url, headers={**bearer(token), "If-None-Match": theirs.headers["etag"]})
     assert mine.status_code == 200 and mine.headers["etag"] != theirs.headers["etag"]
     assert mine.json()["provenance"]["scope"] != theirs.json()["provenance"]["scope"]
+
+
+def test_the_kept_report_bodies_stay_within_their_byte_budget(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    service: ReportService = world.app.state.reports
+    monkeypatch.setattr(reports_module, "BODY_BUDGET", 1)  # every new page pushes out the older ones
+    first = world.get(f"{URL}/medicin?lang=en")  # pages no other test asks for: new bodies, kept now
+    second = world.get(f"{URL}/aeldre?lang=en")
+    assert first.status_code == second.status_code == 200
+    assert service.kept() == (1, len(second.content))
+    conditional = {**bearer(world.token), "If-None-Match": first.headers["etag"]}
+    again = world.client.get(f"{URL}/medicin?lang=en", headers=conditional)
+    assert again.status_code == 304  # made again from the protected results, the same bytes and tag

@@ -28,6 +28,7 @@ from koes.services.results import AnalysisResult
 
 log = logging.getLogger(__name__)
 WARMING_ROLE = "aggregeret"  # every aggregate user shares this scope, so its cache entries serve them all
+BODY_BUDGET = 256 * 1024 * 1024  # bytes of kept report bodies (a page is 20–800 kB); the least recent go first
 
 
 class UnknownReportError(LookupError):
@@ -74,6 +75,7 @@ class ReportService:
         self.book = book or default_reports()
         self._lock = threading.Lock()
         self._bodies: OrderedDict[tuple[str, ...], _Served] = OrderedDict()
+        self._body_bytes = 0
 
     def reports(self) -> list[Report]:
         return list(self.book.reports.values())
@@ -146,10 +148,20 @@ class ReportService:
         # kept only when the views answer this key (not a release that changed while they ran)
         if all(v.provenance.release_id == release and v.provenance.scope == scope for v in views.values()):
             with self._lock:
+                replaced = self._bodies.pop(key, None)
+                self._body_bytes -= len(replaced.body.content) if replaced else 0
                 self._bodies[key] = _Served(body, tuple(views.values()))
-                while len(self._bodies) > self.analysis.settings.cache_entries:
-                    self._bodies.popitem(last=False)
+                self._body_bytes += len(content)
+                limit = self.analysis.settings.cache_entries
+                while len(self._bodies) > limit or (self._body_bytes > BODY_BUDGET and len(self._bodies) > 1):
+                    _, dropped = self._bodies.popitem(last=False)
+                    self._body_bytes -= len(dropped.body.content)
         return body
+
+    def kept(self) -> tuple[int, int]:
+        """How many report bodies are kept, and their bytes."""
+        with self._lock:
+            return len(self._bodies), self._body_bytes
 
     def _cached(self, key: tuple[str, ...] | None) -> _Served | None:
         if key is None:
