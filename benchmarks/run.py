@@ -9,7 +9,11 @@ that is already loaded and rewrites only the analysis section of the report;
 ``python -m benchmarks.run browser DATA_DIR LABEL`` does the same for the in-browser section
 (Standard reports and the analysis page in Chromium, ``benchmarks/browser.py``);
 ``python -m benchmarks.run cohorts EXTRACTS DATA_DIR LABEL`` for the cohort upload section
-(a 100,000-person CSV and XLSX validated, pseudonymised and linked, ``benchmarks/cohorts.py``).
+(a 100,000-person CSV and XLSX validated, pseudonymised and linked, ``benchmarks/cohorts.py``);
+``python -m benchmarks.run requests DATA_DIR LABEL`` for the request path section (secondary
+suppression alone, an analysis's overhead step by step, a warm report's server CPU, the first chart
+page on a cold browser cache: ``benchmarks/suppression.py``, ``overhead.py``, ``report_cache.py``,
+``cold_page.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ REPORT_TARGET = "data request p95 < 200 ms warm at national scale"
 ANALYSIS_PAGE_TARGET = "first result < 1.5 s"
 COHORTS_START, COHORTS_END = "<!-- cohorts -->", "<!-- /cohorts -->"
 COHORT_ANALYSIS_START, COHORT_ANALYSIS_END = "<!-- cohort-analysis -->", "<!-- /cohort-analysis -->"
+REQUESTS_START, REQUESTS_END = "<!-- requests -->", "<!-- /requests -->"
+OVERHEAD_STEPS = ("parse", "plan", "scope", "sql", "engine", "assembly", "disclosure", "audit", "serialisation")
 COHORT_TARGET = "< 5 s (national scale, 2 cores)"
 
 
@@ -88,6 +94,7 @@ def main(which: str) -> None:
     browser_results: list[tuple[str, dict[str, Any]]] = []
     cohort_rows: list[str] = []
     cohort_analysis_rows: list[str] = []
+    request_results: list[tuple[str, dict[str, Any]]] = []
     for name in names:
         s = SCALES[name]
         with tempfile.TemporaryDirectory(prefix="koes-bench-") as tmp:
@@ -104,6 +111,8 @@ def main(which: str) -> None:
             analysis_rows += _analysis_rows(s.label, _run("benchmarks.analysis", str(data)))
             print(f"browsing {s.label}", file=sys.stderr)
             browser_results.append((s.label, _run("benchmarks.browser", str(data))))
+            print(f"request path at {s.label}", file=sys.stderr)
+            request_results.append((s.label, _request_results(data)))
             print(f"uploading a cohort to {s.label}", file=sys.stderr)
             cohort_rows += _cohort_rows(s.label, extracts, data)
             print(f"analysing a cohort of {s.label}", file=sys.stderr)
@@ -146,6 +155,8 @@ def main(which: str) -> None:
         _cohort_section(cohort_rows, f"python -m benchmarks.run {which}"),
         "",
         _cohort_analysis_section(cohort_analysis_rows, f"python -m benchmarks.run {which}"),
+        "",
+        _requests_section(request_results, f"python -m benchmarks.run {which}"),
         "",
         *details,
     ]
@@ -373,6 +384,103 @@ def cohorts_only(extracts: Path, data_dir: Path, label: str) -> None:
     _replace_section(COHORTS_START, COHORTS_END, section)
 
 
+def _request_results(data_dir: Path) -> dict[str, Any]:
+    return {
+        "suppression": _run("benchmarks.suppression"),
+        "overhead": _run("benchmarks.overhead", str(data_dir)),
+        "report_cache": _run("benchmarks.report_cache", str(data_dir)),
+        "cold_page": _run("benchmarks.cold_page", str(data_dir)),
+    }
+
+
+def _requests_section(results: list[tuple[str, dict[str, Any]]], command: str) -> str:
+    sup_rows, step_rows, cache_rows, page_rows = [], [], [], []
+    for label, r in results:
+        sup = r["suppression"]
+        for t in sup["tables"]:
+            sup_rows.append(
+                f"| {sup['shape'][0]} × {sup['shape'][1]}, seed {t['seed']} | {t['primary']:,} | {t['secondary']:,} "
+                f"| {t['median_s']} |"
+            )
+        o = r["overhead"]
+        for name, c in o["cases"].items():
+            steps = " | ".join(str(c["steps_ms"][k]) for k in OVERHEAD_STEPS)
+            step_rows.append(
+                f"| {label}, {o['year']} | {name} | {steps} | **{c['outside_ms']}** | {c['whole_ms']} | "
+                f"{o['load_average']} |"
+            )
+        rc = r["report_cache"]
+        cache_rows.append(
+            f"| {label} | {rc['reports']} | {rc['cold_cpu_s']} | {rc['warm']['cpu_ms_per_request']} | "
+            f"{rc['warm']['wall_p50_ms']} | {rc['not_modified']['cpu_ms_per_request']} | "
+            f"{rc['not_modified']['wall_p50_ms']} | {rc['load_average']} |"
+        )
+        cp = r["cold_page"]
+        for link, m in ((k, v) for k, v in cp.items() if isinstance(v, dict)):
+            page_rows.append(
+                f"| {label} | {link} | {_ms(m['load_ms'])} | {_ms(m['map_ms'])} | {m['asset_kb']:,.0f} | "
+                f"{m['decoded_kb']:,.0f} | {cp['chromium']} | {cp['load_average']} |"
+            )
+    return "\n".join(
+        [
+            REQUESTS_START,
+            "## The request path",
+            "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}. Command: `{command}`.",
+            "",
+            "### Secondary suppression alone (`benchmarks/suppression.py`)",
+            "",
+            "`suppress` on synthetic tables shaped like a fine analysis (490 rows × 12 months with margins), median",
+            "of 3. Same hidden cells before and after every change to the search (the property tests pin it).",
+            "",
+            "| table | primary | secondary | seconds |",
+            "|---|---:|---:|---:|",
+            *sup_rows,
+            "",
+            "### An analysis request, step by step (`benchmarks/overhead.py`)",
+            "",
+            "Median of 7 uncached runs per step, in ms, for an aggregate user (perturbation). *Engine* is DuckDB",
+            "with the fetch of its rows; *outside* is every other step (target ≤ 20 ms); *whole* is",
+            "`AnalysisService.run` uncached (no audit, no JSON).",
+            "",
+            "| warehouse | request | " + " | ".join(OVERHEAD_STEPS) + " | outside | whole | load avg. |",
+            "|---|---|" + "---:|" * (len(OVERHEAD_STEPS) + 3),
+            *step_rows,
+            "",
+            "### A warm Standard report request (`benchmarks/report_cache.py`)",
+            "",
+            "`koes serve` over loopback, one request at a time with an API token, 20 rounds over the 11 reports;",
+            "server CPU (all threads) per request, and the client's wall-clock median. *Warm*: the page's kept",
+            "bytes (200); *304*: with `If-None-Match`. Each is authenticated, authorised and audited.",
+            "Target: under 2 ms of server CPU.",
+            "",
+            "| warehouse | reports | cold CPU (s) | warm CPU (ms) | warm p50 (ms) | 304 CPU (ms) | 304 p50 (ms) "
+            "| load avg. |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            *cache_rows,
+            "",
+            "### The first chart page on a cold browser cache (`benchmarks/cold_page.py`)",
+            "",
+            "A fresh Chromium context each round (empty cache), signed in, opens `/standard/noegletal` (its data",
+            "already answered once by the server); median of 5. *Load*: `loadEventEnd`; *map*: first frame with",
+            "the map laid out; *assets*: scripts and sheets on the wire (kB) and decoded. Target: ≤ 1 s.",
+            "",
+            "| warehouse | link | load (ms) | map (ms) | assets on the wire (kB) | decoded (kB) | Chromium "
+            "| load avg. |",
+            "|---|---|---:|---:|---:|---:|---|---:|",
+            *page_rows,
+            REQUESTS_END,
+        ]
+    )
+
+
+def requests_only(data_dir: Path, label: str) -> None:
+    section = _requests_section(
+        [(label, _request_results(data_dir))], f"python -m benchmarks.run requests DATA_DIR '{label}'"
+    )
+    _replace_section(REQUESTS_START, REQUESTS_END, section)
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "analysis":
         analysis_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
@@ -380,6 +488,8 @@ if __name__ == "__main__":
         cohort_analysis_only(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "warehouse")
     elif len(sys.argv) > 1 and sys.argv[1] == "cohorts":
         cohorts_only(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "warehouse")
+    elif len(sys.argv) > 1 and sys.argv[1] == "requests":
+        requests_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
     elif len(sys.argv) > 1 and sys.argv[1] == "browser":
         browser_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
     else:

@@ -14,6 +14,8 @@ import pytest
 from fastapi import FastAPI
 
 from koes.reports.loader import default_reports
+from koes.services import reports as reports_module
+from koes.services.reports import ReportService
 from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
@@ -118,3 +120,45 @@ def test_the_table_downloads_as_csv_with_the_same_cells(world: World) -> None:
     )
     assert hidden_in_file == hidden_shown > 0
     assert world.report_records()[-1].action == "export"
+
+
+def test_a_report_seen_before_is_sent_as_before_or_not_modified_and_each_access_is_audited(world: World) -> None:
+    url = f"{URL}/noegletal"
+    first = world.get(url)
+    etag = first.headers["etag"]
+    assert first.status_code == 200 and etag.startswith('"') and first.headers["cache-control"] == "no-store"
+    before = len(world.report_records())
+    unchanged = world.client.get(url, headers={**bearer(world.token), "If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["etag"] == etag
+    again = world.get(url)
+    assert again.status_code == 200 and again.content == first.content and again.headers["etag"] == etag
+    records = world.report_records()[before:]
+    assert [(r.action, r.outcome) for r in records] == [("report", "ok"), ("report", "ok")]  # the 304 too
+    assert records[0].cells_suppressed == first.json()["suppression"]["cells_suppressed"]
+    english = world.client.get(f"{url}?lang=en", headers={**bearer(world.token), "If-None-Match": etag})
+    assert english.status_code == 200 and english.headers["etag"] != etag
+
+
+def test_an_entity_tag_never_answers_for_another_scope(world: World) -> None:
+    """A user with exact figures for København (another scope) sends the aggregate user's tag: full answer."""
+    users: UserService = world.app.state.users
+    exact = users.create_user(OPERATOR, f"r-{unique_name()}", organisation="kommune:101")
+    users.grant(OPERATOR, exact.id, "individ")
+    token = world.app.state.tokens.create_for(OPERATOR, exact.id, "test").secret
+    url = f"{URL}/noegletal?municipality=101"
+    theirs = world.get(url)
+    mine = world.client.get(url, headers={**bearer(token), "If-None-Match": theirs.headers["etag"]})
+    assert mine.status_code == 200 and mine.headers["etag"] != theirs.headers["etag"]
+    assert mine.json()["provenance"]["scope"] != theirs.json()["provenance"]["scope"]
+
+
+def test_the_kept_report_bodies_stay_within_their_byte_budget(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    service: ReportService = world.app.state.reports
+    monkeypatch.setattr(reports_module, "BODY_BUDGET", 1)  # every new page pushes out the older ones
+    first = world.get(f"{URL}/medicin?lang=en")  # pages no other test asks for: new bodies, kept now
+    second = world.get(f"{URL}/aeldre?lang=en")
+    assert first.status_code == second.status_code == 200
+    assert service.kept() == (1, len(second.content))
+    conditional = {**bearer(world.token), "If-None-Match": first.headers["etag"]}
+    again = world.client.get(f"{URL}/medicin?lang=en", headers=conditional)
+    assert again.status_code == 304  # made again from the protected results, the same bytes and tag

@@ -204,6 +204,6 @@ def test_the_single_cell_shortcut_changes_nothing(grid: Grid) -> None:
     """A bridge closed by one small inner cell is found without the path search: same result."""
     fast = suppress(grid)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Network, "_single_inner_cover", lambda self, bridge, hidden, own: None)
+        patch.setattr(Network, "_single_inner_cover", lambda self, *args: None)
         slow = suppress(grid)
     assert fast == slow

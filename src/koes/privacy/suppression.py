@@ -97,7 +97,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -435,15 +434,24 @@ class _Network:
                         found.append(via)
         return found
 
-    def cheapest_cover(self, bridge: CellKey, hidden: Collection[CellKey]) -> list[CellKey]:
+    def cheapest_cover(
+        self, bridge: CellKey, hidden: Collection[CellKey], components: _Components | None = None
+    ) -> list[CellKey]:
         """Published cells on the cheapest path between the bridge's ends that avoids the bridge.
 
         Hiding them closes a cycle through ``bridge``. Dijkstra over the (rows + columns) nodes.
+        ``components`` indexes ``hidden`` once for a pass over many bridges (``suppress``); without it
+        the hidden cells are indexed for this bridge alone.
         """
-        start, goal = self.ends[bridge]
         hidden = hidden if isinstance(hidden, set | frozenset) else set(hidden)
+        if components is None:
+            components = _Components(self, hidden, (bridge,))
+        start, goal = self.ends[bridge]
         own_lines = {start, goal} - {self.ground}
-        single = self._single_inner_cover(bridge, hidden, own_lines)
+        label = components.without(bridge)
+        if label[start] == label[goal]:  # already on a hidden cycle: the cheapest path is free
+            return []
+        single = self._single_inner_cover(hidden, own_lines, label, label[start], label[goal])
         if single is not None:
             return [single]
         # A hidden zero closes the cycle only for a reader who ignores that hidden cells are 0 or at
@@ -504,40 +512,74 @@ class _Network:
     def _nonzero(self, key: CellKey) -> bool:
         return self.grid.base_of(key) != 0 and self.grid.value_of(key) != 0
 
-    def _single_inner_cover(self, bridge: CellKey, hidden: Collection[CellKey], own_lines: set[int]) -> CellKey | None:
+    def _single_inner_cover(
+        self, hidden: Collection[CellKey], own_lines: set[int], label: list[int], side_a: int, side_b: int
+    ) -> CellKey | None:
         """The cheapest *single* published inner cell with base >= 1 that closes a cycle, if any.
 
         Such a path beats every other (by the cost order: no margin, no zero, one cell), and costs
-        are unique, so it is exactly what the full search would return, found without it: join the
-        hidden cells other than the bridge into components, then look for a published inner cell
-        between the bridge's two components."""
-        parent = list(range(self.n_nodes))
-
-        def root(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for key in hidden:
-            if key != bridge:
-                a, b = self.ends[key]
-                parent[root(a)] = root(b)
-        start, goal = self.ends[bridge]
-        side_a, side_b = root(start), root(goal)
-        if side_a == side_b:  # already on a hidden cycle: nothing to add
-            return None
-        members = [n for n in range(self.n_nodes) if root(n) == side_a]
+        are unique, so it is exactly what the full search would return, found without it: a published
+        inner cell between the bridge's two components (``label``: the components of the hidden cells
+        other than the bridge). Every such cell has one end on each side, so the smaller side's cells
+        are enough to look at."""
+        members_a = [n for n in range(self.n_nodes) if label[n] == side_a]
+        members_b = [n for n in range(self.n_nodes) if label[n] == side_b]
+        members, far = (members_a, side_b) if len(members_a) <= len(members_b) else (members_b, side_a)
         best: tuple[int, CellKey] | None = None
         for node in members:
             near = node in own_lines
             for other, key in self.incident[node]:
-                if key in hidden or root(other) != side_b or TOTAL in key or not self._nonzero(key):
+                if label[other] != far or key in hidden or TOTAL in key or not self._nonzero(key):
                     continue
                 cost = self.cost[key] + (0 if near or other in own_lines else self.unit_off)
                 if best is None or cost < best[0]:
                     best = (cost, key)
         return None if best is None else best[1]
+
+
+class _Components:
+    """The components of the hidden-cell graph, indexed once for a pass over a set of bridges.
+
+    ``suppress`` covers every bridge of one bridge search in turn, and each cover needs the components
+    of the hidden cells *without* its bridge. Regrouping all hidden cells for every bridge is quadratic
+    in the hidden cells; instead the hidden cells other than the pass's bridges are joined once, and
+    each bridge's components join only the labels of those groups with the other bridges and the cells
+    hidden since (``add``). The partition is the same, so the result is too.
+    """
+
+    def __init__(self, network: _Network, hidden: Collection[CellKey], bridges: Collection[CellKey]) -> None:
+        self.network = network
+        self.bridges = list(bridges)
+        skip = set(self.bridges)
+        parent = list(range(network.n_nodes))
+        for key in hidden:
+            if key not in skip:
+                a, b = network.ends[key]
+                parent[_root(parent, a)] = _root(parent, b)
+        self.groups = [_root(parent, n) for n in range(network.n_nodes)]
+        self.added: list[CellKey] = []
+
+    def add(self, keys: Collection[CellKey]) -> None:
+        """Cells hidden since the index was built."""
+        self.added.extend(keys)
+
+    def without(self, bridge: CellKey) -> list[int]:
+        """A component label per node for the hidden cells other than ``bridge``."""
+        parent = list(self.groups)
+        ends = self.network.ends
+        for key in (*self.bridges, *self.added):
+            if key != bridge:
+                a, b = ends[key]
+                parent[_root(parent, a)] = _root(parent, b)
+        return [_root(parent, n) for n in range(len(parent))]
+
+
+def _root(parent: list[int], x: int) -> int:
+    """Union-find root of ``x``, halving the path on the way."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
 
 
 Bounds = tuple[float | None, float | None]  # (lowest, highest) a reader believes possible; None: unbounded
@@ -556,11 +598,13 @@ class _Audit:
         self.signed = any(v < 0 for v in self.value.values())
         self.ends: dict[CellKey, tuple[int, int]] = {key: self._direction(key) for key in grid.cells()}
         self.adjacent: list[list[tuple[int, CellKey | None]]] = [[] for _ in range(network.n_nodes)]
+        self.incoming: list[list[tuple[int, CellKey | None]]] = [[] for _ in range(network.n_nodes)]  # reversed
         self.hidden: set[CellKey] = set()
         self.movable: set[CellKey] = set()  # hidden cells already shown to lie on a residual cycle
         for node in self._unbalanced():  # a line that does not add up: free slack to the ground
-            self.adjacent[node].append((network.ground, None))
-            self.adjacent[network.ground].append((node, None))
+            for a, b in ((node, network.ground), (network.ground, node)):
+                self.adjacent[a].append((b, None))
+                self.incoming[b].append((a, None))
 
     def _direction(self, key: CellKey) -> tuple[int, int]:
         """(tail, head): inner cells and the grand total run row → column, margins column → row."""
@@ -612,6 +656,7 @@ class _Audit:
             self.hidden.add(key)
             for a, b in self._arcs(key, self.bounds(key, key in self.primary)):
                 self.adjacent[a].append((b, key))
+                self.incoming[b].append((a, key))
 
     def exposed(self, key: CellKey) -> bool:
         """True when the published cells and the bounds leave ``key`` one value: no residual cycle through it."""
@@ -629,23 +674,52 @@ class _Audit:
         return True
 
     def _path(self, start: int, goal: int, skip: CellKey) -> list[CellKey] | None:
-        """The hidden cells on a residual path start → goal that avoids ``skip`` (breadth first)."""
-        came: dict[int, tuple[int, CellKey | None]] = {start: (start, None)}
-        queue = deque([start])
-        while queue:
-            node = queue.popleft()
-            if node == goal:
-                out: list[CellKey] = []
-                while node != start:
-                    node, via = came[node]
-                    if via is not None:
-                        out.append(via)
-                return out
-            for other, via in self.adjacent[node]:
-                if via != skip and other not in came:
-                    came[other] = (node, via)
-                    queue.append(other)
+        """The hidden cells on a residual path start → goal that avoids ``skip``, or None.
+
+        Breadth first from both ends at once, a level of the smaller side at a time: a reverse arc
+        list (``incoming``) lets the goal's side search backwards. ``exposed`` needs only whether a
+        path exists (any path found is a true cycle), and the two searches meet after far fewer steps
+        than one search that floods the table's lines."""
+        if start == goal:
+            return []
+        ahead: dict[int, tuple[int, CellKey | None]] = {start: (start, None)}
+        behind: dict[int, tuple[int, CellKey | None]] = {goal: (goal, None)}
+        front, back = [start], [goal]
+        while front and back:
+            forward = len(front) <= len(back)
+            seen, other_seen = (ahead, behind) if forward else (behind, ahead)
+            arcs = self.adjacent if forward else self.incoming
+            level: list[int] = []
+            for node in front if forward else back:
+                for other, via in arcs[node]:
+                    if via == skip or other in seen:
+                        continue
+                    seen[other] = (node, via)
+                    if other in other_seen:
+                        return self._joined(ahead, behind, other)
+                    level.append(other)
+            if forward:
+                front = level
+            else:
+                back = level
         return None
+
+    @staticmethod
+    def _joined(
+        ahead: dict[int, tuple[int, CellKey | None]], behind: dict[int, tuple[int, CellKey | None]], meet: int
+    ) -> list[CellKey]:
+        """The cells on the path through ``meet``: back along ``ahead`` to the start, on along ``behind``."""
+        out: list[CellKey] = []
+        for trail in (ahead, behind):
+            node = meet
+            while True:
+                node_before, via = trail[node]
+                if via is None and node_before == node:
+                    break
+                if via is not None:
+                    out.append(via)
+                node = node_before
+        return out
 
     def cover(self, key: CellKey) -> list[CellKey]:
         """Published cells whose hiding closes a residual cycle through ``key`` (cheapest first); [] if none can."""
@@ -734,8 +808,11 @@ def suppress(
             # Covering a bridge only adds hidden cells on a cycle through it, so the other bridges stay
             # bridges or are already covered (their cheapest path is then free and adds nothing): taking
             # them all in reading order in one pass gives exactly the one-at-a-time result.
+            components = _Components(network, hidden, bridges)
             for bridge in sorted(bridges, key=grid.position):
-                hidden.update(network.cheapest_cover(bridge, hidden))
+                cover = network.cheapest_cover(bridge, hidden, components)
+                hidden.update(cover)
+                components.add(cover)
         audit.hide(hidden)
         grown = False
         for key in sorted(hidden, key=grid.position):

@@ -151,9 +151,15 @@ class AnalysisService:
         except Exception as error:
             self.record_failure(summary, principal, action, error)
             raise
-        if self.audit is not None:
-            self.audit.record(views_event(list(results.values()), principal, action, summary))
+        self.record_views(list(results.values()), principal, summary, action)
         return results
+
+    def record_views(
+        self, results: Sequence[AnalysisResult], principal: Principal, summary: str, action: str = "report"
+    ) -> None:
+        """Audit one page made of ``results`` (``run_views``; a page served again from its bytes)."""
+        if self.audit is not None:
+            self.audit.record(views_event(list(results), principal, action, summary))
 
     def record_failure(self, summary: str, principal: Principal, action: str, error: Exception) -> None:
         """Audit a page that was refused (``denied``) or could not be answered (``error``)."""
@@ -361,6 +367,21 @@ class AnalysisService:
     def local_principal(self) -> Principal:
         organisation = Organisation.parse(self.settings.local_org)
         return Principal(self.settings.local_user, organisation, frozenset({self.settings.local_role}))
+
+    def answer_key(self, principal: Principal) -> tuple[str, ...]:
+        """What an answer depends on besides the request: release, scope, disclosure control, engine
+        and the principal's organisation, roles and home municipality (a page keyed by these and its
+        requests is the same page). Raises like ``run`` when there is no scope (a ceased organisation)."""
+        opened = self._open()
+        return (
+            opened.release.id,
+            self.scope_of(principal).fingerprint(),
+            *opened.control.fingerprint(),
+            opened.engine.dialect,
+            str(principal.organisation),
+            ",".join(sorted(principal.roles)),
+            str(principal.home_municipality),
+        )
 
     def scope_fingerprint(self, principal: Principal) -> str:
         """The scope's fingerprint for an audit record; "" for a ceased organisation (no scope)."""

@@ -38,7 +38,8 @@ def test_templates_have_no_inline_script_or_style() -> None:
     for template in TEMPLATES.glob("*.html"):
         text = template.read_text(encoding="utf-8")
         for tag in re.findall(r"<script[^>]*>", text):
-            assert re.fullmatch(r'<script (src="/[^"]+"|type="application/json" id="[^"]+")>', tag), template.name
+            source = r'src="(/[^"]+|\{\{ asset_url\(\'[^\']+\'\) \}\})"'
+            assert re.fullmatch(rf'<script ({source}|type="application/json" id="[^"]+")>', tag), template.name
         assert "<style" not in text and "style=" not in text, template.name
 
 

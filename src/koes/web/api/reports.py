@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from koes.privacy.roles import needs
 from koes.reports.requests import ReportChoices
 from koes.services.export import MEDIA_TYPES, Export, export
-from koes.services.reports import ReportService, UnknownReportError, report_json
+from koes.services.reports import ReportBody, ReportService, UnknownReportError, report_json
 from koes.web.api.v1 import PREFIX, Delimiter, Format, Language, error_responses, separator
 from koes.web.auth import EndpointTable, authorise, current_principal
 from koes.web.errors import ApiError
@@ -76,23 +76,42 @@ async def reports(request: Request, lang: Language = "da") -> JSONResponse:
     "/reports/{report_id}",
     summary="A report's data",
     description="The views of a report for the given choices, after disclosure control: `table` (every measure "
-    "by municipality), `series`, `comparison` and, where the report has one, `breakdown`.",
-    responses={200: {"description": "The report's protected views"}, **error_responses(400, 403, 404, 500, 503)},
+    "by municipality), `series`, `comparison` and, where the report has one, `breakdown`. The response carries a "
+    "strong `ETag`; a request whose `If-None-Match` names it is answered `304 Not Modified` (and audited).",
+    responses={
+        200: {"description": "The report's protected views"},
+        304: {"description": "Unchanged since the `ETag` given in `If-None-Match`"},
+        **error_responses(400, 403, 404, 500, 503),
+    },
 )
 async def report(
     request: Request,
     report_id: ReportId,
     choices: Choices,
     lang: Language = "da",
-) -> JSONResponse:
+) -> Response:
     service = reports_of(request)
     principal = current_principal(request)
 
-    def run() -> dict[str, Any]:
+    def run() -> ReportBody:
         with _known_report():
-            return service.run(report_id, choices, principal, lang).to_json(lang)
+            return service.body(report_id, choices, principal, lang)
 
-    return JSONResponse(await run_in_threadpool(run))
+    body = await run_in_threadpool(run)
+    # The API's responses are never stored by a browser (GuardMiddleware: no-store); a client that keeps
+    # the bytes itself asks again with If-None-Match, and each such access is audited all the same.
+    headers = {"ETag": body.etag}
+    if _matches(request.headers.get("if-none-match"), body.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body.content, media_type="application/json", headers=headers)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (a list of tags, ``*``, or weak ``W/`` forms: RFC 9110 §13.1.2)."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
 
 
 @router.get(

@@ -15,6 +15,7 @@ from koes.services.sessions import SessionService
 from koes.services.signin import SignInService
 from koes.services.users import UserService
 from koes.settings import Settings
+from koes.web import assets
 from koes.web.pages.common import CsrfError, Pages, SignInRequiredError, error_page, login_redirect
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -62,6 +63,7 @@ def install_pages(app: FastAPI, settings: Settings, signin_service: SignInServic
         app.include_router(import_module(f"koes.web.pages.{name}").router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
+    app.include_router(assets.router)  # the same files (and Plotly.js) by content hash, precompressed
     app.add_exception_handler(SignInRequiredError, _sign_in_required)
     app.add_exception_handler(CsrfError, _csrf_failed)
     return pages

@@ -22,6 +22,7 @@ from koes.services.sessions import SessionService, WebSession
 from koes.services.signin import SignInService
 from koes.services.users import UserService
 from koes.settings import Settings
+from koes.web.assets import asset_url
 from koes.web.i18n import LANG_COOKIE, LANGUAGES, Translator, language
 from koes.web.plotly_css import plotly_sheet_ids
 
@@ -36,6 +37,7 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.globals["plotly_sheet_ids"] = plotly_sheet_ids  # the chart pages link Plotly.js's sheets
+templates.globals["asset_url"] = asset_url  # scripts and sheets by their content-hashed address
 
 
 @dataclass(frozen=True)
