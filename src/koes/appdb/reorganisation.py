@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from koes.appdb.audit import audited_change
-from koes.appdb.database import AppDatabase
+from koes.appdb.database import AppDatabase, ConflictError
 from koes.appdb.models import Organisation, User
 from koes.appdb.seed import OrganisationRow
-from koes.appdb.users import ConflictError, UserRow, _locked, _user
+from koes.appdb.users import UserRow, _locked, _user
 from koes.privacy.audit import AuditEvent
 
 

@@ -16,14 +16,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from koes.appdb.audit import audited_change
-from koes.appdb.database import AppDatabase
+from koes.appdb.database import AppDatabase, ConflictError
 from koes.appdb.models import ApiToken, Grant, Organisation, RecoveryCode, User
 from koes.appdb.sessions import revoke_sessions_in
 from koes.privacy.audit import AuditEvent
-
-
-class ConflictError(ValueError):
-    """The change contradicts what is stored (a user name taken …). The message is safe to show."""
 
 
 @dataclass(frozen=True)

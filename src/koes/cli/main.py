@@ -33,6 +33,7 @@ from koes.services.cohort_population import CohortNotFoundError, cohort_store
 from koes.services.cohort_store import CohortInfo, CohortService, UploadRequest, UploadResult
 from koes.services.cohorts import CheckRequest, CohortRefusedError, check_cohort_file
 from koes.services.demo import ensure_demo_users
+from koes.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from koes.services.export import DELIMITERS, check_downloadable, to_csv
 from koes.services.organisations import list_organisations
 from koes.services.reorganisation import ReorganisationService
@@ -40,15 +41,7 @@ from koes.services.results import AnalysisResult
 from koes.services.sessions import SessionService
 from koes.services.signin import KeyFileError
 from koes.services.tokens import TokenService
-from koes.services.users import (
-    OPERATOR,
-    ConflictError,
-    ForbiddenError,
-    InvalidInputError,
-    NotFoundError,
-    UserInfo,
-    UserService,
-)
+from koes.services.users import OPERATOR, UserInfo, UserService
 from koes.services.warehouse import (
     LoadError,
     LoadResult,

@@ -22,7 +22,8 @@ from koes.appdb.users import UserRow
 from koes.privacy.audit import AuditEvent, request_hash
 from koes.privacy.credentials import broken_password_rules, lock_for
 from koes.services.audit import AuditTrail, safe_text
-from koes.services.users import NotFoundError, UserService
+from koes.services.errors import NotFoundError
+from koes.services.users import UserService
 
 ACTION = "password.change"
 OUTCOMES = ("changed", "wrong_password", "locked", "invalid", "no_password")

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from koes.appdb import users as store
-from koes.appdb.users import ConflictError, Credentials, UserRow
+from koes.appdb.users import Credentials, UserRow
 from koes.privacy import roles as role_data
 from koes.privacy.access import Principal
 from koes.privacy.audit import AuditEvent, request_hash
@@ -56,7 +56,8 @@ from koes.privacy.credentials import (
 from koes.privacy.pseudonymisation import KeyFileError, load_or_create_key
 from koes.query.request import FieldProblem
 from koes.services.audit import AuditTrail, safe_text
-from koes.services.users import Clock, InvalidInputError, NotFoundError, UserService, utc_now
+from koes.services.errors import Clock, ConflictError, InvalidInputError, NotFoundError, utc_now
+from koes.services.users import UserService
 from koes.settings import Settings
 
 UNKNOWN_USER = "(unknown)"

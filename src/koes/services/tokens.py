@@ -40,16 +40,9 @@ from koes.privacy.access import Principal, TokenLimits
 from koes.privacy.credentials import PREFIX_LENGTH, looks_like_token, new_token, same_hash, token_hash
 from koes.query.request import FieldProblem
 from koes.services.audit import AuditTrail
+from koes.services.errors import Clock, ForbiddenError, InvalidInputError, NotFoundError, utc_now
 from koes.services.refusals import audits_refusals
-from koes.services.users import (
-    Clock,
-    ForbiddenError,
-    InvalidInputError,
-    NotFoundError,
-    UserService,
-    admin_event,
-    utc_now,
-)
+from koes.services.users import UserService, admin_event
 from koes.settings import Settings
 
 MAX_NAME = 100

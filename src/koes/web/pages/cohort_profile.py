@@ -27,7 +27,7 @@ from koes.services.cohort_individuals import individual_table
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohort_profile import Figure, Profile, UseFigure, cohort_profile
 from koes.services.cohort_series import ALL, MEASURES, Series, cohort_series
-from koes.services.users import ForbiddenError
+from koes.services.errors import ForbiddenError
 from koes.web import views
 from koes.web.formats import number
 from koes.web.i18n import Translator
