@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from koes.appdb import credentials as creds
 from koes.appdb import users as store
 from koes.appdb.sessions import revoke_sessions_of
 from koes.appdb.users import GrantRow, UserRow
@@ -429,7 +430,7 @@ class UserService(AuditReading):
         if problems:
             raise InvalidInputError(problems)
         now = self.clock()
-        row = store.set_password_hash(
+        row = creds.set_password_hash(
             self.database,
             target.id,
             self.passwords.hash(password),
@@ -455,7 +456,7 @@ class UserService(AuditReading):
                 "only a system administrator resets the TOTP of a system administrator", "totp_system_admin"
             )
         now = self.clock()
-        done = store.reset_totp(
+        done = creds.reset_totp(
             self.database,
             target.id,
             at=now,
