@@ -27,7 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from koes.appdb import users as store
+from koes.appdb import tokens as token_store
 from koes.appdb.database import AppDatabase, AppDatabaseError, alembic_config
 from koes.appdb.models import Base
 from koes.appdb.seed import seed_organisations
@@ -197,7 +197,7 @@ def test_token_limits_upgrade_existing_tokens_and_sessions(database: AppDatabase
     before = datetime.now(UTC)
     _migrate(database, "head")
     assert database.revision() == "0007"
-    token = store.tokens_of(database, 1)[0]
+    token = token_store.tokens_of(database, 1)[0]
     assert token.scopes == ("analyses", "exports", "cohorts", "administration") and not token.second_factor
     assert before + timedelta(days=30) <= token.expires_at <= datetime.now(UTC) + timedelta(days=30)
     second = {

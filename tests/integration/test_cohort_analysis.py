@@ -28,7 +28,7 @@ from koes.services.cohort_individuals import individual_table
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohort_profile import cohort_profile
 from koes.services.cohort_series import cohort_series
-from koes.services.users import ForbiddenError
+from koes.services.errors import ForbiddenError
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.app import create_app

@@ -15,8 +15,8 @@ from koes.query.request import FieldProblem, RequestError
 from koes.refdata import RefData
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.errors import NotFoundError
 from koes.services.jobs import JobInfo, JobService, Progress
-from koes.services.users import NotFoundError
 from koes.settings import Settings
 
 ANNA = Principal("anna", Organisation("kommune", 101), frozenset({"individ"}))

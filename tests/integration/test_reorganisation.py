@@ -19,8 +19,9 @@ from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.ceased import OrganisationCeasedError, successors
+from koes.services.errors import ConflictError, ForbiddenError, NotFoundError
 from koes.services.reorganisation import ReorganisationService
-from koes.services.users import OPERATOR, ConflictError, ForbiddenError, NotFoundError, UserService
+from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.app import create_app

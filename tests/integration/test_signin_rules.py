@@ -21,8 +21,9 @@ from koes.privacy.credentials import totp_code
 from koes.refdata import RefData
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.errors import InvalidInputError
 from koes.services.signin import AccountLockedError, SignInService
-from koes.services.users import OPERATOR, InvalidInputError, UserService
+from koes.services.users import OPERATOR, UserService
 from koes.settings import Settings
 from koes.web.app import create_app
 from support import SettableClock, fast_passwords

@@ -14,8 +14,9 @@ from koes.privacy.access import Principal
 from koes.refdata import RefData
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.errors import ForbiddenError, InvalidInputError, NotFoundError
 from koes.services.tokens import TokenPolicy, TokenService
-from koes.services.users import OPERATOR, ForbiddenError, InvalidInputError, NotFoundError, UserService
+from koes.services.users import OPERATOR, UserService
 from koes.settings import Settings
 from support import SettableClock, fast_passwords
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from koes.privacy.access import Principal
-from koes.services.users import OPERATOR, ForbiddenError, InvalidInputError
+from koes.services.errors import ForbiddenError, InvalidInputError
+from koes.services.users import OPERATOR
 from koes.settings import Settings
 from koes.web.app import create_app
 from koes.web.i18n import LANG_COOKIE

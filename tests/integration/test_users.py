@@ -22,18 +22,11 @@ from koes.privacy.credentials import totp_code
 from koes.refdata import RefData
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
+from koes.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from koes.services.sessions import SessionService
 from koes.services.signin import SignInService
 from koes.services.tokens import TokenService
-from koes.services.users import (
-    OPERATOR,
-    ConflictError,
-    ForbiddenError,
-    InvalidInputError,
-    NotFoundError,
-    UserService,
-    add_months,
-)
+from koes.services.users import OPERATOR, UserService, add_months
 from koes.settings import Settings
 from support import SettableClock, fast_passwords, koes
 

@@ -32,6 +32,10 @@ BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "koes_sqlite_begin"
 
 
+class ConflictError(ValueError):
+    """The change contradicts what is stored (a user name taken …). The message is safe to show."""
+
+
 class AppDatabaseError(RuntimeError):
     """The app database cannot be reached or used. The message never holds a password."""
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from koes.appdb.audit import audited_change
-from koes.appdb.database import AppDatabase
+from koes.appdb.database import AppDatabase, ConflictError
 from koes.appdb.models import Organisation, User
 from koes.appdb.seed import OrganisationRow
-from koes.appdb.users import ConflictError, UserRow, _locked, _user
+from koes.appdb.users import UserRow, locked_user, user_row
 from koes.privacy.audit import AuditEvent
 
 
@@ -54,10 +54,10 @@ def move_user(
     def change(session: Session) -> tuple[UserRow, str]:
         if session.scalar(select(Organisation.id).where(Organisation.key == organisation)) is None:
             raise LookupError("no such organisation")
-        user = _locked(session, user_id)
+        user = locked_user(session, user_id)
         before = user.organisation
         user.organisation, user.updated_at = organisation, at
         session.flush()
-        return _user(user), before
+        return user_row(user), before
 
     return audited_change(database, change, event, "the move")

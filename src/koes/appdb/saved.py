@@ -16,9 +16,8 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from koes.appdb.audit import audited_change
-from koes.appdb.database import AppDatabase
+from koes.appdb.database import AppDatabase, ConflictError
 from koes.appdb.models import SavedAnalysis, User
-from koes.appdb.users import ConflictError
 from koes.privacy.audit import AuditEvent
 
 NAME_TAKEN = "you already have a saved analysis with this name"

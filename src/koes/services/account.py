@@ -17,12 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from koes.appdb import credentials as creds
 from koes.appdb import users as store
 from koes.appdb.users import UserRow
 from koes.privacy.audit import AuditEvent, request_hash
 from koes.privacy.credentials import broken_password_rules, lock_for
 from koes.services.audit import AuditTrail, safe_text
-from koes.services.users import NotFoundError, UserService
+from koes.services.errors import NotFoundError
+from koes.services.users import UserService
 
 ACTION = "password.change"
 OUTCOMES = ("changed", "wrong_password", "locked", "invalid", "no_password")
@@ -54,7 +56,7 @@ class AccountService:
 
     def change_password(self, user_id: int, current: str, new: str) -> PasswordChange:
         now = self.users.clock()
-        found = store.credentials(self.database, user_id=user_id)
+        found = creds.credentials(self.database, user_id=user_id)
         if found is None or not found.user.active:
             raise NotFoundError("no such user")
         user = found.user
@@ -70,7 +72,7 @@ class AccountService:
             problems += (SAME,)
         if problems:
             return PasswordChange("invalid", problems)
-        done = store.replace_password(
+        done = creds.replace_password(
             self.database,
             user.id,
             self.users.passwords.hash(new),
@@ -85,7 +87,7 @@ class AccountService:
             summary = f"wrong current password; {u.failed_attempts} failure(s) in a row{lock}"
             return _event(u, now, summary, ok=False)
 
-        after = store.record_failure(self.database, user.id, at=now, lock_for=lock_for, event=event)
+        after = creds.record_failure(self.database, user.id, at=now, lock_for=lock_for, event=event)
         locked = after.locked_until if after.locked_until and after.locked_until > now else None
         return PasswordChange("wrong_password", problems, locked)
 

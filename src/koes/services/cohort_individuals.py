@@ -28,7 +28,7 @@ from koes.privacy.access import Principal
 from koes.privacy.audit import AuditEvent
 from koes.services.analysis import AnalysisService
 from koes.services.cohort_population import MEMBERS, CohortNotFoundError
-from koes.services.users import ForbiddenError
+from koes.services.errors import ForbiddenError
 
 PERMISSION = "individual_rows"
 

@@ -34,7 +34,7 @@ from koes.query.request import AnalysisRequest, FieldProblem, RequestError
 from koes.semantic.model import POPULATION_MEMBERS, Catalog
 from koes.services.audit import AuditTrail
 from koes.services.cohort_store import CohortService
-from koes.services.users import ForbiddenError, NotFoundError
+from koes.services.errors import ForbiddenError, NotFoundError
 from koes.settings import Settings
 
 MAX_MONTHS = 36  # the furthest month before or after the index date a table lists

@@ -54,9 +54,10 @@ from koes.query.request import FieldProblem
 from koes.services.audit import AuditTrail, safe_text
 from koes.services.cohort_guard import check_counted
 from koes.services.cohorts import CheckRequest, CohortRefusedError, check_cohort_file
+from koes.services.errors import Clock, ForbiddenError, InvalidInputError, NotFoundError, utc_now
 from koes.services.refusals import audits_refusals
 from koes.services.signin import load_secret_key
-from koes.services.users import Clock, ForbiddenError, InvalidInputError, NotFoundError, UserService, utc_now
+from koes.services.users import UserService
 from koes.settings import Settings
 
 __all__ = [

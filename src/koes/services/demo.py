@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from koes.privacy.credentials import Passwords
 from koes.services.audit import AuditTrail
+from koes.services.errors import NotFoundError
 from koes.services.tokens import TokenService
-from koes.services.users import OPERATOR, NotFoundError, UserService
+from koes.services.users import OPERATOR, UserService
 
 DEMO_PASSWORD = "Demo-adgang-2025"  # known on purpose: synthetic data, a demo installation
 DEMO_TOKEN_NAME = "demo"

@@ -34,8 +34,8 @@ from koes.privacy.access import Principal
 from koes.privacy.audit import AuditEvent, request_hash
 from koes.query.request import RequestError
 from koes.services.audit import AuditTrail, safe_text
+from koes.services.errors import Clock, NotFoundError, utc_now
 from koes.services.refusals import audits_refusals
-from koes.services.users import Clock, NotFoundError, utc_now
 
 ADMIN_PERMISSION = "manage_users_own_org"
 KEPT_VALUES = 8  # answers held in memory for the page

@@ -14,14 +14,15 @@ from datetime import date
 
 from koes.appdb import reorganisation as store
 from koes.appdb.seed import OrganisationRow, read_organisations
-from koes.appdb.users import ConflictError, UserRow
+from koes.appdb.users import UserRow
 from koes.domain.geography import Geography
 from koes.privacy import roles as role_data
 from koes.privacy.access import Organisation, Principal
 from koes.privacy.audit import AuditEvent
 from koes.services.audit import AuditTrail
 from koes.services.ceased import CeasedOrganisation, ceased, successors
-from koes.services.users import Clock, ForbiddenError, NotFoundError, admin_event, utc_now
+from koes.services.errors import Clock, ConflictError, ForbiddenError, NotFoundError, utc_now
+from koes.services.users import admin_event
 
 
 class ReorganisationService:

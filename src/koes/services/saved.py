@@ -35,15 +35,8 @@ from koes.query.request import AnalysisRequest, FieldProblem, RequestError, pars
 from koes.semantic.loader import default_catalog
 from koes.semantic.model import Catalog
 from koes.services.audit import AuditTrail, safe_text
+from koes.services.errors import Clock, ConflictError, ForbiddenError, InvalidInputError, NotFoundError, utc_now
 from koes.services.refusals import audits_refusals
-from koes.services.users import (
-    Clock,
-    ConflictError,
-    ForbiddenError,
-    InvalidInputError,
-    NotFoundError,
-    utc_now,
-)
 
 __all__ = [
     "MAX_NAME",

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from koes.appdb import sessions as store
 from koes.appdb.sessions import SessionRow
 from koes.services.audit import AuditTrail
-from koes.services.users import Clock, utc_now
+from koes.services.errors import Clock, utc_now
 from koes.settings import Settings
 
 log = logging.getLogger(__name__)

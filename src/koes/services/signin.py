@@ -35,8 +35,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from koes.appdb import credentials as creds
 from koes.appdb import users as store
-from koes.appdb.users import ConflictError, Credentials, UserRow
+from koes.appdb.credentials import Credentials
+from koes.appdb.users import UserRow
 from koes.privacy import roles as role_data
 from koes.privacy.access import Principal
 from koes.privacy.audit import AuditEvent, request_hash
@@ -56,7 +58,8 @@ from koes.privacy.credentials import (
 from koes.privacy.pseudonymisation import KeyFileError, load_or_create_key
 from koes.query.request import FieldProblem
 from koes.services.audit import AuditTrail, safe_text
-from koes.services.users import Clock, InvalidInputError, NotFoundError, UserService, utc_now
+from koes.services.errors import Clock, ConflictError, InvalidInputError, NotFoundError, utc_now
+from koes.services.users import UserService
 from koes.settings import Settings
 
 UNKNOWN_USER = "(unknown)"
@@ -116,7 +119,7 @@ class SignInService:
     # --- the password step ---------------------------------------------------------------------
     def password(self, username: str, password: str) -> SignInAttempt:
         now = self.clock()
-        found = store.credentials(self.database, username=username) if not username_problems(username) else None
+        found = creds.credentials(self.database, username=username) if not username_problems(username) else None
         if found is None:
             self.passwords.verify(None, password)  # the same cost as a known user: no user-name oracle
             self.trail.record(_signin_event(None, now, "signin.failed", "sign-in with an unknown user name"))
@@ -139,7 +142,7 @@ class SignInService:
         if role_data.totp_required(roles):
             return SignInAttempt("enrol_totp", user.id)
         rehash = self.passwords.hash(password) if self._outdated(found) else None
-        store.record_success(
+        creds.record_success(
             self.database,
             user.id,
             at=now,
@@ -166,7 +169,7 @@ class SignInService:
         if compact.isdigit() and found.totp_confirmed and found.totp_secret:
             step = totp_step(self._open(found), compact, now)
             if step is not None:
-                accepted = store.accept_totp_step(
+                accepted = creds.accept_totp_step(
                     self.database,
                     user.id,
                     step,
@@ -180,8 +183,8 @@ class SignInService:
                     return SignInAttempt("ok", user.id)
                 return self._failure(user, now, "TOTP code already used")
             return self._failure(user, now, "wrong TOTP code")
-        left = store.unused_recovery_codes(self.database, user.id)
-        used = store.use_recovery_code(
+        left = creds.unused_recovery_codes(self.database, user.id)
+        used = creds.use_recovery_code(
             self.database,
             user.id,
             recovery_hash(code),
@@ -206,7 +209,7 @@ class SignInService:
         if step is None:
             return False
         return (
-            store.accept_totp_step(self.database, user_id, step, at=now, confirm=False, event=lambda _u: None)
+            creds.accept_totp_step(self.database, user_id, step, at=now, confirm=False, event=lambda _u: None)
             is not None
         )
 
@@ -222,7 +225,7 @@ class SignInService:
         now = self.clock()
         secret = new_totp_secret()
         user = found.user
-        store.set_totp_secret(
+        creds.set_totp_secret(
             self.database,
             user.id,
             self._box.seal(secret, _context(user.id)),
@@ -249,7 +252,7 @@ class SignInService:
             raise AccountLockedError(user.locked_until)
         step = totp_step(self._open(found), code, now)
         confirmed = (
-            store.accept_totp_step(
+            creds.accept_totp_step(
                 self.database,
                 user_id,
                 step,
@@ -267,7 +270,7 @@ class SignInService:
             raise InvalidInputError([FieldProblem("code", "not the current code of the authenticator app")])
         codes = self.new_recovery_codes(user_id)
         # Enrolment ends a sign-in (password, then the first code): record it as one, and reset failures.
-        store.record_success(
+        creds.record_success(
             self.database,
             user_id,
             at=now,
@@ -281,7 +284,7 @@ class SignInService:
         found = self._credentials(user_id)
         now = self.clock()
         codes = new_recovery_codes(RECOVERY_CODES)
-        store.replace_recovery_codes(
+        creds.replace_recovery_codes(
             self.database,
             found.user.id,
             [recovery_hash(c) for c in codes],
@@ -291,7 +294,7 @@ class SignInService:
         return codes
 
     def recovery_codes_left(self, user_id: int) -> int:
-        return store.unused_recovery_codes(self.database, user_id)
+        return creds.unused_recovery_codes(self.database, user_id)
 
     # --- single sign-on ------------------------------------------------------------------------
     def single_sign_on(self, username: str, organisation: str | None, mfa: bool) -> SignInAttempt:
@@ -335,12 +338,12 @@ class SignInService:
             lock = f"; locked until {_when(u.locked_until)}" if u.locked_until and u.locked_until > now else ""
             return _signin_event(u, now, "signin.failed", f"{why}; {u.failed_attempts} failure(s) in a row{lock}")
 
-        after = store.record_failure(self.database, user.id, at=now, lock_for=lock_for, event=event)
+        after = creds.record_failure(self.database, user.id, at=now, lock_for=lock_for, event=event)
         locked = after.locked_until if after.locked_until and after.locked_until > now else None
         return SignInAttempt("failed", user.id, locked)
 
     def _credentials(self, user_id: int) -> Credentials:
-        found = store.credentials(self.database, user_id=user_id)
+        found = creds.credentials(self.database, user_id=user_id)
         if found is None:
             raise NotFoundError("no such user")
         return found

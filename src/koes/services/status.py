@@ -24,7 +24,7 @@ from typing import Any
 from koes.privacy.access import Principal
 from koes.privacy.audit import AuditEvent, request_hash
 from koes.services.audit import AuditTrail, safe_text
-from koes.services.users import ForbiddenError
+from koes.services.errors import ForbiddenError
 from koes.settings import Settings
 from koes.storage.releases import Release, ReleaseStore
 

@@ -32,24 +32,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from koes.appdb import tokens as token_store
 from koes.appdb import users as store
-from koes.appdb.users import TokenRow, UserRow
+from koes.appdb.tokens import TokenRow
+from koes.appdb.users import UserRow
 from koes.domain.cpr import mask_cpr
 from koes.privacy import roles as role_data
 from koes.privacy.access import Principal, TokenLimits
 from koes.privacy.credentials import PREFIX_LENGTH, looks_like_token, new_token, same_hash, token_hash
 from koes.query.request import FieldProblem
 from koes.services.audit import AuditTrail
+from koes.services.errors import Clock, ForbiddenError, InvalidInputError, NotFoundError, utc_now
 from koes.services.refusals import audits_refusals
-from koes.services.users import (
-    Clock,
-    ForbiddenError,
-    InvalidInputError,
-    NotFoundError,
-    UserService,
-    admin_event,
-    utc_now,
-)
+from koes.services.users import UserService, admin_event
 from koes.settings import Settings
 
 MAX_NAME = 100
@@ -284,7 +279,7 @@ class TokenService:
         if token is not None:
             expires_at = min(expires_at, token.expires_at)
         fresh = new_token()
-        row = store.insert_token(
+        row = token_store.insert_token(
             self.database,
             user_id=user_id,
             name=asked.name,
@@ -304,13 +299,13 @@ class TokenService:
         soonest first: the recertification list's tokens (renew them or let them lapse)."""
         organisation = self.users.managed_organisation(actor)
         now = self.clock()
-        rows = store.expiring_tokens(self.database, now, now + timedelta(days=within_days), organisation)
+        rows = token_store.expiring_tokens(self.database, now, now + timedelta(days=within_days), organisation)
         return [ExpiringToken(_info(t), u.username, u.organisation) for t, u in rows]
 
     @audits_refusals("token.revoke", "revoke API token #{token_id}")
     def revoke(self, principal: Principal, token_id: int) -> TokenInfo:
         """Revoke one of the caller's own tokens (another user's token is not found)."""
-        row = store.get_token(self.database, token_id)
+        row = token_store.get_token(self.database, token_id)
         if row is None or principal.user_id is None or row.user_id != principal.user_id:
             raise NotFoundError("no such token")
         return self._revoke(principal, row)
@@ -318,7 +313,7 @@ class TokenService:
     @audits_refusals("token.revoke", "revoke API token #{token_id}")
     def revoke_for(self, actor: Principal, token_id: int, user_id: int | None = None) -> TokenInfo:
         """Revoke a token of a user the actor manages (of ``user_id``, when given: else not found)."""
-        row = store.get_token(self.database, token_id)
+        row = token_store.get_token(self.database, token_id)
         if row is None or (user_id is not None and row.user_id != user_id):
             raise NotFoundError("no such token")
         self.users.user(actor, row.user_id)
@@ -328,7 +323,7 @@ class TokenService:
         if row.revoked_at is not None:
             return _info(row)
         now = self.clock()
-        done = store.revoke_token(
+        done = token_store.revoke_token(
             self.database,
             row.id,
             at=now,
@@ -342,7 +337,7 @@ class TokenService:
             return None
         digest = token_hash(secret)
         match = None
-        for row in store.tokens_by_prefix(self.database, secret[:PREFIX_LENGTH]):
+        for row in token_store.tokens_by_prefix(self.database, secret[:PREFIX_LENGTH]):
             if same_hash(row.token_hash, digest) and match is None:
                 match = row
         now = self.clock()
@@ -352,7 +347,7 @@ class TokenService:
         if user is None or not user.active:
             return None
         if match.last_used_at is None or now - match.last_used_at >= TOUCH_EVERY:
-            store.touch_token(self.database, match.id, now)
+            token_store.touch_token(self.database, match.id, now)
         principal = self.users.principal_for(user.id, second_factor=match.second_factor)
         limits = TokenLimits(match.id, frozenset(match.scopes), match.expires_at)
         return dataclasses.replace(principal, token=limits)
@@ -362,7 +357,7 @@ class TokenService:
         """The caller's own tokens, oldest first (never the tokens themselves)."""
         if principal.user_id is None:
             return []
-        return [_info(t) for t in store.tokens_of(self.database, principal.user_id)]
+        return [_info(t) for t in token_store.tokens_of(self.database, principal.user_id)]
 
 
 def _storable(text: str) -> bool:

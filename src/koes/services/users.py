@@ -29,79 +29,44 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from koes.appdb import credentials as creds
 from koes.appdb import users as store
 from koes.appdb.sessions import revoke_sessions_of
-from koes.appdb.users import ConflictError, GrantRow, UserRow
+from koes.appdb.users import GrantRow, UserRow
 from koes.domain.cpr import mask_cpr
 from koes.privacy import roles as role_data
 from koes.privacy.access import Organisation, Principal
-from koes.privacy.audit import ACTIONS as AUDIT_ACTIONS
-from koes.privacy.audit import OUTCOMES as AUDIT_OUTCOMES
-from koes.privacy.audit import AuditEntry, AuditEvent, canonical_time, request_hash
+from koes.privacy.audit import AuditEvent, request_hash
 from koes.privacy.credentials import PASSWORD_RULES, Passwords, broken_password_rules, username_problems
-from koes.query.request import FieldProblem, RequestError
-from koes.services.audit import AuditQuery, AuditTrail, safe_text
-from koes.services.refusals import RefusalError, audits_refusals
+from koes.query.request import FieldProblem
+from koes.services.audit import AuditTrail, safe_text
+from koes.services.audit_reading import AuditPage, AuditReading
+from koes.services.errors import Clock, ConflictError, ForbiddenError, InvalidInputError, NotFoundError, utc_now
+from koes.services.reach import may_reach, not_found, organisation_key, reach, reaches_all, require
+from koes.services.refusals import audits_refusals
 
 __all__ = [
     "DEFAULT_GRANT_MONTHS",
     "MAX_GRANT_MONTHS",
     "OPERATOR",
     "AuditPage",
-    "Clock",
-    "ConflictError",
-    "ForbiddenError",
     "GrantInfo",
-    "InvalidInputError",
-    "NotFoundError",
     "UserInfo",
     "UserService",
     "add_months",
     "admin_event",
-    "utc_now",
 ]
 
-Clock = Callable[[], datetime]
 DEFAULT_GRANT_MONTHS = 12
 MAX_GRANT_MONTHS = 24
 MAX_DISPLAY_NAME = 200
 # The command line acts as the operator of the installation: system level, audited as user "cli".
 OPERATOR = Principal("cli", Organisation("national"), frozenset({role_data.SYSTEM_ADMIN}))
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class NotFoundError(RefusalError, LookupError):
-    """Nothing there for this caller: it does not exist, or it belongs to an organisation the caller cannot reach.
-
-    ``hides`` is false when the caller reaches every organisation (a system administrator, the
-    operator): then "not found" is a plain absence, hides nothing and is no refusal to audit."""
-
-    def __init__(self, message: str, *, hides: bool = True) -> None:
-        super().__init__(message)
-        self.hides = hides
-
-
-class ForbiddenError(RefusalError, PermissionError):
-    """The caller's roles do not allow this (the message says which rule, never another organisation's data).
-
-    ``code`` names the rule (``grant_self``, ``grant_role`` …) so a page can say it in the user's
-    language; the message is the English text the API and the CLI show."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class InvalidInputError(RequestError):
-    """Bad input, every problem by field (the password's problems all at once)."""
 
 
 @dataclass(frozen=True)
@@ -162,16 +127,6 @@ class UserInfo:
         }
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    """One page of audit records, newest first, the number of all matching records, and the
-    organisation the records were limited to (None: every organisation)."""
-
-    entries: tuple[AuditEntry, ...]
-    total: int
-    organisation: str | None
-
-
 def add_months(moment: datetime, months: int) -> datetime:
     """``moment`` plus whole calendar months (the 31st becomes the month's last day where needed)."""
     index = moment.month - 1 + months
@@ -179,8 +134,9 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
-class UserService:
-    """User administration over one app database's :class:`AuditTrail`."""
+class UserService(AuditReading):
+    """User administration over one app database's :class:`AuditTrail` (and, from
+    :class:`AuditReading`, reading the trail within the administrator's reach)."""
 
     def __init__(self, trail: AuditTrail, passwords: Passwords | None = None, clock: Clock = utc_now) -> None:
         self.trail = trail
@@ -208,28 +164,28 @@ class UserService:
     @audits_refusals("access.denied", "list the users (organisation {organisation})")
     def users(self, actor: Principal, organisation: str | None = None) -> list[UserInfo]:
         """The users the actor manages: its own organisation (a local administrator), or any (system)."""
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         if organisation is not None:
-            self._reach(actor, "manage_users", _organisation_key(organisation))
-        elif not self._reaches_all(actor, "manage_users"):
+            reach(actor, "manage_users", organisation_key(organisation))
+        elif not reaches_all(actor, "manage_users"):
             organisation = str(actor.organisation)
         return self._infos(store.list_users(self.database, organisation))
 
     @audits_refusals("access.denied", "read user #{user_id}")
     def user(self, actor: Principal, user_id: int) -> UserInfo:
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         row = store.get_user(self.database, user_id)
-        if row is None or not self._may_reach(actor, "manage_users", row.organisation):
-            raise self._not_found(actor, "manage_users", "no such user")
+        if row is None or not may_reach(actor, "manage_users", row.organisation):
+            raise not_found(actor, "manage_users", "no such user")
         return self._infos([row])[0]
 
     @audits_refusals("access.denied", "read user {username}")
     def user_by_name(self, actor: Principal, username: str) -> UserInfo:
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         row = store.find_user(self.database, username)
-        if row is None or not self._may_reach(actor, "manage_users", row.organisation):
+        if row is None or not may_reach(actor, "manage_users", row.organisation):
             # the same answer whether or not it exists elsewhere
-            raise self._not_found(actor, "manage_users", f"no user {username!r}")
+            raise not_found(actor, "manage_users", f"no user {username!r}")
         return self._infos([row])[0]
 
     def me(self, principal: Principal) -> UserInfo:
@@ -244,102 +200,19 @@ class UserService:
     def managed_organisation(self, actor: Principal) -> str | None:
         """The organisation whose users ``actor`` manages (None: every one); ForbiddenError without
         ``manage_users``."""
-        self._require(actor, "manage_users")
-        return None if self._reaches_all(actor, "manage_users") else str(actor.organisation)
+        require(actor, "manage_users")
+        return None if reaches_all(actor, "manage_users") else str(actor.organisation)
 
     @audits_refusals("access.denied", "read the recertification list")
     def recertification(self, actor: Principal, within_days: int = 30) -> list[GrantInfo]:
         """Valid grants that expire within ``within_days`` days, soonest first: the list to renew or let lapse."""
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         if not 0 < within_days <= 3660:
             raise InvalidInputError([FieldProblem("days", "must be between 1 and 3660", "user_days")])
         now = self.clock()
-        organisation = None if self._reaches_all(actor, "manage_users") else str(actor.organisation)
+        organisation = None if reaches_all(actor, "manage_users") else str(actor.organisation)
         rows = store.expiring_grants(self.database, now, now + timedelta(days=within_days), organisation)
         return [self._grant_info(g, u, now) for g, u in rows]
-
-    @audits_refusals("audit.view", "read the audit trail (organisation {organisation})")
-    def audit(
-        self,
-        actor: Principal,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        organisation: str | None = None,
-        action: str | None = None,
-        user: str | None = None,
-        outcome: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[AuditEntry]:
-        """Audit records the actor may read, newest first: its organisation's (local), or all (system)."""
-        query = self.audit_query(
-            actor, since=since, until=until, organisation=organisation, action=action, user=user, outcome=outcome
-        )
-        found = self.trail.latest(query, limit, offset)
-        # Reading the trail is a data access too (the JSON API's reading; the page uses view_audit).
-        self.trail.record(_audit_access_event(actor, self.clock(), "audit.view", query, "API", len(found)))
-        return found
-
-    @audits_refusals("audit.view", "read the audit trail (organisation {organisation})")
-    def audit_query(
-        self,
-        actor: Principal,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        organisation: str | None = None,
-        action: str | None = None,
-        user: str | None = None,
-        outcome: str | None = None,
-    ) -> AuditQuery:
-        """The audit query the actor may run: a local administrator's is always its own organisation
-        (another one is "not found"), a system administrator's is all or the one it names."""
-        self._require(actor, "view_audit")
-        if organisation is not None:
-            organisation = _organisation_key(organisation)
-            self._reach(actor, "view_audit", organisation)
-        elif not self._reaches_all(actor, "view_audit"):
-            organisation = str(actor.organisation)
-        problems = []
-        if action is not None and action not in AUDIT_ACTIONS:
-            problems.append(FieldProblem("action", f"must be one of {', '.join(AUDIT_ACTIONS)}"))
-        if outcome is not None and outcome not in AUDIT_OUTCOMES:
-            problems.append(FieldProblem("outcome", f"must be one of {', '.join(AUDIT_OUTCOMES)}"))
-        if problems:
-            raise InvalidInputError(problems)
-        return AuditQuery(since, until, organisation, action, user, outcome)
-
-    @audits_refusals("audit.view", "read the audit trail")
-    def view_audit(self, actor: Principal, query: AuditQuery, *, limit: int = 100, offset: int = 0) -> AuditPage:
-        """One page of the audit records of ``query`` (from :meth:`audit_query`), newest first, and the
-        total; the reading is itself recorded (``audit.view``) before the records are returned."""
-        query = self._rescoped(actor, query)
-        found = self.trail.latest(query, limit, offset)
-        total = self.trail.count(query)
-        page = offset // limit + 1 if limit > 0 else 1
-        self.trail.record(_audit_access_event(actor, self.clock(), "audit.view", query, f"page {page}", len(found)))
-        return AuditPage(tuple(found), total, query.organisation)
-
-    @audits_refusals("audit.export", "export the audit trail")
-    def export_audit(self, actor: Principal, query: AuditQuery, *, delimiter: str = ";") -> bytes:
-        """The records of ``query`` as CSV (UTF-8 with BOM); the export is recorded (``audit.export``) first."""
-        query = self._rescoped(actor, query)
-        rows = self.trail.count(query)
-        self.trail.record(_audit_access_event(actor, self.clock(), "audit.export", query, "csv", rows))
-        return self.trail.export(query=query, delimiter=delimiter)
-
-    def _rescoped(self, actor: Principal, query: AuditQuery) -> AuditQuery:
-        """``query`` checked again against the actor's reach, so no caller can widen it."""
-        return self.audit_query(
-            actor,
-            since=query.since,
-            until=query.until,
-            organisation=query.organisation,
-            action=query.action,
-            user=query.user,
-            outcome=query.outcome,
-        )
 
     # --- changing ------------------------------------------------------------------------------
     @audits_refusals("user.create", "create user {username} (organisation {organisation})")
@@ -353,9 +226,9 @@ class UserService:
         password: str | None = None,
     ) -> UserInfo:
         """A new, active user without grants. Every problem of the input is reported at once."""
-        self._require(actor, "manage_users")
-        target = _organisation_key(organisation) if organisation is not None else str(actor.organisation)
-        self._reach(actor, "manage_users", target)
+        require(actor, "manage_users")
+        target = organisation_key(organisation) if organisation is not None else str(actor.organisation)
+        reach(actor, "manage_users", target)
         problems = _username_problems(username)
         if password is not None:
             problems += _password_problems(password, username)
@@ -363,7 +236,7 @@ class UserService:
         if problems:
             raise InvalidInputError(problems)
         if not store.organisation_exists(self.database, target):
-            raise self._not_found(actor, "manage_users", "no such organisation")
+            raise not_found(actor, "manage_users", "no such organisation")
         hashed = self.passwords.hash(password) if password is not None else None
         now = self.clock()
         try:
@@ -379,13 +252,13 @@ class UserService:
                 ),
             )
         except LookupError:
-            raise self._not_found(actor, "manage_users", "no such organisation") from None
+            raise not_found(actor, "manage_users", "no such organisation") from None
         return self._infos([row])[0]
 
     @audits_refusals("grant.add", "grant {role} to user #{user_id}")
     def grant(self, actor: Principal, user_id: int, role: str, expires: date | datetime | None = None) -> GrantInfo:
         """Grant ``role`` until ``expires`` (a date: to the end of that day, UTC); default 12 months, at most 24."""
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         target = self._target(actor, user_id)
         if role not in role_data.role_names():
             raise InvalidInputError(
@@ -421,11 +294,11 @@ class UserService:
     @audits_refusals("grant.revoke", "revoke grant #{grant_id}")
     def revoke(self, actor: Principal, grant_id: int) -> GrantInfo:
         """Revoke one grant (at once). Revoking a revoked grant changes nothing and writes no record."""
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         grant = store.get_grant(self.database, grant_id)
         target = store.get_user(self.database, grant.user_id) if grant else None
-        if grant is None or target is None or not self._may_reach(actor, "manage_users", target.organisation):
-            raise self._not_found(actor, "manage_users", "no such grant")
+        if grant is None or target is None or not may_reach(actor, "manage_users", target.organisation):
+            raise not_found(actor, "manage_users", "no such grant")
         self._check_revocable(actor, target, grant.role)
         now = self.clock()
         done = self._revoke(actor, target, [grant], now)
@@ -434,7 +307,7 @@ class UserService:
     @audits_refusals("grant.revoke", "revoke {role} of user #{user_id}")
     def revoke_role(self, actor: Principal, user_id: int, role: str) -> list[GrantInfo]:
         """Revoke every unrevoked grant of ``role`` the user has (the CLI's ``users revoke``)."""
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         target = self._target(actor, user_id)
         self._check_revocable(actor, target, role)
         grants = [g for g in store.grants_of(self.database, [target.id])[target.id] if g.role == role]
@@ -444,11 +317,11 @@ class UserService:
     def deactivate(self, actor: Principal, user_id: int) -> UserInfo:
         """The user can no longer sign in, and its tokens stop working, at once. Grants stay, for the
         record (:meth:`reactivate` revokes those still running, so none comes back with the user)."""
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         target = self._target(actor, user_id)
         if actor.user_id is not None and actor.user_id == target.id:
             raise ForbiddenError("you cannot deactivate yourself", "deactivate_self")
-        if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not self._reaches_all(actor, "manage_users"):
+        if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not reaches_all(actor, "manage_users"):
             raise ForbiddenError(
                 "only a system administrator deactivates a system administrator", "deactivate_system_admin"
             )
@@ -479,11 +352,11 @@ class UserService:
         carry no permission. Reactivating an active user changes nothing and writes no record. The
         reach is deactivation's: nobody reactivates themselves, and only a system administrator
         reactivates a system administrator (one whose grants would count if it were active)."""
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         target = self._target(actor, user_id)
         if actor.user_id is not None and actor.user_id == target.id:
             raise ForbiddenError("you cannot reactivate yourself", "reactivate_self")
-        if role_data.SYSTEM_ADMIN in self._roles_if_active(target) and not self._reaches_all(actor, "manage_users"):
+        if role_data.SYSTEM_ADMIN in self._roles_if_active(target) and not reaches_all(actor, "manage_users"):
             raise ForbiddenError(
                 "only a system administrator reactivates a system administrator", "reactivate_system_admin"
             )
@@ -516,7 +389,7 @@ class UserService:
         ``MAX_DISPLAY_NAME`` characters, no NUL, no CPR-shaped number; surrounding spaces are
         dropped). The same name again changes nothing and writes no record. The ``user.rename``
         record names the user, not the old or the new name."""
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         target = self._target(actor, user_id)
         problems = _display_name_problems(display_name)
         if problems:
@@ -543,13 +416,13 @@ class UserService:
         Failed attempts and a lockout are cleared, and the user's web sessions end. Nobody sets their
         own password here (a session alone must not replace it: the account page asks for the
         current one), and only a system administrator sets a system administrator's."""
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         target = self._target(actor, user_id)
         if actor.user_id is not None and actor.user_id == target.id:
             raise ForbiddenError(
                 "you cannot set your own password here: change it on your account page", "password_self"
             )
-        if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not self._reaches_all(actor, "manage_users"):
+        if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not reaches_all(actor, "manage_users"):
             raise ForbiddenError(
                 "only a system administrator sets the password of a system administrator", "password_system_admin"
             )
@@ -557,7 +430,7 @@ class UserService:
         if problems:
             raise InvalidInputError(problems)
         now = self.clock()
-        row = store.set_password_hash(
+        row = creds.set_password_hash(
             self.database,
             target.id,
             self.passwords.hash(password),
@@ -574,16 +447,16 @@ class UserService:
         the reset and its record. Its API tokens stay: they never passed a second factor anyway.
         Nobody resets their own (a session alone must not be enough to replace the second factor),
         and only a system administrator resets a system administrator's."""
-        self._require(actor, "manage_users")
+        require(actor, "manage_users")
         target = self._target(actor, user_id)
         if actor.user_id is not None and actor.user_id == target.id:
             raise ForbiddenError("you cannot reset your own TOTP: ask another administrator", "totp_self")
-        if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not self._reaches_all(actor, "manage_users"):
+        if role_data.SYSTEM_ADMIN in self._valid_roles(target) and not reaches_all(actor, "manage_users"):
             raise ForbiddenError(
                 "only a system administrator resets the TOTP of a system administrator", "totp_system_admin"
             )
         now = self.clock()
-        done = store.reset_totp(
+        done = creds.reset_totp(
             self.database,
             target.id,
             at=now,
@@ -654,13 +527,9 @@ class UserService:
 
     def _target(self, actor: Principal, user_id: int) -> UserRow:
         row = store.get_user(self.database, user_id)
-        if row is None or not self._may_reach(actor, "manage_users", row.organisation):
-            raise self._not_found(actor, "manage_users", "no such user")
+        if row is None or not may_reach(actor, "manage_users", row.organisation):
+            raise not_found(actor, "manage_users", "no such user")
         return row
-
-    def _not_found(self, actor: Principal, kind: str, message: str) -> NotFoundError:
-        """A 404 for ``actor``: a refusal to audit unless it reaches every organisation."""
-        return NotFoundError(message, hides=not self._reaches_all(actor, kind))
 
     def _valid_roles(self, user: UserRow) -> frozenset[str]:
         grants = store.grants_of(self.database, [user.id])[user.id]
@@ -670,23 +539,6 @@ class UserService:
         """The roles the user's grants would give now if it were active (a deactivated user's rank)."""
         grants = store.grants_of(self.database, [user.id])[user.id]
         return role_data.valid_roles(grants, self.clock(), active=True)
-
-    @staticmethod
-    def _require(actor: Principal, kind: str) -> None:
-        if not set(role_data.ORG_SCOPED[kind]) & actor.permissions:
-            raise ForbiddenError(f"your roles do not include {kind.replace('_', ' ')}")
-
-    @staticmethod
-    def _reaches_all(actor: Principal, kind: str) -> bool:
-        return role_data.ORG_SCOPED[kind][1] in actor.permissions
-
-    def _may_reach(self, actor: Principal, kind: str, organisation: str) -> bool:
-        own, everywhere = role_data.ORG_SCOPED[kind]
-        return everywhere in actor.permissions or (own in actor.permissions and organisation == str(actor.organisation))
-
-    def _reach(self, actor: Principal, kind: str, organisation: str) -> None:
-        if not self._may_reach(actor, kind, organisation):
-            raise self._not_found(actor, kind, "no such organisation")
 
     def _infos(self, rows: Iterable[UserRow]) -> list[UserInfo]:
         rows = list(rows)
@@ -765,13 +617,6 @@ def _password_problems(password: str, username: str) -> list[FieldProblem]:
     ]
 
 
-def _organisation_key(text: str) -> str:
-    try:
-        return str(Organisation.parse(text))
-    except ValueError as exc:
-        raise InvalidInputError([FieldProblem("organisation", str(exc), "user_organisation")]) from None
-
-
 def admin_event(actor: Principal, action: str, at: datetime, summary: str, *ids: int) -> AuditEvent:
     """An administration record: who did it (the actor), what (a readable line), and a hash of the change."""
     change = json.dumps({"action": action, "ids": list(ids), "summary": summary}, sort_keys=True, ensure_ascii=False)
@@ -783,29 +628,4 @@ def admin_event(actor: Principal, action: str, at: datetime, summary: str, *ids:
         summary=safe_text(summary),
         request_hash=request_hash(change),
         scope="",
-    )
-
-
-def _audit_access_event(
-    actor: Principal, at: datetime, action: str, query: AuditQuery, what: str, rows: int
-) -> AuditEvent:
-    """The record of an administrator reading (``audit.view``) or exporting (``audit.export``) the trail."""
-    filters = {
-        "since": canonical_time(query.since) if query.since else None,
-        "until": canonical_time(query.until) if query.until else None,
-        "organisation": query.organisation,
-        "action": query.action,
-        "user": query.user,
-        "outcome": query.outcome,
-    }
-    shown = " ".join(f"{k}={v}" for k, v in filters.items() if v is not None) or "no filters"
-    return AuditEvent(
-        at=at,
-        user=actor.user,
-        organisation=str(actor.organisation),
-        action=action,
-        summary=safe_text(f"audit trail, {what}; {shown}"),
-        request_hash=request_hash(json.dumps(filters, sort_keys=True, ensure_ascii=False)),
-        scope="",
-        rows_returned=rows,
     )

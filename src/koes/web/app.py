@@ -26,6 +26,7 @@ from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.cohort_population import CohortLookup, StoredCohorts
 from koes.services.cohort_store import CohortService, start_cohort_expiry
+from koes.services.errors import Clock, utc_now
 from koes.services.jobs import JobService
 from koes.services.oidc import OidcClient, OidcConfig
 from koes.services.organisations import organisations_in_use
@@ -34,7 +35,7 @@ from koes.services.saved import SavedAnalysisService
 from koes.services.sessions import SessionService, start_session_sweeper
 from koes.services.signin import SignInService, load_secret_key
 from koes.services.tokens import TokenPolicy, TokenService
-from koes.services.users import Clock, UserService, utc_now
+from koes.services.users import UserService
 from koes.settings import Settings
 from koes.web import api
 from koes.web.api import v1

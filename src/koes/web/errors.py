@@ -26,7 +26,7 @@ from koes.query.request import FieldProblem, RequestError
 from koes.query.scope import ScopeDeniedError
 from koes.services.analysis import NoReleaseError
 from koes.services.ceased import OrganisationCeasedError
-from koes.services.users import ConflictError, ForbiddenError, NotFoundError
+from koes.services.errors import ConflictError, ForbiddenError, NotFoundError
 
 logger = logging.getLogger("koes.web")
 

@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from koes.query.request import FieldProblem
-from koes.services.users import InvalidInputError
+from koes.services.errors import InvalidInputError
 
 FORM_OVERHEAD = 64 * 1024  # boundaries, headers and the text fields around the file
 FIELD_LIMIT = 16 * 1024  # a purpose or a name is a few lines

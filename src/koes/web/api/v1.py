@@ -27,9 +27,10 @@ from koes.query.request import FieldProblem
 from koes.services.analysis import AnalysisService
 from koes.services.audit import entry_json, parse_instant
 from koes.services.catalog import service_catalog
+from koes.services.errors import InvalidInputError
 from koes.services.export import MEDIA_TYPES, Export, check_downloadable, export
 from koes.services.tokens import TokenService
-from koes.services.users import InvalidInputError, UserService
+from koes.services.users import UserService
 from koes.web.auth import EndpointTable, authorise, current_principal
 from koes.web.errors import ApiError, ErrorEnvelope
 

@@ -29,20 +29,11 @@ from koes.privacy.credentials import broken_password_rules
 from koes.privacy.echo import mask_text
 from koes.privacy.roles import may_grant, role_book
 from koes.query.request import FieldProblem
+from koes.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from koes.services.refusals import record_refusal
 from koes.services.sessions import WebSession
 from koes.services.tokens import ExpiringToken, TokenService
-from koes.services.users import (
-    DEFAULT_GRANT_MONTHS,
-    MAX_GRANT_MONTHS,
-    ConflictError,
-    ForbiddenError,
-    GrantInfo,
-    InvalidInputError,
-    NotFoundError,
-    UserInfo,
-    add_months,
-)
+from koes.services.users import DEFAULT_GRANT_MONTHS, MAX_GRANT_MONTHS, GrantInfo, UserInfo, add_months
 from koes.web.formats import danish_key, day
 from koes.web.i18n import Translator, has_message
 from koes.web.pages.common import (

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from koes.privacy.access import Principal
 from koes.privacy.echo import mask_text
 from koes.services.audit import ACTIONS, OUTCOMES, AuditEntry, AuditQuery
-from koes.services.users import ForbiddenError, InvalidInputError, NotFoundError
+from koes.services.errors import ForbiddenError, InvalidInputError, NotFoundError
 from koes.web.formats import danish_key
 from koes.web.formats import number as format_number
 from koes.web.i18n import Translator, has_message

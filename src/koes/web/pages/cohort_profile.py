@@ -31,9 +31,9 @@ from koes.services.cohort_jobs import PROFILE, SERIES, profile_work, series_work
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohort_profile import Figure, Profile, UseFigure, cohort_profile
 from koes.services.cohort_series import ALL, MEASURES, Series, cohort_series
+from koes.services.errors import ForbiddenError
 from koes.services.jobs import Work
 from koes.services.sessions import WebSession
-from koes.services.users import ForbiddenError
 from koes.web import views
 from koes.web.formats import number
 from koes.web.i18n import Translator

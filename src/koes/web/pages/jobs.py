@@ -20,8 +20,8 @@ from koes.query.request import FieldProblem, RequestError
 from koes.services.analysis import AnalysisFailedError, AnalysisService
 from koes.services.cohort_jobs import runs_as_job
 from koes.services.cohort_population import CohortNotFoundError
+from koes.services.errors import NotFoundError
 from koes.services.jobs import JobInfo, JobService, Work
-from koes.services.users import NotFoundError
 from koes.web.pages.common import error_page, lang_of, render, signed_in, user_view
 
 router = APIRouter(include_in_schema=False)

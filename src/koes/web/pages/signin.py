@@ -18,9 +18,9 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.echo import mask_text
+from koes.services.errors import ConflictError, InvalidInputError
 from koes.services.sessions import WebSession
 from koes.services.signin import AccountLockedError, SignInAttempt
-from koes.services.users import ConflictError, InvalidInputError
 from koes.web.i18n import LANG_COOKIE, LANGUAGES, Translator
 from koes.web.pages.common import (
     Pages,

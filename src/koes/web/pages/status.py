@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from koes.services.errors import ForbiddenError
 from koes.services.status import PERMISSION, DataStatus, QuarantineGroup, RegisterStatus, ReleaseInfo, view_status
-from koes.services.users import ForbiddenError
 from koes.web.formats import day, number
 from koes.web.pages.common import (
     lang_of,

@@ -21,9 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from koes.privacy import roles as role_data
 from koes.privacy.access import Principal
 from koes.privacy.echo import mask_text
+from koes.services.errors import ForbiddenError, InvalidInputError, NotFoundError
 from koes.services.sessions import WebSession
 from koes.services.tokens import CreatedToken, TokenInfo, TokenService
-from koes.services.users import ForbiddenError, InvalidInputError, NotFoundError
 from koes.web.formats import day
 from koes.web.i18n import Translator, has_message
 from koes.web.pages.common import (
