@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,9 +16,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from argon2 import PasswordHasher
-from rich.console import Console
 from typer.testing import CliRunner
 
+from koes.cli import common as cli_common
 from koes.cli import main as cli
 from koes.domain.codelists import CODE_LISTS
 from koes.domain.registers import REFDATA_CODE_LISTS, REGISTERS, Column, Register
@@ -201,9 +202,16 @@ class Run:
         return " ".join(self.output.split())
 
 
+@contextmanager
+def wide_console(width: int = 200) -> Iterator[None]:
+    """The CLI's one error console (shared by every command module) as wide as ``width`` columns, then as before."""
+    with mock.patch.object(cli_common.console, "_width", width):  # what Console(width=...) sets
+        yield
+
+
 def koes(data_dir: Path, *args: str, env: Mapping[str, str | None] | None = None, width: int = 200) -> Run:
     """Run the CLI in-process, its console as wide as a terminal of ``width`` columns."""
-    with mock.patch.object(cli, "console", Console(stderr=True, width=width)):
+    with wide_console(width):
         result = CliRunner().invoke(cli.app, ["--data-dir", str(data_dir), *args], env={**CLEAN_ENV, **(env or {})})
     return Run(result.exit_code, result.output, result.exception)
 

@@ -184,7 +184,7 @@ def test_a_large_cohorts_pages_run_as_jobs_with_progress_and_a_user_can_come_bac
         assert waiting.status_code == 200
         if 'id="job"' in waiting.text:  # not done yet: the waiting page, followed by jobs.js
             assert 'aria-live="polite"' in waiting.text and "<progress" in waiting.text
-            assert '<script src="/static/jobs.js"></script>' in waiting.text
+            assert re.search(r'<script src="/assets/jobs\.[0-9a-f]{16}\.js"></script>', waiting.text)
         _until_done(client, job_id)
         page = client.get(where)  # come back to the same address: the answer
         assert page.status_code == 200 and shown in _text(page.text), page.text

@@ -18,11 +18,9 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 import duckdb
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from koes.cli import main as cli
@@ -33,6 +31,7 @@ from koes.settings import Settings
 from koes.storage.releases import LoadRunningError, Release, ReleaseStore
 from koes.synthetic.generate import GenerationRequest, generate
 from koes.synthetic.writer import ExtractFormat
+from support import wide_console
 
 pytestmark = [pytest.mark.xdist_group("kill"), pytest.mark.slow]
 
@@ -245,7 +244,7 @@ def test_a_second_load_is_refused_while_one_runs(setup: Setup) -> None:
     assert before is not None
     runner = CliRunner()
     env: dict[str, str | None] = {"KOES_WAREHOUSE_DIR": None}
-    with store.load_lock(), mock.patch.object(cli, "console", Console(stderr=True, width=200)):
+    with store.load_lock(), wide_console():
         result = runner.invoke(cli.app, ["--data-dir", str(setup.data_dir), "load", str(setup.extracts)], env=env)
         text = " ".join(result.output.split())
         assert result.exit_code == 2, result.output
