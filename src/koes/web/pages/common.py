@@ -23,6 +23,7 @@ from koes.services.signin import SignInService
 from koes.services.users import UserService
 from koes.settings import Settings
 from koes.web.i18n import LANG_COOKIE, LANGUAGES, Translator, language
+from koes.web.navigation import breadcrumbs
 from koes.web.plotly_css import plotly_sheet_ids
 
 SESSION_COOKIE = "koes_session"
@@ -36,6 +37,7 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.globals["plotly_sheet_ids"] = plotly_sheet_ids  # the chart pages link Plotly.js's sheets
+templates.globals["breadcrumbs"] = breadcrumbs  # every signed-in page's trail (base.html)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,12 @@
       trace.connectgaps = false;
       trace.line = { color: COLOURS[i % COLOURS.length], width: 2 };
     }
+    // The user's own municipality (its trace, when the chart says which) is drawn heavier.
+    if (chart.own_trace === i) {
+      if (trace.line) { trace.line.width = 4; }
+      trace.marker.size = 8;
+      trace.name = "\u25B6 " + trace.name;
+    }
     return trace;
   }
 
@@ -43,6 +49,9 @@
       font: { family: "system-ui, sans-serif", size: 13, color: "#1a1a1a" },
       xaxis: { type: "category", automargin: true }, yaxis: { rangemode: "tozero", automargin: true }
     };
+    // Axis titles with units (the measure's label carries its unit).
+    if (chart.x_title) { layout.xaxis.title = { text: chart.x_title }; }
+    if (chart.y_title) { layout.yaxis.title = { text: chart.y_title }; }
     var traces = chart.traces.map(function (t, i) { return traceOf(chart, t, i); });
     window.Plotly.newPlot(element, traces, layout, { displaylogo: false, responsive: true });
     element.setAttribute("data-drawn", "true");
