@@ -27,6 +27,7 @@ PAGE_MODULES = (
     "audit",
     "status",
     "admin_users",
+    "organisations",
     "reports",
     "analyse",
     "saved",
