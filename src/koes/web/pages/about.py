@@ -88,12 +88,9 @@ def _sources(catalog: Catalog, measures: Iterable[Measure], lang: str) -> list[s
     return sorted(set(seen.values()), key=danish_key)
 
 
-# Danish alphabetical order: æ, ø, å after z, and "aa" as å.
+# Danish alphabetical order: æ, ø, å after z, and "aa" as å (Aabenraa and Faaborg as Åbenrå, Fåborg).
 _DANISH_ORDER = str.maketrans({"æ": "{", "ø": "|", "å": "}"})
 
 
 def danish_key(text: str) -> str:
-    lowered = text.lower()
-    if lowered.startswith("aa"):
-        lowered = "å" + lowered[2:]
-    return lowered.translate(_DANISH_ORDER)
+    return text.lower().replace("aa", "å").translate(_DANISH_ORDER)
