@@ -8,11 +8,14 @@ like an analysis. The views:
 - ``series``: the chosen measure over time, for the municipality, its region, the country and
   similar municipalities (``trend``), or the municipality's months this year and last (``year_to_date``);
 - ``comparison``: the chosen measure (its standardised twin when there is one) for the same areas;
-- ``breakdown``: the chosen measure split by the variant's breakdown dimension, areas against each other.
+- ``breakdown``: the chosen measure split by the variant's breakdown dimension, areas against each other;
+- ``keyfigures``: every measure of the variant for the chosen year and the year before, for the same
+  areas (the page's key-figure tiles: own municipality against region and country, change from last year).
 
 Where areas are set against each other (the trend, the comparison, the breakdown), an amount in
 kroner is compared per citizen (:func:`across_areas`): the totals of areas of different size are not
-comparable.
+comparable. A monthly trend spans ``TREND_YEARS`` years (as many as the release holds), so a season
+shows against the years before it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from koes.semantic.members import members
 from koes.semantic.model import Catalog, DerivedKind, Unit
 
 SEXES = (1, 2)
-VIEWS = ("table", "series", "comparison", "breakdown")
+VIEWS = ("table", "series", "comparison", "breakdown", "keyfigures")
+TREND_YEARS = 3  # a monthly trend shows this many years up to the chosen one
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,13 @@ def view_requests(report: Report, chosen: ResolvedChoices, years: Sequence[int])
             "comparison": {"municipality": chosen.municipality},
             "period": _years(year, year),
         },
+        "keyfigures": {
+            **base,
+            "measures": list(variant.measures),
+            "columns": ["aar"],
+            "comparison": {"municipality": chosen.municipality},
+            "period": _years(str(chosen.year - 1 if chosen.year - 1 in years else chosen.year), year),
+        },
     }
     if variant.breakdown is not None:
         out["breakdown"] = {
@@ -169,7 +180,7 @@ def _series(report: Report, chosen: ResolvedChoices, base: Mapping[str, Any], ye
             "columns": ["maaned"],
             "period": _years(str(first), str(chosen.year)),
         }
-    first_year = min(years) if report.series.grain == "aar" else chosen.year
+    first_year = min(years) if report.series.grain == "aar" else _trend_start(chosen.year, years)
     return {
         **base,
         "measures": [chosen.across or chosen.measure],
@@ -177,6 +188,11 @@ def _series(report: Report, chosen: ResolvedChoices, base: Mapping[str, Any], ye
         "comparison": {"municipality": chosen.municipality},
         "period": _years(str(first_year), str(chosen.year)),
     }
+
+
+def _trend_start(year: int, years: Sequence[int]) -> int:
+    """The first year of a monthly trend: ``TREND_YEARS`` back from ``year``, within the release."""
+    return max(min(years), year - TREND_YEARS + 1)
 
 
 def _years(first: str, last: str) -> dict[str, str]:

@@ -5,7 +5,9 @@ a map is then only string assembly. Values arrive already protected by disclosur
 this module never shows a hidden area's number, it hatches the area instead.
 
 The SVG uses presentation attributes only (no ``style``), so it renders under the app's
-Content-Security-Policy, and it needs no script. Every text is XML-escaped here, because the
+Content-Security-Policy, and it needs no script. With a ``link`` each area is a link to that
+municipality's view (drill-down): a real ``<a>``, so the mouse, Tab and Enter all reach it, and
+named for screen readers by the municipality and its figure. Every text is XML-escaped here, because the
 caller marks the result safe in its template.
 """
 
@@ -339,11 +341,13 @@ def choropleth_svg(
     element_id: str = "map",
     classes: int = 5,
     regions: Mapping[int, Iterable[int]] | None = None,
+    link: Callable[[int], str] | None = None,
 ) -> str:
     """The map as SVG markup. Municipalities absent from ``areas`` count as missing; keys that
     are not municipalities (e.g. 'unknown') are ignored, since the map has nowhere to show them.
     ``regions`` (region code → its municipalities) draws those regions' outlines, e.g. the four
-    of 2027; without it, the shipped outlines of the five regions of 2007–2026."""
+    of 2027; without it, the shipped outlines of the five regions of 2007–2026. ``link`` (kommunekode
+    → address) makes every area a link: the map is then a group of links, not one image."""
     if not _ID.match(element_id):
         raise ValueError(f"element_id must be a plain XML id, not {element_id!r}")
     geo = geometry()
@@ -353,10 +357,10 @@ def choropleth_svg(
     outline = next((a for a in geo.areas if a.code == highlight), None)
     legend = _legend_rows(paint, outline is not None, fmt)
     parts = [
-        _open(element_id, texts, geo.height + len(legend) * ROW + MARGIN),
+        _open(element_id, texts, geo.height + len(legend) * ROW + MARGIN, linked=link is not None),
         _defs(element_id),
         _inset_frame(geo.inset),
-        _areas(geo, paint, highlight),
+        _areas(geo, paint, highlight, link),
         _regions(geo.regions if regions is None else region_paths(regions)),
         _highlight(outline),
         _legend(legend, element_id, round(geo.height)),
@@ -396,9 +400,11 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _open(element_id: str, texts: MapTexts, height: float) -> str:
+def _open(element_id: str, texts: MapTexts, height: float, *, linked: bool = False) -> str:
+    # An image's parts are hidden from assistive technology; a map of links is a group of them.
+    role = "group" if linked else "img"
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" id="{element_id}" class="koes-map" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="{role}" id="{element_id}" class="koes-map" '
         f'aria-labelledby="{element_id}-title {element_id}-desc" viewBox="0 0 {WIDTH:g} {height:.0f}" '
         f'font-family="system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif">\n'
         f'<title id="{element_id}-title">{_esc(texts.title)}</title>\n'
@@ -422,8 +428,10 @@ def _inset_frame(inset: tuple[float, float, float, float]) -> str:
     )
 
 
-def _areas(geo: Geometry, paint: _Paint, highlight: int | None) -> str:
-    paths = "\n".join(_area_path(shape, paint, shape.code == highlight) for shape in geo.areas)
+def _areas(geo: Geometry, paint: _Paint, highlight: int | None, link: Callable[[int], str] | None = None) -> str:
+    paths = "\n".join(
+        _linked(_area_path(shape, paint, shape.code == highlight), shape, paint, link) for shape in geo.areas
+    )
     return (
         f'<g class="areas" stroke="{BORDER_COLOUR}" stroke-width="0.4" stroke-linejoin="round" '
         f'fill-rule="evenodd">\n{paths}\n</g>'
@@ -440,6 +448,18 @@ def _area_path(shape: Shape, paint: _Paint, highlighted: bool) -> str:
         f'<path class="{css}" data-kommunekode="{shape.code}" data-value="{number}" '
         f'data-display="{_esc(display)}" fill="{paint.fill(shape.code)}" d="{shape.path}">'
         f"<title>{_esc(shape.name)}: {_esc(display or paint.texts.missing)}</title></path>"
+    )
+
+
+def _linked(path: str, shape: Shape, paint: _Paint, link: Callable[[int], str] | None) -> str:
+    """The area's path inside a link to its view, named by the municipality and its figure."""
+    if link is None:
+        return path
+    value = paint.areas.get(shape.code)
+    name = f"{shape.name}: {value.display if value is not None and value.display else paint.texts.missing}"
+    return (
+        f'<a class="area-link" href="{_esc(link(shape.code))}" data-kommunekode="{shape.code}" '
+        f'aria-label="{_esc(name)}">{path}</a>'
     )
 
 

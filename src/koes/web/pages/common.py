@@ -24,6 +24,7 @@ from koes.services.users import UserService
 from koes.settings import Settings
 from koes.web.assets import asset_url
 from koes.web.i18n import LANG_COOKIE, LANGUAGES, Translator, language
+from koes.web.navigation import breadcrumbs
 from koes.web.plotly_css import plotly_sheet_ids
 
 SESSION_COOKIE = "koes_session"
@@ -38,6 +39,7 @@ templates = Environment(
 )
 templates.globals["plotly_sheet_ids"] = plotly_sheet_ids  # the chart pages link Plotly.js's sheets
 templates.globals["asset_url"] = asset_url  # scripts and sheets by their content-hashed address
+templates.globals["breadcrumbs"] = breadcrumbs  # every signed-in page's trail (base.html)
 
 
 @dataclass(frozen=True)

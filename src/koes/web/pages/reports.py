@@ -32,13 +32,16 @@ from koes.services.export import Export, export, population_text
 from koes.services.reports import ReportResult, ReportService, UnknownReportError
 from koes.web import views
 from koes.web.builder import BuilderState
+from koes.web.definitions import definition
 from koes.web.formats import danish_key, in_sentence, number
 from koes.web.i18n import Translator
 from koes.web.maps import MapTexts, choropleth_svg
+from koes.web.pages.about import about
 from koes.web.pages.common import ceased_page, error_page, lang_of, refused, render, signed_in, user_view
 from koes.web.pages.downloads import attachment, delimiter, format_of, precision
 from koes.web.pages.figures import Chart, chart, exactness, provenance
 from koes.web.pages.forms import Option, Select
+from koes.web.pages.keyfigures import tiles
 from koes.web.plotly_css import embedded_sheets, plotly_css, plotly_js
 
 router = APIRouter(include_in_schema=False)
@@ -223,14 +226,25 @@ def _context(service: ReportService, result: ReportResult, lang: str, may_export
         fmt=lambda v: number(v, measure.decimals, lang),
         highlight=chosen.municipality,
         regions=service.analysis.map_regions(table_view.plan),
+        link=lambda code: _drill_down(report.id, chosen.to_json(), code),
     )
     query = urlencode({k: v for k, v in chosen.to_json().items() if v is not None})
+    catalog = service.analysis.catalog
     charts = _charts(result, lang, t, own)
     return {
         "report": report,
         "report_title": _report_name(result, lang),
         "population": _population(result, own, lang),
         "report_description": report.description.get(lang),
+        "own_name": own,
+        "page_crumb": report.title.get(lang),
+        "tiles": tiles(result.views["keyfigures"], chosen.measure, chosen.year, lang)
+        if "keyfigures" in result.views
+        else [],
+        "tiles_heading": t("keyfigures.heading", name=own, year=chosen.year),
+        "measure_label": measure.label.get(lang),
+        "measure_definition": definition(measure, lang),
+        "about": about(catalog, result.views.values(), municipalities, lang),
         "selects": _selects(service, report, result, lang, t, municipalities),
         "map_svg": Markup(svg),
         "map_title": texts.title,
@@ -244,15 +258,30 @@ def _context(service: ReportService, result: ReportResult, lang: str, may_export
     }
 
 
+def _drill_down(report_id: str, choices: dict[str, Any], code: int) -> str:
+    """The report with the same choices for another municipality: a map area's link."""
+    query = {k: v for k, v in {**choices, "municipality": code}.items() if v is not None}
+    return f"/standard/{report_id}?{urlencode(query)}"
+
+
+def _axes(data: dict[str, Any], x_title: str, y_title: str) -> dict[str, Any]:
+    """A chart's data with its axis titles (the measure's label carries its unit)."""
+    return {**data, "x_title": x_title, "y_title": y_title}
+
+
 def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Chart]:
     chosen, report = result.chosen, result.report
     out = []
     series = result.views["series"]
     measure = series.measures[0]  # per citizen for an amount when areas are compared (reports.requests)
+    y_title = measure.label.get(lang)
     if report.series.kind == SeriesKind.YEAR_TO_DATE:
         data, title = views.year_to_date(series, measure, lang), t("reports.year_to_date", name=own)
+        data = _axes(data, t("axis.month"), t("axis.running_total", measure=y_title))
     else:
         data, title = views.series_by_area(series, measure, lang), t("reports.trend", name=own)
+        grain = series.plan.columns[0].label.get(lang) if series.plan.columns else t("axis.period")
+        data = _axes({**data, "own_trace": 0}, grain, y_title)
     out.append(chart("series", f"{measure.label.get(lang)}: {title}", data, series, lang))
     comparison = result.views["comparison"]
     compared = comparison.measures[0]
@@ -260,7 +289,7 @@ def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Ch
         chart(
             "comparison",
             f"{compared.label.get(lang)}: {t('reports.comparison', name=own, year=chosen.year)}",
-            views.comparison(comparison, compared, lang),
+            _axes(views.comparison(comparison, compared, lang), t("axis.area"), compared.label.get(lang)),
             comparison,
             lang,
         )
@@ -272,7 +301,15 @@ def _charts(result: ReportResult, lang: str, t: Translator, own: str) -> list[Ch
         title = t("reports.breakdown", dimension=in_sentence(dimension.label.get(lang)), year=chosen.year)
         out.append(
             chart(
-                "breakdown", f"{measure.label.get(lang)}: {title}", views.breakdown(split, measure, lang), split, lang
+                "breakdown",
+                f"{measure.label.get(lang)}: {title}",
+                _axes(
+                    {**views.breakdown(split, measure, lang), "own_trace": 0},
+                    dimension.label.get(lang),
+                    measure.label.get(lang),
+                ),
+                split,
+                lang,
             )
         )
     return out

@@ -86,5 +86,6 @@ async def start(request: Request) -> Response:
         audit_link=any(principal.may(p) for p in ("view_audit_own_org", "view_audit_all")),
         status_link=principal.may("view_data_status"),
         users_link=may_manage_users(principal),
+        orgs_link=principal.may("manage_users_all"),
         password_link=password_link,
     )

@@ -41,6 +41,12 @@
       trace.connectgaps = false;
       trace.line = { color: COLOURS[i % COLOURS.length], width: 2 };
     }
+    // The user's own municipality (its trace, when the chart says which) is drawn heavier.
+    if (chart.own_trace === i) {
+      if (trace.line) { trace.line.width = 4; }
+      trace.marker.size = 8;
+      trace.name = "\u25B6 " + trace.name;
+    }
     return trace;
   }
 
@@ -61,6 +67,9 @@
       // Whole numbers with the page's separators ("15.000.000" in Danish), never SI prefixes ("15M", "40k").
       yaxis: { rangemode: "tozero", automargin: true, tickformat: ",~r", exponentformat: "none" }
     };
+    // Axis titles with units (the measure's label carries its unit).
+    if (chart.x_title) { layout.xaxis.title = { text: chart.x_title }; }
+    if (chart.y_title) { layout.yaxis.title = { text: chart.y_title }; }
     var traces = chart.traces.map(function (t, i) { return traceOf(chart, t, i); });
     // No mode bar: its texts are English only, and the page has its own PNG download and table.
     window.Plotly.newPlot(element, traces, layout, { displaylogo: false, displayModeBar: false, responsive: true });
