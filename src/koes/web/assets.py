@@ -143,3 +143,22 @@ async def asset(request: Request, file_name: str) -> Response:
     # Compressing Plotly.js the first time takes about a second: not on the event loop.
     body = await run_in_threadpool(found.body, coding)
     return Response(body, media_type=found.media_type, headers=headers)
+
+
+def precompress_in_background() -> threading.Thread:
+    """Compress every asset for brotli and gzip clients on a daemon thread, once per process.
+
+    Started with the app, so the first visitor's browser does not wait a second or more (longer on a
+    busy machine) for Plotly.js to be compressed; a request that comes sooner waits on the asset's
+    lock for the same work, never does it twice.
+    """
+    codings = ("br", "gzip") if brotli is not None else ("gzip",)
+
+    def work() -> None:
+        for item in assets().values():
+            for coding in codings:
+                item.body(coding)
+
+    thread = threading.Thread(target=work, name="koes-assets", daemon=True)
+    thread.start()
+    return thread

@@ -12,7 +12,7 @@ import pytest
 
 from koes.settings import Settings
 from koes.web.app import create_app
-from koes.web.assets import Asset, asset_url, assets, chosen_coding
+from koes.web.assets import Asset, asset_url, assets, chosen_coding, precompress_in_background
 from koes.web.plotly_css import plotly_js
 
 with warnings.catch_warnings():
@@ -74,3 +74,11 @@ def test_the_coding_is_the_best_the_client_accepts() -> None:
     assert chosen_coding("*") == "br"
     assert chosen_coding("identity, gzip;q=0") == "identity"
     assert chosen_coding("gzip;q=abc") == "identity"
+
+
+def test_the_app_compresses_plotly_before_the_first_browser_asks() -> None:
+    script = assets()["plotly.min.js"]
+    script._encoded.clear()  # as in a new process (another test may have asked for it already)
+    precompress_in_background().join(timeout=60)
+    assert set(script._encoded) >= {"br", "gzip"}  # ready: a first chart page does not wait for it
+    assert brotli.decompress(script.body("br")) == script.content

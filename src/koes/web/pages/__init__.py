@@ -65,6 +65,7 @@ def install_pages(app: FastAPI, settings: Settings, signin_service: SignInServic
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     app.include_router(assets.router)  # the same files (and Plotly.js) by content hash, precompressed
+    assets.precompress_in_background()  # once per process: the first chart page does not wait for it
     app.add_exception_handler(SignInRequiredError, _sign_in_required)
     app.add_exception_handler(CsrfError, _csrf_failed)
     return pages
