@@ -59,6 +59,9 @@ class ResolvedChoices:
     # What areas are set against each other by: a kroner total's per-citizen measure (København's
     # 17 M beside the country's 162 M says nothing), else the measure itself (issue 18 item 4).
     across: str = ""
+    # The key-figure tiles set the municipality beside its region and the country: every measure of
+    # the variant as it compares across areas (across_areas), each once.
+    compared: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +115,7 @@ def resolve(
         variant=variant,
         measure=choices.measure or variant.headline,
         across=across_areas(choices.measure or variant.headline, variant.perspective, catalog),
+        compared=tuple(dict.fromkeys(across_areas(m, variant.perspective, catalog) for m in variant.measures)),
     )
 
 
@@ -143,7 +147,7 @@ def view_requests(report: Report, chosen: ResolvedChoices, years: Sequence[int])
         },
         "keyfigures": {
             **base,
-            "measures": list(variant.measures),
+            "measures": list(chosen.compared or variant.measures),
             "columns": ["aar"],
             "comparison": {"municipality": chosen.municipality},
             "period": _years(str(chosen.year - 1 if chosen.year - 1 in years else chosen.year), year),

@@ -238,7 +238,7 @@ def _context(service: ReportService, result: ReportResult, lang: str, may_export
         "report_description": report.description.get(lang),
         "own_name": own,
         "page_crumb": report.title.get(lang),
-        "tiles": tiles(result.views["keyfigures"], chosen.measure, chosen.year, lang)
+        "tiles": tiles(result.views["keyfigures"], chosen.across or chosen.measure, chosen.year, lang)
         if "keyfigures" in result.views
         else [],
         "tiles_heading": t("keyfigures.heading", name=own, year=chosen.year),
