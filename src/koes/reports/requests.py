@@ -12,6 +12,10 @@ like an analysis. The views:
 - ``keyfigures``: every measure of the variant for the chosen year and the year before, for the same
   areas (the page's key-figure tiles: own municipality against region and country, change from last year).
 
+Every view reads regions the way the user chose (``geography``: "as it was" or "as of a day",
+``koes.query.geography``); without a choice the analysis default, the regions of the release's
+last day, applies and the requests stay as they were before the choice existed.
+
 Where areas are set against each other (the trend, the comparison, the breakdown), an amount in
 kroner is compared per citizen (:func:`across_areas`): the totals of areas of different size are not
 comparable. A monthly trend spans ``TREND_YEARS`` years (as many as the release holds), so a season
@@ -24,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from koes.query.geography import AS_IT_WAS, parse_geography
 from koes.query.request import FieldProblem, RequestError
 from koes.reports.model import Report, SeriesKind, Variant
 from koes.semantic.members import members
@@ -44,6 +49,7 @@ class ReportChoices:
     age: str | None = None
     variant: str | None = None
     measure: str | None = None
+    geography: str | None = None  # "as_it_was", or a day "2027-01-01" whose regions are used
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class ResolvedChoices:
     # What areas are set against each other by: a kroner total's per-citizen measure (København's
     # 17 M beside the country's 162 M says nothing), else the measure itself (issue 18 item 4).
     across: str = ""
+    geography: str | None = None  # as in ReportChoices; None: the regions of the release's last day
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +75,7 @@ class ResolvedChoices:
             "age": self.age,
             "variant": self.variant.id,
             "measure": self.measure,
+            "geography": self.geography,
         }
 
 
@@ -99,6 +107,8 @@ def resolve(
             problems.append(_one_of("age", choices.age, ages))
     if choices.measure is not None and choices.measure not in variant.measures:
         problems.append(_one_of("measure", choices.measure, list(variant.measures)))
+    if choices.geography is not None and parse_geography(geography_request(choices.geography))[1]:
+        problems.append(FieldProblem("geography", f'{choices.geography!r} is not "{AS_IT_WAS}" or a day YYYY-MM-DD'))
     if not years:
         problems.append(FieldProblem("year", "the release holds no years"))
     if problems:
@@ -112,7 +122,13 @@ def resolve(
         variant=variant,
         measure=choices.measure or variant.headline,
         across=across_areas(choices.measure or variant.headline, variant.perspective, catalog),
+        geography=choices.geography,
     )
+
+
+def geography_request(choice: str) -> str | dict[str, str]:
+    """A report's geography choice as an analysis request says it (koes.query.geography)."""
+    return choice if choice == AS_IT_WAS else {"as_of": choice}
 
 
 def across_areas(measure_id: str, perspective: str, catalog: Catalog) -> str:
@@ -166,7 +182,11 @@ def _base(report: Report, chosen: ResolvedChoices) -> dict[str, Any]:
         filters["koen"] = [chosen.sex]
     if chosen.age is not None and report.age is not None:
         filters[report.age] = [chosen.age]
-    return {"perspective": chosen.variant.perspective, "filters": filters, "segment": chosen.variant.segment}
+    variant = chosen.variant
+    base: dict[str, Any] = {"perspective": variant.perspective, "filters": filters, "segment": variant.segment}
+    if chosen.geography is not None:
+        base["geography"] = geography_request(chosen.geography)
+    return base
 
 
 def _series(report: Report, chosen: ResolvedChoices, base: Mapping[str, Any], years: Sequence[int]) -> dict[str, Any]:
