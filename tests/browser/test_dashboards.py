@@ -88,6 +88,19 @@ def test_a_report_opens_with_key_figure_tiles_from_the_protected_figures(page: P
     check_page(page, f"dashboard-noegletal-{lang}")
 
 
+def test_a_report_chooses_the_regions_and_says_which(page: Page) -> None:
+    """Issue 20: the report's "Regioner" control is kept in the address and named under the figures."""
+    sign_in(page, ANALYST, DEMO_PASSWORD, next_path="/standard/noegletal")
+    expect(page.locator(".provenance .geography").first).to_contain_text("Regioner pr. ")
+    page.locator("#f-geography").select_option("as_it_was")
+    page.locator(".report-filters button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"geography=as_it_was"))
+    expect(page.locator("#f-geography")).to_have_value("as_it_was")
+    expect(page.locator(".provenance .geography").first).to_have_text("Regioner som de var på hændelsens dato")
+    downloads = page.locator(".downloads a")
+    assert downloads.count() and all("geography=as_it_was" in (a.get_attribute("href") or "") for a in downloads.all())
+
+
 @pytest.mark.parametrize("lang", ["da", "en"])
 def test_every_measure_has_its_definition_one_click_away_and_the_report_says_about_its_figures(
     page: Page, lang: str
@@ -246,7 +259,7 @@ def test_the_print_view_shows_figures_and_provenance_without_header_filters_or_b
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])
-def test_the_system_administrator_lists_organisations_creates_a_region_and_moves_its_users(
+def test_the_system_administrator_lists_organisations_and_moves_a_ceasing_regions_users(
     page: Page, server: Server, lang: str
 ) -> None:
     mover = f"hovedstad-{unique_name()}"
@@ -269,13 +282,10 @@ def test_the_system_administrator_lists_organisations_creates_a_region_and_moves
     assert int(copenhagen.locator(".users").text_content() or "0") >= 4  # the demo users and one without grants
     expect(page.locator("nav.breadcrumb li").last).to_have_text("Organisationer" if lang == "da" else "Organisations")
     check_page(page, f"organisations-{lang}")
-    # Region Østdanmark (declared from 2027): created once; the second language finds it created.
-    east = table.locator("tr[data-key='region:1086']")
-    if east.get_attribute("data-status") == "declared":
-        page.locator("#new-region").select_option("1086")
-        page.locator("#create-region button").click()
-        expect(page.locator("#done")).to_be_visible()
-        expect(page.locator("#orgs-table tr[data-key='region:1086']")).to_have_attribute("data-status", "active")
+    # Region Østdanmark (from 2027) is seeded: nothing to create; the old regions name their successor.
+    expect(table.locator("tr[data-key='region:1086']")).to_have_attribute("data-status", "active")
+    expect(page.locator("#new-region")).to_have_count(0)
+    expect(table.locator("tr[data-key='region:1084'] .status")).to_contain_text("Region Østdanmark")
     # The users of Region Hovedstaden (ceases 31-12-2026) move to Region Østdanmark.
     page.locator("#move-source").select_option("region:1084")
     page.locator("#move-target").select_option("region:1086")

@@ -143,7 +143,7 @@ def test_downloads_read_back(page: Page) -> None:
     header = lines[0]
     assert header[0] == "Bopælskommune" and "Medicinudgift pr. borger pr. år (kr.)" in header
     names_on_page = table_rows.locator("th").all_text_contents()
-    names_in_file = [line[0] for line in lines[1 : 1 + len(names_on_page)]]
+    names_in_file = [str(line[0]) for line in lines[1 : 1 + len(names_on_page)]]
     # the page sorts its table by the figure (tables.js); the file keeps the municipalities' order
     assert sorted(names_in_file) == sorted(names_on_page), set(names_in_file) ^ set(names_on_page)
 

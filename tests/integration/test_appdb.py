@@ -16,7 +16,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ with warnings.catch_warnings():  # Starlette prefers httpx2 to httpx; either dri
     from fastapi.testclient import TestClient
 
 AT = datetime(2024, 5, 1, 9, 15, 30, 654321, tzinfo=UTC)
+LAST_DAY_OF_FIVE_REGIONS = date(2026, 12, 31)  # seeding day: municipalities under the old regions
 REQUEST = {
     "perspective": "somatik",
     "measures": ["indlaeggelser", "patienter"],
@@ -85,7 +86,7 @@ def event(i: int = 0, **changes: Any) -> AuditEvent:
 def database(app_db_url: str, refdata: RefData) -> Iterator[AppDatabase]:
     db = AppDatabase(app_db_url)
     db.upgrade()
-    seed_organisations(db, refdata)
+    seed_organisations(db, refdata, LAST_DAY_OF_FIVE_REGIONS)
     yield db
     db.dispose()
 
@@ -127,8 +128,8 @@ def test_migrations_create_both_tables_as_the_models_describe(database: AppDatab
 def test_upgrading_again_changes_nothing(database: AppDatabase, refdata: RefData) -> None:
     database.upgrade()
     assert database.revision() == "0007"
-    again = seed_organisations(database, refdata)
-    assert (again.added, again.updated, again.total) == (0, 0, 104)
+    again = seed_organisations(database, refdata, LAST_DAY_OF_FIVE_REGIONS)
+    assert (again.added, again.updated, again.total) == (0, 0, 105)
 
 
 def _migrate(database: AppDatabase, target: str, *, down: bool = False) -> None:
@@ -247,7 +248,7 @@ def test_a_saved_analysis_name_is_unique_per_owner_and_never_empty(database: App
 def test_organisations_are_seeded_from_reference_data(database: AppDatabase, refdata: RefData) -> None:
     organisations = list_organisations(database)
     kinds = [o.kind for o in organisations]
-    assert (kinds.count("national"), kinds.count("region"), kinds.count("kommune")) == (1, 5, 98)
+    assert (kinds.count("national"), kinds.count("region"), kinds.count("kommune")) == (1, 6, 98)
     assert organisations[0].key == "national" and organisations[0].name == "Sundhedsdatastyrelsen"
     by_key = {o.key: o for o in organisations}
     assert by_key["kommune:101"].name == "København" and by_key["kommune:101"].region == 1084
@@ -255,12 +256,29 @@ def test_organisations_are_seeded_from_reference_data(database: AppDatabase, ref
     assert {o.code for o in organisations if o.kind == "kommune"} == {m.code for m in refdata.municipalities}
 
 
+def test_region_ostdanmark_is_seeded_and_municipalities_change_region_at_the_new_year(
+    database: AppDatabase, refdata: RefData
+) -> None:
+    """Every region the reference data declares is an organisation (Region Østdanmark before its
+    first day, so users can be moved to it on the organisations page without creating it by hand);
+    seeding on 1 January 2027 moves the 46 municipalities of the two old regions under it."""
+    before = {o.key: o for o in list_organisations(database)}
+    assert before["region:1086"].name == "Region Østdanmark"
+    assert {before["region:1084"].name, before["region:1085"].name} == {"Region Hovedstaden", "Region Sjælland"}
+    assert (before["kommune:101"].region, before["kommune:265"].region) == (1084, 1085)
+    result = seed_organisations(database, refdata, date(2027, 1, 1))
+    assert (result.added, result.updated, result.total) == (0, 46, 105)
+    after = {o.key: o for o in list_organisations(database)}
+    assert (after["kommune:101"].region, after["kommune:265"].region, after["kommune:851"].region) == (1086, 1086, 1081)
+    assert {o.code for o in after.values() if o.kind == "region"} == {1081, 1082, 1083, 1084, 1085, 1086}
+
+
 def test_seeding_is_idempotent_and_repairs_names(database: AppDatabase, refdata: RefData) -> None:
     _sql(database, "UPDATE organisations SET name = 'Forkert' WHERE key = 'kommune:751'")
-    result = seed_organisations(database, refdata)
-    assert (result.added, result.updated, result.total) == (0, 1, 104)
+    result = seed_organisations(database, refdata, LAST_DAY_OF_FIVE_REGIONS)
+    assert (result.added, result.updated, result.total) == (0, 1, 105)
     assert {o.key: o.name for o in list_organisations(database)}["kommune:751"] == "Aarhus"
-    assert len(list_organisations(database)) == 104
+    assert len(list_organisations(database)) == 105
 
 
 # --- append-only -------------------------------------------------------------------------------
@@ -381,9 +399,9 @@ def test_cli_orgs_list_audit_verify_and_export(tmp_path: Path, app_db_url: str) 
     env = {"KOES_APP_DB_URL": app_db_url}
     orgs = koes(tmp_path, "orgs", "list", "--format", "json", env=env)
     assert orgs.exit_code == 0, orgs.output
-    assert len(json.loads(orgs.output)) == 104
+    assert len(json.loads(orgs.output)) == 105
     table = koes(tmp_path, "orgs", "list", env=env)
-    assert table.exit_code == 0 and "104 organisations" in table.text and "kommune:101" in table.text
+    assert table.exit_code == 0 and "105 organisations" in table.text and "kommune:101" in table.text
 
     empty = koes(tmp_path, "audit", "verify", env=env)
     assert (empty.exit_code, empty.text) == (0, "0 records, chain intact")

@@ -8,6 +8,7 @@ hospitals of the two old regions belong to Region Østdanmark from 2027.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import duckdb
@@ -15,6 +16,7 @@ import pytest
 
 from koes.domain.periods import YearRange
 from koes.privacy.access import Organisation, Principal
+from koes.query.assemble import TOTAL
 from koes.refdata import load_refdata
 from koes.services.analysis import AnalysisService
 from koes.services.warehouse import LoadResult, load_extracts
@@ -57,3 +59,36 @@ def test_regions_by_year_under_both_geographies(reform_load: tuple[LoadResult, S
     assert [k[0] for k in was.blocks[0].row_keys] == [1081, 1082, 1083, 1084, 1085, OSTDANMARK]
     assert [k[0] for k in now.blocks[0].row_keys] == [1081, 1082, 1083, OSTDANMARK]
     assert now.provenance.to_json("en")["geography"] == "Regions as of 2028-12-31"
+
+
+def test_cofinancing_across_2026_to_2028_follows_each_years_rule(reform_load: tuple[LoadResult, Settings]) -> None:
+    """A release spanning the reform: 2026 under kmf-2019 (a number, equal to the shadow amount),
+    2027 and 2028 under the transition kmf-2027 ("ikke relevant efter 2026", never 0, and so is the
+    total); the shadow amount goes on in every year, and the provenance names each year's rule."""
+    _, settings = reform_load
+    service = AnalysisService(settings)
+    request = {
+        "perspective": "somatik",
+        "measures": ["medfinansiering_kr", "medfinansiering_skygge_kr"],
+        "columns": ["aar"],
+        "period": {"from": "2026", "to": "2028"},
+    }
+    try:
+        result = service.run(request, EXACT)
+    finally:
+        service.close()
+    block = result.blocks[0]
+    cofinancing, shadow = result.measures
+    assert block.col_keys == ((2026,), (2027,), (2028,))
+    y2026 = result.cell(block, cofinancing, (TOTAL, 0))
+    assert y2026["value"] > 0 and y2026["value"] == result.cell(block, shadow, (TOTAL, 0))["value"]
+    for key in ((TOTAL, 1), (TOTAL, 2), (TOTAL, TOTAL)):
+        cell = result.cell(block, cofinancing, key)
+        assert (cell["value"], cell["status"], cell["display"]) == (None, "not_applicable", "ikke relevant efter 2026")
+        assert result.cell(block, shadow, key)["value"] > 0
+    rules = result.to_json("da")["provenance"]["cofinancing_rules"]
+    assert re.findall(r"(\d{4}): (kmf-\d{4})", rules) == [
+        ("2026", "kmf-2019"),
+        ("2027", "kmf-2027"),
+        ("2028", "kmf-2027"),
+    ]

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from koes.appdb.database import AppDatabase
 from koes.privacy.access import Organisation, Principal
@@ -64,36 +65,39 @@ def test_ostdanmark_succeeds_both_old_regions(refdata: RefData) -> None:
     assert successors(refdata.geography, 1081) == ()
 
 
-def test_create_ostdanmark_and_move_the_old_regions_users_with_their_grants(world: World) -> None:
+def test_the_seeded_ostdanmark_takes_the_old_regions_users_with_their_grants(world: World) -> None:
+    """Region Østdanmark is seeded from the reference data: nobody has to create it before moving."""
     hanne = world.user("hanne", "region:1084", "aggregeret")
     sofie = world.user("sofie", "region:1085", "aggregeret")
     world.user("kaj", "kommune:101", "aggregeret")
-    with pytest.raises(NotFoundError):  # not an organisation until created
-        world.reorganise.move_users(OPERATOR, "region:1084", "region:1086")
-    row = world.reorganise.create_region(OPERATOR, 1086)
-    assert (row.key, row.name) == ("region:1086", "Region Østdanmark")
-    with pytest.raises(ConflictError):
-        world.reorganise.create_region(OPERATOR, 1086)
     assert world.reorganise.move_users(OPERATOR, "region:1084", "region:1086") == ["hanne"]
     assert world.reorganise.move_users(OPERATOR, "region:1085", "region:1086") == ["sofie"]
     for user_id in (hanne, sofie):
         moved = world.users.principal_for(user_id)
         assert str(moved.organisation) == "region:1086" and "aggregeret" in moved.roles
     assert [u.username for u in world.users.users(OPERATOR, "region:1084")] == []
-    records = [r.event for r in world.trail.records()]
-    created = [e for e in records if e.action == "organisation.create"]
-    moves = [e.summary for e in records if e.action == "user.move"]
-    assert [e.summary for e in created] == [
-        "organisation region:1086 Region Østdanmark (provisional code) created, from 2027-01-01"
-    ]
+    moves = [r.event.summary for r in world.trail.records() if r.event.action == "user.move"]
     assert moves == [
         f"user hanne (#{hanne}) moved from region:1084 to region:1086, grants kept",
         f"user sofie (#{sofie}) moved from region:1085 to region:1086, grants kept",
     ]
 
 
+def test_a_region_missing_from_an_older_database_is_created_once_and_audited(world: World) -> None:
+    """A database seeded before the reference data declared Region Østdanmark (and not started since)."""
+    with world.database.engine.begin() as connection:
+        connection.execute(text("DELETE FROM organisations WHERE key = 'region:1086'"))
+    with pytest.raises(NotFoundError):  # not an organisation until created
+        world.reorganise.move_users(OPERATOR, "region:1084", "region:1086")
+    row = world.reorganise.create_region(OPERATOR, 1086)
+    assert (row.key, row.name) == ("region:1086", "Region Østdanmark")
+    with pytest.raises(ConflictError):
+        world.reorganise.create_region(OPERATOR, 1086)
+    created = [r.event.summary for r in world.trail.records() if r.event.action == "organisation.create"]
+    assert created == ["organisation region:1086 Region Østdanmark (provisional code) created, from 2027-01-01"]
+
+
 def test_only_a_successor_takes_the_users_and_only_a_national_administrator_moves_them(world: World) -> None:
-    world.reorganise.create_region(OPERATOR, 1086)
     with pytest.raises(ConflictError):
         world.reorganise.move_users(OPERATOR, "region:1084", "region:1081")
     with pytest.raises(ConflictError):

@@ -1,4 +1,11 @@
-"""Organisations from reference data: the national authority, the 5 regions, the 98 municipalities.
+"""Organisations from reference data: the national authority, every region, the 98 municipalities.
+
+The regions are every region the versioned geography declares (``koes.domain.geography``), those
+that ceased or will cease and those that begin later included: from 2027 Region Hovedstaden and
+Region Sjælland (until 31 December 2026) and Region Østdanmark (from 1 January 2027), so the
+national authority can move the old regions' users without creating the new region by hand. When
+a region is valid comes from the geography, not from the database. A municipality's region is the
+one it belongs to on the day of seeding; seeding at each start-up moves it at the new year.
 
 Seeding is idempotent: missing organisations are added, names and regions brought up to date from
 the reference data, nothing is deleted (users and grants will point at organisations).
@@ -7,6 +14,7 @@ the reference data, nothing is deleted (users and grants will point at organisat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,17 +46,37 @@ class SeedResult:
     total: int
 
 
-def organisation_rows(refdata: RefData) -> list[OrganisationRow]:
+def organisation_rows(refdata: RefData, today: date) -> list[OrganisationRow]:
+    """The organisations the reference data declares, a municipality under its region of ``today``."""
     rows = [OrganisationRow(NATIONAL_KEY, "national", None, NATIONAL_NAME, None)]
-    rows += [OrganisationRow(f"region:{r.code}", "region", r.code, r.name, None) for r in refdata.regions]
+    rows += [OrganisationRow(f"region:{code}", "region", code, name, None) for code, name in _regions(refdata)]
     rows += [
-        OrganisationRow(f"kommune:{m.code}", "kommune", m.code, m.name, m.region_code) for m in refdata.municipalities
+        OrganisationRow(
+            f"kommune:{m.code}", "kommune", m.code, m.name, _region_on(refdata, m.code, m.region_code, today)
+        )
+        for m in refdata.municipalities
     ]
     return rows
 
 
-def seed_organisations(database: AppDatabase, refdata: RefData) -> SeedResult:
-    wanted = organisation_rows(refdata)
+def _regions(refdata: RefData) -> list[tuple[int, str]]:
+    """Every region of the versioned geography (past, present and declared), else the shipped five."""
+    if refdata.geography.regions:
+        return sorted((r.code, r.name_da) for r in refdata.geography.regions)
+    return [(r.code, r.name) for r in refdata.regions]
+
+
+def _region_on(refdata: RefData, kommunekode: int, shipped: int, today: date) -> int:
+    try:
+        return refdata.geography.region_of(kommunekode, today)
+    except KeyError:  # a day the geography does not cover (or none declared): the shipped region
+        return shipped
+
+
+def seed_organisations(database: AppDatabase, refdata: RefData, today: date | None = None) -> SeedResult:
+    """Add the missing organisations and bring names and municipalities' regions up to date as of
+    ``today`` (default: the current UTC day)."""
+    wanted = organisation_rows(refdata, today or datetime.now(UTC).date())
     added = updated = 0
     try:
         with database.writer(SEED_LOCK) as connection, Session(bind=connection) as session:

@@ -12,6 +12,10 @@ like an analysis. The views:
 - ``keyfigures``: every measure of the variant for the chosen year and the year before, for the same
   areas (the page's key-figure tiles: own municipality against region and country, change from last year).
 
+Every view reads regions the way the user chose (``geography``: "as it was" or "as of a day",
+``koes.query.geography``); without a choice the analysis default, the regions of the release's
+last day, applies and the requests stay as they were before the choice existed.
+
 Where areas are set against each other (the trend, the comparison, the breakdown), an amount in
 kroner is compared per citizen (:func:`across_areas`): the totals of areas of different size are not
 comparable. A monthly trend spans ``TREND_YEARS`` years (as many as the release holds), so a season
@@ -24,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from koes.query.geography import AS_IT_WAS, parse_geography
 from koes.query.request import FieldProblem, RequestError
 from koes.reports.model import Report, SeriesKind, Variant
 from koes.semantic.members import members
@@ -44,6 +49,7 @@ class ReportChoices:
     age: str | None = None
     variant: str | None = None
     measure: str | None = None
+    geography: str | None = None  # "as_it_was", or a day "2027-01-01" whose regions are used
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class ResolvedChoices:
     # The key-figure tiles set the municipality beside its region and the country: every measure of
     # the variant as it compares across areas (across_areas), each once.
     compared: tuple[str, ...] = ()
+    geography: str | None = None  # as in ReportChoices; None: the regions of the release's last day
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +78,7 @@ class ResolvedChoices:
             "age": self.age,
             "variant": self.variant.id,
             "measure": self.measure,
+            "geography": self.geography,
         }
 
 
@@ -102,6 +110,8 @@ def resolve(
             problems.append(_one_of("age", choices.age, ages))
     if choices.measure is not None and choices.measure not in variant.measures:
         problems.append(_one_of("measure", choices.measure, list(variant.measures)))
+    if choices.geography is not None and parse_geography(geography_request(choices.geography))[1]:
+        problems.append(FieldProblem("geography", f'{choices.geography!r} is not "{AS_IT_WAS}" or a day YYYY-MM-DD'))
     if not years:
         problems.append(FieldProblem("year", "the release holds no years"))
     if problems:
@@ -116,7 +126,13 @@ def resolve(
         measure=choices.measure or variant.headline,
         across=across_areas(choices.measure or variant.headline, variant.perspective, catalog),
         compared=tuple(dict.fromkeys(across_areas(m, variant.perspective, catalog) for m in variant.measures)),
+        geography=choices.geography,
     )
+
+
+def geography_request(choice: str) -> str | dict[str, str]:
+    """A report's geography choice as an analysis request says it (koes.query.geography)."""
+    return choice if choice == AS_IT_WAS else {"as_of": choice}
 
 
 def across_areas(measure_id: str, perspective: str, catalog: Catalog) -> str:
@@ -170,7 +186,11 @@ def _base(report: Report, chosen: ResolvedChoices) -> dict[str, Any]:
         filters["koen"] = [chosen.sex]
     if chosen.age is not None and report.age is not None:
         filters[report.age] = [chosen.age]
-    return {"perspective": chosen.variant.perspective, "filters": filters, "segment": chosen.variant.segment}
+    variant = chosen.variant
+    base: dict[str, Any] = {"perspective": variant.perspective, "filters": filters, "segment": variant.segment}
+    if chosen.geography is not None:
+        base["geography"] = geography_request(chosen.geography)
+    return base
 
 
 def _series(report: Report, chosen: ResolvedChoices, base: Mapping[str, Any], years: Sequence[int]) -> dict[str, Any]:

@@ -237,4 +237,6 @@ def _summary(report: Report, chosen: ResolvedChoices) -> str:
         parts.append(f"sex {chosen.sex}")
     if chosen.age is not None:
         parts.append(f"age {chosen.age}")
+    if chosen.geography is not None:
+        parts.append(f"regions {chosen.geography}")
     return ", ".join(parts)

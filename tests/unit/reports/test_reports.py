@@ -98,10 +98,28 @@ def test_defaults_are_the_latest_year_the_home_municipality_and_the_headline() -
 
 def test_bad_choices_are_named_by_their_parameter_all_at_once() -> None:
     report = default_reports().reports["noegletal"]
-    bad = ReportChoices(year=1999, municipality=999, sex=3, age="200+", variant="x", measure="recepter")
+    bad = ReportChoices(
+        year=1999, municipality=999, sex=3, age="200+", variant="x", measure="recepter", geography="sidste år"
+    )
     with pytest.raises(RequestError) as caught:
         resolve(report, bad, default_catalog(), YEARS, MUNICIPALITIES, 101)
-    assert {p.field for p in caught.value.problems} == {"year", "municipality", "sex", "age", "variant", "measure"}
+    fields = {p.field for p in caught.value.problems}
+    assert fields == {"year", "municipality", "sex", "age", "variant", "measure", "geography"}
+
+
+@pytest.mark.parametrize(("choice", "sent"), [("as_it_was", "as_it_was"), ("2027-01-01", {"as_of": "2027-01-01"})])
+def test_every_view_reads_regions_the_way_the_user_chose(choice: str, sent: object) -> None:
+    """The region in the comparison, the trend and the map outlines follows the page's "Regioner"
+    choice; without one the views are the requests they always were (same cache keys)."""
+    catalog = default_catalog()
+    for report in default_reports().reports.values():
+        chosen = resolve(report, ReportChoices(geography=choice), catalog, YEARS, MUNICIPALITIES, 101)
+        assert chosen.to_json()["geography"] == choice
+        for name, raw in view_requests(report, chosen, YEARS).items():
+            assert raw["geography"] == sent, (report.id, name)
+            parse_request(raw, catalog)
+        default = resolve(report, ReportChoices(), catalog, YEARS, MUNICIPALITIES, 101)
+        assert not any("geography" in raw for raw in view_requests(report, default, YEARS).values())
 
 
 def test_the_comparison_uses_the_standardised_twin_and_year_to_date_spans_two_years() -> None:

@@ -40,6 +40,15 @@ Sex = Annotated[int | None, Query(description="1 men, 2 women (default: both).")
 Age = Annotated[str | None, Query(description="An age band of the report's age dimension (default: all ages).")]
 Variant = Annotated[str | None, Query(description="The report's own choice (a sector, a condition …).")]
 MeasureId = Annotated[str | None, Query(description="The measure on the map and charts (default: the headline).")]
+GeographyChoice = Annotated[
+    str | None,
+    Query(
+        description='Which regions the region comparison and map outlines use: "as_it_was" (each event in the '
+        'region of its date) or a day "2027-01-01" (history mapped to the regions of that day). Default: the '
+        "regions of the release's last day (docs/geography.md).",
+        max_length=16,
+    ),
+]
 
 
 def report_choices(
@@ -49,8 +58,9 @@ def report_choices(
     age: Age = None,
     variant: Variant = None,
     measure: MeasureId = None,
+    geography: GeographyChoice = None,
 ) -> ReportChoices:
-    return ReportChoices(year, municipality, sex, age, variant, measure)
+    return ReportChoices(year, municipality, sex, age, variant, measure, geography)
 
 
 Choices = Annotated[ReportChoices, Depends(report_choices)]

@@ -20,7 +20,6 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.access import Principal
-from koes.query.geography import AS_IT_WAS
 from koes.query.planner import available_dimensions
 from koes.query.request import FieldProblem, RequestError
 from koes.query.scope import ScopeDeniedError
@@ -42,6 +41,7 @@ from koes.web.pages.common import ceased_page, error_page, lang_of, refused, ren
 from koes.web.pages.downloads import attachment, delimiter, format_of, precision
 from koes.web.pages.figures import chart, exactness, provenance
 from koes.web.pages.forms import Checkboxes, Option, Select
+from koes.web.pages.geography import geography_select
 
 router = APIRouter(include_in_schema=False)
 ROW_SLOTS = 2
@@ -337,28 +337,13 @@ def _form(
         "last": _year_select("to", t("analyse.to"), year_options, state.last),
         "compare": state.compare,
         "municipality": _municipality_select(service, state, principal, t),
-        "geography": _geography_select(service, state, t),
+        "geography": geography_select(service, state.geography, t),
         "chart": Select(
             "chart",
             t("analyse.chart_measure"),
             [Option(m, catalog.measures[m].label.get(lang), m == state.chart) for m in shown],
         ),
     }
-
-
-def _geography_select(service: AnalysisService, state: BuilderState, t: Translator) -> Select:
-    """Which regions a region split, filter or comparison uses (koes.query.geography): the default
-    (the regions of the release's last day), as they were on each date, or as of each day within
-    the release on which the regions changed (1 January 2027: four regions)."""
-    options = [
-        Option("", t("analyse.geography_default"), not state.geography),
-        Option(AS_IT_WAS, t("analyse.geography_as_it_was"), state.geography == AS_IT_WAS),
-    ]
-    for day in service.geography_days():
-        value = day.isoformat()
-        n = len(service.geography.regions_on(day))
-        options.append(Option(value, t("analyse.geography_as_of", day=value, n=n), state.geography == value))
-    return Select("geography", t("analyse.geography"), options)
 
 
 def _axis(

@@ -163,6 +163,9 @@ def _line(o: OrganisationInfo, users: int, active: int, today: date, t: Translat
             status, text = "ceased", t("orgs.status.ceased", day=day(region.valid_to, t.lang), successors=names)
         elif region is not None and region.valid_from > today:
             status, text = "active", t("orgs.status.from", day=day(region.valid_from, t.lang))
+        elif region is not None and region.valid_to != OPEN_END:  # ceases later: say so before the day
+            names = ", ".join(geography().region(c).name_da for c in successors(geography(), o.code))
+            status, text = "active", t("orgs.status.until", day=day(region.valid_to, t.lang), successors=names)
     name = t("orgs.national") if o.kind == "national" else o.name
     return OrganisationLine(o.key, o.kind, name, "" if o.code is None else str(o.code), users, active, status, text)
 

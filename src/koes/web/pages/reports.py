@@ -41,11 +41,12 @@ from koes.web.pages.common import ceased_page, error_page, lang_of, refused, ren
 from koes.web.pages.downloads import attachment, delimiter, format_of, precision
 from koes.web.pages.figures import Chart, chart, exactness, provenance
 from koes.web.pages.forms import Option, Select
+from koes.web.pages.geography import geography_select
 from koes.web.pages.keyfigures import tiles
 from koes.web.plotly_css import embedded_sheets, plotly_css, plotly_js
 
 router = APIRouter(include_in_schema=False)
-CHOICES = ("year", "municipality", "sex", "age", "variant", "measure")
+CHOICES = ("year", "municipality", "sex", "age", "variant", "measure", "geography")
 VENDOR_CACHE = {"Cache-Control": "public, max-age=86400"}
 
 
@@ -156,6 +157,7 @@ def _choices(request: Request) -> ReportChoices:
         age=q["age"],
         variant=q["variant"],
         measure=q["measure"],
+        geography=q["geography"],
     )
 
 
@@ -186,6 +188,7 @@ def _exact_link(
         segment=raw.segment,
         first=str(chosen.year),
         last=str(chosen.year),
+        geography=chosen.geography,
     )
     name = service.analysis.municipalities().get(home)
     return f"/analyse?{state.query()}", Translator(lang)("reports.exact_link", name=name.name if name else home)
@@ -371,6 +374,7 @@ def _selects(
                 + [Option(str(m.value), m.label.get(lang), m.value == chosen.age) for m in members(age, years)],
             )
         )
+    out.append(geography_select(service.analysis, chosen.geography, t))  # the region comparison and outlines
     return out
 
 
