@@ -67,7 +67,11 @@ demo: install
 	@echo "Warehouse:         $(DEMO_DIR)/warehouse (koes --data-dir $(DEMO_DIR) releases list)."
 	@echo "Users:             koes --data-dir $(DEMO_DIR) users list (the demo users above; docs/access.md)."
 	@echo
-	@echo "Analysis API on http://127.0.0.1:8000/api/v1 (stop with Ctrl-C; the web pages arrive later)."
+	@echo "Web app on http://127.0.0.1:8000/ (stop with Ctrl-C): sign in as a demo user above; the start page"
+	@echo "leads to /standard (Standard reports), /analyse (Analysis builder) and /avanceret (cohorts, individ)."
+	@echo "individ and administrator users enrol TOTP with a QR code at their first sign-in."
+	@echo
+	@echo "JSON API on http://127.0.0.1:8000/api/v1"
 	@echo "Every call but health and docs needs a token from the table above: export TOKEN=koes_..."
 	@echo "  description  http://127.0.0.1:8000/api/v1/docs  and  /api/v1/openapi.json"
 	@echo "  who am I     curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8000/api/v1/me"

@@ -24,7 +24,7 @@ from attack.tables import ATTACKER, ORACLE, THRESHOLD
 from attack.universe import EVENTS, PERSONS, Cell, cells_of, relate
 from koes.privacy.ptable import PTable
 from koes.services.analysis import AnalysisService
-from koes.services.disclosure import PRIMARY
+from koes.services.disclosure import CellStatus
 
 SMALL = "<5"
 Shown = int | str  # a published value, or "<5"
@@ -90,7 +90,7 @@ def collect(service: AnalysisService, requests: list[dict[str, Any]]) -> Attack:
                     if not cell.kommuner:
                         continue
                     status, value = block.status(measure, key), block.values[measure][key]
-                    seen: Shown = SMALL if status == PRIMARY else int(value or 0)
+                    seen: Shown = SMALL if status == CellStatus.PRIMARY else int(value or 0)
                     attack.see(cell, seen, int(exact.values[measure][key] or 0))
     for cell in attack.shown:  # differencing pairs: a set of municipalities, it without one, and the one
         for k in cell.kommuner if len(cell.kommuner) > 2 else ():

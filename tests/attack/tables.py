@@ -10,7 +10,7 @@ from attack.solver import System
 from koes.privacy.access import Organisation, Principal
 from koes.query.assemble import TOTAL, CellKey, Number
 from koes.services.analysis import AnalysisService
-from koes.services.disclosure import PRIMARY, SECONDARY, ProtectedBlock
+from koes.services.disclosure import CellStatus, ProtectedBlock
 
 ATTACKER = Principal("angriber", Organisation("kommune", 101), frozenset({"aggregeret"}))
 ORACLE = Principal("oracle", Organisation("national"), frozenset({"individ"}))  # exact figures: the truth
@@ -74,11 +74,11 @@ def single_table_system(table: Shown, persons: bool, threshold: int = THRESHOLD)
         if status is None:
             assert value is not None
             system.unknown(cell, float(value), float(value))
-        elif status == PRIMARY:
+        elif status == CellStatus.PRIMARY:
             system.unknown(cell, 1.0, float(threshold - 1) if persons else 10_000_000.0)
             hidden.append(cell)
         else:
-            assert status == SECONDARY
+            assert status == CellStatus.SECONDARY
             system.zero_or_at_least(cell, float(threshold))
             hidden.append(cell)
     for members, total in table.lines():

@@ -25,7 +25,7 @@ from attack.perturbed import SMALL
 from attack.tables import ATTACKER, ORACLE
 from attack.universe import AGES, EVENTS, PERSONS, SEXES, cells_of
 from koes.services.analysis import AnalysisService
-from koes.services.disclosure import PRIMARY
+from koes.services.disclosure import CellStatus
 from koes.services.warehouse import load_extracts
 from koes.settings import Settings
 from koes.web.app import create_app
@@ -60,7 +60,7 @@ def published(service: AnalysisService, request: dict[str, Any]) -> dict[Any, An
         for measure in (EVENTS, PERSONS):
             for key, cell in cells_of(block, request, measure, frozen, frozenset(service.municipalities())).items():
                 value = block.values[measure][key]
-                out[cell] = SMALL if block.status(measure, key) == PRIMARY else value
+                out[cell] = SMALL if block.status(measure, key) == CellStatus.PRIMARY else value
     return out
 
 

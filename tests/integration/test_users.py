@@ -722,6 +722,8 @@ def test_demo_users_are_idempotent(tmp_path: Path, app_db_url: str) -> None:
     second = koes(tmp_path, "demo-users", env=env)
     assert second.exit_code == 0
     assert "TOTP is not enrolled" in second.text
+    assert all(page in second.text for page in ("http://127.0.0.1:8000/", "/standard", "/analyse", "/avanceret"))
+    assert "next step" not in second.text  # the sign-in pages exist: no promise of later work
     tokens = [w for w in second.output.split() if w.startswith("koes_")]
     assert len(tokens) == 6
     db = open_app_database(Settings(data_dir=tmp_path, app_db_url=app_db_url))

@@ -416,6 +416,17 @@ def sessions_purge(ctx: typer.Context) -> None:
     console.print(f"{count} ended session(s) deleted.", markup=False, highlight=False)
 
 
+# What a new user of `make demo` needs next: where to sign in, what the pages are, what TOTP asks.
+DEMO_SIGN_IN = (
+    "Sign in on the web at http://127.0.0.1:8000/ (where `make demo` serves) with a user and the password above.",
+    "The start page leads to the Standard reports (/standard), the Analysis builder (/analyse) and, for",
+    "individ users, the Advanced route (/avanceret).",
+    "TOTP is not enrolled yet: individ and administrator users enrol at their first sign-in, with a QR code",
+    "for an authenticator app, and receive recovery codes. The aggregeret users sign in with the password only.",
+    "The API takes the tokens above:  curl -H 'Authorization: Bearer TOKEN' http://127.0.0.1:8000/api/v1/me",
+)
+
+
 @app.command("demo-users")
 def demo_users_command(ctx: typer.Context) -> None:
     """Create the demo users (idempotent) and print how to sign in, with a fresh API token for each."""
@@ -432,6 +443,5 @@ def demo_users_command(ctx: typer.Context) -> None:
     for a in accounts:
         table.add_row(a.username, a.organisation, ", ".join(a.roles), a.password, a.token)
     Console(width=max(200, console.width)).print(table)
-    typer.echo("Use a token with the API:  curl -H 'Authorization: Bearer TOKEN' http://127.0.0.1:8000/api/v1/me")
-    typer.echo("TOTP is not enrolled for the demo users: the web sign-in pages (next step) will ask individ and")
-    typer.echo("admin users to enrol with a QR code at their first sign-in. The API takes the tokens above.")
+    for line in DEMO_SIGN_IN:
+        typer.echo(line)

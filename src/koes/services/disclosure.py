@@ -37,7 +37,15 @@ from koes.query.derive import derive, inputs_of
 from koes.query.plan import Area, Plan
 from koes.semantic.model import Aggregation, Measure, Noise, Unit
 
-PRIMARY, SECONDARY, DERIVED = "primary", "secondary", "derived"
+
+class CellStatus(StrEnum):
+    """Why a cell is hidden: what the API calls its ``status`` and what the pages show for it."""
+
+    PRIMARY = "primary"  # too small in itself: shown as <5
+    SECONDARY = "secondary"  # hidden so a small cell cannot be recomputed from the totals: x
+    DERIVED = "derived"  # computed from a hidden input (a rate of a hidden count): x
+
+
 COUNT_UNITS = frozenset({Unit.COUNT, Unit.PERSONS, Unit.DAYS, Unit.WEEKS})
 
 
@@ -191,12 +199,12 @@ class ProtectedBlock:
     area: Area | None
     row_keys: tuple[tuple[Any, ...], ...]
     col_keys: tuple[tuple[Any, ...], ...]
-    hidden: Mapping[str, Mapping[CellKey, str]]  # measure → cell → primary | secondary | derived
+    hidden: Mapping[str, Mapping[CellKey, CellStatus]]  # measure → cell → why hidden
     values: Mapping[str, Mapping[CellKey, Number | None]]
     intervals: Mapping[str, Mapping[CellKey, tuple[float, float]]]
     exact: bool  # exact figures (individual-level rights over these citizens), not protected ones
 
-    def status(self, measure: str, cell: CellKey) -> str | None:
+    def status(self, measure: str, cell: CellKey) -> CellStatus | None:
         return self.hidden.get(measure, {}).get(cell)
 
     def cells(self) -> list[CellKey]:
@@ -231,14 +239,14 @@ def _perturbed(
     threshold = control.rule.threshold
     measures = {m.id: m for m in plan.base_measures}
     base: dict[str, dict[CellKey, Number | None]] = {}
-    hidden: dict[str, dict[CellKey, str]] = {}
+    hidden: dict[str, dict[CellKey, CellStatus]] = {}
     for measure_id, cells in block.aggregates.items():
         measure = measures[measure_id]
         values, marks = base.setdefault(measure_id, {}), hidden.setdefault(measure_id, {})
         for cell, aggregate in cells.items():
             value = _perturb(aggregate, noise)
             if _too_small(aggregate, value, noise, threshold):
-                values[cell], marks[cell] = None, PRIMARY
+                values[cell], marks[cell] = None, CellStatus.PRIMARY
             else:
                 values[cell] = _rounded(value, measure, control.rule)
     strata = _strata(block, lambda a: _perturb(a, noise))
@@ -281,7 +289,7 @@ def _suppressed(block: Block, plan: Plan, rule: DisclosureRule, weights: Standar
     grid_shape = (len(block.row_keys), len(block.col_keys))
     measures = {m.id: m for m in plan.base_measures}
     base: dict[str, dict[CellKey, Number | None]] = {}
-    hidden: dict[str, dict[CellKey, str]] = {}
+    hidden: dict[str, dict[CellKey, CellStatus]] = {}
     for measure_id, cells in block.aggregates.items():
         bases = {cell: a.base for cell, a in cells.items()}
         weights_of = {cell: _weight(a.value) for cell, a in cells.items()}
@@ -306,9 +314,9 @@ def _weight(value: Number | None) -> int:
     return 0 if value is None else math.ceil(abs(float(value)))
 
 
-def _statuses(result: Suppression) -> dict[CellKey, str]:
-    marks = dict.fromkeys(result.secondary, SECONDARY)
-    marks.update(dict.fromkeys(result.primary, PRIMARY))
+def _statuses(result: Suppression) -> dict[CellKey, CellStatus]:
+    marks = dict.fromkeys(result.secondary, CellStatus.SECONDARY)
+    marks.update(dict.fromkeys(result.primary, CellStatus.PRIMARY))
     return marks
 
 
@@ -326,7 +334,7 @@ def _publish(
     block: Block,
     plan: Plan,
     base: dict[str, dict[CellKey, Number | None]],
-    hidden: dict[str, dict[CellKey, str]],
+    hidden: dict[str, dict[CellKey, CellStatus]],
     strata: dict[str, dict[CellKey, dict[Stratum, Number]]],
     weights: StandardWeights,
     *,
@@ -341,7 +349,7 @@ def _publish(
         if measure.is_base:
             continue
         derived = derive(measure, cells, base, strata, weights, noise_variance)
-        marks = {cell: DERIVED for ref in inputs_of(measure) for cell in hidden.get(ref, {})}
+        marks = {cell: CellStatus.DERIVED for ref in inputs_of(measure) for cell in hidden.get(ref, {})}
         hidden[measure.id] = marks
         published[measure.id] = {cell: None if cell in marks else v for cell, v in derived.values.items()}
         intervals[measure.id] = {cell: ci for cell, ci in derived.intervals.items() if cell not in marks}

@@ -19,7 +19,7 @@ from koes.query.plan import Plan
 from koes.query.request import AnalysisRequest
 from koes.semantic.members import label_of
 from koes.semantic.model import Dimension, Measure
-from koes.services.disclosure import PRIMARY, ProtectedBlock
+from koes.services.disclosure import CellStatus, ProtectedBlock
 
 TOTAL_LABEL = {"da": "I alt", "en": "Total"}
 AREA_LABEL = {"da": "Område", "en": "Area"}
@@ -209,7 +209,7 @@ class AnalysisResult:
 
 
 def display_hidden(status: str) -> str:
-    return "<5" if status == PRIMARY else "x"
+    return "<5" if status == CellStatus.PRIMARY else "x"
 
 
 def json_number(value: Number | None) -> int | float | None:

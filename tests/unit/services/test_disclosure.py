@@ -7,7 +7,7 @@ from koes.query.assemble import TOTAL, Aggregate, Block, CellKey
 from koes.query.plan import Plan
 from koes.query.request import Period, parse_request
 from koes.semantic.loader import default_catalog
-from koes.services.disclosure import SECONDARY, Control, protect
+from koes.services.disclosure import CellStatus, Control, protect
 
 T = TOTAL
 PERSONS = [[3, 12, 40], [10, 35, 60], [25, 50, 70]]
@@ -45,6 +45,6 @@ def test_lower_bounds_above_the_threshold_protect_a_table_as_exact_counts_do() -
     by_exact = protect(_block(exact), _plan(), control, {}, exact=False)
     by_bounds = protect(_block(bounded), _plan(), control, {}, exact=False)
     assert by_bounds.hidden == by_exact.hidden
-    secondary = {cell for cell, why in by_bounds.hidden["indlaeggelser"].items() if why == SECONDARY}
+    secondary = {cell for cell, why in by_bounds.hidden["indlaeggelser"].items() if why == CellStatus.SECONDARY}
     assert secondary == {(0, 1), (1, 0), (1, 1)}
     assert by_bounds.values["indlaeggelser"][(0, 0)] is None and by_bounds.values["indlaeggelser"][(2, 2)] == 140
