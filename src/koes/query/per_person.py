@@ -41,11 +41,8 @@ def rewrite(one_pass: exp.Select, person: str) -> exp.Select | None:
     for column in one_pass.expressions:
         name = column.alias_or_name
         inner = column.this if isinstance(column, exp.Alias) else column
-        if isinstance(inner, exp.Column):  # a dimension or stratum value
-            first.append(column.copy())
-            second.append(exp.column(name))
-            keys.append(exp.column(name))
-        elif isinstance(inner, exp.Grouping):  # a grouping flag, carried as a value of the first pass
+        # A dimension or stratum value, or a grouping flag (carried as a value of the first pass).
+        if isinstance(inner, (exp.Column, exp.Grouping)):
             first.append(column.copy())
             second.append(exp.column(name))
             keys.append(exp.column(name))
@@ -68,8 +65,8 @@ def _with_person(group: exp.Group | None, person: str) -> exp.Expr:
         return exp.column(person)
     (sets,) = group.expressions
     assert isinstance(sets, exp.GroupingSets)
-    widened = [exp.Tuple(expressions=[*(e.copy() for e in s.expressions), exp.column(person)]) for s in sets.expressions]
-    return exp.GroupingSets(expressions=widened)
+    widened = [[*(e.copy() for e in s.expressions), exp.column(person)] for s in sets.expressions]
+    return exp.GroupingSets(expressions=[exp.Tuple(expressions=w) for w in widened])
 
 
 class _Partials:

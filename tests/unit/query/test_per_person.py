@@ -29,7 +29,9 @@ def _warehouse(rows: list[tuple[Any, ...]]) -> duckdb.DuckDBPyConnection:
         "CREATE TABLE services (person_id BIGINT, kommunekode SMALLINT, year SMALLINT, month TINYINT, age TINYINT,"
         " provider_group VARCHAR, contacts INTEGER, services INTEGER, rk BIGINT)"
     )
-    con.execute("CREATE TABLE dim_age AS SELECT range::TINYINT AS age, (range // 20)::VARCHAR AS band_koes FROM range(110)")
+    con.execute(
+        "CREATE TABLE dim_age AS SELECT range::TINYINT AS age, (range // 20)::VARCHAR AS band_koes FROM range(110)"
+    )
     if rows:
         con.executemany("INSERT INTO services VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return con
