@@ -33,7 +33,6 @@ from collections.abc import Iterable
 
 import sqlglot.expressions as exp
 
-from koes.query import per_person
 from koes.query.geography import region_year
 from koes.query.plan import (
     POPULATION_PERSON,
@@ -70,9 +69,8 @@ UNIT = "u_unit"
 UNIT_SHIFT = 1 << 44  # above every person id (serial * 2**16 + key, serials below 2**28)
 
 
-def to_sql(scoped: ScopedQuery, dialect: str = "duckdb", *, pretty: bool = True, two_pass: bool = True) -> str:
-    """The query's SQL; ``two_pass=False`` keeps distinct persons in one pass (for comparisons)."""
-    tree: exp.Expr = build(scoped, two_pass=two_pass)
+def to_sql(scoped: ScopedQuery, dialect: str = "duckdb", *, pretty: bool = True) -> str:
+    tree: exp.Expr = build(scoped)
     if dialect != "duckdb":  # DuckDB sums BIGINTs into a HUGEINT; Spark (ANSI) would overflow
         tree = tree.transform(_wide_unit_sum)
     return tree.sql(dialect=dialect, pretty=pretty)
@@ -88,21 +86,18 @@ def _wide_unit_sum(node: exp.Expr) -> exp.Expr:
     return node
 
 
-def build(scoped: ScopedQuery, *, two_pass: bool = True) -> exp.Select:
+def build(scoped: ScopedQuery) -> exp.Select:
     query = scoped.query
     inner = _inner(query, scoped.kommuner, scoped.everywhere)
     outer = exp.select(*_outer_columns(query)).from_(inner.subquery("t", copy=False), copy=False)
     sets = query.grouping_sets
     strata = [exp.column(f"s_{d.id}") for d in query.strata]
-    if sets != ((),) or strata:
-        grouping = exp.GroupingSets(
-            expressions=[exp.Tuple(expressions=[*(exp.column(f"d_{d}") for d in s), *strata]) for s in sets]
-        )
-        outer = outer.group_by(grouping, copy=False)
-    if query.source.person is None or not two_pass:
+    if sets == ((),) and not strata:
         return outer
-    # Distinct persons from rows grouped per person and cell first: the same figures, a fraction of the cost.
-    return per_person.rewrite(outer, PERSON) or outer
+    grouping = exp.GroupingSets(
+        expressions=[exp.Tuple(expressions=[*(exp.column(f"d_{d}") for d in s), *strata]) for s in sets]
+    )
+    return outer.group_by(grouping, copy=False)
 
 
 def output_names(query: AggregateQuery) -> list[str]:
