@@ -193,11 +193,15 @@ class SparkConnection:
 def to_spark(tree: exp.Expression, macros: dict[str, _Macro], enums: dict[str, list[str]]) -> exp.Expression:
     """Rewrite what SQLGlot's DuckDB → Spark mapping leaves for us to decide."""
 
+    def inner(node: exp.Expression) -> exp.Expression:
+        """A replaced node's parts: SQLGlot does not descend into what a rewrite returns."""
+        return node.transform(rewrite)
+
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Anonymous):
             name = node.name.lower()
             if name in macros:
-                return _inline(macros[name], node.expressions)
+                return _inline(macros[name], [inner(a) for a in node.expressions])
             if name == "enum_range":
                 kind = node.expressions[0].to.args.get("kind")
                 return exp.Array(expressions=[exp.Literal.string(v) for v in enums[str(kind).lower()]])
@@ -206,17 +210,36 @@ def to_spark(tree: exp.Expression, macros: dict[str, _Macro], enums: dict[str, l
                 java = fmt.this
                 for duck, spark in _STRPTIME.items():
                     java = java.replace(duck, spark)
-                return exp.Anonymous(this="try_to_timestamp", expressions=[text, exp.Literal.string(java)])
+                return exp.Anonymous(this="try_to_timestamp", expressions=[inner(text), exp.Literal.string(java)])
+        if isinstance(node, exp.DayOfWeekIso):  # Monday = 1 … Sunday = 7; Spark's weekday() has Monday = 0
+            return exp.Paren(this=exp.Add(this=exp.Anonymous(this="weekday", expressions=[inner(node.this)]), expression=exp.Literal.number(1)))
+        if isinstance(node, exp.Round) and isinstance(node.this.unnest(), exp.Div) and node.args.get("decimals"):
+            # A quotient is a DOUBLE on DuckDB, which rounds it in binary (0.495 → 0.49); Spark rounds
+            # a double's decimal text half up (0.495 → 0.5). Scaling first rounds the same binary value.
+            scale = exp.Literal.number(10 ** int(node.args["decimals"].this))
+            quotient = node.this.unnest()
+            double = exp.Div(this=_double(inner(quotient.this)), expression=inner(quotient.expression))
+            scaled = exp.Round(this=exp.Mul(this=exp.Paren(this=double), expression=scale.copy()))
+            return exp.Div(this=scaled, expression=scale)
+        if isinstance(node, exp.Div):
+            # DuckDB's / divides in floating point whatever the operand types; Spark's keeps decimals
+            # decimal (12 / 12.0 would be a DECIMAL rounded to six places).
+            return exp.Div(this=_double(inner(node.this)), expression=inner(node.expression))
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
+            # NOT DuckDB's hash: the values differ (see the load's record-key note). Non-negative, so a
+            # key reduced modulo 2**bits stays in [0, 2**bits) as on DuckDB.
+            hashed = exp.Anonymous(this="xxhash64", expressions=[inner(a) for a in node.expressions])
+            return exp.Paren(this=exp.BitwiseAnd(this=hashed, expression=exp.Literal.number(2**63 - 1)))
         if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
-            return _series_table(node.this, node.args.get("alias"))
+            return inner(_series_table(node.this, node.args.get("alias")))
         if isinstance(node, exp.RegexpFullMatch):  # Spark's RLIKE finds; anchoring makes it match whole
             anchored = exp.Literal.string(f"^(?:{node.expression.this})$")
-            return exp.RegexpLike(this=node.this, expression=anchored)
+            return exp.RegexpLike(this=inner(node.this), expression=anchored)
         if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
             if str(node.args.get("kind", "")).lower() in enums:
                 return exp.DataType.build("STRING")
         if isinstance(node, exp.Cast) and _is_hex_literal(node.this):
-            digits = node.this.unnest().expression
+            digits = inner(node.this.unnest().expression)
             return exp.Cast(
                 this=exp.Anonymous(this="conv", expressions=[digits, exp.Literal.number(16), exp.Literal.number(10)]),
                 to=node.to,
@@ -247,6 +270,10 @@ def _lift_nested_explode(node: exp.Expression) -> exp.Expression:
             alias = exp.TableAlias(this=exp.to_identifier(f"_lv{i}"), columns=[exp.to_identifier(column)])
             node.append("laterals", exp.Lateral(this=generator, view=True, alias=alias))
     return node
+
+
+def _double(node: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=node, to=exp.DataType.build("DOUBLE"))
 
 
 def _series_table(series: exp.GenerateSeries, alias: exp.TableAlias | None) -> exp.Expression:
