@@ -89,7 +89,9 @@ def _stage_parquet(con: SparkConnection, extract: ExtractFile) -> StagedFile:
     types = {c.name: _ARROW_TO_DUCKDB.get(str(schema.field(c.name).type), "VARCHAR") for c in extract.register.columns}
     if any(str(schema.field(c.name).type).startswith("timestamp") for c in extract.register.columns):
         types |= {
-            c.name: "TIMESTAMP" for c in extract.register.columns if str(schema.field(c.name).type).startswith("timestamp")
+            c.name: "TIMESTAMP"
+            for c in extract.register.columns
+            if str(schema.field(c.name).type).startswith("timestamp")
         }
     return StagedFile(rows, f"SELECT {_select_list(extract, 'row_index + 1', types)} FROM {view}")
 
@@ -160,7 +162,8 @@ def build_serving_file(folder: Path, parquet: dict[str, str], serving_file: str)
         for table, relative in parquet.items():
             path = folder / relative
             if path.is_dir():
-                source = f"read_parquet({lit(str(path) + '/**/*.parquet')}, hive_partitioning = true, hive_types = {{'year': SMALLINT}})"
+                files = lit(str(path) + "/**/*.parquet")
+                source = f"read_parquet({files}, hive_partitioning = true, hive_types = {{'year': SMALLINT}})"
             else:
                 source = f"read_parquet({lit(str(path))})"
             con.execute(f"CREATE TABLE {ident(table)} AS SELECT * FROM {source}")

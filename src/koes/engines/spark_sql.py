@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlglot
 import sqlglot.expressions as exp
@@ -74,12 +74,12 @@ class SparkConnection:
         if enum := _ENUM.match(sql):
             self._define_enum(enum.group(1), enum.group(2))
             return self
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        tree = _parse(sql)
         self._run(tree)
         return self
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> SparkConnection:
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        tree = _parse(sql)
         if not isinstance(tree, exp.Insert):
             raise SparkSQLError("executemany supports INSERT … VALUES only")
         name = tree.this.name if isinstance(tree.this, exp.Table) else tree.this.this.name
@@ -111,7 +111,7 @@ class SparkConnection:
 
     def sql(self, duckdb_sql: str) -> DataFrame:
         """A DuckDB SELECT as a Spark data frame."""
-        return self.spark.sql(self.translate(sqlglot.parse_one(duckdb_sql, read="duckdb")))
+        return self.spark.sql(self.translate(_parse(duckdb_sql)))
 
     def translate(self, tree: exp.Expression) -> str:
         return to_spark(self._expand_star_replace(tree), self.macros, self.enums).sql(dialect="spark")
@@ -151,7 +151,11 @@ class SparkConnection:
                 self.spark.catalog.dropTempView(table.name)
                 self.tables.discard(table.name)
         elif isinstance(tree, exp.Describe):
-            frame = self.spark.table(tree.this.name) if isinstance(tree.this, exp.Table) else self.sql(tree.this.sql("duckdb"))
+            frame = (
+                self.spark.table(tree.this.name)
+                if isinstance(tree.this, exp.Table)
+                else self.sql(tree.this.sql("duckdb"))
+            )
             self._rows = [(f.name, f.dataType.simpleString().upper(), "YES") for f in frame.schema.fields]
         elif isinstance(tree, exp.Query):
             self._rows = [tuple(r) for r in self.spark.sql(self.translate(tree)).collect()]
@@ -179,15 +183,19 @@ class SparkConnection:
         self.put(name, current.unionByName(frame.toDF(*current.columns)))
 
     def _define_macro(self, sql: str) -> None:
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        tree = _parse(sql)
         assert isinstance(tree, exp.Create)
         udf = tree.this
         params = [p.name for p in udf.expressions]
         self.macros[udf.this.name.lower()] = _Macro(params, to_spark(tree.expression, self.macros, self.enums))
 
     def _define_enum(self, name: str, values_sql: str) -> None:
-        rows = self.spark.sql(self.translate(sqlglot.parse_one(values_sql, read="duckdb"))).collect()
+        rows = self.spark.sql(self.translate(_parse(values_sql))).collect()
         self.enums[name.lower()] = sorted(str(r[0]) for r in rows if r[0] is not None)
+
+
+def _parse(sql: str) -> exp.Expression:
+    return cast(exp.Expression, sqlglot.parse_one(sql, read="duckdb"))
 
 
 def to_spark(tree: exp.Expression, macros: dict[str, _Macro], enums: dict[str, list[str]]) -> exp.Expression:
@@ -212,7 +220,11 @@ def to_spark(tree: exp.Expression, macros: dict[str, _Macro], enums: dict[str, l
                     java = java.replace(duck, spark)
                 return exp.Anonymous(this="try_to_timestamp", expressions=[inner(text), exp.Literal.string(java)])
         if isinstance(node, exp.DayOfWeekIso):  # Monday = 1 … Sunday = 7; Spark's weekday() has Monday = 0
-            return exp.Paren(this=exp.Add(this=exp.Anonymous(this="weekday", expressions=[inner(node.this)]), expression=exp.Literal.number(1)))
+            return exp.Paren(
+                this=exp.Add(
+                    this=exp.Anonymous(this="weekday", expressions=[inner(node.this)]), expression=exp.Literal.number(1)
+                )
+            )
         if isinstance(node, exp.Round) and isinstance(node.this.unnest(), exp.Div) and node.args.get("decimals"):
             # A quotient is a DOUBLE on DuckDB, which rounds it in binary (0.495 → 0.49); Spark rounds
             # a double's decimal text half up (0.495 → 0.5). Scaling first rounds the same binary value.
@@ -235,9 +247,9 @@ def to_spark(tree: exp.Expression, macros: dict[str, _Macro], enums: dict[str, l
         if isinstance(node, exp.RegexpFullMatch):  # Spark's RLIKE finds; anchoring makes it match whole
             anchored = exp.Literal.string(f"^(?:{node.expression.this})$")
             return exp.RegexpLike(this=inner(node.this), expression=anchored)
-        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
-            if str(node.args.get("kind", "")).lower() in enums:
-                return exp.DataType.build("STRING")
+        user_type = isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED
+        if user_type and str(node.args.get("kind", "")).lower() in enums:
+            return exp.DataType.build("STRING")
         if isinstance(node, exp.Cast) and _is_hex_literal(node.this):
             digits = inner(node.this.unnest().expression)
             return exp.Cast(

@@ -28,7 +28,9 @@ class TableFingerprint:
     sha256: str
 
 
-def release_fingerprints(release_folder: Path, *, ignore_columns: frozenset[str] = frozenset()) -> dict[str, TableFingerprint]:
+def release_fingerprints(
+    release_folder: Path, *, ignore_columns: frozenset[str] = frozenset()
+) -> dict[str, TableFingerprint]:
     """The fingerprint of every table of a release's Parquet copy."""
     parquet = release_folder / "parquet"
     con = duckdb.connect()

@@ -167,6 +167,7 @@ def _read(
     con: duckdb.DuckDBPyConnection, extracts: ExtractSet, workdir: Path, report: ProgressCallback, engine: str
 ) -> dict[str, int]:
     stage = stage_file if engine == "duckdb" else _spark().stage_file
+    unreadable: tuple[type[Exception], ...] = (duckdb.Error, *_engine_errors(engine))
     rows_in = {}
     total = len(extracts.files)
     done = 0
@@ -179,7 +180,7 @@ def _read(
                 report("read", extract.describe(), done, total)
                 try:
                     staged.append(stage(con, extract, workdir))
-                except (duckdb.Error, *_engine_errors(engine)) as exc:
+                except unreadable as exc:
                     problems.append(f"{extract.path.name}: could not be read: {_first_line(exc)}")
                 done += 1
             finish_staging(con, register, staged)
@@ -369,7 +370,7 @@ def _spark() -> Any:
     return spark_load
 
 
-def _engine_errors(engine: str) -> tuple[type[BaseException], ...]:
+def _engine_errors(engine: str) -> tuple[type[Exception], ...]:
     if engine != "spark":
         return ()
     from pyspark.errors import PySparkException
