@@ -42,7 +42,7 @@ from koes.settings import Settings
 from koes.synthetic.generate import GenerationRequest, generate
 from koes.synthetic.writer import ExtractFormat
 
-pytestmark = pytest.mark.xdist_group("spark")
+pytestmark = [pytest.mark.xdist_group("spark"), pytest.mark.slow]
 
 RECORD_KEY_COLUMN = re.compile(r"^(rk|k_.*)$")
 CPR_SHAPE = re.compile(r"[0-9]{6}-?[0-9]{4}")
