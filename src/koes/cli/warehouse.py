@@ -90,6 +90,10 @@ def load_command(
     period: Annotated[
         str | None, typer.Option("--period", help="Extract period, e.g. 2022-2024 (default: from the events).")
     ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="Run the load on duckdb (default) or spark.")] = "duckdb",
+    spark_master: Annotated[
+        str, typer.Option("--spark-master", help="Spark master URL for --engine spark (default local[2]).")
+    ] = "local[2]",
 ) -> None:
     """Load register extracts into a new, verified warehouse release and make it current."""
     settings = settings_of(ctx, warehouse_dir=warehouse)
@@ -114,7 +118,7 @@ def load_command(
             bars.update(tasks[stage], completed=done, total=total, description=step)
 
         try:
-            result = load_extracts(settings, extracts, years, progress)
+            result = load_extracts(settings, extracts, years, progress, engine=engine, spark_master=spark_master)
         except (LoadError, ReleaseError) as exc:
             problems = exc.problems if isinstance(exc, LoadError) else [str(exc)]
             console.print(

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import duckdb
 
@@ -65,6 +66,8 @@ class LoadRequest:
     extracts: Path
     settings: Settings
     period: YearRange | None = None  # default: the calendar years the events fall in
+    engine: str = "duckdb"  # or "spark": the same SQL on Spark (koes.engines.spark_sql)
+    spark_master: str = "local[2]"  # a Spark master URL (spark://…, yarn, k8s://…) for engine "spark"
 
 
 @dataclass
@@ -94,7 +97,7 @@ def load(
         # the next load removes as abandoned staging if this process is killed before it can.
         workdir = store.root / f".staging-{release_id}-work"
         try:
-            with _private_database(request.settings, workdir) as con:
+            with _working_database(request, workdir) as con:
                 result = _run(con, request, extracts, refdata, rules, staging, workdir, release_id, report)
             release = store.publish(staging, release_id)
         except BaseException:
@@ -119,7 +122,7 @@ def _run(
 ) -> LoadResult:
     timer = _StageTimer()
     with timer("read"):
-        rows_in = _read(con, extracts, workdir, report)
+        rows_in = _read(con, extracts, workdir, report, request.engine)
     with timer("validate"):
         accounting = _validate(con, rows_in, refdata, report)
     unbalanced = [a for a in accounting if not a.balanced]
@@ -134,16 +137,17 @@ def _run(
         report("conform", "pseudonymise persons", 1, 1)
     period = request.period or _period_from_data(con)
     ctx = DeriveContext(period.start, period.end, rules, refdata, keys)
-    with publish.release_database(con, staging):
+    with _release_database(request, con, staging):
         # Derived tables are created straight in the release file; working tables stay TEMP.
         with timer("derive"):
             tables = _derive(con, ctx, report)
         with timer("publish"):
             publish.write_accounting(con, accounting)
-            publish.copy_quarantine(con)
+            if request.engine == "duckdb":
+                publish.copy_quarantine(con)
             tables = [*tables, "quarantine", "load_accounting"]
             manifest, counts = _publish(
-                con, extracts, accounting, tables, staging, release_id, period, rules, keys, report
+                con, request, extracts, accounting, tables, staging, release_id, period, rules, keys, report
             )
     with timer("verify"):
         problems = publish.verify_release(staging, counts, accounting)
@@ -160,8 +164,10 @@ def _run(
 
 
 def _read(
-    con: duckdb.DuckDBPyConnection, extracts: ExtractSet, workdir: Path, report: ProgressCallback
+    con: duckdb.DuckDBPyConnection, extracts: ExtractSet, workdir: Path, report: ProgressCallback, engine: str
 ) -> dict[str, int]:
+    stage = stage_file if engine == "duckdb" else _spark().stage_file
+    unreadable: tuple[type[Exception], ...] = (duckdb.Error, *_engine_errors(engine))
     rows_in = {}
     total = len(extracts.files)
     done = 0
@@ -173,8 +179,8 @@ def _read(
             for extract in extracts.for_register(register.name):
                 report("read", extract.describe(), done, total)
                 try:
-                    staged.append(stage_file(con, extract, workdir))
-                except duckdb.Error as exc:
+                    staged.append(stage(con, extract, workdir))
+                except unreadable as exc:
                     problems.append(f"{extract.path.name}: could not be read: {_first_line(exc)}")
                 done += 1
             finish_staging(con, register, staged)
@@ -263,6 +269,7 @@ def _derive(con: duckdb.DuckDBPyConnection, ctx: DeriveContext, report: Progress
 
 def _publish(
     con: duckdb.DuckDBPyConnection,
+    request: LoadRequest,
     extracts: ExtractSet,
     accounting: list[Accounting],
     tables: list[str],
@@ -274,7 +281,11 @@ def _publish(
     report: ProgressCallback,
 ) -> tuple[dict[str, object], dict[str, int]]:
     report("publish", "parquet", 1, 4)
-    parquet = publish.write_parquet(con, staging, tables)
+    if request.engine == "duckdb":
+        parquet = publish.write_parquet(con, staging, tables)
+    else:  # Spark writes the Parquet copy; the serving file is made from it
+        parquet = _spark().write_parquet(con, staging, tables)
+        _spark().build_serving_file(staging, parquet, publish.SERVING_FILE)
     report("publish", "quarantine report", 2, 4)
     publish.write_quarantine_report(con, staging)
     report("publish", "manifest", 3, 4)
@@ -304,7 +315,9 @@ def _publish(
         "rule_versions": rules.versions,
         # Readers take the cell key of a person count modulo 2**bits (koes.privacy.record_keys).
         "record_keys": {"bits": keys.bits, "version": RECORD_KEYS_VERSION},
-        "content_hash": publish.content_hash(con, tables),
+        "content_hash": publish.content_hash(con, tables)
+        if request.engine == "duckdb"
+        else publish.serving_content_hash(staging / publish.SERVING_FILE, tables),
     }
     report("publish", "verify", 4, 4)
     return manifest, counts
@@ -325,6 +338,44 @@ def _period_from_data(con: duckdb.DuckDBPyConnection) -> YearRange:
     if not result or result[0] is None:
         raise LoadError(["the extracts hold no dated events; cannot tell the extract period (give --period)"])
     return YearRange(int(result[0]), int(result[1]))
+
+
+@contextmanager
+def _working_database(request: LoadRequest, workdir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The load's private working database: DuckDB in memory, or a private Spark session."""
+    if request.engine == "duckdb":
+        with _private_database(request.settings, workdir) as con:
+            yield con
+    elif request.engine == "spark":
+        with _spark().spark_database(request.spark_master, workdir) as spark:
+            yield cast(duckdb.DuckDBPyConnection, spark)  # the same surface (koes.engines.spark_sql)
+    else:
+        raise LoadError([f"unknown engine {request.engine!r} (duckdb or spark)"])
+
+
+@contextmanager
+def _release_database(request: LoadRequest, con: duckdb.DuckDBPyConnection, staging: Path) -> Iterator[None]:
+    """DuckDB builds derived tables inside the release file; Spark keeps them until publish writes them."""
+    if request.engine == "duckdb":
+        with publish.release_database(con, staging):
+            yield
+    else:
+        yield
+
+
+def _spark() -> Any:
+    """The Spark steps, imported only when used: pyspark is an optional extra."""
+    from koes.engines import spark_load
+
+    return spark_load
+
+
+def _engine_errors(engine: str) -> tuple[type[Exception], ...]:
+    if engine != "spark":
+        return ()
+    from pyspark.errors import PySparkException
+
+    return (PySparkException,)
 
 
 @contextmanager

@@ -143,7 +143,7 @@ def write_quarantine_report(con: duckdb.DuckDBPyConnection, folder: Path) -> dic
     summary = con.execute(
         """SELECT register, column_name, regexp_replace(reason, ':.*$|''.*$', '') AS kind, count(*) AS n,
                   min(file || ' row ' || row) AS example
-           FROM quarantine GROUP BY ALL ORDER BY register, n DESC"""
+           FROM quarantine GROUP BY ALL ORDER BY register, n DESC, column_name, kind"""
     ).fetchall()
     lines = ["# Quarantine report", ""]
     if not rows:

@@ -39,9 +39,17 @@ class ReleaseSummary:
 
 
 def load_extracts(
-    settings: Settings, extracts: Path, period: YearRange | None = None, progress: ProgressCallback | None = None
+    settings: Settings,
+    extracts: Path,
+    period: YearRange | None = None,
+    progress: ProgressCallback | None = None,
+    *,
+    engine: str = "duckdb",
+    spark_master: str = "local[2]",
 ) -> LoadResult:
-    return load(LoadRequest(extracts, settings, period), load_refdata(), load_rules(), progress)
+    """Load extracts into a new current release, on DuckDB or (``engine="spark"``) on Spark."""
+    request = LoadRequest(extracts, settings, period, engine=engine, spark_master=spark_master)
+    return load(request, load_refdata(), load_rules(), progress)
 
 
 def list_releases(settings: Settings) -> list[ReleaseSummary]:
