@@ -365,9 +365,9 @@ def _release_database(request: LoadRequest, con: duckdb.DuckDBPyConnection, stag
 
 def _spark() -> Any:
     """The Spark steps, imported only when used: pyspark is an optional extra."""
-    from koes.engines import spark_load
+    from koes.etl import spark_steps
 
-    return spark_load
+    return spark_steps
 
 
 def _engine_errors(engine: str) -> tuple[type[Exception], ...]:

@@ -1,5 +1,8 @@
 """The Spark-specific steps of a load: the session, reading extracts, writing the release.
 
+They live in ``etl`` beside the steps they replace (they use its extract and staging types); the
+engine adapter they drive, the SQL connection, lives in ``engines`` below it.
+
 Everything between (validate, conform, derive) is the load's own SQL run through
 :class:`koes.engines.spark_sql.SparkConnection`. What cannot be one source lives here:
 
