@@ -40,7 +40,8 @@ KEY_PREFIXES = ("k_", "kn_", "x_")
 
 
 def _interleaved(first: Callable[[], object], second: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
-    a, b = [], []
+    a: list[float] = []
+    b: list[float] = []
     for _ in range(runs):
         for fn, times in ((first, a), (second, b)):
             began = time.perf_counter()
@@ -55,6 +56,10 @@ def without_keys(sql: str) -> str:
     assert isinstance(tree, exp.Select)
     tree.set("expressions", [c for c in tree.expressions if not str(c.alias_or_name).startswith(KEY_PREFIXES)])
     return tree.sql(dialect="duckdb")
+
+
+def _runner(con: duckdb.DuckDBPyConnection, statements: list[str]) -> Callable[[], object]:
+    return lambda: [con.execute(s).fetchall() for s in statements]
 
 
 def measure(data_dir: Path) -> dict[str, object]:
@@ -81,10 +86,7 @@ def measure(data_dir: Path) -> dict[str, object]:
         keyed = perturbed.sql(request, AGGREGATE)
         plain = [without_keys(s) for s in keyed]
         assert plain != keyed, f"{name}: no record-key columns to remove"
-        sql_k, sql_p = _interleaved(
-            lambda keyed=keyed: [con.execute(s).fetchall() for s in keyed],
-            lambda plain=plain: [con.execute(s).fetchall() for s in plain],
-        )
+        sql_k, sql_p = _interleaved(_runner(con, keyed), _runner(con, plain))
         baseline = full_s - (sql_k - sql_p)
         out["cases"][name] = {
             "perturbed_s": round(full_p, 3),

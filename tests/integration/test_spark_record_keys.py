@@ -95,7 +95,9 @@ def _statements() -> list[str]:
 
 def _to_spark(duckdb_sql: str) -> str:
     def hex_cast(node: exp.Expression) -> exp.Expression:
-        inner = node.this.unnest() if isinstance(node, exp.Cast) else None
+        if not isinstance(node, exp.Cast):
+            return node
+        inner = node.this.unnest()
         if isinstance(inner, exp.DPipe) and isinstance(inner.this, exp.Literal) and inner.this.this == "0x":
             conv = exp.Anonymous(
                 this="conv", expressions=[inner.expression, exp.Literal.number(16), exp.Literal.number(10)]
