@@ -596,12 +596,13 @@ COMPANIONS = (
 
 def test_every_person_carries_the_record_key_of_its_pseudonym(two_loads: TwoLoads) -> None:
     from koes.privacy.pseudonymisation import load_or_create_key
+    from koes.privacy.record_keys import VERSION as RECORD_KEYS_VERSION
     from koes.privacy.record_keys import RecordKeys
 
     settings = Settings(data_dir=two_loads.data_dir)
     keys = RecordKeys.derive(load_or_create_key(settings.pseudonym_key))
     release = current_of(two_loads.data_dir)
-    assert release.manifest()["record_keys"] == {"bits": keys.bits, "version": "1"}
+    assert release.manifest()["record_keys"] == {"bits": keys.bits, "version": RECORD_KEYS_VERSION}
     con = duckdb.connect(str(release.serving_file), read_only=True)
     try:
         persons = con.execute("SELECT person_id, pseudonym FROM persons").fetchall()

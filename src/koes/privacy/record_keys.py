@@ -14,12 +14,18 @@ and no combination of tables gives an exact hidden count back (decision 0006).
   distinct persons' keys then read one column: ``COUNT(DISTINCT person_id)`` and
   ``SUM(DISTINCT person_id) mod 2**bits``, which the engine answers from one hash table.
 * An **event key** (a contact, stay, service, prescription, benefit week, care month,
-  discharge-ready day) is a seeded hash of the event's natural key (the register's declared key,
-  or the whole row where the register declares none), computed by the engine while deriving the
-  fact. A cryptographic hash per row would cost minutes at national scale (about 1.5 µs a row);
-  DuckDB's ``hash`` costs about 5 ns. The seed is secret, so nobody who lacks the key file can
-  compute an event's key; a test pins the function's output, so an engine upgrade that changed it
-  (and with it every published value) cannot pass unnoticed.
+  discharge-ready day) is the first ``bits`` bits of MD5(event secret | kind | natural key), the
+  natural key being the register's declared key, or the whole row where the register declares
+  none, written as text. It is computed by the engine while deriving the fact, and the load may
+  run on DuckDB or on Spark: the expression uses only what both engines compute alike — ``md5``
+  of a UTF-8 string, ``concat_ws``, ``coalesce`` and casts to text, which agree for integers,
+  text, dates, timestamps to the second and decimals (floating-point numbers do not: Spark writes
+  1.2E7 where DuckDB writes 12000000.0, so they go through :func:`fixed_point` first). A NULL part
+  is written ``<null>``. The hexadecimal prefix is read as ``CAST('0x' || digits AS BIGINT)``,
+  which the Spark load rewrites to ``conv(digits, 16, 10)`` as it does for the person id. MD5
+  costs about four times the engine's own ``hash`` per row (tens of seconds at national scale),
+  the price of a key that does not depend on the engine; the secret prefix keeps anyone without
+  the key file from computing an event's key. A test pins the output.
 
 Both secrets are derived from the pseudonymisation key with fixed labels; nothing new to store.
 Record keys are never shown or exported: they exist in the release, and leave the engine only as
@@ -36,9 +42,11 @@ from typing import Final
 from koes.privacy.pseudonymisation import hmac_sha256_sql
 
 KEY_BITS: Final = 16
-VERSION: Final = "1"  # bump when the derivation of any record key changes
+VERSION: Final = "2"  # bump when the derivation of any record key changes (2: MD5 event keys, engine-independent)
 _PERSON_LABEL = b"koes record keys: persons v1"
-_EVENT_LABEL = b"koes record keys: events v1"
+_EVENT_LABEL = b"koes record keys: events v2"
+NULL_TEXT: Final = "<null>"  # how a NULL part of a natural key is written
+FIXED_POINT: Final = "DECIMAL(38, 6)"  # floating-point parts are written with six decimals
 
 
 @dataclass(frozen=True, repr=False)
@@ -48,7 +56,7 @@ class RecordKeys:
     ``repr`` is disabled: the secrets must never reach a log or an error message."""
 
     person_secret: bytes
-    event_seed: int
+    event_secret: str  # 32 hex digits, the first part of every hashed natural key
     bits: int = KEY_BITS
 
     @classmethod
@@ -56,8 +64,8 @@ class RecordKeys:
         if not 1 <= bits <= 32:
             raise ValueError(f"record key bits must be 1..32, got {bits}")
         person = hmac.new(pseudonym_key, _PERSON_LABEL, hashlib.sha256).digest()
-        seed = int.from_bytes(hmac.new(pseudonym_key, _EVENT_LABEL, hashlib.sha256).digest()[:8], "big") >> 1
-        return cls(person, seed, bits)
+        event = hmac.new(pseudonym_key, _EVENT_LABEL, hashlib.sha256).digest()[:16].hex()
+        return cls(person, event, bits)
 
     def __repr__(self) -> str:
         return f"RecordKeys(bits={self.bits}, secrets hidden)"
@@ -83,12 +91,34 @@ class RecordKeys:
         return f"({person_id} % {self.modulus})"
 
     def event_key_sql(self, tag: str, *natural_key: str) -> str:
-        """A seeded hash of an event's natural key, reduced to ``bits`` bits (an INTEGER).
+        """MD5 of the event's natural key as text, reduced to ``bits`` bits (an INTEGER up to 31 bits).
 
-        ``tag`` names the kind of event, so two kinds with the same natural key differ. Columns of
-        an ENUM type must be cast to text first: the engine hashes an ENUM's index, which depends
-        on the release's code domain, not the code."""
+        ``tag`` names the kind of event, so two kinds with the same natural key differ. Parts are
+        cast to text (an ENUM gives its code, not its index); floating-point parts must be passed
+        through :func:`fixed_point`."""
         if not natural_key:
             raise ValueError("an event key needs at least one column of its natural key")
-        columns = ", ".join(natural_key)
-        return f"CAST(hash({self.event_seed}, '{tag}', {columns}) % {self.modulus} AS INTEGER)"
+        parts = ", ".join(f"coalesce(CAST({part} AS VARCHAR), '{NULL_TEXT}')" for part in natural_key)
+        digest = f"md5(concat_ws('|', '{self.event_secret}', '{tag}', {parts}))"
+        return _leading_bits_sql(digest, self.bits)
+
+    def event_key(self, tag: str, *natural_key: str | None) -> int:
+        """The event key of a natural key already written as text (``None`` for NULL): the
+        reference the engines' SQL is tested against."""
+        text = "|".join([self.event_secret, tag, *(NULL_TEXT if part is None else part for part in natural_key)])
+        digest = hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
+        return int.from_bytes(digest[:4], "big") >> (32 - self.bits)
+
+
+def fixed_point(expr: str) -> str:
+    """A floating-point part of a natural key as a decimal both engines write alike as text."""
+    return f"CAST({expr} AS {FIXED_POINT})"
+
+
+def _leading_bits_sql(hex_digest: str, bits: int) -> str:
+    """The first ``bits`` bits of a hexadecimal digest, as an INTEGER (a BIGINT for 32 bits)."""
+    digits = (bits + 3) // 4
+    value = f"CAST(('0x' || left({hex_digest}, {digits})) AS BIGINT)"
+    shift = 4 * digits - bits
+    kind = "INTEGER" if bits < 32 else "BIGINT"
+    return f"CAST({value} AS {kind})" if shift == 0 else f"CAST(({value} >> {shift}) AS {kind})"

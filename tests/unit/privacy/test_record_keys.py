@@ -1,13 +1,16 @@
-"""Record keys: the SQL computes what the Python computes, and the engine's hash cannot change unseen."""
+"""Record keys: the SQL computes what the Python computes, and the derivation cannot change unseen."""
 
 from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
 
 import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from koes.privacy.record_keys import RecordKeys
+from koes.privacy.record_keys import RecordKeys, fixed_point
 
 KEY = b"0" * 32
 
@@ -29,34 +32,55 @@ def test_the_person_id_carries_the_person_key_in_its_low_bits(pseudonym: str, bi
 
 
 def test_the_event_key_function_is_pinned() -> None:
-    """If an engine upgrade changes ``hash``, every published value would change once: a reload
-    after it would hand an attacker a second, independent draw of every cell. Decide, then re-pin."""
+    """If the event key's derivation changed, every published value would change once: a reload
+    after it would hand an attacker a second, independent draw of every cell. Decide, then re-pin
+    (and bump ``record_keys.VERSION``)."""
     keys = RecordKeys.derive(KEY)
-    assert keys.event_seed == 7203353184932446161
+    assert keys.event_secret == "8360906784042d3a501c6786ba54ee5f"
     assert keys.person_key("abc") == 50975
-    assert _sql(keys.event_key_sql("t", "42", "'x'", "DATE '2023-01-02'")) == 1392
+    assert _sql(keys.event_key_sql("t", "42", "'x'", "DATE '2023-01-02'", "NULL")) == 34843
 
 
-def test_keys_depend_on_the_secret_and_never_show_it() -> None:
-    one, other = RecordKeys.derive(KEY), RecordKeys.derive(b"1" * 32)
-    assert one.event_seed != other.event_seed and one.person_secret != other.person_secret
-    assert one == RecordKeys.derive(KEY)  # the same key file gives the same keys in every load
-    assert str(one.event_seed) not in repr(one) and one.person_secret.hex() not in repr(one)
+@settings(max_examples=60, deadline=None)
+@given(
+    tag=st.sampled_from(["lpr_kontakter", "ophold"]),
+    number=st.integers(-(2**40), 2**40),
+    text=st.none() | st.text(st.characters(blacklist_characters="'", blacklist_categories=["Cs", "Cc"]), max_size=8),
+    day=st.dates(),
+    kroner=st.integers(-(10**9), 10**9),
+    bits=st.sampled_from([8, 13, 16, 32]),
+)
+def test_the_sql_event_key_is_md5_of_the_natural_key_as_text(
+    tag: str, number: int, text: str | None, day: date, kroner: int, bits: int
+) -> None:
+    """The engine's key equals the documented derivation (what a Spark load must reproduce):
+    integers and dates as their text, NULL as ``<null>``, floating-point kroner with six decimals."""
+    keys = RecordKeys.derive(KEY, bits)
+    literal = "NULL" if text is None else f"'{text}'"
+    amount = fixed_point(f"CAST({kroner / 100!r} AS DOUBLE)")
+    sql = keys.event_key_sql(tag, str(number), literal, f"DATE '{day.isoformat()}'", amount)
+    expected = keys.event_key(tag, str(number), text, day.isoformat(), f"{Decimal(kroner) / 100:.6f}")
+    assert _sql(sql) == expected
+    assert 0 <= expected < 2**bits
 
 
-def test_an_enum_must_be_hashed_as_its_text() -> None:
-    """The engine hashes an ENUM by its index, which depends on the release's domain: the reason
-    every event key casts its codes to text."""
+def test_an_enum_is_hashed_as_its_code() -> None:
+    """An ENUM's index depends on the release's code domain; its text does not (and Spark has
+    no ENUM): the same code gives the same key whatever the domain."""
     keys = RecordKeys.derive(KEY)
     con = duckdb.connect()
     con.execute("CREATE TYPE small AS ENUM ('b', 'c')")
     con.execute("CREATE TYPE large AS ENUM ('a', 'b', 'c')")
     small, large = keys.event_key_sql("t", "CAST('b' AS small)"), keys.event_key_sql("t", "CAST('b' AS large)")
-    by_index = con.execute(f"SELECT {small}, {large}").fetchone()
-    as_text = keys.event_key_sql("t", "CAST(CAST('b' AS small) AS VARCHAR)")
-    by_text = con.execute(f"SELECT {as_text}, {keys.event_key_sql('t', repr('b'))}").fetchone()
-    assert by_index is not None and by_index[0] != by_index[1]
-    assert by_text is not None and by_text[0] == by_text[1]
+    row = con.execute(f"SELECT {small}, {large}, {keys.event_key_sql('t', repr('b'))}").fetchone()
+    assert row is not None and row[0] == row[1] == row[2] == keys.event_key("t", "b")
+
+
+def test_parts_are_separated_and_null_is_not_empty() -> None:
+    keys = RecordKeys.derive(KEY)
+    assert keys.event_key("t", "1", "23") != keys.event_key("t", "12", "3")
+    assert keys.event_key("t", None) != keys.event_key("t", "")
+    assert keys.event_key("t", "1") != keys.event_key("u", "1")
 
 
 def test_bad_bits_are_refused() -> None:

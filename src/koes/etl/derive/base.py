@@ -12,9 +12,9 @@ from koes.domain.codelists import CODE_LISTS
 from koes.domain.codes import IcdHierarchy
 from koes.domain.geography import YearSpan
 from koes.domain.periods import load_age_band_schemes
-from koes.domain.registers import Register
+from koes.domain.registers import Column, ColumnType, Register
 from koes.domain.rules import RuleSet
-from koes.privacy.record_keys import RecordKeys
+from koes.privacy.record_keys import RecordKeys, fixed_point
 from koes.refdata import RefData
 
 MAX_AGE = 130
@@ -73,10 +73,17 @@ def event_key(ctx: DeriveContext, register: Register, alias: str, *extra: str) -
     releases where the person id is not; ``extra`` names the part of a row a derivation splits
     into several events (a day of a period, a month of a stay)."""
     names = register.key or register.column_names
-    parts = [
-        ctx.keys.person_key_of_id_sql(f"{alias}.person_id") if register.column(n).cpr else f"{alias}.{n}" for n in names
-    ]
+    parts = (_key_part(ctx.keys, register.column(n), alias) for n in names)
     return ctx.keys.event_key_sql(register.name, *parts, *extra)
+
+
+def _key_part(keys: RecordKeys, column: Column, alias: str) -> str:
+    """One column of a natural key, as the event key reads it on every engine."""
+    if column.cpr:
+        return keys.person_key_of_id_sql(f"{alias}.person_id")
+    if column.type is ColumnType.DECIMAL:  # stored as double: text of a double differs by engine
+        return fixed_point(f"{alias}.{column.name}")
+    return f"{alias}.{column.name}"
 
 
 def build_reference_tables(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> list[str]:
