@@ -68,7 +68,7 @@ FACT_INDEXES = ("year, month", "person_id")
 
 
 def _pg_type(duck: str) -> str:
-    if duck.startswith("ENUM") or duck.startswith("VARCHAR"):
+    if duck.startswith(("ENUM", "VARCHAR")):
         return "text"
     if duck.startswith("DECIMAL"):
         return duck.replace("DECIMAL", "numeric")
@@ -108,12 +108,16 @@ class PostgresCopy:
         if self.as_postgres:
             shutil.chown(self.folder, "postgres")
         data = self.folder / "data"
-        self._run(str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        self._run(
+            str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"
+        )
         settings = " ".join(f"-c {k}={v}" for k, v in TUNING.items())
         port = _free_port()
         options = f"-k {self.folder} -p {port} -h 127.0.0.1 {settings}"
         log = self.folder / "server.log"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start"
+        )
         self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         self._connection = psycopg.connect(self.url, autocommit=True)
         self.version = str(self.connection.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
@@ -125,7 +129,16 @@ class PostgresCopy:
         if self._connection is not None:
             self._connection.close()
         subprocess.run(
-            [*self.as_postgres, str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop"],
+            [
+                *self.as_postgres,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.folder / "data"),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
             check=False,
             capture_output=True,
             timeout=120,
@@ -146,10 +159,13 @@ class PostgresCopy:
             self.connection.execute(f"CREATE UNLOGGED TABLE {table} ({ddl})".encode())
             csv = self.folder / f"{table}.csv"
             duck.execute(f"COPY (SELECT * FROM {table}) TO '{csv}' (HEADER false)")
-            with self.connection.cursor() as cursor, cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv)".encode()) as copy:
-                with csv.open("rb") as handle:
-                    while chunk := handle.read(1 << 20):
-                        copy.write(chunk)
+            with (
+                self.connection.cursor() as cursor,
+                cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv)".encode()) as copy,
+                csv.open("rb") as handle,
+            ):
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
             csv.unlink()
             names = {name for name, *_ in columns}
             wanted = INDEXES.get(table, FACT_INDEXES if {"person_id", "month"} <= names else ())
