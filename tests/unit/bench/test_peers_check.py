@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from benchmarks.peers import Case, check
+
 from koes.services.disclosure import ProtectedBlock
 
 TOTAL = -1
