@@ -16,7 +16,9 @@ page on a cold browser cache: ``benchmarks/suppression.py``, ``overhead.py``, ``
 ``cold_page.py``);
 ``python -m benchmarks.run peers DATA_DIR LABEL`` for the side-by-side section (ten analyses through
 our path, hand-written on DuckDB and on a tuned PostgreSQL 15 copy, cells checked equal first:
-``benchmarks/peers.py``).
+``benchmarks/peers.py``);
+``python -m benchmarks.run concurrency DATA_DIR LABEL`` for 20 and 100 users at once against
+``koes serve --workers 1`` and ``2`` (``benchmarks/concurrency.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ COHORTS_START, COHORTS_END = "<!-- cohorts -->", "<!-- /cohorts -->"
 COHORT_ANALYSIS_START, COHORT_ANALYSIS_END = "<!-- cohort-analysis -->", "<!-- /cohort-analysis -->"
 REQUESTS_START, REQUESTS_END = "<!-- requests -->", "<!-- /requests -->"
 PEERS_START, PEERS_END = "<!-- peers -->", "<!-- /peers -->"
+CONCURRENCY_START, CONCURRENCY_END = "<!-- concurrency -->", "<!-- /concurrency -->"
+CONCURRENCY_TARGET = "p95 ≤ 1 s at 100 users on cached/report traffic, no errors"
 PEERS_TARGET = "KØS ≤ 1.2 × hand-written DuckDB; PostgreSQL ≥ 15 × KØS"
 OVERHEAD_STEPS = ("parse", "plan", "scope", "sql", "engine", "assembly", "disclosure", "audit", "serialisation")
 COHORT_TARGET = "< 5 s (national scale, 2 cores)"
@@ -101,6 +105,7 @@ def main(which: str) -> None:
     cohort_analysis_rows: list[str] = []
     request_results: list[tuple[str, dict[str, Any]]] = []
     peer_results: list[tuple[str, dict[str, Any]]] = []
+    concurrency_results: list[tuple[str, dict[str, Any]]] = []
     for name in names:
         s = SCALES[name]
         with tempfile.TemporaryDirectory(prefix="koes-bench-") as tmp:
@@ -121,6 +126,8 @@ def main(which: str) -> None:
             request_results.append((s.label, _request_results(data)))
             print(f"side by side with the peers at {s.label}", file=sys.stderr)
             peer_results.append((s.label, _run("benchmarks.peers", str(data))))
+            print(f"many users at once at {s.label}", file=sys.stderr)
+            concurrency_results.append((s.label, _run("benchmarks.concurrency", str(data))))
             print(f"uploading a cohort to {s.label}", file=sys.stderr)
             cohort_rows += _cohort_rows(s.label, extracts, data)
             print(f"analysing a cohort of {s.label}", file=sys.stderr)
@@ -167,6 +174,8 @@ def main(which: str) -> None:
         _requests_section(request_results, f"python -m benchmarks.run {which}"),
         "",
         _peers_section(peer_results, f"python -m benchmarks.run {which}"),
+        "",
+        _concurrency_section(concurrency_results, f"python -m benchmarks.run {which}"),
         "",
         *details,
     ]
@@ -541,8 +550,54 @@ def peers_only(data_dir: Path, label: str) -> None:
     _replace_section(PEERS_START, PEERS_END, section)
 
 
+def _concurrency_section(results: list[tuple[str, dict[str, Any]]], command: str) -> str:
+    rows = []
+    for label, r in results:
+        for c in r["runs"]:
+            rows.append(
+                f"| {label} | {c['workers']} | {c['users']} | {c['requests']:,} | {c['per_second']} | "
+                f"{c['all']['p50_ms']:,} | {c['all']['p95_ms']:,} | {c['all']['p99_ms']:,} | "
+                f"{c['report']['p50_ms']:,} | {c['report']['p95_ms']:,} | {c['analysis']['p50_ms']:,} | "
+                f"{c['analysis']['p95_ms']:,} | {c['errors']} | {c['load_average']} |"
+            )
+    seconds = results[0][1]["seconds"] if results else "–"
+    return "\n".join(
+        [
+            CONCURRENCY_START,
+            "## Many users at once (`benchmarks/concurrency.py`)",
+            "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}. Command: `{command}`.",
+            "",
+            "`koes serve --workers N` over loopback (a fresh app database with the demo users, no pre-warming),",
+            "simulated users as asyncio tasks on one httpx client in another process, each sending its next",
+            "request as soon as the last is answered, for "
+            f"{seconds} s: 70 % Standard report data (`GET /api/v1/reports/{{id}}`),",
+            "30 % analyses (`POST /api/v1/analysis`, the ten of the side-by-side section), all as the analyst",
+            "`kbh-analytiker` with an API token (authenticated, authorised, audited). Every report and analysis",
+            "is asked once before each run, so the traffic is warm (answers kept by the server). Latencies in",
+            f"ms on the client's clock; *errors* are answers other than 200. Target: {CONCURRENCY_TARGET}.",
+            "",
+            "| warehouse | workers | users | requests | per second | p50 | p95 | p99 | report p50 | report p95 "
+            "| analysis p50 | analysis p95 | errors | load avg. before |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+            CONCURRENCY_END,
+        ]
+    )
+
+
+def concurrency_only(data_dir: Path, label: str) -> None:
+    section = _concurrency_section(
+        [(label, _run("benchmarks.concurrency", str(data_dir)))],
+        f"python -m benchmarks.run concurrency DATA_DIR '{label}'",
+    )
+    _replace_section(CONCURRENCY_START, CONCURRENCY_END, section)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "peers":
+    if len(sys.argv) > 1 and sys.argv[1] == "concurrency":
+        concurrency_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
+    elif len(sys.argv) > 1 and sys.argv[1] == "peers":
         peers_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
     elif len(sys.argv) > 1 and sys.argv[1] == "analysis":
         analysis_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
