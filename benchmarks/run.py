@@ -13,7 +13,12 @@ that is already loaded and rewrites only the analysis section of the report;
 ``python -m benchmarks.run requests DATA_DIR LABEL`` for the request path section (secondary
 suppression alone, an analysis's overhead step by step, a warm report's server CPU, the first chart
 page on a cold browser cache: ``benchmarks/suppression.py``, ``overhead.py``, ``report_cache.py``,
-``cold_page.py``).
+``cold_page.py``);
+``python -m benchmarks.run peers DATA_DIR LABEL`` for the side-by-side section (ten analyses through
+our path, hand-written on DuckDB and on a tuned PostgreSQL 15 copy, cells checked equal first:
+``benchmarks/peers.py``);
+``python -m benchmarks.run concurrency DATA_DIR LABEL`` for 20 and 100 users at once against
+``koes serve --workers 1`` and ``2`` (``benchmarks/concurrency.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ ANALYSIS_PAGE_TARGET = "first result < 1.5 s"
 COHORTS_START, COHORTS_END = "<!-- cohorts -->", "<!-- /cohorts -->"
 COHORT_ANALYSIS_START, COHORT_ANALYSIS_END = "<!-- cohort-analysis -->", "<!-- /cohort-analysis -->"
 REQUESTS_START, REQUESTS_END = "<!-- requests -->", "<!-- /requests -->"
+PEERS_START, PEERS_END = "<!-- peers -->", "<!-- /peers -->"
+CONCURRENCY_START, CONCURRENCY_END = "<!-- concurrency -->", "<!-- /concurrency -->"
+CONCURRENCY_TARGET = "p95 ≤ 1 s at 100 users on cached/report traffic, no errors"
+PEERS_TARGET = "KØS ≤ 1.2 × hand-written DuckDB; PostgreSQL ≥ 15 × KØS"
 OVERHEAD_STEPS = ("parse", "plan", "scope", "sql", "engine", "assembly", "disclosure", "audit", "serialisation")
 COHORT_TARGET = "< 5 s (national scale, 2 cores)"
 
@@ -95,6 +104,8 @@ def main(which: str) -> None:
     cohort_rows: list[str] = []
     cohort_analysis_rows: list[str] = []
     request_results: list[tuple[str, dict[str, Any]]] = []
+    peer_results: list[tuple[str, dict[str, Any]]] = []
+    concurrency_results: list[tuple[str, dict[str, Any]]] = []
     for name in names:
         s = SCALES[name]
         with tempfile.TemporaryDirectory(prefix="koes-bench-") as tmp:
@@ -113,6 +124,10 @@ def main(which: str) -> None:
             browser_results.append((s.label, _run("benchmarks.browser", str(data))))
             print(f"request path at {s.label}", file=sys.stderr)
             request_results.append((s.label, _request_results(data)))
+            print(f"side by side with the peers at {s.label}", file=sys.stderr)
+            peer_results.append((s.label, _run("benchmarks.peers", str(data))))
+            print(f"many users at once at {s.label}", file=sys.stderr)
+            concurrency_results.append((s.label, _run("benchmarks.concurrency", str(data))))
             print(f"uploading a cohort to {s.label}", file=sys.stderr)
             cohort_rows += _cohort_rows(s.label, extracts, data)
             print(f"analysing a cohort of {s.label}", file=sys.stderr)
@@ -157,6 +172,10 @@ def main(which: str) -> None:
         _cohort_analysis_section(cohort_analysis_rows, f"python -m benchmarks.run {which}"),
         "",
         _requests_section(request_results, f"python -m benchmarks.run {which}"),
+        "",
+        _peers_section(peer_results, f"python -m benchmarks.run {which}"),
+        "",
+        _concurrency_section(concurrency_results, f"python -m benchmarks.run {which}"),
         "",
         *details,
     ]
@@ -481,8 +500,106 @@ def requests_only(data_dir: Path, label: str) -> None:
     _replace_section(REQUESTS_START, REQUESTS_END, section)
 
 
+def _peers_section(results: list[tuple[str, dict[str, Any]]], command: str) -> str:
+    rows, notes = [], []
+    for label, r in results:
+        for name, c in r["cases"].items():
+            rows.append(
+                f"| {label}, {r['year']} | {name} | {c['cells']:,} | {c['koes_s']:.3f} | {c['duckdb_s']:.3f} | "
+                f"{c['postgres_s']:.3f} | **{c['ratio_duckdb']}** | **{c['postgres_over_koes']}** |"
+            )
+        notes.append(
+            f"- {label}, {r['year']} ({r['persons']:,} persons in the year): PostgreSQL {r['postgres']}, its copy "
+            f"loaded, indexed and analysed in {r['postgres_load_s']} s; load average {r['load_average_before']} "
+            f"before the timings, {r['load_average_after']} after."
+        )
+    return "\n".join(
+        [
+            PEERS_START,
+            "## Same cells, side by side (`benchmarks/peers.py`)",
+            "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}. Command: `{command}`.",
+            "",
+            "Ten typical analyses of the builder, each three ways on the same release: *KØS* is",
+            "`AnalysisService.run` as an aggregate user, uncached (plan, scope rewrite, SQL, DuckDB, assembly,",
+            "perturbation, suppression); *DuckDB* is one hand-written query over the release's DuckDB file",
+            "(read-only, 2 threads) for the same cells with their margins and the distinct persons per cell that",
+            "disclosure control needs (the largest contribution too for a sum of hours); *PostgreSQL* is the same",
+            "query text on a throwaway PostgreSQL cluster from Debian's binaries (`benchmarks/postgres.py`) loaded",
+            "with the same tables whole (unlogged), indexed on year and month, person, municipality, `VACUUM",
+            "ANALYZE`d, tuned for one analytical user (`shared_buffers` 4GB, `work_mem` 1GB, 2 parallel workers,",
+            "`random_page_cost` 1.1). Before any timing every cell of both hand-written answers is checked equal to",
+            "ours as a user with individual-level rights sees it (exact, unperturbed); *cells* is how many.",
+            "Medians of 5 runs after one warm-up, in seconds. *Ratio* is KØS over DuckDB; *PG ÷ KØS* how many",
+            f"times longer PostgreSQL takes. Targets (issue 19): {PEERS_TARGET}.",
+            "",
+            "| warehouse | analysis | cells | KØS (s) | DuckDB (s) | PostgreSQL (s) | ratio | PG ÷ KØS |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            *notes,
+            PEERS_END,
+        ]
+    )
+
+
+def peers_only(data_dir: Path, label: str) -> None:
+    section = _peers_section(
+        [(label, _run("benchmarks.peers", str(data_dir)))], f"python -m benchmarks.run peers DATA_DIR '{label}'"
+    )
+    _replace_section(PEERS_START, PEERS_END, section)
+
+
+def _concurrency_section(results: list[tuple[str, dict[str, Any]]], command: str) -> str:
+    rows = []
+    for label, r in results:
+        for c in r["runs"]:
+            rows.append(
+                f"| {label} | {c['workers']} | {c['users']} | {c['requests']:,} | {c['per_second']} | "
+                f"{c['all']['p50_ms']:,} | {c['all']['p95_ms']:,} | {c['all']['p99_ms']:,} | "
+                f"{c['report']['p50_ms']:,} | {c['report']['p95_ms']:,} | {c['analysis']['p50_ms']:,} | "
+                f"{c['analysis']['p95_ms']:,} | {c['errors']} | {c['load_average']} |"
+            )
+    seconds = results[0][1]["seconds"] if results else "–"
+    return "\n".join(
+        [
+            CONCURRENCY_START,
+            "## Many users at once (`benchmarks/concurrency.py`)",
+            "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}. Command: `{command}`.",
+            "",
+            "`koes serve --workers N` over loopback (a fresh app database with the demo users, no pre-warming),",
+            "simulated users as asyncio tasks on one httpx client in another process, each sending its next",
+            "request as soon as the last is answered, for "
+            f"{seconds} s: 70 % Standard report data (`GET /api/v1/reports/{{id}}`),",
+            "30 % analyses (`POST /api/v1/analysis`, the ten of the side-by-side section), all as the analyst",
+            "`kbh-analytiker` with an API token (authenticated, authorised, audited). Every report and analysis",
+            "is asked once before each run, so the traffic is warm (answers kept by the server). Latencies in",
+            f"ms on the client's clock; *errors* are answers other than 200. Target: {CONCURRENCY_TARGET}.",
+            "",
+            "| warehouse | workers | users | requests | per second | p50 | p95 | p99 | report p50 | report p95 "
+            "| analysis p50 | analysis p95 | errors | load avg. before |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+            CONCURRENCY_END,
+        ]
+    )
+
+
+def concurrency_only(data_dir: Path, label: str) -> None:
+    section = _concurrency_section(
+        [(label, _run("benchmarks.concurrency", str(data_dir)))],
+        f"python -m benchmarks.run concurrency DATA_DIR '{label}'",
+    )
+    _replace_section(CONCURRENCY_START, CONCURRENCY_END, section)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "analysis":
+    if len(sys.argv) > 1 and sys.argv[1] == "concurrency":
+        concurrency_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
+    elif len(sys.argv) > 1 and sys.argv[1] == "peers":
+        peers_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
+    elif len(sys.argv) > 1 and sys.argv[1] == "analysis":
         analysis_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "warehouse")
     elif len(sys.argv) > 1 and sys.argv[1] == "cohort-analysis":
         cohort_analysis_only(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "warehouse")
