@@ -44,4 +44,13 @@ def test_local_admin_filters_its_audit_trail_by_action(page: Page) -> None:
     expect(rows.locator('td.action[data-action="totp.confirm"]')).to_have_count(len(texts))
     expect(rows.filter(has_text="kbh-admin").locator("time")).to_have_text(re.compile(r"^\d\d-\d\d-\d{4} \d\d:\d\d$"))
     expect(page.locator("#audit-export")).to_have_attribute("href", re.compile(r"^/admin/audit\.csv\?.*action=totp"))
+    # the summaries in Danish too: the administrator's own records (sign-in, TOTP, reading the trail)
+    expect(rows.filter(has_text="kbh-admin").locator("td.summary")).to_have_text("TOTP sat op")
+    page.goto(page.url.split("?")[0] + "?user=kbh-admin")
+    summaries = page.locator("#audit-table tbody td.summary")
+    expect(summaries.first).to_be_visible()
+    texts = summaries.all_inner_texts()
+    assert any(t.startswith("logget ind med adgangskode") for t in texts), texts
+    assert any(t.startswith("revisionsspor, side 1") for t in texts), texts
+    expect(summaries.locator('[lang="en"]')).to_have_count(0)
     check_page(page, "audit-local-admin")

@@ -70,7 +70,7 @@ def test_danish_mode_shows_danish_chapters_ticks_and_no_english_toolbar(page: Pa
     """Item 2: ICD-10 chapters, the Plotly toolbar and axis ticks ("15M", "40k") were English."""
     open_as(page, ANALYST, "/analyse?perspective=somatik&measure=vaerdi_kr&row=diagnosekapitel")
     body = page.locator("main").inner_text()
-    assert "Kapitel I: Infektiøse og parasitære sygdomme" in body
+    assert "Kapitel I: Visse infektiøse og parasitære sygdomme" in body
     assert "Certain infectious" not in body
     expect(page.locator("#chart-pivot")).to_have_attribute("data-drawn", "true")
     expect(page.locator(".modebar")).to_have_count(0)  # "Download plot as a PNG", "Zoom", …

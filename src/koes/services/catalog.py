@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from koes.semantic.definitions import definition
 from koes.semantic.members import OPEN_KINDS, members
 from koes.semantic.model import Catalog, Dimension, Measure
 from koes.services.analysis import AnalysisService, NoReleaseError
@@ -58,7 +59,7 @@ def measure_json(measure: Measure, language: str) -> dict[str, Any]:
     return {
         "id": measure.id,
         "label": measure.label.get(language),
-        "description": measure.description,
+        "description": definition(measure, language),
         "unit": measure.unit.value,
         "decimals": measure.decimals,
         "kind": measure.derived.value if measure.derived is not None else "base",

@@ -22,9 +22,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from koes.query.request import FieldProblem, RequestError, parse_request
+from koes.semantic.definitions import definition
 from koes.semantic.loader import default_catalog
 from koes.semantic.members import label_of
-from koes.semantic.model import Catalog, Measure
+from koes.semantic.model import Catalog, Measure, Unit
 from koes.services.results import AnalysisResult
 
 FORMATS = ("csv", "xlsx")
@@ -37,6 +38,8 @@ MEDIA_TYPES = {
 }
 TABLE_SHEET = "Tabel"
 ABOUT_SHEET = "Om tallene"
+# A hidden amount says so in words, as on the pages: "<5" next to kroner reads as "under 5 kroner".
+KRONER = frozenset({Unit.KR, Unit.KR_PER_CITIZEN})
 VIEW_ONLY = "dimension {id!r} is view-only: it can be shown but not downloaded"
 
 _ABOUT_TITLES: dict[str, dict[str, str]] = {
@@ -62,6 +65,8 @@ _ABOUT_TITLES: dict[str, dict[str, str]] = {
         "scope": "Adgang (fingeraftryk)",
         "generated_at": "Dannet",
         "left_out": "Udeladt (kun visning)",
+        "hidden_amount": "skjult",
+        "hidden_amount_note": "Et skjult beløb i kroner står som »skjult« (af samme grunde som <5 og x).",
         "yes": "ja",
         "no": "nej",
     },
@@ -87,6 +92,8 @@ _ABOUT_TITLES: dict[str, dict[str, str]] = {
         "scope": "Access (fingerprint)",
         "generated_at": "Generated",
         "left_out": "Left out (view only)",
+        "hidden_amount": "hidden",
+        "hidden_amount_note": "A hidden amount in kroner reads “hidden” (for the same reasons as <5 and x).",
         "yes": "yes",
         "no": "no",
     },
@@ -168,7 +175,16 @@ def table(result: AnalysisResult, language: str = "da") -> list[list[Any]]:
     problems = result_problems(result)
     if problems:
         raise RequestError(problems)
-    return result.table(language, downloadable_only=True)
+    rows = result.table(language, downloadable_only=True)
+    measures = downloadable_measures(result)
+    labels = (1 if result.plan.areas else 0) + len(result.plan.rows)
+    word = _ABOUT_TITLES["en" if language == "en" else "da"]["hidden_amount"]
+    amounts = [j for j in range(labels, len(rows[0])) if measures[(j - labels) % len(measures)].unit in KRONER]
+    for line in rows[1:]:
+        for j in amounts:
+            if isinstance(line[j], str):  # a hidden cell's mark ("<5", "x"); numbers and empty cells stay
+                line[j] = word
+    return rows
 
 
 def population_text(result: AnalysisResult, language: str = "da", catalog: Catalog | None = None) -> str:
@@ -207,7 +223,10 @@ def about(
     lines = [
         *heading,
         (t["population"], population_text(result, language, catalog)),
-        *((f"{t['definition']}: {m.label.get(language)}", m.description) for m in downloadable_measures(result)),
+        *(
+            (f"{t['definition']}: {m.label.get(language)}", definition(m, language))
+            for m in downloadable_measures(result)
+        ),
         (t["perspective"], result.request.perspective),
         (t["period"], str(result.plan.period)),
         (t["release"], p.release_id),
@@ -224,6 +243,8 @@ def about(
         (t["scope"], p.scope),
         (t["generated_at"], p.generated_at),
     ]
+    if any(m.unit in KRONER for m in downloadable_measures(result)):
+        lines.append((t["hidden_amount"], t["hidden_amount_note"]))
     if left_out:
         lines.append((t["left_out"], ", ".join(left_out)))
     return lines

@@ -177,3 +177,17 @@ def fitted(state: BuilderState, catalog: Catalog) -> BuilderState:
     shown = state.measures_or_default(catalog)
     chart = state.chart if state.chart in shown else (shown[0] if shown else None)
     return replace(state, chart=chart)
+
+
+MUNICIPALITY = "kommune"
+DRILL_ROWS = ("aar",)  # a municipality alone, with no other breakdown, is shown year by year
+
+
+def drill_down(state: BuilderState, code: int) -> BuilderState:
+    """The same analysis for one municipality (a map area's link): filtered to it, without the
+    municipality among the rows; years as the rows when nothing else would break it down."""
+    filters = tuple(sorted([*((d, v) for d, v in state.filters if d != MUNICIPALITY), (MUNICIPALITY, (str(code),))]))
+    rows = tuple(d for d in state.rows if d != MUNICIPALITY)
+    if not rows and not state.columns:
+        rows = DRILL_ROWS
+    return replace(state, rows=rows, filters=filters, compare=False, municipality=None)

@@ -14,8 +14,9 @@ from typing import Any
 from koes.query.assemble import TOTAL
 from koes.query.planner import TIME_DIMENSIONS
 from koes.semantic.members import label_of
-from koes.semantic.model import Dimension, Measure, Unit
+from koes.semantic.model import Dimension, Measure
 from koes.services.disclosure import ProtectedBlock
+from koes.services.export import KRONER  # hidden amounts say "skjult", as in the downloads
 from koes.services.results import AnalysisResult
 from koes.web.formats import number
 from koes.web.i18n import Translator
@@ -29,10 +30,6 @@ class Cell:
     text: str
     hidden: bool = False
     why: str = ""  # why a hidden cell is hidden (the table shows it on hover)
-
-
-# A hidden amount says "skjult": "<5" next to kroner reads as "under 5 kroner" (issue 18 item 6).
-KRONER = frozenset({Unit.KR, Unit.KR_PER_CITIZEN})
 
 
 def hidden_text(display: str, measure: Measure, lang: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from koes.refdata import load_refdata
 from koes.reports.loader import default_reports, load_reports
 from koes.semantic.loader import bilingual, default_catalog
 from koes.semantic.members import members
@@ -101,9 +102,10 @@ def default_reports_text() -> str:
     return default_reports_file().read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("member_list", ["icd10_chapters", "atc1"])
-def test_chapters_and_main_groups_have_danish_names(member_list: str) -> None:
-    """Issue 18 item 2: Danish mode showed "Certain infectious and parasitic diseases"."""
+@pytest.mark.parametrize("member_list", ["icd10_chapters", "atc1", "atc2"])
+def test_chapters_and_atc_groups_have_danish_names(member_list: str) -> None:
+    """Issue 18 item 2: Danish mode showed "Certain infectious and parasitic diseases"; the ATC
+    therapeutic groups (level 2) showed English names too."""
     catalog = default_catalog()
     dims = [d for d in catalog.dimensions.values() if d.members.name == member_list]
     assert dims
@@ -111,10 +113,31 @@ def test_chapters_and_main_groups_have_danish_names(member_list: str) -> None:
         assert member.label.da != member.label.en, member.value
     labels = {member.value: member.label for member in members(dims[0], (2023,))}
     if member_list == "icd10_chapters":
-        assert labels[1].da == "Kapitel I: Infektiøse og parasitære sygdomme"
+        assert labels[1].da == "Kapitel I: Visse infektiøse og parasitære sygdomme"
         assert len(labels) == 22
-    else:
+    elif member_list == "atc1":
         assert labels["N"].da == "N Nervesystemet" and len(labels) == 14
+    else:
+        assert labels["C10"].da == "C10 Lipidmodificerende midler" and len(labels) == 94
+
+
+def test_danish_chapter_titles_name_what_the_who_titles_name() -> None:
+    """The Danish chapter titles were written by hand: each keeps the parts of WHO's English title
+    that narrow it ("Certain", "deformations", "not elsewhere classified"), checked against the
+    shipped ICD-10 chapters (refdata icd10_chapters.csv)."""
+    ref = load_refdata()
+    assert set(ref.icd10_chapter_titles_da) == {int(c["chapter_no"]) for c in ref.icd10_chapters}
+    narrowing = {"Certain": "Visse", "deformations": "deformiteter", "not elsewhere classified": "ikke klassificeret"}
+    for chapter in ref.icd10_chapters:
+        danish = ref.icd10_chapter_titles_da[int(chapter["chapter_no"])]
+        for english, word in narrowing.items():
+            if english in chapter["title_en"]:
+                assert word.lower() in danish.lower(), (chapter["chapter"], danish)
+
+
+def test_every_atc_group_has_a_danish_name_and_no_name_is_stray() -> None:
+    ref = load_refdata()
+    assert set(ref.atc_names_da) == {g.code for g in ref.atc_groups}
 
 
 def test_a_yes_or_no_read_as_a_boolean_is_refused() -> None:

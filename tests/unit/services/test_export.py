@@ -209,3 +209,39 @@ def test_english_csv_headers_read_back_whole(result: AnalysisResult) -> None:
     header = _lines(to_csv(result, "en", ","))[0]
     assert any("Admissions per 1,000 citizens per year" in title for title in header)
     assert not any(title.rstrip().endswith("per 1") for title in header)
+
+
+AMOUNTS = {
+    "perspective": "somatik",
+    "measures": ["indlaeggelser", "medfinansiering_kr"],
+    "rows": ["kommune"],
+    "columns": ["aldersgruppe"],
+    "filters": {"region": [1081]},
+}
+
+
+@pytest.mark.parametrize(("language", "word"), [("da", "skjult"), ("en", "hidden")])
+def test_hidden_amounts_say_hidden_in_the_users_language_and_counts_keep_their_mark(
+    analysis: AnalysisService, language: str, word: str
+) -> None:
+    result = analysis.run(AMOUNTS, analysis.local_principal())
+    marks = result.table(language, downloadable_only=True)
+    lines = _lines(to_csv(result, language))
+    kroner = {j for j, title in enumerate(marks[0]) if "(kr" in title or "(DKK" in title}
+    amounts = counts = 0
+    for got, want in zip(lines[1 : len(marks)], marks[1:], strict=True):
+        for j, (text, value) in enumerate(zip(got, want, strict=True)):
+            if value in ("<5", "x"):
+                assert text == (word if j in kroner else value), (marks[0][j], text)
+                amounts += j in kroner
+                counts += j not in kroner
+    assert amounts > 0 and counts > 0  # both kinds are hidden somewhere in this table
+    about = {line[0]: line[1] for line in lines[lines.index([]) + 2 :]}
+    assert word in about[word]  # the note says what the word means
+
+
+def test_measure_definitions_in_downloads_are_in_the_users_language(result: AnalysisResult) -> None:
+    danish = {line[0]: line[1] for line in _lines(to_csv(result, "da"))[len(result.table()) + 2 :]}
+    english = {line[0]: line[1] for line in _lines(to_csv(result, "en"))[len(result.table()) + 2 :]}
+    assert danish["Definition: Indlæggelser"].startswith("Sygehusophold på 12 timer eller mere")
+    assert english["Definition: Admissions"].startswith("Hospital stays of 12 hours or more")

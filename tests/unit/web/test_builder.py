@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from koes.query.request import parse_request
 from koes.semantic.loader import default_catalog
 from koes.semantic.members import members
-from koes.web.builder import BuilderState, fitted, from_query, from_request
+from koes.web.builder import BuilderState, drill_down, fitted, from_query, from_request
 
 CATALOG = default_catalog()
 YEARS = (2022, 2023, 2024)
@@ -103,3 +103,21 @@ def test_the_geography_choice_is_in_the_address() -> None:
     as_of = from_query([("perspective", "somatik"), ("geography", "2027-01-01")])
     assert as_of.to_request(CATALOG)["geography"] == {"as_of": "2027-01-01"}
     assert "geography" not in from_query([("perspective", "somatik"), ("geography", "")]).to_request(CATALOG)
+
+
+def test_a_map_area_drills_down_to_that_municipality_keeping_the_other_choices() -> None:
+    state = BuilderState(
+        "somatik",
+        measures=("indlaeggelser",),
+        rows=("kommune",),
+        filters=(("kommune", ("101", "751")), ("koen", ("2",))),
+        first="2022",
+        last="2024",
+    )
+    drilled = drill_down(state, 751)
+    assert drilled.filters == (("koen", ("2",)), ("kommune", ("751",)))
+    assert drilled.rows == ("aar",)  # nothing else breaks it down: year by year
+    assert (drilled.measures, drilled.first, drilled.last) == (("indlaeggelser",), "2022", "2024")
+    parse_request(drilled.to_request(CATALOG), CATALOG)  # an analysis the service accepts
+    by_sex = drill_down(BuilderState("somatik", rows=("kommune", "koen")), 101)
+    assert by_sex.rows == ("koen",) and by_sex.filters == (("kommune", ("101",)),)

@@ -33,7 +33,7 @@ from koes.services.export import Export, check_downloadable, export, population_
 from koes.services.results import AnalysisResult
 from koes.services.saved import NotFoundError, SavedAnalysis, SavedAnalysisService
 from koes.web import views
-from koes.web.builder import BuilderState, fitted, from_query
+from koes.web.builder import BuilderState, drill_down, fitted, from_query
 from koes.web.formats import danish_key, in_sentence, number
 from koes.web.i18n import Translator, has_message
 from koes.web.maps import MapTexts, choropleth_svg
@@ -190,7 +190,7 @@ def _context(
             result,
             lang,
         ),
-        map_svg=_map(service, result, measure, principal, lang, t),
+        map_svg=_map(service, state, result, measure, principal, lang, t),
         downloads=_downloads(state, service.catalog, t) if principal.may("export") else [],
         view_only=[m.label.get(lang) for m in result.measures if not m.downloadable],
         filename=f"analyse-{state.perspective}",
@@ -252,9 +252,16 @@ def _join(words: list[str], last: str) -> str:
 
 
 def _map(
-    service: AnalysisService, result: AnalysisResult, measure: Any, principal: Principal, lang: str, t: Translator
+    service: AnalysisService,
+    state: BuilderState,
+    result: AnalysisResult,
+    measure: Any,
+    principal: Principal,
+    lang: str,
+    t: Translator,
 ) -> Markup | None:
-    """The choropleth when municipality is the one row dimension (the column totals are drawn)."""
+    """The choropleth when municipality is the one row dimension (the column totals are drawn);
+    each area is a link to the same analysis for that municipality (``builder.drill_down``)."""
     if result.plan.areas or [d.id for d in result.plan.rows] != ["kommune"]:
         return None
     home = principal.home_municipality
@@ -273,6 +280,7 @@ def _map(
         fmt=lambda v: number(v, measure.decimals, lang),
         highlight=home,
         regions=service.map_regions(result.plan),
+        link=lambda code: f"/analyse?{drill_down(state, code).query()}",
     )
     return Markup(svg)
 

@@ -24,6 +24,7 @@ from koes.privacy.access import Principal
 from koes.privacy.echo import mask_text
 from koes.services.audit import ACTIONS, OUTCOMES, AuditEntry, AuditQuery
 from koes.services.errors import ForbiddenError, InvalidInputError, NotFoundError
+from koes.web.audit_phrases import Clause, in_language
 from koes.web.formats import danish_key
 from koes.web.formats import number as format_number
 from koes.web.i18n import Translator, has_message
@@ -69,7 +70,7 @@ class Row:
     organisation: str
     action: str
     action_text: str  # what the action code means, in the page's language
-    summary: str
+    summary: tuple[Clause, ...]  # in the page's language where a phrase reads it (koes.web.audit_phrases)
     outcome: str
     rows_cells: str
     suppressed: str
@@ -156,7 +157,7 @@ def _row(entry: AuditEntry, names: dict[str, str], lang: str) -> Row:
         organisation=names.get(e.organisation, e.organisation),
         action=e.action,
         action_text=Translator(lang)(key) if has_message(key) else e.action,
-        summary=e.summary,
+        summary=tuple(in_language(e.summary, lang)),
         outcome=e.outcome,
         rows_cells=f"{number(e.rows_returned)} / {number(e.cells_returned)}",
         suppressed=number(e.cells_suppressed),

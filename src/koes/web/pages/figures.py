@@ -49,4 +49,11 @@ def provenance(results: list[AnalysisResult], lang: str) -> dict[str, Any]:
         "suppression_note": stamp.note(lang),
         "suppression_rule": stamp.suppression_description(lang),
         "cells_suppressed": sum(r.cells_suppressed for r in results),
+        # drawn under a chart or map saved as PNG, so the image keeps its source after it leaves KØS
+        "png_stamp": Translator(lang)(
+            "png.stamp",
+            release=stamp.release_id,
+            rule=stamp.suppression_rule,
+            at=shown.get("generated_at") or "",
+        ),
     }
