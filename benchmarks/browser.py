@@ -203,12 +203,13 @@ def _app_dir(tmp: Path, warehouse: Path) -> tuple[Settings, str]:
 
 
 @contextmanager
-def serve(settings: Settings) -> Iterator[tuple[str, int]]:
-    """``koes serve`` in its own process (its CPU time is its own); yields its address and pid."""
+def serve(settings: Settings, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """``koes serve --workers N`` in its own process (its CPU time is its own); yields its address and pid."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}  # only the settings below
     command = [sys.executable, "-c", "from koes.cli.main import main; main()", "--data-dir", str(settings.data_dir)]
     command += ["serve", "--warehouse", str(settings.warehouse), "--port", str(port), "--no-prewarm"]
+    command += ["--workers", str(workers)]
     log_path = settings.data_dir / "serve.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -226,7 +227,7 @@ def serve(settings: Settings) -> Iterator[tuple[str, int]]:
                 time.sleep(0.2)
         yield url, process.pid
     finally:
-        process.terminate()
+        process.terminate()  # uvicorn's parent stops its workers
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:

@@ -17,61 +17,22 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchmarks.browser import START_TIMEOUT_S, _app_dir, _free_port, _latest_year
+from benchmarks.browser import _app_dir, _latest_year, serve
 from benchmarks.peers import requests
 from koes.reports.loader import default_reports
-from koes.settings import ENV_PREFIX, Settings
 
 SECONDS = 30
 USERS = (20, 100)
 WORKERS = (1, 2)
 REPORT_SHARE = 0.7
-
-
-@contextmanager
-def serve(settings: Settings, workers: int) -> Iterator[str]:
-    """``koes serve --workers N`` in its own process group; yields its address."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
-    command = [sys.executable, "-c", "from koes.cli.main import main; main()", "--data-dir", str(settings.data_dir)]
-    command += ["serve", "--warehouse", str(settings.warehouse), "--port", str(port), "--no-prewarm"]
-    command += ["--workers", str(workers)]
-    log_path = settings.data_dir / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"koes serve did not start:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/v1/ready", timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()  # uvicorn's parent stops its workers
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 async def _user(
@@ -136,7 +97,7 @@ def measure(data_dir: Path) -> dict[str, Any]:
     for workers in WORKERS:
         with tempfile.TemporaryDirectory(prefix="koes-concurrency-") as tmp:
             settings, token = _app_dir(Path(tmp), warehouse)
-            with serve(settings, workers) as url:
+            with serve(settings, workers) as (url, _pid):
                 for users in USERS:
                     load = round(os.getloadavg()[0], 1)
                     run = asyncio.run(_load(url, token, users, analyses))

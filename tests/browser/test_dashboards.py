@@ -16,13 +16,13 @@ from playwright.sync_api import Page, ViewportSize, expect
 from browser.conftest import Server
 from browser.test_reports import ANALYST, api_report
 from browser.test_signin import check_page, sign_in
+from koes.semantic.definitions import danish
 from koes.semantic.loader import default_catalog
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.demo import DEMO_PASSWORD
 from koes.services.signin import SignInService, load_secret_key
 from koes.services.users import OPERATOR, UserService
-from koes.web.definitions import danish
 from koes.web.formats import danish_key, number
 from support import fast_passwords, unique_name
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from koes.refdata import load_refdata
+from koes.semantic.definitions import definition, missing_definitions
 from koes.semantic.loader import default_catalog
-from koes.web.definitions import definition, missing_definitions
 from koes.web.formats import danish_key
 from koes.web.i18n import Translator
 from koes.web.maps import AreaValue, MapTexts, choropleth_svg

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from koes.semantic.definitions import definition
 from koes.semantic.model import Catalog, DerivedKind, Measure
 from koes.services.results import AnalysisResult
-from koes.web.definitions import definition
 from koes.web.formats import danish_key
 from koes.web.i18n import Translator
 

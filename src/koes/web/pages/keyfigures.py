@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from koes.query.assemble import TOTAL
+from koes.semantic.definitions import definition
 from koes.semantic.model import Measure
 from koes.services.disclosure import ProtectedBlock
 from koes.services.results import AnalysisResult
-from koes.web.definitions import definition
 from koes.web.formats import number
 from koes.web.i18n import Translator
 from koes.web.views import Shown, shown

@@ -25,6 +25,7 @@ from koes.privacy.roles import data_level
 from koes.query.request import RequestError
 from koes.reports.model import Report, SeriesKind
 from koes.reports.requests import ReportChoices
+from koes.semantic.definitions import definition
 from koes.semantic.members import label_of, members
 from koes.services.analysis import NoReleaseError
 from koes.services.ceased import OrganisationCeasedError
@@ -32,7 +33,6 @@ from koes.services.export import Export, export, population_text
 from koes.services.reports import ReportResult, ReportService, UnknownReportError
 from koes.web import views
 from koes.web.builder import BuilderState
-from koes.web.definitions import definition
 from koes.web.formats import danish_key, in_sentence, number
 from koes.web.i18n import Translator
 from koes.web.maps import MapTexts, choropleth_svg
