@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
+from browser.conftest import Server
+from browser.signing import second_factor
 from browser.test_signin import check_page, sign_in
 from koes.services.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.xdist_group("browser")
 
 
-def test_local_admin_filters_its_audit_trail_by_action(page: Page) -> None:
+def test_local_admin_filters_its_audit_trail_by_action(page: Page, server: Server) -> None:
     sign_in(page, "kbh-admin", DEMO_PASSWORD)
-    expect(page).to_have_url(re.compile(r"/totp/enrol"))
-    secret = (page.locator("#totp-secret").text_content() or "").strip()
-    page.get_by_label("Den 6-cifrede kode, som appen viser nu").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Bekræft og aktivér").click()
-    page.get_by_role("link", name="Fortsæt til forsiden").click()
+    second_factor(page, server, "kbh-admin")
 
     page.get_by_role("link", name="Log over adgang").click()
     expect(page).to_have_url(re.compile(r"/admin/audit$"))

@@ -9,11 +9,11 @@ import json
 import re
 from typing import Any
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from browser.conftest import Server
+from browser.signing import second_factor
 from browser.test_reports import ANALYST, api_report
 from browser.test_signin import check_page, sign_in
 from koes.semantic.definitions import danish
@@ -21,7 +21,6 @@ from koes.semantic.loader import default_catalog
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.demo import DEMO_PASSWORD
-from koes.services.signin import SignInService, load_secret_key
 from koes.services.users import OPERATOR, UserService
 from koes.web.formats import danish_key, number
 from support import fast_passwords, unique_name
@@ -207,27 +206,6 @@ def test_tables_sort_by_keyboard_and_long_ones_fold_to_top_and_bottom(page: Page
     page.keyboard.press("Enter")
     expect(first).to_have_attribute("aria-sort", "descending")
     check_page(page, f"dashboard-table-{lang}")
-
-
-def second_factor(page: Page, server: Server, username: str) -> None:
-    """Enrol TOTP as on the user's first sign-in, or (enrolled by an earlier test) use a recovery code."""
-    expect(page).to_have_url(re.compile(r"/totp"))
-    if "/totp/enrol" in page.url:
-        secret = (page.locator("#totp-secret").text_content() or "").strip()
-        page.get_by_label("Den 6-cifrede kode, som appen viser nu").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Bekræft og aktivér").click()
-        page.get_by_role("link", name="Fortsæt til forsiden").click()
-    else:
-        database = open_app_database(server.settings)
-        try:
-            trail = AuditTrail(database)
-            user_id = UserService(trail).user_by_name(OPERATOR, username).id
-            code = SignInService(trail, load_secret_key(server.settings)).new_recovery_codes(user_id)[0]
-        finally:
-            database.dispose()
-        page.get_by_label("Kode eller gendannelseskode").fill(code)
-        page.get_by_role("button", name="Bekræft").click()
-    expect(page).to_have_url(re.compile(r"127\.0\.0\.1:\d+/$"))
 
 
 def test_every_signed_in_page_has_breadcrumbs(page: Page, server: Server) -> None:

@@ -9,11 +9,12 @@ import csv
 import io
 import re
 
-import pyotp
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import FloatRect, Page, expect
 
+from browser.conftest import Server
+from browser.signing import needs_second_factor, second_factor
 from browser.test_signin import check_page, sign_in
 from koes.services.demo import DEMO_PASSWORD
 
@@ -24,14 +25,11 @@ CUT = {"en": re.compile(r"\bper 1(?![,0-9])"), "da": re.compile(r"\bpr\. 1(?![.0
 LANGUAGE_LINK = {"da": "Dansk", "en": "English"}
 
 
-def open_as(page: Page, username: str, path: str) -> None:
-    """Sign in (enrolling TOTP when the user's roles need it), then open ``path``."""
+def open_as(page: Page, server: Server, username: str, path: str) -> None:
+    """Sign in (with the second factor when the user's roles need it), then open ``path``."""
     sign_in(page, username, DEMO_PASSWORD)
-    if "/totp/enrol" in page.url:
-        secret = (page.locator("#totp-secret").text_content() or "").strip()
-        page.get_by_label("Den 6-cifrede kode, som appen viser nu").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Bekræft og aktivér").click()
-        page.get_by_role("link", name="Fortsæt til forsiden").click()
+    if needs_second_factor(page):
+        second_factor(page, server, username)
     page.goto(path)
 
 
@@ -47,10 +45,10 @@ def csv_rows(page: Page, href: str, delimiter: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])
-def test_labels_read_whole_on_pages_and_in_downloads(page: Page, lang: str) -> None:
+def test_labels_read_whole_on_pages_and_in_downloads(page: Page, server: Server, lang: str) -> None:
     """Item 1: "Admissions per 1,000 citizens" showed as "Admissions per 1" in headings, the measure
     list, table headers and CSV headers."""
-    open_as(page, ANALYST, "/standard/noegletal")
+    open_as(page, server, ANALYST, "/standard/noegletal")
     in_language(page, lang)
     texts = [page.locator("main").inner_text()]
     page.goto("/analyse?perspective=somatik&measure=indlaeggelser_pr_1000&measure=indlaeggelser_std&row=kommune")
@@ -66,9 +64,9 @@ def test_labels_read_whole_on_pages_and_in_downloads(page: Page, lang: str) -> N
     assert not any(CUT[lang].search(title) for title in header), header
 
 
-def test_danish_mode_shows_danish_chapters_ticks_and_no_english_toolbar(page: Page) -> None:
+def test_danish_mode_shows_danish_chapters_ticks_and_no_english_toolbar(page: Page, server: Server) -> None:
     """Item 2: ICD-10 chapters, the Plotly toolbar and axis ticks ("15M", "40k") were English."""
-    open_as(page, ANALYST, "/analyse?perspective=somatik&measure=vaerdi_kr&row=diagnosekapitel")
+    open_as(page, server, ANALYST, "/analyse?perspective=somatik&measure=vaerdi_kr&row=diagnosekapitel")
     body = page.locator("main").inner_text()
     assert "Kapitel I: Visse infektiøse og parasitære sygdomme" in body
     assert "Certain infectious" not in body
@@ -83,9 +81,9 @@ def test_danish_mode_shows_danish_chapters_ticks_and_no_english_toolbar(page: Pa
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])
-def test_report_headings_titles_and_downloads_name_their_population(page: Page, lang: str) -> None:
+def test_report_headings_titles_and_downloads_name_their_population(page: Page, server: Server, lang: str) -> None:
     """Item 3: the same <title> on every report, and no word of whom the figures cover."""
-    open_as(page, ANALYST, "/standard/aeldre?sex=2")
+    open_as(page, server, ANALYST, "/standard/aeldre?sex=2")
     in_language(page, lang)
     women = "Kvinde" if lang == "da" else "Female"
     group = "Borgere 65+" if lang == "da" else "Citizens 65+"
@@ -105,9 +103,9 @@ def test_report_headings_titles_and_downloads_name_their_population(page: Page, 
     check_page(page, f"defects-report-population-{lang}")
 
 
-def test_system_administrator_is_offered_only_what_it_may_open(page: Page) -> None:
+def test_system_administrator_is_offered_only_what_it_may_open(page: Page, server: Server) -> None:
     """Item 5: Standard and Analyse were active cards that answered 403."""
-    open_as(page, "systemadmin", "/")
+    open_as(page, server, "systemadmin", "/")
     expect(page.locator("#route-standard")).to_have_count(0)
     expect(page.locator("#route-analyse")).to_have_count(0)
     expect(page.locator("#missing-standard")).to_contain_text("kræver en af rollerne")
@@ -118,9 +116,9 @@ def test_system_administrator_is_offered_only_what_it_may_open(page: Page) -> No
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])
-def test_hidden_amounts_say_hidden_with_the_reason(page: Page, lang: str) -> None:
+def test_hidden_amounts_say_hidden_with_the_reason(page: Page, server: Server, lang: str) -> None:
     """Item 6: a hidden amount in kroner showed "<5", read as "under 5 kroner"."""
-    open_as(page, ANALYST, "/standard/noegletal")
+    open_as(page, server, ANALYST, "/standard/noegletal")
     in_language(page, lang)
     table = page.locator("section.report-table table")
     headers = table.locator("thead th").all_inner_texts()
@@ -137,9 +135,9 @@ def test_hidden_amounts_say_hidden_with_the_reason(page: Page, lang: str) -> Non
     assert word in page.locator("svg.koes-map").inner_html().lower() or word.capitalize() in page.content()
 
 
-def test_individual_user_sees_exactness_and_reaches_exact_figures_in_one_click(page: Page) -> None:
+def test_individual_user_sees_exactness_and_reaches_exact_figures_in_one_click(page: Page, server: Server) -> None:
     """Item 7: the start page promised exact figures for the own citizens; reports showed <5."""
-    open_as(page, "aarhus-sagsbehandler", "/standard/noegletal")
+    open_as(page, server, "aarhus-sagsbehandler", "/standard/noegletal")
     for figure in ("map", "series", "comparison", "table"):
         expect(page.locator(f"#{figure}-exactness")).not_to_be_empty()
     expect(page.locator("#series-exactness")).to_contain_text("Præcise tal for dine egne borgere")
@@ -151,9 +149,9 @@ def test_individual_user_sees_exactness_and_reaches_exact_figures_in_one_click(p
     check_page(page, "defects-exact-view")
 
 
-def test_downloads_honour_the_delimiter_and_the_shown_precision(page: Page) -> None:
+def test_downloads_honour_the_delimiter_and_the_shown_precision(page: Page, server: Server) -> None:
     """Item 8: delimiter=, was ignored; CSV said 132,272852 where the page showed 132,3."""
-    open_as(page, ANALYST, "/standard/noegletal")
+    open_as(page, server, ANALYST, "/standard/noegletal")
     href = page.locator("ul.downloads a", has_text="CSV").first.get_attribute("href") or ""
     shown = csv_rows(page, f"{href}&delimiter=,", ",")
     assert len(shown[0]) > 3, "read with commas, the header splits into its columns"
@@ -177,11 +175,11 @@ def test_error_pages_keep_the_user_and_show_their_code(page: Page) -> None:
     expect(page.locator("p.status")).to_have_text("Error code 404")
 
 
-def test_favicon_danish_order_local_time_and_the_map_caption(page: Page) -> None:
+def test_favicon_danish_order_local_time_and_the_map_caption(page: Page, server: Server) -> None:
     """Item 9: a 404 for the favicon on every page; Aabenraa first and Tårnby before Tønder; UTC
     times; the Analysis map caption pointing "nedenfor" at a table above it."""
     assert page.request.get("/favicon.ico").status == 200
-    open_as(page, ANALYST, "/standard/noegletal")
+    open_as(page, server, ANALYST, "/standard/noegletal")
     icon = page.locator("link[rel=icon]").get_attribute("href") or ""
     assert page.request.get(icon).status == 200
     names = page.locator("#f-municipality option").all_inner_texts()
@@ -197,9 +195,11 @@ def test_favicon_danish_order_local_time_and_the_map_caption(page: Page) -> None
         assert "(køs)" not in breakdown.inner_text()
 
 
-def test_a_chart_shows_every_series_in_its_legend(page: Page) -> None:
+def test_a_chart_shows_every_series_in_its_legend(page: Page, server: Server) -> None:
     """Item 9: the legend was cut after nine series and rotated labels ran over it."""
-    open_as(page, ANALYST, "/analyse?perspective=somatik&measure=indlaeggelser&row=diagnosekapitel&column=maaned")
+    open_as(
+        page, server, ANALYST, "/analyse?perspective=somatik&measure=indlaeggelser&row=diagnosekapitel&column=maaned"
+    )
     expect(page.locator("#chart-pivot")).to_have_attribute("data-drawn", "true")
     chart = page.locator("#chart-pivot").bounding_box()
     entries = [t.bounding_box() for t in page.locator("#chart-pivot .legend .traces").all()]
@@ -221,10 +221,11 @@ def overlaps(a: FloatRect, b: FloatRect) -> bool:
     )
 
 
-def test_a_wide_long_table_keeps_its_last_columns_on_screen(page: Page) -> None:
+def test_a_wide_long_table_keeps_its_last_columns_on_screen(page: Page, server: Server) -> None:
     """Item 9: the last columns of a wide table read as clipped: its scrollbar was 98 rows down."""
     open_as(
         page,
+        server,
         ANALYST,
         "/analyse?perspective=somatik&measure=indlaeggelser&measure=indlaeggelser_pr_1000&measure=sengedage"
         "&row=kommune&column=aar",
@@ -241,9 +242,9 @@ def test_a_wide_long_table_keeps_its_last_columns_on_screen(page: Page) -> None:
     assert wide or last["x"] + last["width"] <= frame["x"] + frame["width"]
 
 
-def test_a_new_perspective_drops_the_measures_of_the_old_one(page: Page) -> None:
+def test_a_new_perspective_drops_the_measures_of_the_old_one(page: Page, server: Server) -> None:
     """Item 9: the builder kept a measure that does not belong to the newly chosen perspective."""
-    open_as(page, ANALYST, "/analyse?perspective=somatik&measure=indlaeggelser_std&row=kommune")
+    open_as(page, server, ANALYST, "/analyse?perspective=somatik&measure=indlaeggelser_std&row=kommune")
     page.get_by_label("Perspektiv", exact=True).select_option("medicin")
     page.locator("#builder button[type=submit]").last.click()
     expect(page.locator("#result-heading")).to_be_visible()
@@ -253,9 +254,9 @@ def test_a_new_perspective_drops_the_measures_of_the_old_one(page: Page) -> None
     assert "standardiseret" not in page.locator("#result-heading").inner_text()
 
 
-def test_a_comparison_of_kroner_totals_points_to_the_per_citizen_measure(page: Page) -> None:
+def test_a_comparison_of_kroner_totals_points_to_the_per_citizen_measure(page: Page, server: Server) -> None:
     """Item 4 in the builder: the user chose a total; the page says to compare per citizen."""
-    open_as(page, ANALYST, "/analyse?perspective=somatik&measure=medfinansiering_kr&compare=1")
+    open_as(page, server, ANALYST, "/analyse?perspective=somatik&measure=medfinansiering_kr&compare=1")
     expect(page.locator("#per-citizen-hint")).to_contain_text("Medfinansiering pr. borger pr. år (kr.)")
     page.goto("/analyse?perspective=somatik&measure=medfinansiering_pr_borger&compare=1")
     expect(page.locator("#result-heading")).to_be_visible()

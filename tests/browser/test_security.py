@@ -15,8 +15,9 @@ import pytest
 from playwright.sync_api import APIResponse, Browser, Page, expect
 
 from browser.conftest import CprScan, Server, cpr_numbers
+from browser.signing import second_factor
 from browser.test_signin import sign_in
-from browser.test_status_page import ADMIN, _second_factor
+from browser.test_status_page import ADMIN
 from koes.services.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -151,7 +152,7 @@ def test_a_tour_of_the_api_echoes_no_cpr_number(page: Page, cpr_scan: CprScan, t
 
 def test_an_administrators_tour_echoes_no_cpr_number(page: Page, server: Server, cpr_scan: CprScan) -> None:
     sign_in(page, ADMIN, DEMO_PASSWORD)
-    _second_factor(page, server)
+    second_factor(page, server, ADMIN)
     for path in (
         f"/admin/users?organisation=kommune:{CPR}",
         f"/admin/users/{CPR}",

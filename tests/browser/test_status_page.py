@@ -4,51 +4,22 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
 from browser.conftest import Server
+from browser.signing import second_factor
 from browser.test_signin import check_page, sign_in
-from koes.services.appdb import open_app_database
-from koes.services.audit import AuditTrail
 from koes.services.demo import DEMO_PASSWORD
-from koes.services.signin import SignInService, load_secret_key
-from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 
 pytestmark = pytest.mark.xdist_group("browser")
 ADMIN = "kbh-admin"
 
 
-def _recovery_code(server: Server, username: str) -> str:
-    """A fresh recovery code: the TOTP secret was shown once, to whichever test enrolled the user first."""
-    database = open_app_database(server.settings)
-    try:
-        trail = AuditTrail(database)
-        user_id = UserService(trail).user_by_name(OPERATOR, username).id
-        return SignInService(trail, load_secret_key(server.settings)).new_recovery_codes(user_id)[0]
-    finally:
-        database.dispose()
-
-
-def _second_factor(page: Page, server: Server) -> None:
-    """Enrol TOTP as on the user's first sign-in, or (enrolled by an earlier test) use a recovery code."""
-    expect(page).to_have_url(re.compile(r"/totp"))
-    if "/totp/enrol" in page.url:
-        secret = (page.locator("#totp-secret").text_content() or "").strip()
-        page.get_by_label("Den 6-cifrede kode, som appen viser nu").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Bekræft og aktivér").click()
-        page.get_by_role("link", name="Fortsæt til forsiden").click()
-    else:
-        page.get_by_label("Kode eller gendannelseskode").fill(_recovery_code(server, ADMIN))
-        page.get_by_role("button", name="Bekræft").click()
-    expect(page).to_have_url(re.compile(r"127\.0\.0\.1:\d+/$"))
-
-
 def test_local_admin_sees_the_data_status(page: Page, server: Server, small_load: LoadResult) -> None:
     sign_in(page, ADMIN, DEMO_PASSWORD)
-    _second_factor(page, server)
+    second_factor(page, server, ADMIN)
 
     page.get_by_role("link", name="Datastatus").click()
     expect(page).to_have_url(re.compile(r"/admin/status$"))

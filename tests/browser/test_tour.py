@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from browser.conftest import Server
-from browser.test_dashboards import in_language, second_factor
+from browser.signing import second_factor
+from browser.test_dashboards import in_language
 from browser.test_signin import check_page, sign_in
 from koes.reports.loader import default_reports
 from koes.services.demo import DEMO_PASSWORD, DEMO_USERS

@@ -11,8 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from browser.conftest import Server
+from browser.signing import second_factor
 from browser.test_signin import check_page, sign_in
-from browser.test_status_page import ADMIN, _second_factor
+from browser.test_status_page import ADMIN
 from koes.services.demo import DEMO_PASSWORD
 from koes.services.users import DEFAULT_GRANT_MONTHS, add_months
 from support import unique_name
@@ -24,7 +25,7 @@ PASSWORD = "Ny-medarbejder-2025"
 def test_local_admin_creates_a_user_grants_and_revokes_a_role(page: Page, server: Server) -> None:
     username = f"ny-{unique_name()}"
     sign_in(page, ADMIN, DEMO_PASSWORD)
-    _second_factor(page, server)
+    second_factor(page, server, ADMIN)
 
     page.get_by_role("link", name="Brugere og roller").click()
     expect(page).to_have_url(re.compile(r"/admin/users$"))
