@@ -4,7 +4,7 @@ Plotly.js adds its rules (the mode bar, hover labels, drag layers …) to a ``<s
 makes at run time, which a policy without ``style-src 'unsafe-inline'`` refuses. It skips that when
 the page already has an element with the id ``plotly.js-style-global`` and the class
 ``no-inline-styles``: the chart pages link this sheet with exactly that id and class. The rules are
-read from the installed ``plotly.min.js`` itself (a table of selector → declarations, in which ``X``
+read from the shipped Plotly.js bundle itself (a table of selector → declarations, in which ``X``
 stands for ``.js-plotly-plot .plotly`` and ``Y`` for ``.plotly-notifier``), so the sheet always
 matches the script it is served with; :func:`plotly_css` raises if the table cannot be found, and a
 test draws a chart under the real policy.
@@ -76,8 +76,8 @@ def style_rules(script: str) -> list[tuple[str, str]]:
 
 @cache
 def plotly_js() -> Path:
-    """The installed Plotly.js (the ``plotly`` package's copy; no CDN)."""
-    return Path(str(resources.files("plotly").joinpath("package_data", "plotly.min.js")))
+    """The Plotly.js the pages use: the basic bundle shipped in ``koes/web/vendor`` (no CDN)."""
+    return Path(str(resources.files("koes.web").joinpath("vendor", "plotly-basic.min.js")))
 
 
 def plotly_sheet_ids() -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,14 @@ def test_a_script_without_a_style_table_is_refused(tmp_path: Path) -> None:
         (".js-plotly-plot .plotly, .js-plotly-plot .plotly div", "direction:ltr;"),
         (".plotly-notifier", "z-index:1;"),
     ]
+
+
+def test_the_shipped_bundle_draws_every_trace_type_the_pages_ask_for() -> None:
+    """The pages ship Plotly.js's basic bundle, not the full one: a chart of a type it lacks would
+    stay blank, so every ``trace.type`` the chart script sets must be a trace module of the bundle."""
+    charts = resources.files("koes.web").joinpath("static", "charts.js").read_text(encoding="utf-8")
+    asked = set(re.findall(r'trace\.type = "(\w+)"', charts))
+    bundle = plotly_js().read_text(encoding="utf-8")
+    shipped = set(re.findall(r'moduleType:"trace",name:"(\w+)"', bundle))
+    assert asked == {"bar", "scatter"}  # the test reads the script it means to
+    assert asked <= shipped, asked - shipped

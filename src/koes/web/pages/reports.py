@@ -5,7 +5,7 @@ own choice, the measure): a map of the 98 municipalities, a time series, a compa
 region, the country and similar municipalities, a breakdown where the report has one, the tables
 behind them, downloads (CSV, XLSX; PNG in the browser) and the provenance stamp. The numbers come
 from ``ReportService.run`` (scoped, suppressed, audited); this module only lays them out.
-Plotly.js is served from the installed ``plotly`` package (no CDN): ``/vendor/plotly.min.js``, and its
+Plotly.js (the basic bundle shipped in ``koes/web/vendor``; no CDN) is served as ``/vendor/plotly.min.js``, and its
 style rules as ``/vendor/plotly.css`` (:mod:`koes.web.plotly_css`).
 """
 
