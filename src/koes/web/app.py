@@ -38,7 +38,7 @@ from koes.services.tokens import TokenPolicy, TokenService
 from koes.services.users import UserService
 from koes.settings import Settings
 from koes.web import api
-from koes.web.api import v1
+from koes.web.api.common import PREFIX as API_PREFIX
 from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable, unruled_endpoints
 from koes.web.echo_guard import EchoGuard
 from koes.web.errors import install_error_handlers
@@ -120,8 +120,8 @@ def create_app(
         title="KØS API",
         version=__version__,
         description=DESCRIPTION,
-        openapi_url=f"{v1.PREFIX}/openapi.json",
-        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN; v1 serves a plain page instead
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN; api.docs serves a plain page instead
         redoc_url=None,
         lifespan=lifespan,
     )

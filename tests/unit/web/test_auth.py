@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from koes.settings import Settings
-from koes.web.api import v1
+from koes.web.api import accounts
 from koes.web.app import create_app
 from support import api_token, bearer
 
@@ -73,8 +73,8 @@ def test_misconfigured_single_sign_on_fails_at_start(settings: Settings) -> None
 
 
 def test_an_endpoint_missing_from_the_table_fails_at_start(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    table = dict(v1.PERMISSIONS)
+    table = dict(accounts.PERMISSIONS)
     del table[("GET", "/api/v1/me")]
-    monkeypatch.setattr(v1, "PERMISSIONS", table)
+    monkeypatch.setattr(accounts, "PERMISSIONS", table)
     with pytest.raises(RuntimeError, match=r"without an access rule.*'/api/v1/me'"):
         create_app(settings)
