@@ -38,7 +38,7 @@ from koes.services.tokens import TokenPolicy, TokenService
 from koes.services.users import UserService
 from koes.settings import Settings
 from koes.web import api
-from koes.web.api.common import PREFIX as API_PREFIX
+from koes.web.api.http import PREFIX as API_PREFIX
 from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTable, unruled_endpoints
 from koes.web.echo_guard import EchoGuard
 from koes.web.errors import install_error_handlers

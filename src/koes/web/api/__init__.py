@@ -16,10 +16,10 @@ from koes.privacy.roles import Access
 from koes.web.auth import EndpointTable
 
 API_MODULES = (
-    "docs",
     "v1",
     "accounts",
     "administration",
+    "docs",
     "analyses",
     "reports",
     "cohorts",

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from koes.privacy.roles import signed_in, token_scope_names
 from koes.query.request import FieldProblem
 from koes.services.errors import InvalidInputError
-from koes.web.api.common import PREFIX, Id, error_responses, json_object, text_field, tokens_of, users_of
+from koes.web.api.http import PREFIX, Id, error_responses, json_object, text_field, tokens_of, users_of
 from koes.web.auth import EndpointTable, authorise, current_principal
 
 TOKEN_BODY = {

@@ -19,7 +19,7 @@ from koes.query.request import FieldProblem
 from koes.services.audit import entry_json, parse_instant
 from koes.services.errors import InvalidInputError
 from koes.web.api.accounts import TOKEN_BODY, token_request
-from koes.web.api.common import PREFIX, Id, error_responses, json_object, text_field, tokens_of, users_of
+from koes.web.api.http import PREFIX, Id, error_responses, json_object, text_field, tokens_of, users_of
 from koes.web.auth import EndpointTable, authorise, current_principal
 
 USER_SCHEMA: dict[str, Any] = {

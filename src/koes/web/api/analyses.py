@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from koes.privacy.roles import needs
 from koes.query.request import FieldProblem
 from koes.services.saved import MAX_NAME, InvalidInputError, SavedAnalysisService
-from koes.web.api.common import PREFIX, Id, error_responses, json_body
+from koes.web.api.http import PREFIX, Id, error_responses, json_body
 from koes.web.api.v1 import REQUEST_SCHEMA
 from koes.web.auth import EndpointTable, authorise, current_principal
 

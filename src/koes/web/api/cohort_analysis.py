@@ -21,7 +21,7 @@ from koes.services.cohort_individuals import individual_table
 from koes.services.cohort_jobs import PROFILE, SERIES, profile_work, runs_as_job, series_work
 from koes.services.cohort_profile import cohort_profile
 from koes.services.cohort_series import MAX_MONTHS, MEASURES, cohort_series
-from koes.web.api.common import PREFIX, Language, error_responses
+from koes.web.api.http import PREFIX, Language, error_responses
 from koes.web.api.jobs import accepted
 from koes.web.auth import EndpointTable, authorise, current_principal
 from koes.web.errors import ApiError

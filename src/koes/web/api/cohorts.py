@@ -27,7 +27,7 @@ from koes.services.cohort_store import (
     UploadResult,
 )
 from koes.services.jobs import Progress
-from koes.web.api.common import PREFIX, Language, error_responses, json_body
+from koes.web.api.http import PREFIX, Language, error_responses, json_body
 from koes.web.api.jobs import accepted
 from koes.web.auth import EndpointTable, authorise, current_principal
 from koes.web.errors import ApiError

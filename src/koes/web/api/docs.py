@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from koes.privacy.roles import public
-from koes.web.api.common import PREFIX
+from koes.web.api.http import PREFIX
 from koes.web.auth import EndpointTable, authorise
 
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(authorise)])

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from koes.privacy.roles import signed_in
 from koes.services.jobs import JobInfo, JobService
-from koes.web.api.common import PREFIX, error_responses
+from koes.web.api.http import PREFIX, error_responses
 from koes.web.auth import EndpointTable, authorise, current_principal
 
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(authorise)])

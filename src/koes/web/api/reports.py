@@ -20,7 +20,7 @@ from koes.privacy.roles import needs
 from koes.reports.requests import ReportChoices
 from koes.services.export import MEDIA_TYPES, Export, export
 from koes.services.reports import ReportBody, ReportService, UnknownReportError, report_json
-from koes.web.api.common import PREFIX, Delimiter, Format, Language, error_responses, separator
+from koes.web.api.http import PREFIX, Delimiter, Format, Language, error_responses, separator
 from koes.web.auth import EndpointTable, authorise, current_principal
 from koes.web.errors import ApiError
 

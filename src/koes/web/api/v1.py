@@ -24,7 +24,7 @@ from koes.privacy.roles import needs
 from koes.services.analysis import AnalysisService
 from koes.services.catalog import service_catalog
 from koes.services.export import MEDIA_TYPES, Export, check_downloadable, export
-from koes.web.api.common import PREFIX, Delimiter, Format, Language, error_responses, json_body, separator
+from koes.web.api.http import PREFIX, Delimiter, Format, Language, error_responses, json_body, separator
 from koes.web.auth import EndpointTable, authorise, current_principal
 
 REQUEST_SCHEMA: dict[str, Any] = {
