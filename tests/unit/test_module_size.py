@@ -32,7 +32,6 @@ OVER_SIZE: dict[str, OverSize] = {
     "services/cohort_store.py": OverSize(607, "split: upload, sharing, expiry"),
     "web/pages/admin_users.py": OverSize(602, "split: the user list, one user's page, recertification"),
     "services/analysis.py": OverSize(556, "split: the result cache and the engine handle from the path"),
-    "web/maps.py": OverSize(528, "split: geometry (projection, simplification) from SVG drawing"),
 }
 
 

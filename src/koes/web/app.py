@@ -43,7 +43,7 @@ from koes.web.auth import API_AUTH_MODES, CHALLENGE, Authenticator, EndpointTabl
 from koes.web.echo_guard import EchoGuard
 from koes.web.errors import install_error_handlers
 from koes.web.logs import install_log_masking
-from koes.web.maps import geometry
+from koes.web.map_geometry import geometry
 from koes.web.observability import install_observability
 from koes.web.pages import error_page, install_pages
 

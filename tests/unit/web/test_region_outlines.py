@@ -9,7 +9,8 @@ from datetime import date
 
 from koes.query.geography import GeographyChoice, map_regions
 from koes.refdata import data_dir, load_refdata
-from koes.web.maps import AreaValue, MapTexts, choropleth_svg, region_paths
+from koes.web.map_geometry import region_paths
+from koes.web.maps import AreaValue, MapTexts, choropleth_svg
 from koes.web.outlines import chain, outer_edges, union_rings
 
 REF = load_refdata()
