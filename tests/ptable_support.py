@@ -11,7 +11,9 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from koes.privacy.ptable import MagnitudeTable, PTable, PTableParams, count_support
+from koes.privacy.count_table import PTable, count_support
+from koes.privacy.magnitude import MagnitudeTable
+from koes.privacy.ptable_params import PTableParams
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -22,7 +22,7 @@ from typing import Any
 from attack.solver import BIG, System, ranges
 from attack.tables import ATTACKER, ORACLE, THRESHOLD
 from attack.universe import EVENTS, PERSONS, Cell, cells_of, relate
-from koes.privacy.ptable import PTable
+from koes.privacy.count_table import PTable
 from koes.services.analysis import AnalysisService
 from koes.services.disclosure import CellStatus
 

@@ -30,7 +30,8 @@ from attack.perturbed import Attack, Score, collect, difference, solve, summary
 from attack.releases import load_with_key
 from attack.tables import THRESHOLD
 from attack.universe import EVENTS, PERSONS, REGION, requests
-from koes.privacy.ptable import PTable, below_threshold, shipped_ptable
+from koes.privacy.count_table import PTable, below_threshold
+from koes.privacy.ptable import shipped_ptable
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attack")]  # one worker builds each attack once
 

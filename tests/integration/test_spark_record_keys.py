@@ -35,7 +35,7 @@ else:
 from pyspark.sql import SparkSession
 
 from koes.engines.spark import QUICK_START_JAVA_OPTIONS, local_session
-from koes.privacy.ptable import generate_ptable
+from koes.privacy.count_table import generate_ptable
 from koes.privacy.record_keys import RecordKeys, fixed_point
 
 pytestmark = pytest.mark.xdist_group("spark")

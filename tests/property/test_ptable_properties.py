@@ -15,19 +15,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from koes.privacy.ptable import (
-    MagnitudeParams,
-    PTableParams,
-    count_support,
-    generate_magnitude_table,
-    generate_ptable,
-    magnitude_csv,
-    parse_magnitude_table,
-    parse_ptable,
-    perturb_magnitude,
-    perturb_magnitudes,
-    ptable_csv,
-)
+from koes.privacy.count_table import count_support, generate_ptable
+from koes.privacy.magnitude import generate_magnitude_table, perturb_magnitude, perturb_magnitudes
+from koes.privacy.ptable import magnitude_csv, parse_magnitude_table, parse_ptable, ptable_csv
+from koes.privacy.ptable_params import MagnitudeParams, PTableParams
 from ptable_support import check_count_table, check_magnitude_table, check_max_entropy, feasible_variance
 
 

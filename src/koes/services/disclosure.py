@@ -68,7 +68,7 @@ class Exactness(StrEnum):
 
 
 class CountNoise(Protocol):
-    """A perturbation table for counts (``koes.privacy.ptable.PTable``)."""
+    """A perturbation table for counts (``koes.privacy.count_table.PTable``)."""
 
     @property
     def name(self) -> str: ...
@@ -80,7 +80,7 @@ class CountNoise(Protocol):
 
 
 class MagnitudeNoise(Protocol):
-    """Noise for amounts, scaled by the largest contribution (``koes.privacy.ptable``)."""
+    """Noise for amounts, scaled by the largest contribution (``koes.privacy.magnitude``)."""
 
     @property
     def name(self) -> str: ...

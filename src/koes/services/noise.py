@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from koes.privacy import ptable
+from koes.privacy.count_table import PTable
+from koes.privacy.magnitude import MagnitudeTable, perturb_magnitude
+from koes.privacy.ptable import read_magnitude_table, read_ptable, shipped_magnitude_table, shipped_ptable
 from koes.privacy.suppression import DisclosureRule
 from koes.query.assemble import Number
 from koes.services.disclosure import Control, Method, Perturbation
@@ -22,7 +24,7 @@ from koes.settings import Settings
 class _Magnitudes:
     """The magnitude table as the disclosure step calls it."""
 
-    table: ptable.MagnitudeTable
+    table: MagnitudeTable
 
     @property
     def name(self) -> str:
@@ -33,7 +35,7 @@ class _Magnitudes:
         return self.table.version
 
     def perturb(self, value: Number, largest: Number, cell_key: int, key_bits: int) -> Number:
-        return ptable.perturb_magnitude(value, largest, cell_key, key_bits, self.table)
+        return perturb_magnitude(value, largest, cell_key, key_bits, self.table)
 
 
 def disclosure_control(settings: Settings, rule: DisclosureRule, manifest: Mapping[str, Any]) -> Control:
@@ -48,17 +50,17 @@ def disclosure_control(settings: Settings, rule: DisclosureRule, manifest: Mappi
     bits = (manifest.get("record_keys") or {}).get("bits")
     if not bits:
         raise ValueError("it has no record keys (it was loaded by an older version): load the extracts again")
-    counts = ptable.read_ptable(settings.ptable_file) if settings.ptable_file else ptable.shipped_ptable()
+    counts = read_ptable(settings.ptable_file) if settings.ptable_file else shipped_ptable()
     magnitudes = (
-        ptable.read_magnitude_table(settings.magnitude_table_file)
+        read_magnitude_table(settings.magnitude_table_file)
         if settings.magnitude_table_file
-        else ptable.shipped_magnitude_table()
+        else shipped_magnitude_table()
     )
     largest = max(abs(row.noise) for row in counts.rows)
     return Control(rule, Perturbation(counts, _Magnitudes(magnitudes), largest, int(bits), _variance(counts)))
 
 
-def _variance(counts: ptable.PTable) -> float:
+def _variance(counts: PTable) -> float:
     """The noise variance of the table's last row (the one every large count uses)."""
     last = [row for row in counts.rows if row.original == counts.max_original]
     return sum(row.probability * row.noise * row.noise for row in last)

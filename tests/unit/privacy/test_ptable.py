@@ -11,31 +11,26 @@ import numpy as np
 import pytest
 
 from koes.privacy import ptable
+from koes.privacy.count_table import PTable, PTableRow, below_threshold, count_support, generate_ptable, rescale_key
+from koes.privacy.magnitude import generate_magnitude_table, perturb_magnitude, perturb_magnitudes
+from koes.privacy.max_entropy import InfeasibleError, max_entropy
 from koes.privacy.ptable import (
-    DEFAULT_COUNT_TABLE,
-    DEFAULT_MAGNITUDE_TABLE,
-    MagnitudeParams,
-    PTable,
-    PTableError,
-    PTableParams,
-    PTableRow,
-    below_threshold,
-    count_support,
     describe,
-    generate_magnitude_table,
-    generate_ptable,
     generated_files,
     magnitude_csv,
-    max_entropy,
     parse_magnitude_table,
     parse_ptable,
-    perturb_magnitude,
-    perturb_magnitudes,
     ptable_csv,
-    rescale_key,
     shipped_magnitude_table,
     shipped_ptable,
     summarise,
+)
+from koes.privacy.ptable_params import (
+    DEFAULT_COUNT_TABLE,
+    DEFAULT_MAGNITUDE_TABLE,
+    MagnitudeParams,
+    PTableError,
+    PTableParams,
 )
 from ptable_support import check_count_table, check_magnitude_table, check_max_entropy, feasible_variance, outcomes
 
@@ -137,7 +132,7 @@ def test_rows_below_the_feasible_variance_take_the_closest_feasible_one() -> Non
 
 
 def test_a_support_on_one_side_of_zero_is_infeasible() -> None:
-    with pytest.raises(ptable.InfeasibleError):
+    with pytest.raises(InfeasibleError):
         max_entropy([1.0, 2.0], 1.0)
     assert max_entropy([0.0, 1.0], 1.0).tolist() == [1.0, 0.0]
 

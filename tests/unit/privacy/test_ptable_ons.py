@@ -15,7 +15,7 @@ import pytest
 from cell_key_perturbation.create_perturbed_table import create_perturbed_table
 from cell_key_perturbation.utils.generate_test_ptable import generate_ptable_10_5_rule
 
-from koes.privacy.ptable import PTable, below_threshold
+from koes.privacy.count_table import PTable, below_threshold
 
 UNITS = 5_000
 KEY_RANGE = 256
