@@ -16,38 +16,41 @@ from starlette.concurrency import run_in_threadpool
 from koes.privacy.roles import signed_in, token_scope_names
 from koes.query.request import FieldProblem
 from koes.services.errors import InvalidInputError
-from koes.web.api.http import PREFIX, Id, error_responses, json_object, text_field, tokens_of, users_of
+from koes.web.api.http import (
+    PREFIX,
+    Id,
+    error_responses,
+    json_object,
+    request_body,
+    text_field,
+    tokens_of,
+    users_of,
+)
 from koes.web.auth import EndpointTable, authorise, current_principal
 
-TOKEN_BODY = {
-    "requestBody": {
-        "required": False,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "name": {"type": "string", "description": "A name for the token, e.g. laptop."},
-                        "scopes": {
-                            "type": "array",
-                            "items": {"type": "string", "enum": list(token_scope_names())},
-                            "description": "What the token may be used for (roles.yaml token_scopes); default: every "
-                            "scope the user's roles give now (a token making a token: at most its own scopes).",
-                        },
-                        "days": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "description": "How long it lasts; default 30 days, at most 90 (KOES_TOKEN_DAYS, "
-                            "KOES_TOKEN_MAX_DAYS). A token made with a token ends no later than that token.",
-                        },
-                    },
-                    "example": {"name": "laptop", "scopes": ["analyses", "exports"], "days": 30},
-                }
-            }
+TOKEN_BODY = request_body(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "description": "A name for the token, e.g. laptop."},
+            "scopes": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(token_scope_names())},
+                "description": "What the token may be used for (roles.yaml token_scopes); default: every "
+                "scope the user's roles give now (a token making a token: at most its own scopes).",
+            },
+            "days": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "How long it lasts; default 30 days, at most 90 (KOES_TOKEN_DAYS, "
+                "KOES_TOKEN_MAX_DAYS). A token made with a token ends no later than that token.",
+            },
         },
-    }
-}
+        "example": {"name": "laptop", "scopes": ["analyses", "exports"], "days": 30},
+    },
+    required=False,
+)
 
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(authorise)])
 

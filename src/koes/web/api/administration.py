@@ -14,90 +14,85 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from koes.privacy import roles as role_data
+from koes.privacy.credentials import USERNAME
 from koes.privacy.roles import needs_org
 from koes.query.request import FieldProblem
 from koes.services.audit import entry_json, parse_instant
 from koes.services.errors import InvalidInputError
+from koes.services.users import MAX_DISPLAY_NAME
 from koes.web.api.accounts import TOKEN_BODY, token_request
-from koes.web.api.http import PREFIX, Id, error_responses, json_object, text_field, tokens_of, users_of
+from koes.web.api.http import (
+    PREFIX,
+    Id,
+    error_responses,
+    json_object,
+    request_body,
+    text_field,
+    tokens_of,
+    users_of,
+)
 from koes.web.auth import EndpointTable, authorise, current_principal
 
 USER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A user with its grants; `roles` lists only the roles of valid grants (unexpired, unrevoked).",
 }
-NEW_USER_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["username", "password"],
-                    "properties": {
-                        "username": {"type": "string", "description": "a–z, 0–9, . _ @ -; 2–64 characters."},
-                        "password": {
-                            "type": "string",
-                            "description": "At least 12 characters, two kinds of characters, not the user name.",
-                        },
-                        "organisation": {
-                            "type": "string",
-                            "description": "kommune:101, region:1084 or national; default the caller's own.",
-                        },
-                        "display_name": {"type": "string"},
-                    },
-                    "example": {"username": "anna", "password": "Korrekt-hest-batteri", "display_name": "Anna"},
-                }
-            }
+NEW_USER_BODY = request_body(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["username", "password"],
+        "properties": {
+            "username": {
+                "type": "string",
+                "pattern": f"^{USERNAME.pattern}$",
+                "description": "a–z, 0–9, . _ @ -; 2–64 characters.",
+            },
+            "password": {
+                "type": "string",
+                "description": "At least 12 characters, two kinds of characters, not the user name.",
+            },
+            "organisation": {
+                "type": "string",
+                "description": "kommune:101, region:1084 or national; default the caller's own.",
+            },
+            "display_name": {"type": "string"},
         },
+        "example": {"username": "anna", "password": "Korrekt-hest-batteri", "display_name": "Anna"},
     }
-}
-RENAME_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["display_name"],
-                    "properties": {
-                        "display_name": {
-                            "type": "string",
-                            "maxLength": 200,
-                            "description": "The new display name: at most 200 characters, no CPR-shaped number.",
-                        },
-                    },
-                    "example": {"display_name": "Anna Hansen"},
-                }
-            }
+)
+RENAME_BODY = request_body(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["display_name"],
+        "properties": {
+            "display_name": {
+                "type": "string",
+                "maxLength": MAX_DISPLAY_NAME,
+                "description": f"The new display name: at most {MAX_DISPLAY_NAME} characters, no CPR-shaped number.",
+            },
         },
+        "example": {"display_name": "Anna Hansen"},
     }
-}
-GRANT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["role"],
-                    "properties": {
-                        "role": {"type": "string", "enum": ["aggregeret", "individ", "lokal_admin", "system_admin"]},
-                        "expires": {
-                            "type": "string",
-                            "format": "date",
-                            "description": "Last day of the grant (UTC); default 12 months from today, at most 24.",
-                        },
-                    },
-                    "example": {"role": "aggregeret", "expires": "2026-06-30"},
-                }
-            }
+)
+GRANT_BODY = request_body(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["role"],
+        "properties": {
+            "role": {"type": "string", "enum": list(role_data.role_names())},
+            "expires": {
+                "type": "string",
+                "format": "date",
+                "description": "Last day of the grant (UTC); default 12 months from today, at most 24.",
+            },
         },
+        "example": {"role": "aggregeret", "expires": "2026-06-30"},
     }
-}
+)
 
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(authorise)])
 

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from koes.privacy.roles import needs
 from koes.query.request import FieldProblem
 from koes.services.saved import MAX_NAME, InvalidInputError, SavedAnalysisService
-from koes.web.api.http import PREFIX, Id, error_responses, json_body
+from koes.web.api.http import PREFIX, Id, error_responses, json_body, request_body
 from koes.web.api.v1 import REQUEST_SCHEMA
 from koes.web.auth import EndpointTable, authorise, current_principal
 
@@ -46,7 +46,7 @@ def _body(required: tuple[str, ...], min_properties: int) -> dict[str, Any]:
         "properties": {"name": NAME_SCHEMA, "request": REQUEST_SCHEMA, "shared": SHARED_SCHEMA},
         "example": EXAMPLE if required else {"name": "Nyt navn", "shared": True},
     }
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    return request_body(schema)
 
 
 SAVED_SCHEMA: dict[str, Any] = {

@@ -27,7 +27,7 @@ from koes.services.cohort_store import (
     UploadResult,
 )
 from koes.services.jobs import Progress
-from koes.web.api.http import PREFIX, Language, error_responses, json_body
+from koes.web.api.http import PREFIX, Language, error_responses, json_body, request_body
 from koes.web.api.jobs import accepted
 from koes.web.auth import EndpointTable, authorise, current_principal
 from koes.web.errors import ApiError
@@ -76,45 +76,32 @@ UPLOAD_SCHEMA: dict[str, Any] = {
         "report": {"type": "object", "description": "The whole validation report (line numbers, never CPR)."},
     },
 }
-UPLOAD_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "purpose"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "CSV or XLSX with a CPR column."},
-                        "purpose": {"type": "string", "description": "Why the cohort is kept (audited)."},
-                        "name": {"type": "string", "description": "Default: the file's name."},
-                        "expiry_days": {
-                            "type": "integer",
-                            "description": "Default 90; at most the configured maximum.",
-                        },
-                        "sheet": {"type": "string", "description": "XLSX: the sheet (default: the first)."},
-                    },
-                }
-            }
+UPLOAD_BODY: dict[str, Any] = request_body(
+    {
+        "type": "object",
+        "required": ["file", "purpose"],
+        "properties": {
+            "file": {"type": "string", "format": "binary", "description": "CSV or XLSX with a CPR column."},
+            "purpose": {"type": "string", "description": "Why the cohort is kept (audited)."},
+            "name": {"type": "string", "description": "Default: the file's name."},
+            "expiry_days": {
+                "type": "integer",
+                "description": "Default 90; at most the configured maximum.",
+            },
+            "sheet": {"type": "string", "description": "XLSX: the sheet (default: the first)."},
         },
+    },
+    "multipart/form-data",
+)
+SHARE_BODY: dict[str, Any] = request_body(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["users"],
+        "properties": {"users": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+        "example": {"users": ["bo"]},
     }
-}
-SHARE_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["users"],
-                    "properties": {"users": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
-                    "example": {"users": ["bo"]},
-                }
-            }
-        },
-    }
-}
+)
 
 
 def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from koes.privacy.roles import needs
 from koes.services.analysis import AnalysisService
 from koes.services.catalog import service_catalog
 from koes.services.export import MEDIA_TYPES, Export, check_downloadable, export
-from koes.web.api.http import PREFIX, Delimiter, Format, Language, error_responses, json_body, separator
+from koes.web.api.http import PREFIX, Delimiter, Format, Language, error_responses, json_body, request_body, separator
 from koes.web.auth import EndpointTable, authorise, current_principal
 
 REQUEST_SCHEMA: dict[str, Any] = {
@@ -76,7 +76,7 @@ REQUEST_SCHEMA: dict[str, Any] = {
         "period": {"from": "2023", "to": "2023"},
     },
 }
-BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": REQUEST_SCHEMA}}}}
+BODY = request_body(REQUEST_SCHEMA)
 RESULT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Protected blocks of cells. A hidden cell has value null, a status (primary, secondary, "
