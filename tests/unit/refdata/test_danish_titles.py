@@ -81,7 +81,7 @@ def test_the_check_names_every_missing_unknown_empty_and_repeated_block_with_whe
         "icd10_blocks_da.csv line 276: block 'A00-A09' has a Danish title on an earlier line",
         "icd10_blocks.csv line 3: block 'A15-A19' has no title in icd10_blocks_da.csv",
     ]
-    with pytest.raises(ValueError, match="(?s)line 3: block 'A15-A91'.*'A15-A19' has no title"):
+    with pytest.raises(ValueError, match=r"(?s)line 3: block 'A15-A91'.*'A15-A19' has no title"):
         load_refdata(folder)
 
 
