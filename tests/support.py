@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -164,6 +165,29 @@ def api_token(settings: Settings, roles: Iterable[str] = ("aggregeret",), organi
         return TokenService(trail, users).create_for(OPERATOR, user.id, "test").secret
     finally:
         database.dispose()
+
+
+# English a Danish page has been seen to show (issue 18, defect 2), in text or in a control's title:
+# the browser tour checks every Danish page for them, and unit tests check the labels they come from.
+LEAKS_DA = (
+    "Certain infectious",
+    "Intestinal infectious",  # ICD-10 block A00-A09, the first diagnosis block listed
+    "Ischaemic heart",  # ICD-10 block I20-I25 (a category says "ischaemic heart", lower case)
+    "Download plot",
+    "Zoom in",
+    "Autoscale",
+    "unknown dimension",
+    "signin.ok",
+    "Admissions per",
+    "Show all",
+    "False",
+    "True",
+)
+
+
+def english_leaks(text: str) -> list[str]:
+    """The known leaks (``LEAKS_DA``) that ``text`` shows as whole words."""
+    return [leak for leak in LEAKS_DA if re.search(rf"\b{re.escape(leak)}\b", text)]
 
 
 def bearer(token: str) -> dict[str, str]:

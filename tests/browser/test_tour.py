@@ -18,22 +18,10 @@ from browser.test_dashboards import in_language
 from browser.test_signin import check_page, sign_in
 from koes.reports.loader import default_reports
 from koes.services.demo import DEMO_PASSWORD, DEMO_USERS
+from support import english_leaks
 
 pytestmark = pytest.mark.xdist_group("browser")
 SECOND_FACTOR = {"individ", "lokal_admin", "system_admin"}  # roles that ask for TOTP at sign-in
-# English a Danish page has been seen to show (issue 18, defect 2), in text or in a control's title.
-LEAKS_DA = (
-    "Certain infectious",
-    "Download plot",
-    "Zoom in",
-    "Autoscale",
-    "unknown dimension",
-    "signin.ok",
-    "Admissions per",
-    "Show all",
-    "False",
-    "True",
-)
 CUT_RATE = {"en": re.compile(r"\bper 1(?![0-9,])"), "da": re.compile(r"\bpr\. 1(?![0-9.])")}
 NOT_VISITED = ("/logout", "/lang/", "/login")  # they change the session or the language, not a page
 TEXTS = """() => [document.body.innerText].concat(
@@ -65,7 +53,7 @@ def check_tour_page(page: Page, lang: str, name: str, checked: set[str]) -> None
     assert cut == [], f"{name}: a rate label cut at its thousands separator"
     if lang != "da":
         return
-    leaks = [leak for leak in LEAKS_DA if re.search(rf"\b{re.escape(leak)}\b", texts)]
+    leaks = english_leaks(texts)
     assert leaks == [], f"{name}: English on a Danish page: {leaks}"
     for href in offered(page):
         if href in checked:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from koes.domain.geography import OPEN_END, Geography, Membership, RegionVersion
+from koes.refdata.danish import ATC_GROUPS_DA, ICD10_BLOCKS_DA, ICD10_CHAPTERS_DA, danish_titles
 
 DATA_PACKAGE = "koes.refdata"
 NO_GEOGRAPHY = Geography((), ())
@@ -88,8 +89,9 @@ class RefData:
     icd10_categories: tuple[Mapping[str, str], ...]
     folder: Path
     # Danish titles where the shipped lists are English only (README, "Reference data"): the ICD-10
-    # chapters (chapter_no → title) and the ATC main groups (level 1, code → name).
+    # chapters (chapter_no → title), blocks (block → title) and the ATC groups (code → name).
     icd10_chapter_titles_da: Mapping[int, str] = field(default_factory=dict)
+    icd10_block_titles_da: Mapping[str, str] = field(default_factory=dict)
     atc_names_da: Mapping[str, str] = field(default_factory=dict)
     # Regions and memberships with validity periods (regions_versioned.csv, region_membership.csv).
     # ``regions`` and ``Municipality.region_code`` are the five regions of 2007–2026 as shipped.
@@ -153,11 +155,6 @@ def _rows(folder: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _danish(folder: Path, name: str) -> list[dict[str, str]]:
-    """Danish titles, optional: a folder without them (a copy of shared/refdata) shows English ones."""
-    return _rows(folder, name) if (folder / name).exists() else []
-
-
 def _int_or_none(text: str) -> int | None:
     return int(text) if text.strip() else None
 
@@ -202,8 +199,9 @@ def load_refdata(folder: Path | None = None) -> RefData:
             for r in _rows(folder, "atc_groups.csv")
         ),
         icd10_chapters=_frozen_rows(_rows(folder, "icd10_chapters.csv")),
-        icd10_chapter_titles_da={int(r["chapter_no"]): r["title_da"] for r in _danish(folder, "icd10_chapters_da.csv")},
-        atc_names_da={r["atc_code"]: r["name_da"] for r in _danish(folder, "atc_groups_da.csv")},
+        icd10_chapter_titles_da={int(no): title for no, title in danish_titles(folder, ICD10_CHAPTERS_DA).items()},
+        icd10_block_titles_da=danish_titles(folder, ICD10_BLOCKS_DA),
+        atc_names_da=danish_titles(folder, ATC_GROUPS_DA),
         icd10_blocks=_frozen_rows(_rows(folder, "icd10_blocks.csv")),
         icd10_categories=_frozen_rows(_rows(folder, "icd10_categories.csv")),
         folder=folder,

@@ -115,7 +115,13 @@ def _refdata_members(name: str, ref: RefData) -> tuple[Member, ...]:
         )
     if name == "icd10_blocks":
         return tuple(
-            Member(b["block"], Label(f"{b['block']} {b['title_en']}", f"{b['block']} {b['title_en']}"))
+            Member(
+                b["block"],
+                Label(
+                    f"{b['block']} {ref.icd10_block_titles_da.get(b['block']) or b['title_en']}",
+                    f"{b['block']} {b['title_en']}",
+                ),
+            )
             for b in ref.icd10_blocks
         )
     if name == "icd10_categories":

@@ -15,6 +15,7 @@ from koes.reports.loader import default_reports, load_reports
 from koes.semantic.loader import bilingual, default_catalog
 from koes.semantic.members import members
 from koes.semantic.model import Label, TimeUnit
+from support import english_leaks
 
 # "per 1" / "pr. 1" not followed by the rest of its number: the cut the issue saw.
 CUT = {"en": re.compile(r"\bper 1(?![,0-9])"), "da": re.compile(r"\bpr\. 1(?![.0-9])")}
@@ -119,6 +120,23 @@ def test_chapters_and_atc_groups_have_danish_names(member_list: str) -> None:
         assert labels["N"].da == "N Nervesystemet" and len(labels) == 14
     else:
         assert labels["C10"].da == "C10 Lipidmodificerende midler" and len(labels) == 94
+
+
+@pytest.mark.parametrize("dimension", ["diagnosekapitel", "diagnoseblok"])
+def test_danish_diagnosis_members_show_none_of_the_known_english_leaks(dimension: str) -> None:
+    """Issue 18 defect 2: Danish mode showed the ICD-10 blocks' English titles ("A00-A09 Intestinal
+    infectious diseases"). Checked against the browser tour's list of known leaks, which catches
+    the English labels of the same members, so the Danish check is not empty."""
+    listed = members(default_catalog().dimensions[dimension], (2023,))
+    found = {m.value: english_leaks(m.label.da) for m in listed}
+    assert {value: leaks for value, leaks in found.items() if leaks} == {}
+    assert english_leaks(" ".join(m.label.en for m in listed))
+    if dimension == "diagnoseblok":
+        labels = {m.value: m.label for m in listed}
+        assert len(labels) == 274
+        assert labels["A00-A09"].da == "A00-A09 Infektiøse tarmsygdomme"
+        assert labels["A00-A09"].en == "A00-A09 Intestinal infectious diseases"
+        assert labels["J09-J18"].da == "J09-J18 Influenza og lungebetændelse"
 
 
 def test_danish_chapter_titles_name_what_the_who_titles_name() -> None:
