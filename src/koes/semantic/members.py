@@ -125,11 +125,22 @@ def _refdata_members(name: str, ref: RefData) -> tuple[Member, ...]:
             for b in ref.icd10_blocks
         )
     if name == "icd10_categories":
+        # No Danish title per category is shipped (SKS's are not in refdata): in Danish a category
+        # names its block's Danish title rather than show WHO's English on a Danish page.
         return tuple(
-            Member(c["sks_code"], Label(f"{c['code']} {c['title_en']}", f"{c['code']} {c['title_en']}"))
+            Member(
+                c["sks_code"],
+                Label(_category_da(c, ref.icd10_block_titles_da), f"{c['code']} {c['title_en']}"),
+            )
             for c in ref.icd10_categories
         )
     raise KeyError(f"no reference member list named {name!r}")
+
+
+def _category_da(category: Mapping[str, str], block_titles_da: Mapping[str, str]) -> str:
+    block = category["block"]
+    title = block_titles_da.get(block)
+    return f"{category['code']} (i {block} {title})" if title else f"{category['code']} {category['title_en']}"
 
 
 def geography() -> Geography:

@@ -139,6 +139,17 @@ def test_danish_diagnosis_members_show_none_of_the_known_english_leaks(dimension
         assert labels["J09-J18"].da == "J09-J18 Influenza og lungebetændelse"
 
 
+def test_danish_diagnosis_categories_name_their_block_in_danish_not_the_who_title() -> None:
+    """No Danish title per ICD-10 category is shipped: a Danish page names the category's code and
+    its block's Danish title instead of WHO's English title (which stays in English mode)."""
+    listed = {m.value: m.label for m in members(default_catalog().dimensions["diagnose"], (2023,))}
+    assert listed["DI21"].da == "I21 (i I20-I25 Iskæmiske hjertesygdomme)"
+    assert listed["DI21"].en == "I21 Acute myocardial infarction"
+    leaking = {value: label.da for value, label in listed.items() if english_leaks(label.da)}
+    assert leaking == {}
+    assert all(label.da != label.en for label in listed.values())
+
+
 def test_danish_chapter_titles_name_what_the_who_titles_name() -> None:
     """The Danish chapter titles were written by hand: each keeps the parts of WHO's English title
     that narrow it ("Certain", "deformations", "not elsewhere classified"), checked against the
