@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from koes.query.request import FieldProblem
+
 LANGUAGES = ("da", "en")
 DEFAULT_LANGUAGE = "da"
 LANG_COOKIE = "koes_lang"
@@ -47,3 +49,11 @@ class Translator:
     def __call__(self, key: str, **values: object) -> str:
         text = catalog()[key][self.lang]
         return text.format(**values) if values else text
+
+
+def problem_message(problem: FieldProblem, t: Translator) -> str:
+    """A service problem in the page's language when it has a code; else the service's own words."""
+    key = f"problem.{problem.code}"
+    if problem.code and has_message(key):
+        return t(key, **dict(problem.params))
+    return str(problem)

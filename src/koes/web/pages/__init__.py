@@ -28,6 +28,7 @@ PAGE_MODULES = (
     "audit",
     "status",
     "admin_users",
+    "admin_recertification",
     "organisations",
     "reports",
     "analyse",

@@ -1,6 +1,7 @@
 """User administration for administrators: ``/admin/users`` (the list and a new user),
 ``/admin/users/{id}`` (one user: change its name, grant, revoke, deactivate or reactivate, reset
-TOTP, set a password) and ``/admin/recertification`` (grants that expire soon).
+TOTP, set a password); ``/admin/recertification`` (grants that expire soon) is in
+:mod:`koes.web.pages.admin_recertification`.
 
 Every rule is :class:`koes.services.users.UserService`'s: the own organisation only for a local
 administrator (another organisation's user is "not found", a 404 page), only roles the
@@ -15,10 +16,8 @@ the list writes no audit record, exactly like the JSON API's ``GET /api/v1/users
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -28,14 +27,13 @@ from koes.privacy.access import Principal
 from koes.privacy.credentials import broken_password_rules
 from koes.privacy.echo import mask_text
 from koes.privacy.roles import may_grant, role_book
-from koes.query.request import FieldProblem
 from koes.services.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from koes.services.refusals import record_refusal
 from koes.services.sessions import WebSession
-from koes.services.tokens import ExpiringToken, TokenService
+from koes.services.tokens import TokenService
 from koes.services.users import DEFAULT_GRANT_MONTHS, MAX_GRANT_MONTHS, GrantInfo, UserInfo, add_months
 from koes.web.formats import danish_key, day
-from koes.web.i18n import Translator, has_message
+from koes.web.i18n import Translator, has_message, problem_message
 from koes.web.pages.common import (
     Pages,
     checked_form,
@@ -100,31 +98,6 @@ class GrantLine:
     revocable: bool
 
 
-@dataclass(frozen=True)
-class ExpiringTokenLine:
-    token_id: int
-    user_id: int
-    username: str
-    organisation: str
-    name: str
-    prefix: str
-    until: str
-    days_left: int
-
-
-@dataclass(frozen=True)
-class ExpiringLine:
-    grant_id: int
-    user_id: int
-    username: str
-    organisation: str
-    role: str
-    label: str
-    until: str
-    days_left: int
-    granted_by: str
-
-
 def may_manage_users(principal: Principal) -> bool:
     return any(principal.may(p) for p in MANAGE)
 
@@ -139,14 +112,6 @@ def role_label(role: str, lang: str) -> str:
     return book[role].label.get(lang, role) if role in book else role
 
 
-def problem_text(problem: FieldProblem, t: Translator) -> str:
-    """A service problem in the page's language when it has a code; else the service's own words."""
-    key = f"problem.{problem.code}"
-    if problem.code and has_message(key):
-        return t(key, **dict(problem.params))
-    return str(problem)
-
-
 def forbidden_text(exc: ForbiddenError, t: Translator, role: str = "") -> str:
     key = f"users.forbidden.{exc.code}"
     if exc.code and has_message(key):
@@ -154,7 +119,7 @@ def forbidden_text(exc: ForbiddenError, t: Translator, role: str = "") -> str:
     return t("users.forbidden")
 
 
-def _organisation_name(pages: Pages, key: str) -> str:
+def organisation_name(pages: Pages, key: str) -> str:
     return pages.organisation_names.get(key, key)
 
 
@@ -172,7 +137,7 @@ def _user_line(pages: Pages, info: UserInfo, now: datetime, lang: str) -> UserLi
         info.id,
         info.username,
         info.display_name,
-        _organisation_name(pages, info.organisation),
+        organisation_name(pages, info.organisation),
         info.active,
         info.totp_enrolled,
         _roles(info, now, lang),
@@ -208,7 +173,7 @@ def _organisation_options(pages: Pages, chosen: str, *, everyone: str | None) ->
     return options + [Option(key, name, key == chosen) for key, name in named]
 
 
-async def _manager(request: Request) -> tuple[Pages, WebSession, Principal] | Response:
+async def manager(request: Request) -> tuple[Pages, WebSession, Principal] | Response:
     """The signed-in administrator, or the refusal page for anyone else."""
     pages, session, principal = await signed_in(request)
     if not may_manage_users(principal):
@@ -219,7 +184,7 @@ async def _manager(request: Request) -> tuple[Pages, WebSession, Principal] | Re
 # --- the list and a new user ------------------------------------------------------------------
 @router.get(USERS)
 async def users_page(request: Request) -> Response:
-    found = await _manager(request)
+    found = await manager(request)
     if isinstance(found, Response):
         return found
     pages, session, principal = found
@@ -260,9 +225,9 @@ async def _list(
         user=user,
         users=[_user_line(pages, u, now, lang) for u in users],
         everywhere=everywhere,
-        own_organisation=_organisation_name(pages, own),
+        own_organisation=organisation_name(pages, own),
         chosen=chosen,
-        chosen_name=_organisation_name(pages, chosen) if chosen else "",
+        chosen_name=organisation_name(pages, chosen) if chosen else "",
         filter_select=Select(
             "organisation",
             t("users.filter_organisation"),
@@ -284,7 +249,7 @@ async def _list(
 @router.post(USERS)
 async def create_user(request: Request) -> Response:
     _session, form = await checked_form(request)
-    found = await _manager(request)
+    found = await manager(request)
     if isinstance(found, Response):
         return found
     pages, session, principal = found
@@ -314,7 +279,7 @@ async def create_user(request: Request) -> Response:
             )
         )
     except InvalidInputError as exc:
-        problems = [problem_text(p, t) for p in exc.problems]
+        problems = [problem_message(p, t) for p in exc.problems]
         return await _list(request, pages, session, principal, problems=problems, values=values, status=400)
     except ConflictError:
         problems = [t("users.problem.taken")]
@@ -330,7 +295,7 @@ async def create_user(request: Request) -> Response:
 # --- one user -----------------------------------------------------------------------------------
 @router.get(USERS + "/{user_id}")
 async def user_page(request: Request, user_id: int) -> Response:
-    found = await _manager(request)
+    found = await manager(request)
     if isinstance(found, Response):
         return found
     pages, session, principal = found
@@ -373,7 +338,7 @@ async def _user(
         user=user,
         target=info,
         itself=principal.user_id == info.id,
-        organisation=_organisation_name(pages, info.organisation),
+        organisation=organisation_name(pages, info.organisation),
         created=day(info.created_at.date(), lang),
         locked_until=info.locked_until.strftime("%H:%M") + " UTC" if info.locked_until else "",
         grants=[_grant_line(g, now, lang) for g in sorted(info.grants, key=lambda g: g.granted_at, reverse=True)],
@@ -405,7 +370,7 @@ async def back_to_user(user_id: int, rest: str) -> Response:
 @router.post(USERS + "/{user_id}/grants/{grant_id}/revoke")
 async def revoke(request: Request, user_id: int, grant_id: int) -> Response:
     _session, form = await checked_form(request)
-    found = await _manager(request)
+    found = await manager(request)
     if isinstance(found, Response):
         return found
     pages, session, principal = found
@@ -436,12 +401,12 @@ async def revoke(request: Request, user_id: int, grant_id: int) -> Response:
 async def revoke_token(request: Request, user_id: int, token_id: int) -> Response:
     """Revoke a user's API token (from the recertification list): the user's reach, as for its grants."""
     _session, _form = await checked_form(request)
-    found = await _manager(request)
+    found = await manager(request)
     if isinstance(found, Response):
         return found
     _pages, _s, principal = found
     try:  # a token of another user on this user's path is not found, like one the administrator cannot reach
-        await run_in_threadpool(_tokens(request).revoke_for, principal, token_id, user_id)
+        await run_in_threadpool(tokens_of(request).revoke_for, principal, token_id, user_id)
     except NotFoundError:
         return error_page(request, 404)
     return see_other(f"{RECERTIFICATION}?done=token_revoked")
@@ -451,7 +416,7 @@ async def revoke_token(request: Request, user_id: int, token_id: int) -> Respons
 async def change_user(request: Request, user_id: int, change: str) -> Response:
     """Change the name, grant a role, deactivate or reactivate, reset TOTP or set a password."""
     _session, form = await checked_form(request)
-    found = await _manager(request)
+    found = await manager(request)
     if isinstance(found, Response):
         return found
     pages, session, principal = found
@@ -468,7 +433,7 @@ async def change_user(request: Request, user_id: int, change: str) -> Response:
     except NotFoundError:
         return error_page(request, 404)
     except InvalidInputError as exc:
-        problems = [problem_text(p, t) for p in exc.problems]
+        problems = [problem_message(p, t) for p in exc.problems]
     except ForbiddenError as exc:
         status, problems = 403, [forbidden_text(exc, t, values["role"])]
     except ConflictError:
@@ -522,81 +487,7 @@ def _apply(pages: Pages, principal: Principal, user_id: int, change: str, form: 
     return "password"
 
 
-# --- recertification ----------------------------------------------------------------------------
-@router.get(RECERTIFICATION)
-async def recertification_page(request: Request) -> Response:
-    found = await _manager(request)
-    if isinstance(found, Response):
-        return found
-    pages, session, principal = found
-    lang = lang_of(request)
-    t = Translator(lang)
-    text = (request.query_params.get("days") or str(DEFAULT_DAYS)).strip()
-    problems: list[str] = []
-    lines: list[ExpiringLine] = []
-    token_lines: list[ExpiringTokenLine] = []
-    if not (text.isdigit() and len(text) < 6):
-        problems.append(t("problem.user_days"))
-    else:
-        try:
-            grants = await run_in_threadpool(pages.users.recertification, principal, int(text))
-            tokens = await run_in_threadpool(_tokens(request).expiring, principal, int(text))
-        except InvalidInputError as exc:
-            problems = [problem_text(p, t) for p in exc.problems]
-        else:
-            now = pages.users.clock()
-            lines = [_expiring_line(pages, g, now, lang) for g in grants]
-            token_lines = [_expiring_token_line(pages, e, now, lang) for e in tokens]
-    user = await run_in_threadpool(user_view, pages, principal, lang)
-    done = request.query_params.get("done")
-    context: dict[str, Any] = {
-        "days": mask_text(text[:6]),
-        "lines": lines,
-        "token_lines": token_lines,
-        "problems": problems,
-        "done": done if done in DONE else None,
-        "everywhere": principal.may("manage_users_all"),
-        "own_organisation": _organisation_name(pages, str(principal.organisation)),
-    }
-    return render(
-        request,
-        "admin_recertification.html",
-        title_key="recert.title",
-        status=400 if problems else 200,
-        session=session,
-        user=user,
-        **context,
-    )
-
-
-def _expiring_line(pages: Pages, g: GrantInfo, now: datetime, lang: str) -> ExpiringLine:
-    return ExpiringLine(
-        g.id,
-        g.user_id,
-        g.username,
-        _organisation_name(pages, g.organisation),
-        g.role,
-        role_label(g.role, lang),
-        day(last_day(g.expires_at), lang),
-        max(0, math.ceil((g.expires_at - now).total_seconds() / 86400)),
-        g.granted_by,
-    )
-
-
-def _expiring_token_line(pages: Pages, e: ExpiringToken, now: datetime, lang: str) -> ExpiringTokenLine:
-    return ExpiringTokenLine(
-        e.info.id,
-        e.info.user_id,
-        e.username,
-        _organisation_name(pages, e.organisation),
-        e.info.name,
-        e.info.prefix,
-        day(e.info.expires_at.date(), lang),
-        max(0, math.ceil((e.info.expires_at - now).total_seconds() / 86400)),
-    )
-
-
-def _tokens(request: Request) -> TokenService:
+def tokens_of(request: Request) -> TokenService:
     service = request.app.state.tokens
     assert isinstance(service, TokenService)
     return service
