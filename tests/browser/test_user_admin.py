@@ -15,7 +15,7 @@ from browser.signing import second_factor
 from browser.test_signin import check_page, sign_in
 from browser.test_status_page import ADMIN
 from koes.services.demo import DEMO_PASSWORD
-from koes.services.users import DEFAULT_GRANT_MONTHS, add_months
+from koes.services.user_rules import DEFAULT_GRANT_MONTHS, add_months
 from support import unique_name
 
 pytestmark = pytest.mark.xdist_group("browser")

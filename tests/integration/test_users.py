@@ -26,7 +26,8 @@ from koes.services.errors import ConflictError, ForbiddenError, InvalidInputErro
 from koes.services.sessions import SessionService
 from koes.services.signin import SignInService
 from koes.services.tokens import TokenService
-from koes.services.users import OPERATOR, UserService, add_months
+from koes.services.user_rules import add_months
+from koes.services.users import OPERATOR, UserService
 from koes.settings import Settings
 from support import SettableClock, fast_passwords, koes
 

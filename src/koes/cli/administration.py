@@ -26,7 +26,8 @@ from koes.services.organisations import list_organisations
 from koes.services.reorganisation import ReorganisationService
 from koes.services.sessions import SessionService
 from koes.services.tokens import TokenService
-from koes.services.users import OPERATOR, UserInfo, UserService
+from koes.services.user_records import UserInfo
+from koes.services.users import OPERATOR, UserService
 
 orgs_app = typer.Typer(
     help="Organisations: the national authority, the regions, the municipalities.", no_args_is_help=True

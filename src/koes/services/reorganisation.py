@@ -22,7 +22,7 @@ from koes.privacy.audit import AuditEvent
 from koes.services.audit import AuditTrail
 from koes.services.ceased import CeasedOrganisation, ceased, successors
 from koes.services.errors import Clock, ConflictError, ForbiddenError, NotFoundError, utc_now
-from koes.services.users import admin_event
+from koes.services.user_records import admin_event
 
 
 class ReorganisationService:

@@ -44,7 +44,8 @@ from koes.query.request import FieldProblem
 from koes.services.audit import AuditTrail
 from koes.services.errors import Clock, ForbiddenError, InvalidInputError, NotFoundError, utc_now
 from koes.services.refusals import audits_refusals
-from koes.services.users import UserService, admin_event
+from koes.services.user_records import admin_event
+from koes.services.users import UserService
 from koes.settings import Settings
 
 MAX_NAME = 100

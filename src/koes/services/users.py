@@ -27,111 +27,35 @@ A problem carries a code for the pages (:class:`FieldProblem` ``code``, :class:`
 
 from __future__ import annotations
 
-import calendar
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
 
 from koes.appdb import credentials as creds
 from koes.appdb import users as store
 from koes.appdb.sessions import revoke_sessions_of
 from koes.appdb.users import GrantRow, UserRow
-from koes.domain.cpr import mask_cpr
 from koes.privacy import roles as role_data
 from koes.privacy.access import Organisation, Principal
-from koes.privacy.audit import AuditEvent, request_hash
-from koes.privacy.credentials import PASSWORD_RULES, Passwords, broken_password_rules, username_problems
+from koes.privacy.audit import AuditEvent
+from koes.privacy.credentials import Passwords
 from koes.query.request import FieldProblem
-from koes.services.audit import AuditTrail, safe_text
+from koes.services.audit import AuditTrail
 from koes.services.audit_reading import AuditPage, AuditReading
 from koes.services.errors import Clock, ConflictError, ForbiddenError, InvalidInputError, NotFoundError, utc_now
 from koes.services.reach import may_reach, not_found, organisation_key, reach, reaches_all, require
 from koes.services.refusals import audits_refusals
+from koes.services.user_records import GrantInfo, UserInfo, admin_event
+from koes.services.user_rules import (
+    display_name_problems,
+    grant_expiry,
+    password_field_problems,
+    username_field_problems,
+)
 
-__all__ = [
-    "DEFAULT_GRANT_MONTHS",
-    "MAX_GRANT_MONTHS",
-    "OPERATOR",
-    "AuditPage",
-    "GrantInfo",
-    "UserInfo",
-    "UserService",
-    "add_months",
-    "admin_event",
-]
+__all__ = ["OPERATOR", "AuditPage", "UserService"]
 
-DEFAULT_GRANT_MONTHS = 12
-MAX_GRANT_MONTHS = 24
-MAX_DISPLAY_NAME = 200
 # The command line acts as the operator of the installation: system level, audited as user "cli".
 OPERATOR = Principal("cli", Organisation("national"), frozenset({role_data.SYSTEM_ADMIN}))
-
-
-@dataclass(frozen=True)
-class GrantInfo:
-    id: int
-    user_id: int
-    username: str
-    organisation: str
-    role: str
-    granted_by: str
-    granted_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-    revoked_by: str | None
-    valid: bool  # counts now
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "user_id": self.user_id,
-            "username": self.username,
-            "organisation": self.organisation,
-            "role": self.role,
-            "granted_by": self.granted_by,
-            "granted_at": self.granted_at.isoformat(),
-            "expires_at": self.expires_at.isoformat(),
-            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
-            "revoked_by": self.revoked_by,
-            "valid": self.valid,
-        }
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    id: int
-    username: str
-    display_name: str
-    organisation: str
-    active: bool
-    totp_enrolled: bool
-    locked_until: datetime | None
-    created_at: datetime
-    roles: frozenset[str]  # from valid grants only
-    grants: tuple[GrantInfo, ...]  # every grant, for the record
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "username": self.username,
-            "display_name": self.display_name,
-            "organisation": self.organisation,
-            "active": self.active,
-            "totp_enrolled": self.totp_enrolled,
-            "locked_until": self.locked_until.isoformat() if self.locked_until else None,
-            "created_at": self.created_at.isoformat(),
-            "roles": sorted(self.roles),
-            "grants": [g.to_json() for g in self.grants],
-        }
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """``moment`` plus whole calendar months (the 31st becomes the month's last day where needed)."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
 class UserService(AuditReading):
@@ -229,10 +153,10 @@ class UserService(AuditReading):
         require(actor, "manage_users")
         target = organisation_key(organisation) if organisation is not None else str(actor.organisation)
         reach(actor, "manage_users", target)
-        problems = _username_problems(username)
+        problems = username_field_problems(username)
         if password is not None:
-            problems += _password_problems(password, username)
-        problems += _display_name_problems(display_name)
+            problems += password_field_problems(password, username)
+        problems += display_name_problems(display_name)
         if problems:
             raise InvalidInputError(problems)
         if not store.organisation_exists(self.database, target):
@@ -272,7 +196,7 @@ class UserService(AuditReading):
         if not role_data.may_grant(actor.roles, role, same_organisation=same):
             raise ForbiddenError(f"your roles do not let you grant {role}", "grant_role")
         now = self.clock()
-        expires_at = self._expiry(now, expires)
+        expires_at = grant_expiry(now, expires)
         row = store.insert_grant(
             self.database,
             user_id=target.id,
@@ -391,7 +315,7 @@ class UserService(AuditReading):
         record names the user, not the old or the new name."""
         require(actor, "manage_users")
         target = self._target(actor, user_id)
-        problems = _display_name_problems(display_name)
+        problems = display_name_problems(display_name)
         if problems:
             raise InvalidInputError(problems)
         name = display_name.strip()
@@ -426,7 +350,7 @@ class UserService(AuditReading):
             raise ForbiddenError(
                 "only a system administrator sets the password of a system administrator", "password_system_admin"
             )
-        problems = _password_problems(password, target.username)
+        problems = password_field_problems(password, target.username)
         if problems:
             raise InvalidInputError(problems)
         now = self.clock()
@@ -472,31 +396,6 @@ class UserService(AuditReading):
         return self._infos([done.user])[0]
 
     # --- helpers -------------------------------------------------------------------------------
-    def _expiry(self, now: datetime, expires: date | datetime | None) -> datetime:
-        if expires is None:
-            return add_months(now, DEFAULT_GRANT_MONTHS)
-        if isinstance(expires, datetime):
-            if expires.tzinfo is None:
-                raise InvalidInputError([FieldProblem("expires", "must be timezone-aware", "user_expires_zone")])
-            at = expires.astimezone(UTC)
-        else:
-            at = datetime.combine(expires + timedelta(days=1), time(), UTC)  # through the whole day
-        problems = []
-        if at <= now:
-            problems.append(FieldProblem("expires", "must be in the future", "user_expires_past"))
-        if at > add_months(now, MAX_GRANT_MONTHS) + timedelta(days=1):
-            problems.append(
-                FieldProblem(
-                    "expires",
-                    f"must be at most {MAX_GRANT_MONTHS} months from today",
-                    "user_expires_far",
-                    (("months", str(MAX_GRANT_MONTHS)),),
-                )
-            )
-        if problems:
-            raise InvalidInputError(problems)
-        return at
-
     def _check_revocable(self, actor: Principal, target: UserRow, role: str) -> None:
         same = target.organisation == str(actor.organisation)
         if not role_data.may_grant(actor.roles, role, same_organisation=same):
@@ -578,54 +477,3 @@ class UserService(AuditReading):
             revoked_by=grant.revoked_by,
             valid=user.active and role_data.is_valid(grant, now),
         )
-
-
-def _username_problems(username: str) -> list[FieldProblem]:
-    """The user name's problems, each with its code (``problem.<code>`` in the web messages)."""
-    return [
-        FieldProblem("username", m, "user_username_cpr" if "CPR" in m else "user_username")
-        for m in username_problems(username)
-    ]
-
-
-def _display_name_problems(display_name: str) -> list[FieldProblem]:
-    """The display name's problems (a new user's or a new name), each with its code."""
-    problems = []
-    if len(display_name) > MAX_DISPLAY_NAME or "\x00" in display_name or not _is_text(display_name):
-        problems.append(
-            FieldProblem("display_name", f"at most {MAX_DISPLAY_NAME} characters of text", "user_display_name_long")
-        )
-    if mask_cpr(display_name) != display_name:
-        problems.append(FieldProblem("display_name", "must not contain a CPR-shaped number", "user_display_name_cpr"))
-    return problems
-
-
-def _is_text(value: str) -> bool:
-    """Storable text: no lone surrogate (JSON's ``"\\ud800"`` decodes to one, and no database takes it)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _password_problems(password: str, username: str) -> list[FieldProblem]:
-    """Every rule the password breaks, each with its code (``user_password_<rule>``)."""
-    return [
-        FieldProblem("password", PASSWORD_RULES[rule], f"user_password_{rule}")
-        for rule in broken_password_rules(password, username)
-    ]
-
-
-def admin_event(actor: Principal, action: str, at: datetime, summary: str, *ids: int) -> AuditEvent:
-    """An administration record: who did it (the actor), what (a readable line), and a hash of the change."""
-    change = json.dumps({"action": action, "ids": list(ids), "summary": summary}, sort_keys=True, ensure_ascii=False)
-    return AuditEvent(
-        at=at,
-        user=actor.user,
-        organisation=str(actor.organisation),
-        action=action,
-        summary=safe_text(summary),
-        request_hash=request_hash(change),
-        scope="",
-    )

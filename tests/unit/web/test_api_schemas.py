@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from koes.privacy import roles as role_data
-from koes.services.users import MAX_DISPLAY_NAME
+from koes.services.user_rules import MAX_DISPLAY_NAME
 from koes.web.api.administration import GRANT_BODY, NEW_USER_BODY, RENAME_BODY
 
 

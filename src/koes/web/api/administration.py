@@ -20,7 +20,7 @@ from koes.privacy.roles import needs_org
 from koes.query.request import FieldProblem
 from koes.services.audit import entry_json, parse_instant
 from koes.services.errors import InvalidInputError
-from koes.services.users import MAX_DISPLAY_NAME
+from koes.services.user_rules import MAX_DISPLAY_NAME
 from koes.web.api.accounts import TOKEN_BODY, token_request
 from koes.web.api.http import (
     PREFIX,

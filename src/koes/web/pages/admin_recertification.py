@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from koes.privacy.echo import mask_text
 from koes.services.errors import InvalidInputError
 from koes.services.tokens import ExpiringToken
-from koes.services.users import GrantInfo
+from koes.services.user_records import GrantInfo
 from koes.web.formats import day
 from koes.web.i18n import Translator, problem_message
 from koes.web.pages.admin_users import (

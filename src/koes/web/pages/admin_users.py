@@ -31,7 +31,8 @@ from koes.services.errors import ConflictError, ForbiddenError, InvalidInputErro
 from koes.services.refusals import record_refusal
 from koes.services.sessions import WebSession
 from koes.services.tokens import TokenService
-from koes.services.users import DEFAULT_GRANT_MONTHS, MAX_GRANT_MONTHS, GrantInfo, UserInfo, add_months
+from koes.services.user_records import GrantInfo, UserInfo
+from koes.services.user_rules import DEFAULT_GRANT_MONTHS, MAX_GRANT_MONTHS, add_months
 from koes.web.formats import danish_key, day
 from koes.web.i18n import Translator, has_message, problem_message
 from koes.web.pages.common import (
