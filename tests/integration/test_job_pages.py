@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi import FastAPI
 
+from koes.appdb.jobs import JobRow, insert_job
+from koes.privacy.access import Organisation, Principal
+from koes.refdata import RefData
+from koes.services.appdb import open_app_database
 from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
@@ -141,3 +146,35 @@ def test_a_user_sees_its_own_jobs_and_a_link_to_each_kept_result(world: World, p
 def test_a_user_without_the_routes_roles_is_refused(world: World) -> None:
     analyst = world.visitor("aggregeret")
     assert analyst.client.get("/avanceret/jobber").status_code == 403
+
+
+def test_koes_serve_sweeps_old_jobs_at_start_up(
+    small_load: LoadResult, small_settings: Settings, app_db_url: str, tmp_path: Path, refdata: RefData
+) -> None:
+    """An ended job older than ``job_retention_hours`` is gone once the app has started; a recent
+    one stays, and so does one the previous run left running (interrupted now, ended just now)."""
+    settings = replace(
+        small_settings,
+        data_dir=tmp_path,
+        warehouse_dir=small_settings.warehouse,
+        pseudonym_key_file=small_settings.pseudonym_key,
+        app_db_url=app_db_url,
+        job_retention_hours=24,
+    )
+    now = datetime.now(UTC)
+    database = open_app_database(settings, refdata)
+    for job_id, state, hours in (("old", "done", 25), ("recent", "failed", 23), ("left", "running", 48)):
+        at = now - timedelta(hours=hours)
+        insert_job(
+            database, JobRow(job_id, "anna", "kommune:101", "cohort_profile", "test", state, 50, None, None, at, at)
+        )
+    database.dispose()
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False):
+        admin = Principal("admin", Organisation("kommune", 101), frozenset({"lokal_admin"}))
+        listed = {(e.id, e.state) for e in app.state.jobs.list(admin)}
+        sweeps = [r.event.summary for r in app.state.audit.records() if r.event.action == "job.sweep"]
+    assert listed == {("recent", "failed"), ("left", "interrupted")}
+    assert sweeps == [
+        "1 ended jobs deleted after 24 hours (done 1, failed 0, interrupted 0); 0 results of deleted cohorts deleted"
+    ]
