@@ -119,6 +119,7 @@ def test_a_user_sees_its_own_jobs_and_a_link_to_each_kept_result(world: World, p
     assert link is not None and link.group(1) == f"/avanceret?job={first}"
     assert anna.client.get(link.group(1)).status_code == 201  # the report, as after the upload
     assert not any(n in page.text for n in people)
+    assert re.search(r"<td>liste[^<]*</td>", page.text)  # the cohort the upload kept, by its name
     assert [j["id"] for j in anna.api_jobs()] == [first]
     assert [j["id"] for j in bo.api_jobs()] == [of_bo]
     assert _rows(bo.client.get("/avanceret/jobber").text) == [of_bo]

@@ -98,6 +98,7 @@ class JobEntry:
     created_at: datetime
     ended_at: datetime | None  # None while queued or running
     result_kept: bool
+    cohort: str | None  # the cohort it is of (:func:`cohort_of`), if any
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +111,7 @@ class JobEntry:
             "created_at": self.created_at.isoformat(),
             "ended_at": None if self.ended_at is None else self.ended_at.isoformat(),
             "result_kept": self.result_kept,
+            "cohort": self.cohort,
         }
 
 
@@ -375,6 +377,7 @@ def _entry(row: JobRow, kept: bool) -> JobEntry:
         created_at=row.created_at,
         ended_at=None if row.state in store.UNFINISHED else row.updated_at,
         result_kept=kept and row.state == "done",
+        cohort=cohort_of(row),
     )
 
 

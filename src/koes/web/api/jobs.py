@@ -34,9 +34,9 @@ JobId = Annotated[str, PathParam(description="A job id.", max_length=64, pattern
     summary="The caller's background jobs, newest first",
     description="The caller's own jobs (a local administrator: every job of its organisation), newest first, "
     f"at most `limit` (≤ {LISTED}): `kind`, `subject`, `owner`, `state`, `progress`, `created_at`, `ended_at` "
-    "(null while queued or running) and `result_kept` (the result can be read at `href` until the job is "
-    "deleted, `job_retention_hours` after it ended, or its cohort is deleted). No results here; the listing "
-    "is audited.",
+    "(null while queued or running), `cohort` (the cohort it is of, if any) and `result_kept` (the result "
+    "can be read at `href` until the job is deleted, `job_retention_hours` after it ended, or its cohort is "
+    "deleted). No results here; the listing is audited.",
     responses={200: {"description": "The jobs"}, **error_responses(400)},
 )
 async def jobs_list(

@@ -73,7 +73,7 @@ def _view(entry: JobEntry, names: dict[str, str], lang: str) -> JobView:
     return JobView(
         id=entry.id,
         kind=entry.kind if entry.kind in RESULT_PAGES else "other",
-        subject=names.get(cohort or "", cohort or ""),
+        subject=names.get(entry.cohort or "", entry.cohort or ""),
         owner=entry.owner,
         state=entry.state,
         progress=entry.progress,
