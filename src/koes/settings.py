@@ -82,6 +82,7 @@ class Settings:
     cohort_job_members: int = 20_000  # members; 0: always a job
     cohort_job_upload_kb: int = 1024  # an upload over the API from this size is checked and kept in a job
     job_workers: int = 1  # the app's worker threads for jobs (the engine uses the cores)
+    job_retention_hours: int = 168  # an ended job and its result are deleted this long after it ended
 
     @property
     def warehouse(self) -> Path:
@@ -150,6 +151,7 @@ def _coerce(name: str, raw: str) -> Any:
         "cohort_job_members",
         "cohort_job_upload_kb",
         "job_workers",
+        "job_retention_hours",
         "token_days",
         "token_max_days",
         "workers",

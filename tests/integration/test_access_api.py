@@ -259,6 +259,7 @@ REQUESTS: dict[tuple[str, str], Build] = {
     ("GET", f"{V1}/cohorts/{{cohort_id}}/profile"): lambda w, c, own: (f"{V1}/cohorts/k1/profile", None),
     ("GET", f"{V1}/cohorts/{{cohort_id}}/series"): lambda w, c, own: (f"{V1}/cohorts/k1/series", None),
     ("GET", f"{V1}/cohorts/{{cohort_id}}/individuals"): lambda w, c, own: (f"{V1}/cohorts/k1/individuals", None),
+    ("GET", f"{V1}/jobs"): lambda w, c, own: (f"{V1}/jobs", None),  # the caller's own jobs (none here)
     ("GET", f"{V1}/jobs/{{job_id}}"): lambda w, c, own: (f"{V1}/jobs/no-such-job", None),
     # Reports compare any municipality (suppressed figures for all): the other organisation's is allowed too.
     ("GET", f"{V1}/reports/{{report_id}}"): lambda w, c, own: (

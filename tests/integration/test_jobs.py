@@ -53,7 +53,7 @@ def test_a_job_reports_progress_and_keeps_its_result_for_its_owner(jobs: JobServ
         go_on.wait(5)
         return {"members": 12345}, "the object"
 
-    started = jobs.submit(ANNA, "cohort_profile", "cohort k1", work)
+    started = jobs.submit(ANNA, "cohort_profile", "test k1", work)
     assert started.state == "queued" and started.result is None
     assert halfway.wait(5)
     running = jobs.get(ANNA, started.id)
@@ -67,7 +67,7 @@ def test_a_job_reports_progress_and_keeps_its_result_for_its_owner(jobs: JobServ
 
 
 def test_only_the_owner_and_its_local_administrator_read_a_job(jobs: JobService) -> None:
-    started = jobs.submit(ANNA, "cohort_profile", "cohort k1", lambda progress: ({"n": 1}, None))
+    started = jobs.submit(ANNA, "cohort_profile", "test k1", lambda progress: ({"n": 1}, None))
     assert _finished(jobs, ANNA, started.id).result == {"n": 1}
     assert jobs.get(ADMIN, started.id).result == {"n": 1}
     for stranger in (BO, OTHER_ADMIN):
@@ -84,7 +84,7 @@ def test_a_refused_request_fails_the_job_with_its_problems(jobs: JobService) -> 
     def work(progress: Progress) -> tuple[dict[str, object], object]:
         raise RequestError([FieldProblem("cohort", "too few persons", "cohort_too_small")])
 
-    failed = _finished(jobs, ANNA, jobs.submit(ANNA, "cohort_series", "cohort k1", work).id)
+    failed = _finished(jobs, ANNA, jobs.submit(ANNA, "cohort_series", "test k1", work).id)
     assert failed.state == "failed" and failed.result is None
     assert failed.problem is not None and failed.problem["problems"][0]["code"] == "cohort_too_small"
 
@@ -96,8 +96,8 @@ def test_a_restart_marks_unfinished_jobs_interrupted_never_done(jobs: JobService
         release.wait(5)
         return {"late": True}, None
 
-    running = jobs.submit(ANNA, "cohort_profile", "cohort k1", slow)
-    queued = jobs.submit(ANNA, "cohort_profile", "cohort k2", slow)  # one worker: waits behind the first
+    running = jobs.submit(ANNA, "cohort_profile", "test k1", slow)
+    queued = jobs.submit(ANNA, "cohort_profile", "test k2", slow)  # one worker: waits behind the first
     after_restart = JobService(jobs.database, jobs.trail)  # a new process on the same database
     assert after_restart.start() == 2
     release.set()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from koes.appdb.database import AppDatabase
-from koes.appdb.models import Job
+from koes.appdb.models import Cohort, Job
 
 UNFINISHED = ("queued", "running")
 
@@ -61,6 +62,59 @@ def interrupt_unfinished(database: AppDatabase, at: datetime) -> list[JobRow]:
                 .execution_options(synchronize_session=False)
             )
     return [replace(j, state="interrupted", updated_at=at) for j in unfinished]
+
+
+def list_jobs(database: AppDatabase, organisation: str, owner: str | None, limit: int) -> list[JobRow]:
+    """The organisation's jobs (only ``owner``'s, unless None), newest first, at most ``limit``."""
+    statement = select(Job).where(Job.organisation == organisation)
+    if owner is not None:
+        statement = statement.where(Job.owner == owner)
+    with database.session() as session:
+        return [_row(j) for j in session.scalars(statement.order_by(Job.created_at.desc(), Job.id).limit(limit))]
+
+
+def delete_ended(database: AppDatabase, before: datetime) -> list[JobRow]:
+    """Delete every ended job (done, failed, interrupted) that ended before ``before``, with its
+    result; the jobs deleted. A queued or running job is never touched. Read, then delete by id
+    (an ended job never changes again), for the same reason as :func:`interrupt_unfinished`."""
+    ended = (Job.state.not_in(UNFINISHED), Job.updated_at < before)
+    with database.session() as session:
+        rows = [_row(j) for j in session.scalars(select(Job).where(*ended))]
+    if rows:
+        with database.session() as session:
+            session.execute(
+                delete(Job).where(Job.id.in_([r.id for r in rows]), *ended).execution_options(synchronize_session=False)
+            )
+    return rows
+
+
+def kept_results(database: AppDatabase) -> list[JobRow]:
+    """Every done job that still keeps its result."""
+    with database.session() as session:
+        return [_row(j) for j in session.scalars(select(Job).where(Job.state == "done", Job.result.is_not(None)))]
+
+
+def forget_results(database: AppDatabase, job_ids: Collection[str]) -> int:
+    """Delete the results of these done jobs (their cohort is gone); the job stays, as done, until
+    its retention ends. How many results were deleted."""
+    if not job_ids:
+        return 0
+    with database.session() as session:
+        done = session.execute(
+            update(Job)
+            .where(Job.id.in_(list(job_ids)), Job.state == "done", Job.result.is_not(None))
+            .values(result=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(done, "rowcount", 0) or 0)
+
+
+def existing_cohorts(database: AppDatabase, cohort_ids: Collection[str]) -> set[str]:
+    """Which of these cohorts still exist (the others expired or were deleted)."""
+    if not cohort_ids:
+        return set()
+    with database.session() as session:
+        return set(session.scalars(select(Cohort.id).where(Cohort.id.in_(list(cohort_ids)))))
 
 
 def _row(job: Job) -> JobRow:

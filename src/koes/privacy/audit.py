@@ -81,9 +81,12 @@ ACTIONS = (
     "cohort.share",
     "cohort.delete",
     "cohort.expire",
-    # background jobs (a large cohort's profile or series): a result read, unfinished jobs interrupted
+    # background jobs (a large cohort's profile or series): a result read, unfinished jobs interrupted,
+    # a user's jobs listed, ended jobs and results of deleted cohorts deleted by the retention sweep
     "job.read",
     "job.interrupt",
+    "job.list",
+    "job.sweep",
 )
 ADMIN_ACTIONS = (
     "user.create",

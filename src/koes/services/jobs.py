@@ -12,6 +12,11 @@ pool of worker threads the app owns, with its progress and result kept in the ap
 - **Restart.** A job is run by this process only. At start-up every job left queued or running is
   marked ``interrupted`` (never ``done``), recorded as ``job.interrupt``; so is every unfinished
   job when the app stops.
+- **Listing.** :meth:`JobService.list` gives a user its own jobs (a local administrator: its
+  organisation's), newest first, without their results; recorded as ``job.list``.
+- **Retention.** :meth:`JobService.sweep` deletes ended jobs and their results ``retention`` after
+  they ended, and the result of a job whose cohort is gone at once (a result holds the cohort's
+  figures); :mod:`koes.services.job_retention` runs it with the cohorts' expiry.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from koes.appdb import jobs as store
@@ -38,7 +43,10 @@ from koes.services.errors import Clock, NotFoundError, utc_now
 from koes.services.refusals import audits_refusals
 
 ADMIN_PERMISSION = "manage_users_own_org"
+ENDED = ("done", "failed", "interrupted")
 KEPT_VALUES = 8  # answers held in memory for the page
+LISTED = 200  # the newest jobs a listing shows (the sweep keeps the table small anyway)
+RETENTION = timedelta(hours=168)
 SYSTEM = "system"  # the user of the records written when jobs are interrupted
 log = logging.getLogger(__name__)
 
@@ -77,14 +85,69 @@ class JobInfo:
         }
 
 
+@dataclass(frozen=True)
+class JobEntry:
+    """A job as a listing shows it: no result, only whether it is still kept."""
+
+    id: str
+    kind: str
+    subject: str
+    owner: str
+    state: str
+    progress: int
+    created_at: datetime
+    ended_at: datetime | None  # None while queued or running
+    result_kept: bool
+    cohort: str | None  # the cohort it is of (:func:`cohort_of`), if any
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "subject": self.subject,
+            "owner": self.owner,
+            "state": self.state,
+            "progress": self.progress,
+            "created_at": self.created_at.isoformat(),
+            "ended_at": None if self.ended_at is None else self.ended_at.isoformat(),
+            "result_kept": self.result_kept,
+            "cohort": self.cohort,
+        }
+
+
+@dataclass(frozen=True)
+class JobSweep:
+    """What one sweep deleted: ended jobs by state, and results whose cohort is gone."""
+
+    deleted: dict[str, int]
+    results_forgotten: int
+
+    @property
+    def jobs_deleted(self) -> int:
+        return sum(self.deleted.values())
+
+
 class JobService:
     """The jobs of one app database and the worker threads that run them (``start``/``stop``)."""
 
-    def __init__(self, database: AppDatabase, trail: AuditTrail, clock: Clock = utc_now, workers: int = 1) -> None:
+    def __init__(
+        self,
+        database: AppDatabase,
+        trail: AuditTrail,
+        clock: Clock = utc_now,
+        workers: int = 1,
+        retention: timedelta = RETENTION,
+        stored_cohorts: bool = True,
+    ) -> None:
+        """``stored_cohorts``: the cohorts jobs are of live in this app database (a deployment's
+        store); False for an app given its own cohort lookup (tests), whose jobs' results are then
+        tied to no cohort here."""
         self.database = database
         self.trail = trail
         self.clock = clock
         self.workers = max(1, workers)
+        self.retention = retention
+        self.stored_cohorts = stored_cohorts
         self._pool: ThreadPoolExecutor | None = None
         self._values: OrderedDict[str, object] = OrderedDict()
         self._lock = threading.Lock()
@@ -175,6 +238,9 @@ class JobService:
         row = store.get_job(self.database, job_id)
         if row is None or not _may_read(principal, row):
             raise NotFoundError("no such job")
+        if self._orphans([row]):  # its cohort is gone: so is the result, now rather than at the next sweep
+            self._forget([row.id])
+            row = replace(row, result=None)
         info = _info(row)
         if info.result is not None:
             summary = f"job {row.kind} {row.id} ({row.subject}) read"
@@ -192,10 +258,63 @@ class JobService:
     def value(self, principal: Principal, job_id: str) -> object | None:
         """The finished job's answer as an object, while this process holds it (for the page)."""
         row = store.get_job(self.database, job_id)
-        if row is None or not _may_read(principal, row) or row.state != "done":
+        if row is None or not _may_read(principal, row) or row.state != "done" or row.result is None:
+            return None
+        if self._orphans([row]):
+            self._forget([row.id])
             return None
         with self._lock:
             return self._values.get(job_id)
+
+    # --- retention -----------------------------------------------------------------------------
+    def sweep(self, now: datetime | None = None) -> JobSweep:
+        """Delete ended jobs (with their results) ``retention`` after they ended, and the results of
+        done jobs whose cohort expired or was deleted; one ``job.sweep`` record per organisation
+        touched, with counts. A queued or running job is never touched."""
+        at = now or self.clock()
+        deleted = store.delete_ended(self.database, at - self.retention)
+        orphans = self._orphans(store.kept_results(self.database))
+        forgotten = self._forget([r.id for r in orphans])
+        self._forget_values([r.id for r in deleted])
+        for organisation in sorted({r.organisation for r in [*deleted, *orphans]}):
+            gone = [r for r in deleted if r.organisation == organisation]
+            states = ", ".join(f"{s} {sum(r.state == s for r in gone)}" for s in ENDED)
+            lost = sum(r.organisation == organisation for r in orphans)
+            summary = (
+                f"{len(gone)} ended jobs deleted after {_hours(self.retention)} hours ({states}); "
+                f"{lost} results of deleted cohorts deleted"
+            )
+            self.trail.record(self._sweep_event(at, organisation, summary))
+        counts = {s: sum(r.state == s for r in deleted) for s in ENDED}
+        return JobSweep(counts, forgotten)
+
+    def _orphans(self, rows: list[JobRow]) -> list[JobRow]:
+        """The done jobs of these that keep a result of a cohort that no longer exists."""
+        if not self.stored_cohorts:
+            return []
+        cohorts = {r.id: cohort_of(r) for r in rows if r.state == "done" and r.result is not None}
+        alive = store.existing_cohorts(self.database, {c for c in cohorts.values() if c is not None})
+        return [r for r in rows if r.id in cohorts and cohorts[r.id] is not None and cohorts[r.id] not in alive]
+
+    def _forget(self, job_ids: list[str]) -> int:
+        self._forget_values(job_ids)
+        return store.forget_results(self.database, job_ids)
+
+    def _forget_values(self, job_ids: list[str]) -> None:
+        with self._lock:
+            for job_id in job_ids:
+                self._values.pop(job_id, None)
+
+    def _sweep_event(self, at: datetime, organisation: str, summary: str) -> AuditEvent:
+        return AuditEvent(
+            at=at,
+            user=SYSTEM,
+            organisation=organisation,
+            action="job.sweep",
+            summary=safe_text(summary),
+            request_hash=request_hash(f"job-sweep|{organisation}|{at.isoformat()}"),
+            scope="",
+        )
 
     def _event(self, row: JobRow, action: str, summary: str, user: str, organisation: str) -> AuditEvent:
         return AuditEvent(
@@ -207,6 +326,59 @@ class JobService:
             request_hash=request_hash(f"job|{row.id}"),
             scope="",
         )
+
+    # Last: inside the class body, the name ``list`` means this method from here on.
+    def list(self, principal: Principal, limit: int = LISTED) -> list[JobEntry]:
+        """The caller's own jobs, newest first (a local administrator: every job of its
+        organisation), at most ``limit`` (never over :data:`LISTED`); recorded as ``job.list``.
+        Results are not included: each is read, and audited, by :meth:`get`."""
+        owner = None if principal.may(ADMIN_PERMISSION) else principal.user
+        rows = store.list_jobs(self.database, str(principal.organisation), owner, max(1, min(limit, LISTED)))
+        rows = [r for r in rows if _may_read(principal, r)]  # the same rule as ``get``, row by row
+        orphans = {r.id for r in self._orphans(rows)}
+        self.trail.record(
+            AuditEvent(
+                at=self.clock(),
+                user=principal.user,
+                organisation=str(principal.organisation),
+                action="job.list",
+                summary=f"{len(rows)} jobs listed",
+                request_hash=request_hash(f"job-list|{principal.user}"),
+                scope="",
+            )
+        )
+        return [_entry(r, kept=r.result is not None and r.id not in orphans) for r in rows]
+
+
+def cohort_of(row: JobRow) -> str | None:
+    """The cohort a job's result is of: named by its subject (``cohort <id> …``), or, for an
+    upload, the cohort the upload kept (in its result); None when there is none."""
+    words = row.subject.split()
+    if len(words) >= 2 and words[0] == "cohort" and words[1] != "upload":
+        return words[1]
+    if row.result is None:
+        return None
+    kept = json.loads(row.result).get("cohort")
+    return str(kept["id"]) if isinstance(kept, dict) and kept.get("id") else None
+
+
+def _hours(span: timedelta) -> str:
+    return f"{span.total_seconds() / 3600:g}"
+
+
+def _entry(row: JobRow, kept: bool) -> JobEntry:
+    return JobEntry(
+        id=row.id,
+        kind=row.kind,
+        subject=row.subject,
+        owner=row.owner,
+        state=row.state,
+        progress=row.progress,
+        created_at=row.created_at,
+        ended_at=None if row.state in store.UNFINISHED else row.updated_at,
+        result_kept=kept and row.state == "done",
+        cohort=cohort_of(row),
+    )
 
 
 def _may_read(principal: Principal, row: JobRow) -> bool:

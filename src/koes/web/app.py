@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,8 +26,9 @@ from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.cohort_population import CohortLookup, StoredCohorts
-from koes.services.cohort_store import CohortService, start_cohort_expiry
+from koes.services.cohort_store import CohortService
 from koes.services.errors import Clock, utc_now
+from koes.services.job_retention import expire_and_sweep, start_expiry
 from koes.services.jobs import JobService
 from koes.services.oidc import OidcClient, OidcConfig
 from koes.services.organisations import organisations_in_use
@@ -91,7 +93,8 @@ def create_app(
         raise
 
     reports = ReportService(analysis)
-    jobs = JobService(database, trail, clock, settings.job_workers)
+    retention = timedelta(hours=settings.job_retention_hours)
+    jobs = JobService(database, trail, clock, settings.job_workers, retention, isinstance(lookup, StoredCohorts))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -102,9 +105,11 @@ def create_app(
             else None
         )
         sweeping = start_session_sweeper(SessionService(trail, settings, clock), stop)
-        _expire_cohorts(kept)  # at start-up, before the first request; then every few minutes
-        expiring = start_cohort_expiry(kept, stop)
         jobs.start()  # jobs a previous run left unfinished are marked interrupted
+        # expired cohorts, then old jobs and results of gone cohorts: at start-up, before the first
+        # request, then every few minutes
+        expire_and_sweep(kept, jobs)
+        expiring = start_expiry(kept, jobs, stop)
         yield
         jobs.stop()
         stop.set()  # let the warming thread finish its query before the engine and database close
@@ -162,15 +167,6 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
-
-
-def _expire_cohorts(cohorts: CohortService) -> None:
-    try:
-        count = cohorts.expire()
-        if count:
-            log.info("deleted %d expired cohort(s) at start-up", count)
-    except Exception:
-        log.warning("deleting expired cohorts at start-up failed", exc_info=True)
 
 
 def _prewarm_in_background(

@@ -34,6 +34,7 @@ PAGE_MODULES = (
     "analyse",
     "saved",
     "avanceret",
+    "job_list",  # /avanceret/jobber: before cohort_profile's /avanceret/{cohort_id}
     "cohort_profile",
     "jobs",
 )

@@ -218,6 +218,8 @@ async def _upload_job(request: Request, pages: Pages, principal: Principal, job_
         return error_page(request, 404)
     if info.state == "done" and info.result is not None:
         return await _page(request, pages, principal, status=int(info.result["status"]), report=info.result)
+    if info.state == "done":  # its result went with its cohort: nothing to show, and nothing to wait for
+        return error_page(request, 404)
     if info.state == "failed" and info.problem is not None:
         found = info.problem.get("problems") or [{"field": "file", "message": ""}]
         refusal = next((str(p["message"]) for p in found if p.get("field") == "file" and p.get("code")), None)
