@@ -77,7 +77,10 @@ class Settings:
     cohort_months: int = 12  # months before and after the index date (at most 36)
     # Serving (docs/operations.md): worker processes of `koes serve`, and who may read GET /metrics.
     workers: int = 1  # several share the release, the app database, sessions and the audit chain
-    metrics_allow: str = "127.0.0.1/8,::1/128"  # comma-separated networks; a proxy in front counts as its own address
+    metrics_allow: str = "127.0.0.1/8,::1/128"  # comma-separated client networks (behind a proxy: see trusted_proxies)
+    # Reverse proxies (comma-separated addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed: from them, the client is the right-most untrusted forwarded address. Empty: no proxy.
+    trusted_proxies: str = ""
     # Background jobs (docs/advanced.md): a cohort's profile and series run as a job from this size.
     cohort_job_members: int = 20_000  # members; 0: always a job
     cohort_job_upload_kb: int = 1024  # an upload over the API from this size is checked and kept in a job

@@ -30,8 +30,12 @@ def serve(web: Any, settings: Settings, host: str, port: int) -> None:
 
     logging = log_config(LOGGING_CONFIG)
     # access_log off: the app writes one JSON line per request (koes.request), without the query string.
+    # Forwarded headers only from the trusted proxies (uvicorn would trust 127.0.0.1 unasked).
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    common: dict[str, Any] = {"log_level": "info", "log_config": logging, "access_log": False}
+    common |= {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
     if settings.workers <= 1:
-        uvicorn.run(web, host=host, port=port, log_level="info", log_config=logging, access_log=False)
+        uvicorn.run(web, host=host, port=port, **common)
         return
     metrics_dir = Path(tempfile.mkdtemp(prefix="koes-metrics-"))
     os.environ.update(settings_environment(settings))
@@ -43,9 +47,7 @@ def serve(web: Any, settings: Settings, host: str, port: int) -> None:
             host=host,
             port=port,
             workers=settings.workers,
-            log_level="info",
-            log_config=logging,
-            access_log=False,
+            **common,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -226,13 +226,11 @@ def to_spark(tree: exp.Expression, macros: dict[str, _Macro], enums: dict[str, l
                 )
             )
         if isinstance(node, exp.Round) and isinstance(node.this.unnest(), exp.Div) and node.args.get("decimals"):
-            # A quotient is a DOUBLE on DuckDB, which rounds it in binary (0.495 → 0.49); Spark rounds
-            # a double's decimal text half up (0.495 → 0.5). Scaling first rounds the same binary value.
-            scale = exp.Literal.number(10 ** int(node.args["decimals"].this))
-            quotient = node.this.unnest()
-            double = exp.Div(this=_double(inner(quotient.this)), expression=inner(quotient.expression))
-            scaled = exp.Round(this=exp.Mul(this=exp.Paren(this=double), expression=scale.copy()))
-            return exp.Div(this=scaled, expression=scale)
+            # A quotient is a DOUBLE on DuckDB, which rounds its binary value to decimals (0.355 is
+            # 0.35499… → 0.35); Spark rounds its decimal text half up (→ 0.36), and no Spark form rounds
+            # the binary value. Refused rather than off by a step: round whole units of a scaled
+            # quotient instead (round(seconds / 36.0) / 100), which both engines round alike.
+            raise SparkSQLError("ROUND of a quotient to decimals differs on Spark; round a scaled quotient to units")
         if isinstance(node, exp.Div):
             # DuckDB's / divides in floating point whatever the operand types; Spark's keeps decimals
             # decimal (12 / 12.0 would be a DECIMAL rounded to six places).

@@ -50,6 +50,11 @@ KMF_SECTOR = "x.sector || CASE WHEN x.admission THEN '_indlagt' ELSE '_ambulant'
 DIAGNOSES = lookup("diagnosis", category=coded("diag_category", "left(text, 4)"))
 PATIENT_TYPE = "CASE WHEN x.admission THEN 'indlagt' WHEN x.acute THEN 'akut' ELSE 'ambulant' END"
 PREVENTABLE = f"CASE WHEN x.admission AND x.acute AND x.age >= {MIN_AGE} THEN pc.preventable_group END"
+# A stay's length in hours to two decimals, ties away from zero (1,278 s = 0.355 h → 0.36 h). Whole
+# hundredths of integer seconds: a tie (seconds = 36k + 18) is exactly k.5 in binary, and rounding a
+# double to a whole number is the same on DuckDB and Spark, where round(seconds / 3600.0, 2) is not
+# (DuckDB rounds the binary 0.35499… down, Spark its decimal text up).
+STAY_HOURS = "round(date_diff('second', x.start_ts, x.end_ts) / 36.0) / 100"
 
 
 def build_hospital(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
@@ -200,7 +205,7 @@ def _stays(con: duckdb.DuckDBPyConnection, ctx: DeriveContext) -> None:
               FROM s WHERE admission)
             SELECT x.stay_id, x.rk, x.person_id, x.start_ts, x.end_ts, x.date,
                    CAST(year(x.date) AS SMALLINT) AS year, CAST(month(x.date) AS TINYINT) AS month,
-                   round(date_diff('second', x.start_ts, x.end_ts) / 3600.0, 2) AS hours,
+                   {STAY_HOURS} AS hours,
                    x.admission, x.acute,
                    {coded("patient_type", PATIENT_TYPE)} AS patient_type,
                    x.sector, x.hospital_id, x.transfer, x.n_contacts, x.adiag,

@@ -7,13 +7,13 @@
   answers, the audit chain's head is readable. Otherwise 503 with every reason at once (a load
   balancer sends no traffic to it meanwhile).
 - ``GET /metrics`` is the Prometheus exposition, only for clients in ``KOES_METRICS_ALLOW`` (default:
-  this machine); others get 403. It is outside the JSON API (no token: scrapers have none) and out of
-  the OpenAPI description.
+  this machine); others get 403. Behind a reverse proxy listed in ``KOES_TRUSTED_PROXIES`` the client
+  is the one it forwards for (:mod:`koes.web.client_address`). It is outside the JSON API (no token:
+  scrapers have none) and out of the OpenAPI description.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -27,6 +27,7 @@ from koes.services.audit import AuditTrail
 from koes.services.warehouse import current_release_id
 from koes.settings import Settings
 from koes.web.auth import EndpointTable, authorise
+from koes.web.client_address import address_allowed, request_client_address
 from koes.web.observability import metrics_exposition
 
 PREFIX = "/api/v1"
@@ -119,18 +120,8 @@ def _reason(what: str, error: Exception) -> str:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     settings = _settings(request)
-    client = request.client.host if request.client else ""
+    client = request_client_address(request, settings.trusted_proxies)
     if not address_allowed(client, settings.metrics_allow):
         return Response("metrics are not served to this address\n", status_code=403, media_type="text/plain")
     body = await run_in_threadpool(metrics_exposition, settings)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
-
-
-def address_allowed(client: str, allowed: str) -> bool:
-    """Is ``client`` (an IP address) inside one of the comma-separated networks of ``allowed``?"""
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return False  # a client without an IP address (a Unix socket, a test client) is not allowed
-    networks = [ipaddress.ip_network(n.strip(), strict=False) for n in allowed.split(",") if n.strip()]
-    return any(address in network for network in networks)
