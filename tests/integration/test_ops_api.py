@@ -17,8 +17,8 @@ import pytest
 from koes.appdb.database import AppDatabaseError
 from koes.services.analysis import AnalysisService
 from koes.settings import Settings
-from koes.web.api.ops import address_allowed
 from koes.web.app import create_app
+from koes.web.client_address import address_allowed
 from koes.web.observability import JsonFormatter, accepted_request_id
 from support import api_token, bearer
 

@@ -26,6 +26,7 @@ else:
         pytest.skip("Spark needs Java (apt-get install default-jre-headless)", allow_module_level=True)
 
 import sqlglot
+from sqlglot import exp
 
 from koes.engines.spark import QUICK_START_JAVA_OPTIONS, local_session
 from koes.engines.spark_sql import SparkConnection, SparkSQLError, to_spark
@@ -68,5 +69,6 @@ def test_stay_hours_are_the_same_on_both_engines_at_every_tie(spark: SparkConnec
 def test_a_quotient_rounded_to_decimals_is_refused_on_spark() -> None:
     """Spark cannot round a double's binary value to decimals as DuckDB does: no silent step of 0.01."""
     tree = sqlglot.parse_one("SELECT round(seconds / 3600.0, 2) AS hours FROM x", read="duckdb")
+    assert isinstance(tree, exp.Expression)
     with pytest.raises(SparkSQLError, match="ROUND of a quotient"):
         to_spark(tree, {}, {})

@@ -44,7 +44,7 @@ def settings(tmp_path: Path) -> Settings:
 def _status(settings: Settings, peer: tuple[str, int], *forwarded_for: str) -> int:
     headers = [("X-Forwarded-For", value) for value in forwarded_for]
     with TestClient(create_app(settings), client=peer) as client:
-        return client.get("/metrics", headers=headers).status_code
+        return int(client.get("/metrics", headers=headers).status_code)
 
 
 def test_by_default_a_forwarded_address_is_not_believed(settings: Settings) -> None:
