@@ -28,9 +28,7 @@ cohort's purpose, never a CPR number; changes and their records are one transact
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
-import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -69,7 +67,6 @@ __all__ = [
     "NotFoundError",
     "UploadRequest",
     "UploadResult",
-    "start_cohort_expiry",
 ]
 
 PERMISSION = "individual_rows"
@@ -79,7 +76,6 @@ MAX_NAME = 120
 MAX_PURPOSE = 2000
 SYSTEM = "system"  # the user of records written by the expiry job
 EXPIRE_EVERY = timedelta(minutes=15)
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -585,23 +581,3 @@ def _summary(report: ValidationReport) -> dict[str, Any]:
 
 def _kept_note(cohort: CohortInfo, language: str) -> str:
     return message("kept", language, expires=cohort.expires_at.date().isoformat())
-
-
-def start_cohort_expiry(
-    cohorts: CohortService, stop: threading.Event, every: timedelta = EXPIRE_EVERY
-) -> threading.Thread:
-    """Delete expired cohorts every ``every`` in a daemon thread until ``stop`` is set (the first
-    turn is made by the caller, at start-up). A failed turn is logged and tried again."""
-
-    def sweep() -> None:
-        while not stop.wait(every.total_seconds()):
-            try:
-                count = cohorts.expire()
-                if count:
-                    log.info("deleted %d expired cohort(s)", count)
-            except Exception:
-                log.warning("deleting expired cohorts failed", exc_info=True)
-
-    thread = threading.Thread(target=sweep, name="koes-cohort-expiry", daemon=True)
-    thread.start()
-    return thread
