@@ -26,7 +26,7 @@ from operator import itemgetter
 from typing import Any
 
 from koes.query.members import all_keys
-from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan
+from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan, QueryRole
 from koes.query.planner import TIME_DIMENSIONS
 from koes.semantic.model import Aggregation, Dimension, Noise
 
@@ -133,7 +133,7 @@ def _keys(
     names = _getter([f"d_{d.id}" for d in dims])
     keys: set[tuple[Any, ...]] = set(listed)
     for query, rows in results:
-        if query.role != "values" or not all(d in query.dimensions for d in dims):
+        if query.role is not QueryRole.VALUES or not all(d in query.dimensions for d in dims):
             continue
         keys.update(names(row) for row in rows if not any(flags(row)))
     order = [{v: sort_key(d, v) for v in {k[i] for k in keys}} for i, d in enumerate(dims)]
@@ -206,9 +206,9 @@ class _Block:
         strata: list[tuple[AggregateQuery, Rows]] = []
         cells = cells_of(len(self.row_keys), len(self.col_keys))
         for query, rows in self.results:
-            if query.role == "values":
+            if query.role is QueryRole.VALUES:
                 self._values(query, rows, aggregates)
-            elif query.role == "citizens":
+            elif query.role is QueryRole.CITIZENS:
                 aggregates[query.measures[0].measure] = self._citizens(query, rows, cells)
             else:
                 strata.append((query, rows))

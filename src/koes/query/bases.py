@@ -33,13 +33,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from koes.query.plan import AggregateQuery, BaseCount, Narrowing
+from koes.query.plan import AggregateQuery, BaseCount, Narrowing, QueryRole
 from koes.query.scope import ScopedQuery, narrowed
 from koes.semantic.model import Aggregation
 
 Row = Mapping[str, Any]
 Runner = Callable[[ScopedQuery], Sequence[Row]]
-UNREAD = frozenset({"strata", "citizen_strata"})  # their rows feed rates, never disclosure
+UNREAD = frozenset({QueryRole.STRATA, QueryRole.CITIZEN_STRATA})  # their rows feed rates, never disclosure
 BOUNDED = frozenset({Aggregation.COUNT, Aggregation.SUM})  # measures whose `n_` is a base
 
 
@@ -53,7 +53,7 @@ class BaseCounting:
     def first(self, scoped: ScopedQuery) -> ScopedQuery:
         """How to run a query the first time: rows instead of persons wherever that is safe."""
         query = scoped.query
-        if query.role in UNREAD or (query.role == "values" and self._bound(query) is not None):
+        if query.role in UNREAD or (query.role is QueryRole.VALUES and self._bound(query) is not None):
             return narrowed(scoped, base_count=BaseCount.ROWS)
         return scoped
 

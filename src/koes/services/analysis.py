@@ -60,7 +60,7 @@ from koes.services.disclosure import Control, Exactness, protect
 from koes.services.noise import disclosure_control
 from koes.services.pinning import pinned_release
 from koes.services.results import AnalysisResult, Provenance
-from koes.settings import Settings
+from koes.settings import EngineName, Settings
 from koes.storage.releases import Release, ReleaseError, ReleaseStore
 
 
@@ -530,7 +530,7 @@ def rows_per_person_year(manifest: Mapping[str, Any]) -> dict[str, int]:
 
 
 def open_engine(settings: Settings, release: Release) -> Engine:
-    if settings.engine == "spark":
+    if settings.engine == EngineName.SPARK:
         try:
             from koes.engines.spark import SparkEngine  # imported only when chosen: pyspark is optional
         except ImportError:
