@@ -24,7 +24,7 @@ import httpx
 import openpyxl
 import pytest
 
-from koes.query.assemble import TOTAL
+from koes.domain.cells import TOTAL
 from koes.services.analysis import AnalysisService
 from koes.services.results import AnalysisResult
 from koes.settings import ApiAuth, Settings

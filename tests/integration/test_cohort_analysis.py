@@ -18,8 +18,8 @@ import pytest
 
 from cohort_support import InMemoryCohorts, analyst, make_cohort, residents_on
 from koes.cohorts.population import CohortPopulation
+from koes.domain.cells import TOTAL
 from koes.privacy.access import Organisation, Principal
-from koes.query.assemble import TOTAL
 from koes.query.request import RequestError
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database

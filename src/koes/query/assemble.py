@@ -25,13 +25,12 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
+from koes.domain.cells import TOTAL, CellKey
 from koes.query.members import all_keys
 from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan, QueryRole
 from koes.query.planner import TIME_DIMENSIONS
 from koes.semantic.model import Aggregation, Dimension, Noise
 
-TOTAL = -1
-CellKey = tuple[int, int]
 Number = int | float | Decimal
 Rows = Sequence[Mapping[str, Any]]
 Stratum = tuple[int, str]  # (sex, 5-year band) of the standard population

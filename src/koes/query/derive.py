@@ -26,7 +26,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from koes.query.assemble import CellKey, Number, StandardWeights, Stratum
+from koes.domain.cells import CellKey
+from koes.query.assemble import Number, StandardWeights, Stratum
 from koes.query.planner import CITIZENS
 from koes.semantic.model import AT_RISK, DerivedKind, Measure
 

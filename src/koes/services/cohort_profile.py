@@ -27,9 +27,9 @@ import yaml
 
 from koes.cohorts.population import CohortPopulation
 from koes.cohorts.standardise import Comparison, compare, expected, reading
+from koes.domain.cells import TOTAL
 from koes.domain.periods import load_age_band_schemes
 from koes.privacy.access import Principal
-from koes.query.assemble import TOTAL
 from koes.services.analysis import AnalysisService
 from koes.services.results import AnalysisResult
 

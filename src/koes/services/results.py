@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from koes.query.assemble import TOTAL, CellKey, Number
+from koes.domain.cells import TOTAL, CellKey
+from koes.query.assemble import Number
 from koes.query.plan import Plan
 from koes.query.request import AnalysisRequest
 from koes.semantic.members import label_of

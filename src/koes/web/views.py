@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from koes.query.assemble import TOTAL
+from koes.domain.cells import TOTAL
 from koes.query.planner import TIME_DIMENSIONS
 from koes.semantic.members import label_of
 from koes.semantic.model import Dimension, Measure

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from koes.query.assemble import TOTAL
+from koes.domain.cells import TOTAL
 from koes.query.derive import Z95, derive
 from koes.query.planner import CITIZENS
 from koes.semantic.model import DerivedKind, Label, Measure, Unit

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from koes.query.assemble import TOTAL
+from koes.domain.cells import TOTAL
 from koes.query.plan import AreaId
 from koes.semantic.definitions import definition
 from koes.semantic.model import Measure
