@@ -28,8 +28,7 @@ from typing import Any
 from koes.domain.cells import TOTAL, CellKey
 from koes.query.members import all_keys
 from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan, QueryRole
-from koes.query.planner import TIME_DIMENSIONS
-from koes.semantic.model import Aggregation, Dimension, Noise
+from koes.semantic.model import TIME_DIMENSIONS, Aggregation, Dimension, Noise, TimeUnit
 
 Number = int | float | Decimal
 Rows = Sequence[Mapping[str, Any]]
@@ -275,9 +274,9 @@ class _Block:
             if d.id not in TIME_DIMENSIONS or (grouped and row.get(f"g_{d.id}", 1)):
                 continue
             value = row[f"d_{d.id}"]
-            if d.id == "maaned":
+            if d.id == TimeUnit.MONTH:
                 months = [k for k in months if k == value]
-            elif d.id == "kvartal":
+            elif d.id == TimeUnit.QUARTER:
                 months = [k for k in months if k // 100 == value // 10 and (k % 100 - 1) // 3 + 1 == value % 10]
             else:
                 months = [k for k in months if k // 100 == value]

@@ -39,6 +39,8 @@ from koes.semantic.model import (
     AT_RISK,
     CITIZEN_TIME,
     POPULATION_MEMBERS,
+    STANDARD_STRATA,
+    TIME_DIMENSIONS,
     Aggregation,
     Catalog,
     DerivedKind,
@@ -51,10 +53,7 @@ from koes.semantic.model import (
     TimeUnit,
 )
 
-CITIZENS = "borgere"
 DENOMINATORS = frozenset({CITIZEN_TIME, AT_RISK})  # of rates over time: queried as citizens
-STRATA = ("koen", "aldersgruppe_5")
-TIME_DIMENSIONS = frozenset({"aar", "kvartal", "maaned"})
 
 
 @dataclass(frozen=True)
@@ -250,7 +249,7 @@ class _Planner:
             out.append(self._citizens(QueryRole.CITIZENS, measure, dimensions, area))
         standardised = [m for m in requested if m.derived is DerivedKind.STANDARDISED_RATE]
         if standardised:
-            strata = tuple(self.catalog.dimensions[d] for d in STRATA)
+            strata = tuple(self.catalog.dimensions[d] for d in STANDARD_STRATA)
             for numerator in dict.fromkeys(m.numerator for m in standardised if m.numerator):
                 measure = self.base[numerator]
                 what = f"{measure.id!r} (standardised by sex and age)"
@@ -278,7 +277,7 @@ class _Planner:
         try:
             source = self._route(measure, kept + strata, (), "citizens")
         except RequestError:
-            time = [d.id for d in kept if d.id in TIME_DIMENSIONS and d.id != "aar"]
+            time = [d.id for d in kept if d.id in TIME_DIMENSIONS and d.id != TimeUnit.YEAR]
             if not self._by_person or not time:
                 raise
             raise RequestError(

@@ -8,8 +8,7 @@ import pytest
 
 from koes.domain.cells import TOTAL
 from koes.query.derive import Z95, derive
-from koes.query.planner import CITIZENS
-from koes.semantic.model import DerivedKind, Label, Measure, Unit
+from koes.semantic.model import CITIZENS, DerivedKind, Label, Measure, Unit
 
 CELL = (TOTAL, TOTAL)
 WEIGHTS = {(1, "0-4"): 0.25, (2, "0-4"): 0.25, (1, "85+"): 0.25, (2, "85+"): 0.25}
