@@ -49,7 +49,6 @@ from koes.services.cohort_population import (
     CohortLookup,
     CohortNotFoundError,
     GivenPopulation,
-    ResolvingEngine,
     check_size,
     picked_groups,
 )
@@ -267,19 +266,16 @@ class AnalysisService:
             page[("guarded", request.cohort, picked)] = True
         return cast(GivenPopulation, given)
 
-    def population_engine(self) -> ResolvingEngine:
+    def population_engine(self) -> Engine:
         """The release's engine, for a query with a table of the caller's registered beside it."""
-        engine = self._open().engine
-        if not hasattr(engine, "execute_with"):
-            raise AnalysisFailedError(f"the {engine.dialect} engine cannot analyse a cohort")
-        return cast(ResolvingEngine, engine)
+        return self._open().engine
 
     def _execute(self, scoped: ScopedPlan, opened: _Opened, given: GivenPopulation | None = None) -> AnalysisResult:
         def run(query: ScopedQuery) -> list[Row]:
             sql = to_sql(query, opened.engine.dialect, pretty=False)
             if given is None:
                 return opened.engine.execute(sql)
-            return list(self.population_engine().execute_with(sql, given.tables))
+            return opened.engine.execute_with(sql, given.tables)
 
         try:
             rows: list[Sequence[Row]] = [opened.counting.run(q, run) for q in scoped.queries]
