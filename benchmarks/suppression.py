@@ -12,7 +12,8 @@ import random
 import statistics
 import time
 
-from koes.privacy.suppression import TOTAL, CellKey, Grid, suppress
+from koes.domain.cells import TOTAL, CellKey
+from koes.privacy.suppression import Grid, suppress
 
 RUNS = 3
 SHAPE = (490, 12)

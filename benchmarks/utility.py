@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.analysis import AGGREGATE, cases
+from koes.domain.cells import CellKey
 from koes.engines.base import Row
-from koes.query.assemble import Block, CellKey, assemble
+from koes.query.assemble import Block, assemble
 from koes.query.derive import inputs_of
 from koes.query.plan import Plan
 from koes.query.request import parse_request

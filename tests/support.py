@@ -21,13 +21,14 @@ from typer.testing import CliRunner
 
 from koes.cli import common as cli_common
 from koes.cli import main as cli
+from koes.domain.cells import TOTAL
 from koes.domain.codelists import CODE_LISTS
 from koes.domain.registers import REFDATA_CODE_LISTS, REGISTERS, Column, Register
 from koes.engines.base import Row
 from koes.privacy.access import Principal
 from koes.privacy.credentials import Passwords
 from koes.privacy.ptable import shipped_ptable
-from koes.query.assemble import TOTAL, Block, assemble
+from koes.query.assemble import Block, assemble
 from koes.query.request import parse_request
 from koes.query.scope import ScopedQuery
 from koes.query.sql import to_sql

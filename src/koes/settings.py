@@ -11,10 +11,25 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "KOES_"
+
+
+class EngineName(StrEnum):
+    """The query engines a deployment may choose (``KOES_ENGINE``, ``koes load --engine``)."""
+
+    DUCKDB = "duckdb"  # the release's serving file
+    SPARK = "spark"  # the release's Parquet copy, through pyspark (an optional extra)
+
+
+class ApiAuth(StrEnum):
+    """How the JSON API knows its callers (``KOES_API_AUTH``)."""
+
+    TOKEN = "token"  # Authorization: Bearer <API token>
+    LOCAL = "local"  # every call is the configured local principal
 
 
 @dataclass(frozen=True)
@@ -27,11 +42,12 @@ class Settings:
     threads: int = 2
     memory_limit: str = "8GB"
     keep_releases: int = 5
-    engine: str = "duckdb"  # duckdb | spark
+    engine: EngineName = EngineName.DUCKDB
     local_org: str = "national"  # the principal of `koes query` and of the API with api_auth = local
     local_role: str = "aggregeret"
     local_user: str = "lokal"
-    api_auth: str = "token"  # token: Authorization: Bearer <API token>; local: every call is the local principal
+    # token: Authorization: Bearer <API token>; local: every call is the local principal
+    api_auth: ApiAuth = ApiAuth.TOKEN
     secret_key_file: Path | None = None  # seals TOTP secrets; default DATA_DIR/secrets/app.key
     # Disclosure control (docs/disclosure.md, decision 0006): "perturbation" (the cell-key method, the
     # default) or "suppression" (primary and secondary cell suppression). The threshold is the display
@@ -87,6 +103,14 @@ class Settings:
     job_workers: int = 1  # the app's worker threads for jobs (the engine uses the cores)
     job_retention_hours: int = 168  # an ended job and its result are deleted this long after it ended
 
+    def __post_init__(self) -> None:
+        # A closed set given as plain text (the environment, a test's replace) becomes its enum here,
+        # so a misspelt value fails at start-up, named, and code below compares members.
+        for name, kind in CLOSED_SETS.items():
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                object.__setattr__(self, name, _member(name, kind, value))
+
     @property
     def warehouse(self) -> Path:
         return self.warehouse_dir or self.data_dir / "warehouse"
@@ -122,6 +146,17 @@ class Settings:
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings
+
+
+CLOSED_SETS: dict[str, type[StrEnum]] = {"engine": EngineName, "api_auth": ApiAuth}
+
+
+def _member(name: str, kind: type[StrEnum], value: str) -> StrEnum:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(kind)
+        raise ValueError(f"{name} ({ENV_PREFIX}{name.upper()}) must be one of {choices}, not {value!r}") from None
 
 
 def _coerce(name: str, raw: str) -> Any:

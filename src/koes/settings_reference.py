@@ -13,6 +13,8 @@ import inspect
 import io
 import sys
 import tokenize
+import typing
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +88,18 @@ def render() -> str:
     described = descriptions()
     for field in dataclasses.fields(Settings):
         default = _default(field)
-        kind = str(field.type).replace("|", "or")
+        kind = _kind(field)
         text = described[field.name].replace("|", "\\|")
         out.append(f"| `{ENV_PREFIX}{field.name.upper()}` | {kind} | {default} | {text} |")
     return "\n".join(out) + "\n"
+
+
+def _kind(field: dataclasses.Field[Any]) -> str:
+    """The type as a reader writes it: a closed set (a StrEnum) as its values."""
+    hint = typing.get_type_hints(Settings)[field.name]
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        return " or ".join(f"`{member}`" for member in hint)
+    return str(field.type).replace("|", "or")
 
 
 def _default(field: dataclasses.Field[Any]) -> str:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from attack.solver import System
+from koes.domain.cells import TOTAL, CellKey
 from koes.privacy.access import Organisation, Principal
-from koes.query.assemble import TOTAL, CellKey, Number
+from koes.query.assemble import Number
 from koes.services.analysis import AnalysisService
 from koes.services.disclosure import CellStatus, ProtectedBlock
 

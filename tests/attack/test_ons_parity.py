@@ -19,10 +19,11 @@ from cell_key_perturbation.create_perturbed_table import create_perturbed_table
 from cell_key_perturbation.utils.generate_test_ptable import generate_ptable_10_5_rule
 
 from attack.tables import ORACLE
+from koes.domain.cells import TOTAL
 from koes.privacy.count_table import PTable
 from koes.privacy.ptable import shipped_magnitude_table
 from koes.privacy.suppression import DisclosureRule
-from koes.query.assemble import TOTAL, Number
+from koes.query.assemble import Number
 from koes.services.analysis import AnalysisService
 from koes.services.disclosure import Control, Perturbation, protect
 from support import assembled

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from attack.solver import System
-from koes.query.assemble import TOTAL, CellKey
+from koes.domain.cells import TOTAL, CellKey
 from koes.services.disclosure import ProtectedBlock
 
 AGES = ("0-2", "3-17", "18-24", "25-44", "45-64", "65-74", "75-84", "85+")

@@ -10,9 +10,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from koes.domain.cells import TOTAL
 from koes.engines.duckdb import DuckDBEngine
 from koes.privacy.access import Organisation, Principal
-from koes.query.assemble import TOTAL
 from koes.query.planner import plan_request
 from koes.query.request import RequestError, parse_request
 from koes.query.scope import ScopeDeniedError, apply_scope

@@ -24,10 +24,10 @@ import httpx
 import openpyxl
 import pytest
 
-from koes.query.assemble import TOTAL
+from koes.domain.cells import TOTAL
 from koes.services.analysis import AnalysisService
 from koes.services.results import AnalysisResult
-from koes.settings import Settings
+from koes.settings import ApiAuth, Settings
 from koes.web.app import create_app
 from koes.web.errors import SECURITY_HEADERS
 from support import api_token, bearer
@@ -238,7 +238,7 @@ def test_a_principal_without_a_grant_gets_403(small_settings: Settings, analysis
         assert c.get("/api/v1/catalog").status_code == 403
         assert c.get("/api/v1/me").json()["roles"] == []
     # The local principal mode of old: a local role that is no role gives nothing either.
-    settings = replace(small_settings, local_role="ingen", api_auth="local")
+    settings = replace(small_settings, local_role="ingen", api_auth=ApiAuth.LOCAL)
     service = AnalysisService(settings)
     try:
         with TestClient(create_app(settings, service)) as c:

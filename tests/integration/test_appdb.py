@@ -41,7 +41,7 @@ from koes.services.appdb import open_app_database
 from koes.services.audit import AuditQuery, AuditTrail
 from koes.services.organisations import list_organisations
 from koes.services.warehouse import LoadResult
-from koes.settings import Settings
+from koes.settings import ApiAuth, Settings
 from koes.web.app import create_app
 from support import koes
 
@@ -472,7 +472,7 @@ def test_settings_default_to_sqlite_in_the_data_dir(tmp_path: Path) -> None:
 @pytest.fixture
 def audited(small_load: LoadResult, small_settings: Settings, app_db_url: str) -> Iterator[tuple[TestClient, Settings]]:
     # The local principal (no tokens): these tests count the analysis records exactly.
-    settings = replace(small_settings, app_db_url=app_db_url, api_auth="local")
+    settings = replace(small_settings, app_db_url=app_db_url, api_auth=ApiAuth.LOCAL)
     with TestClient(create_app(settings)) as client:
         yield client, settings
 

@@ -18,8 +18,8 @@ import pytest
 
 from cohort_support import InMemoryCohorts, analyst, make_cohort, residents_on
 from koes.cohorts.population import CohortPopulation
+from koes.domain.cells import TOTAL
 from koes.privacy.access import Organisation, Principal
-from koes.query.assemble import TOTAL
 from koes.query.request import RequestError
 from koes.services.analysis import AnalysisService
 from koes.services.appdb import open_app_database
@@ -30,7 +30,7 @@ from koes.services.cohort_profile import cohort_profile
 from koes.services.cohort_series import cohort_series
 from koes.services.errors import ForbiddenError
 from koes.services.warehouse import LoadResult
-from koes.settings import Settings
+from koes.settings import ApiAuth, Settings
 from koes.web.app import create_app
 from support import koes
 
@@ -226,7 +226,9 @@ def test_every_use_is_audited_with_the_cohorts_purpose(
 @pytest.fixture(scope="module")
 def client(small_settings: Settings, service: AnalysisService) -> Iterator[TestClient]:
     """The API as the local principal: a user of municipality 101 holding `individ`, owner of the cohorts."""
-    settings = dataclasses.replace(small_settings, api_auth="local", local_org="kommune:101", local_role="individ")
+    settings = dataclasses.replace(
+        small_settings, api_auth=ApiAuth.LOCAL, local_org="kommune:101", local_role="individ"
+    )
     local = AnalysisService(settings, cohorts=service.cohorts)
     with TestClient(create_app(settings, local)) as c:
         yield c
@@ -273,7 +275,9 @@ def test_the_api_gives_the_profile_to_those_who_may_use_the_cohort(
     assert body["members"] == cohort.size and body["references"]["land"] == "Denmark"
     assert "as expected" in body["use"][0]["references"]["kommune"]["reading"]
     assert client.get("/api/v1/cohorts/findes-ikke/profile").status_code == 404
-    aggregate = dataclasses.replace(small_settings, api_auth="local", local_org="kommune:101", local_role="aggregeret")
+    aggregate = dataclasses.replace(
+        small_settings, api_auth=ApiAuth.LOCAL, local_org="kommune:101", local_role="aggregeret"
+    )
     with TestClient(create_app(aggregate, service), raise_server_exceptions=True) as other:
         assert other.get(f"/api/v1/cohorts/{cohort.id}/profile").status_code == 403  # no individ
 
@@ -416,7 +420,7 @@ def test_a_large_cohorts_profile_and_series_run_as_jobs_followed_over_the_api(
 ) -> None:
     """With ``cohort_job_members`` 0 every cohort is large: 202 and a job, whose result is the answer."""
     settings = dataclasses.replace(
-        small_settings, api_auth="local", local_org="kommune:101", local_role="individ", cohort_job_members=0
+        small_settings, api_auth=ApiAuth.LOCAL, local_org="kommune:101", local_role="individ", cohort_job_members=0
     )
     local = AnalysisService(settings, cohorts=service.cohorts)
     with TestClient(create_app(settings, local)) as client:

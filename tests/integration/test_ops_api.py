@@ -16,7 +16,7 @@ import pytest
 
 from koes.appdb.database import AppDatabaseError
 from koes.services.analysis import AnalysisService
-from koes.settings import Settings
+from koes.settings import ApiAuth, Settings
 from koes.web.app import create_app
 from koes.web.client_address import address_allowed
 from koes.web.observability import JsonFormatter, accepted_request_id
@@ -93,7 +93,7 @@ def test_every_answer_carries_a_request_id_a_safe_one_offered_is_kept(empty: Set
 def test_one_json_log_line_per_request_with_the_route_template_and_no_query(
     empty: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with TestClient(create_app(replace(empty, api_auth="local"))) as client, caplog.at_level(logging.INFO):
+    with TestClient(create_app(replace(empty, api_auth=ApiAuth.LOCAL))) as client, caplog.at_level(logging.INFO):
         response = client.get("/api/v1/users/42?q=0101011234", headers={"X-Request-ID": "trace-000042"})
     lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "koes.request"]
     assert len(lines) == 1

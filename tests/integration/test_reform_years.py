@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
+from koes.domain.cells import TOTAL
 from koes.domain.periods import YearRange
 from koes.privacy.access import Organisation, Principal
-from koes.query.assemble import TOTAL
 from koes.refdata import load_refdata
 from koes.services.analysis import AnalysisService
 from koes.services.warehouse import LoadResult, load_extracts

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from koes.domain.cells import TOTAL
 from koes.privacy.access import Organisation, Principal
-from koes.query.assemble import TOTAL
 from koes.services.analysis import AnalysisService
 from koes.web import views
 

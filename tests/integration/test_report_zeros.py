@@ -15,8 +15,8 @@ import io
 
 import pytest
 
+from koes.domain.cells import TOTAL
 from koes.privacy.access import Organisation, Principal
-from koes.query.assemble import TOTAL
 from koes.refdata import load_refdata
 from koes.reports.loader import default_reports
 from koes.reports.requests import ReportChoices, view_requests

@@ -20,7 +20,7 @@ import pytest
 from koes.appdb.database import AppDatabase
 from koes.etl.pipeline import LoadResult
 from koes.services.audit import AuditQuery, AuditTrail
-from koes.settings import Settings
+from koes.settings import ApiAuth, Settings
 from koes.storage.releases import ReleaseStore
 
 REQUEST = {"perspective": "somatik", "measures": ["indlaeggelser"], "rows": ["koen"]}
@@ -42,7 +42,7 @@ def deployment(small_load: LoadResult, small_settings: Settings, tmp_path: Path,
     shutil.copy2(small_settings.pseudonym_key, data / "secrets" / "pseudonym.key")
     source = ReleaseStore(small_settings.warehouse).current()
     assert source is not None
-    settings = Settings(data_dir=data, threads=1, memory_limit="1GB", api_auth="local", app_db_url=app_db_url)
+    settings = Settings(data_dir=data, threads=1, memory_limit="1GB", api_auth=ApiAuth.LOCAL, app_db_url=app_db_url)
     store = ReleaseStore(settings.warehouse)
     for release_id in (source.id, source.id + "b"):
         shutil.copytree(source.folder, store.releases_dir / release_id)

@@ -38,7 +38,7 @@ from koes.domain.periods import YearRange
 from koes.etl.parity import release_fingerprints
 from koes.refdata import load_refdata
 from koes.services.warehouse import LoadResult, load_extracts
-from koes.settings import Settings
+from koes.settings import EngineName, Settings
 from koes.synthetic.generate import GenerationRequest, generate
 from koes.synthetic.writer import ExtractFormat
 
@@ -83,7 +83,7 @@ def _settings(folder: Path) -> Settings:
 def releases(extracts: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, LoadResult]:
     return {
         engine: load_extracts(_settings(tmp_path_factory.mktemp(engine)), extracts, engine=engine)
-        for engine in ("duckdb", "spark")
+        for engine in EngineName
     }
 
 

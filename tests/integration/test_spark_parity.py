@@ -46,7 +46,7 @@ from koes.privacy.access import Organisation, Principal
 from koes.services.analysis import AnalysisService
 from koes.services.results import AnalysisResult
 from koes.services.warehouse import LoadResult
-from koes.settings import Settings
+from koes.settings import EngineName, Settings
 
 pytestmark = pytest.mark.xdist_group("spark")
 
@@ -158,7 +158,7 @@ def spark_session() -> Iterator[SparkSession]:
 def spark_analysis(
     small_load: LoadResult, small_settings: Settings, spark_session: SparkSession
 ) -> Iterator[AnalysisService]:
-    service = AnalysisService(dataclasses.replace(small_settings, engine="spark"))
+    service = AnalysisService(dataclasses.replace(small_settings, engine=EngineName.SPARK))
     yield service
     service.close()
 
@@ -433,7 +433,7 @@ def test_a_cohort_gives_the_same_answers_on_both_engines(
     store = InMemoryCohorts()
     store.add(dataclasses.replace(cohort, organisation=str(EXACT.organisation)))
     duck = AnalysisService(small_settings, cohorts=store)
-    spark = AnalysisService(dataclasses.replace(small_settings, engine="spark"), cohorts=store)
+    spark = AnalysisService(dataclasses.replace(small_settings, engine=EngineName.SPARK), cohorts=store)
     request = {
         "perspective": "somatik",
         "measures": ["kontakter", "patienter"],

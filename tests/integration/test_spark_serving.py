@@ -28,7 +28,7 @@ else:
 
 from koes.engines.spark import QUICK_START_JAVA_OPTIONS, local_session
 from koes.services.warehouse import LoadResult
-from koes.settings import Settings
+from koes.settings import EngineName, Settings
 from koes.web.app import create_app
 from support import api_token, bearer
 
@@ -54,7 +54,7 @@ def answers(small_load: LoadResult, small_settings: Settings) -> Iterator[dict[s
     local_session("local[2]", java_options=QUICK_START_JAVA_OPTIONS)  # the module's JVM, started quickly
     token = api_token(small_settings, ["aggregeret"], "kommune:101")
     out: dict[str, dict[str, Any]] = {}
-    for engine in ("duckdb", "spark"):
+    for engine in EngineName:
         with TestClient(create_app(replace(small_settings, engine=engine)), headers=bearer(token)) as api:
             path, params = REPORT
             report = api.get(path, params=params)

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from koes.domain.cells import TOTAL
 from koes.privacy.access import Organisation, Principal
-from koes.query.assemble import TOTAL, Block
+from koes.query.assemble import Block
 from koes.query.derive import inputs_of
 from koes.query.request import RequestError
 from koes.semantic.model import Noise, Unit

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from koes.domain.cells import TOTAL
 from koes.privacy.access import Organisation, Principal
-from koes.query.assemble import TOTAL
 from koes.query.request import RequestError
 from koes.semantic.loader import default_catalog
 from koes.semantic.model import AT_RISK, Catalog, DerivedKind, Label, Measure, TimeUnit, Unit

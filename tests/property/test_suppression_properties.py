@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from koes.privacy.suppression import TOTAL, CellKey, DisclosureRule, Grid, suppress
+from koes.domain.cells import TOTAL, CellKey
+from koes.privacy.suppression import DisclosureRule, Grid, suppress
 from koes.privacy.suppression import _Network as Network
 
 THRESHOLDS = [1, 2, 3, 5, 10]

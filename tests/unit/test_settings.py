@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from koes.settings import Settings
+from koes.settings import ApiAuth, EngineName, Settings
 
 
 def test_defaults_derive_paths_from_the_data_folder() -> None:
@@ -28,3 +28,17 @@ def test_environment_then_cli_overrides() -> None:
 def test_a_bad_number_names_the_variable() -> None:
     with pytest.raises(ValueError, match="KOES_THREADS must be a whole number"):
         Settings.from_env({"KOES_THREADS": "two"})
+
+
+def test_closed_sets_read_from_the_environment_become_their_members() -> None:
+    s = Settings.from_env({"KOES_ENGINE": "spark", "KOES_API_AUTH": "local"})
+    assert (s.engine, s.api_auth) == (EngineName.SPARK, ApiAuth.LOCAL)
+    assert isinstance(s.engine, EngineName) and isinstance(s.api_auth, ApiAuth)
+    assert f"{s.engine}" == "spark"  # the same text in URLs, logs and JSON as before
+
+
+def test_a_value_outside_a_closed_set_names_the_variable_and_the_choices() -> None:
+    with pytest.raises(ValueError, match=r"engine \(KOES_ENGINE\) must be one of duckdb, spark, not 'sqlite'"):
+        Settings.from_env({"KOES_ENGINE": "sqlite"})
+    with pytest.raises(ValueError, match=r"api_auth \(KOES_API_AUTH\) must be one of token, local"):
+        Settings.from_env({"KOES_API_AUTH": "none"})

@@ -12,6 +12,7 @@ from koes.cli.common import app, console, fail, settings_of, stop
 from koes.services.analysis import AnalysisService, NoReleaseError
 from koes.services.appdb import AppDatabaseError
 from koes.services.signin import KeyFileError
+from koes.settings import ApiAuth
 
 
 @app.command("serve")
@@ -45,7 +46,7 @@ def serve_command(
         markup=False,
         highlight=False,
     )
-    if settings.api_auth == "token":
+    if settings.api_auth == ApiAuth.TOKEN:
         console.print(
             "Calls need an API token (Authorization: Bearer …): koes users token USERNAME, or koes demo-users.",
             markup=False,

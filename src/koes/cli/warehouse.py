@@ -27,6 +27,7 @@ from koes.services.warehouse import (
     release_manifest,
     rollback,
 )
+from koes.settings import EngineName
 from koes.synthetic.calibration import CalibrationRow, calibration_table, measure, render_markdown, write_into
 from koes.synthetic.extracts import ExtractError, ExtractFolder
 from koes.synthetic.figures import FigureError, load_figures
@@ -90,7 +91,9 @@ def load_command(
     period: Annotated[
         str | None, typer.Option("--period", help="Extract period, e.g. 2022-2024 (default: from the events).")
     ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="Run the load on duckdb (default) or spark.")] = "duckdb",
+    engine: Annotated[
+        EngineName, typer.Option("--engine", help="Run the load on duckdb (default) or spark.")
+    ] = EngineName.DUCKDB,
     spark_master: Annotated[
         str, typer.Option("--spark-master", help="Spark master URL for --engine spark (default local[2]).")
     ] = "local[2]",

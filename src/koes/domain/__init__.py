@@ -1,1 +1,3 @@
-"""Pure domain model: codes, CPR rules, periods, register schemas. Imports nothing of ours."""
+"""The domain model: codes and code lists, CPR rules, periods, geography, register layouts and the
+domain's rules (chronic conditions, preventable admissions), plus how a table cell is addressed
+(``cells``). The foundation layer: it imports nothing of ours beyond itself, and every layer may import it."""

@@ -39,7 +39,7 @@ from koes.privacy.pseudonymisation import load_or_create_key
 from koes.privacy.record_keys import VERSION as RECORD_KEYS_VERSION
 from koes.privacy.record_keys import RecordKeys
 from koes.refdata import RefData
-from koes.settings import Settings
+from koes.settings import EngineName, Settings
 from koes.storage.releases import Release, ReleaseStore
 
 # (stage, step, done, total): progress reports for the CLI's bars; the pipeline never prints.
@@ -66,7 +66,7 @@ class LoadRequest:
     extracts: Path
     settings: Settings
     period: YearRange | None = None  # default: the calendar years the events fall in
-    engine: str = "duckdb"  # or "spark": the same SQL on Spark (koes.engines.spark_sql)
+    engine: EngineName = EngineName.DUCKDB  # or SPARK: the same SQL on Spark (koes.engines.spark_sql)
     spark_master: str = "local[2]"  # a Spark master URL (spark://…, yarn, k8s://…) for engine "spark"
 
 
@@ -143,7 +143,7 @@ def _run(
             tables = _derive(con, ctx, report)
         with timer("publish"):
             publish.write_accounting(con, accounting)
-            if request.engine == "duckdb":
+            if request.engine == EngineName.DUCKDB:
                 publish.copy_quarantine(con)
             tables = [*tables, "quarantine", "load_accounting"]
             manifest, counts = _publish(
@@ -164,9 +164,9 @@ def _run(
 
 
 def _read(
-    con: duckdb.DuckDBPyConnection, extracts: ExtractSet, workdir: Path, report: ProgressCallback, engine: str
+    con: duckdb.DuckDBPyConnection, extracts: ExtractSet, workdir: Path, report: ProgressCallback, engine: EngineName
 ) -> dict[str, int]:
-    stage = stage_file if engine == "duckdb" else _spark().stage_file
+    stage = stage_file if engine == EngineName.DUCKDB else _spark().stage_file
     unreadable: tuple[type[Exception], ...] = (duckdb.Error, *_engine_errors(engine))
     rows_in = {}
     total = len(extracts.files)
@@ -281,7 +281,7 @@ def _publish(
     report: ProgressCallback,
 ) -> tuple[dict[str, object], dict[str, int]]:
     report("publish", "parquet", 1, 4)
-    if request.engine == "duckdb":
+    if request.engine == EngineName.DUCKDB:
         parquet = publish.write_parquet(con, staging, tables)
     else:  # Spark writes the Parquet copy; the serving file is made from it
         parquet = _spark().write_parquet(con, staging, tables)
@@ -316,7 +316,7 @@ def _publish(
         # Readers take the cell key of a person count modulo 2**bits (koes.privacy.record_keys).
         "record_keys": {"bits": keys.bits, "version": RECORD_KEYS_VERSION},
         "content_hash": publish.content_hash(con, tables)
-        if request.engine == "duckdb"
+        if request.engine == EngineName.DUCKDB
         else publish.serving_content_hash(staging / publish.SERVING_FILE, tables),
     }
     report("publish", "verify", 4, 4)
@@ -343,10 +343,10 @@ def _period_from_data(con: duckdb.DuckDBPyConnection) -> YearRange:
 @contextmanager
 def _working_database(request: LoadRequest, workdir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The load's private working database: DuckDB in memory, or a private Spark session."""
-    if request.engine == "duckdb":
+    if request.engine == EngineName.DUCKDB:
         with _private_database(request.settings, workdir) as con:
             yield con
-    elif request.engine == "spark":
+    elif request.engine == EngineName.SPARK:
         with _spark().spark_database(request.spark_master, workdir) as spark:
             yield cast(duckdb.DuckDBPyConnection, spark)  # the same surface (koes.engines.spark_sql)
     else:
@@ -356,7 +356,7 @@ def _working_database(request: LoadRequest, workdir: Path) -> Iterator[duckdb.Du
 @contextmanager
 def _release_database(request: LoadRequest, con: duckdb.DuckDBPyConnection, staging: Path) -> Iterator[None]:
     """DuckDB builds derived tables inside the release file; Spark keeps them until publish writes them."""
-    if request.engine == "duckdb":
+    if request.engine == EngineName.DUCKDB:
         with publish.release_database(con, staging):
             yield
     else:
@@ -370,8 +370,8 @@ def _spark() -> Any:
     return spark_steps
 
 
-def _engine_errors(engine: str) -> tuple[type[Exception], ...]:
-    if engine != "spark":
+def _engine_errors(engine: EngineName) -> tuple[type[Exception], ...]:
+    if engine != EngineName.SPARK:
         return ()
     from pyspark.errors import PySparkException
 

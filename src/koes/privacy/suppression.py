@@ -104,10 +104,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from koes.domain.cells import TOTAL, CellKey
+
 __all__ = [
     "DEFAULT_RULE",
-    "TOTAL",
-    "CellKey",
     "DisclosureRule",
     "Grid",
     "Quantity",
@@ -117,10 +117,6 @@ __all__ = [
     "suppress",
 ]
 
-TOTAL: Final = -1
-"""The row or column index of the margins: ``(r, TOTAL)`` is row r's total, ``(TOTAL, TOTAL)`` the grand total."""
-
-CellKey = tuple[int, int]
 Value = int | float | Decimal
 
 

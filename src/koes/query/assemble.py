@@ -25,13 +25,11 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
+from koes.domain.cells import TOTAL, CellKey
 from koes.query.members import all_keys
-from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan
-from koes.query.planner import TIME_DIMENSIONS
-from koes.semantic.model import Aggregation, Dimension, Noise
+from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan, QueryRole
+from koes.semantic.model import TIME_DIMENSIONS, Aggregation, Dimension, Noise, TimeUnit
 
-TOTAL = -1
-CellKey = tuple[int, int]
 Number = int | float | Decimal
 Rows = Sequence[Mapping[str, Any]]
 Stratum = tuple[int, str]  # (sex, 5-year band) of the standard population
@@ -133,7 +131,7 @@ def _keys(
     names = _getter([f"d_{d.id}" for d in dims])
     keys: set[tuple[Any, ...]] = set(listed)
     for query, rows in results:
-        if query.role != "values" or not all(d in query.dimensions for d in dims):
+        if query.role is not QueryRole.VALUES or not all(d in query.dimensions for d in dims):
             continue
         keys.update(names(row) for row in rows if not any(flags(row)))
     order = [{v: sort_key(d, v) for v in {k[i] for k in keys}} for i, d in enumerate(dims)]
@@ -206,9 +204,9 @@ class _Block:
         strata: list[tuple[AggregateQuery, Rows]] = []
         cells = cells_of(len(self.row_keys), len(self.col_keys))
         for query, rows in self.results:
-            if query.role == "values":
+            if query.role is QueryRole.VALUES:
                 self._values(query, rows, aggregates)
-            elif query.role == "citizens":
+            elif query.role is QueryRole.CITIZENS:
                 aggregates[query.measures[0].measure] = self._citizens(query, rows, cells)
             else:
                 strata.append((query, rows))
@@ -276,9 +274,9 @@ class _Block:
             if d.id not in TIME_DIMENSIONS or (grouped and row.get(f"g_{d.id}", 1)):
                 continue
             value = row[f"d_{d.id}"]
-            if d.id == "maaned":
+            if d.id == TimeUnit.MONTH:
                 months = [k for k in months if k == value]
-            elif d.id == "kvartal":
+            elif d.id == TimeUnit.QUARTER:
                 months = [k for k in months if k // 100 == value // 10 and (k % 100 - 1) // 3 + 1 == value % 10]
             else:
                 months = [k for k in months if k // 100 == value]

@@ -29,18 +29,25 @@ never read (the strata of a standardised rate) count rows and stop there. Decisi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from koes.query.plan import AggregateQuery, BaseCount, Narrowing
+from koes.query.plan import AggregateQuery, BaseCount, Narrowing, QueryRole
 from koes.query.scope import ScopedQuery, narrowed
 from koes.semantic.model import Aggregation
 
 Row = Mapping[str, Any]
-Runner = Callable[[ScopedQuery], Sequence[Row]]
-UNREAD = frozenset({"strata", "citizen_strata"})  # their rows feed rates, never disclosure
+UNREAD = frozenset({QueryRole.STRATA, QueryRole.CITIZEN_STRATA})  # their rows feed rates, never disclosure
 BOUNDED = frozenset({Aggregation.COUNT, Aggregation.SUM})  # measures whose `n_` is a base
+
+
+class QueryRunner(Protocol):
+    """Runs one scoped query on the release's engine and returns its rows. The query layer knows no
+    engine: ``AnalysisService`` hands one in, rendering the query in the dialect of its
+    ``koes.engines.base.Engine`` and executing it there."""
+
+    def __call__(self, scoped: ScopedQuery, /) -> Sequence[Row]: ...
 
 
 @dataclass(frozen=True)
@@ -53,11 +60,11 @@ class BaseCounting:
     def first(self, scoped: ScopedQuery) -> ScopedQuery:
         """How to run a query the first time: rows instead of persons wherever that is safe."""
         query = scoped.query
-        if query.role in UNREAD or (query.role == "values" and self._bound(query) is not None):
+        if query.role in UNREAD or (query.role is QueryRole.VALUES and self._bound(query) is not None):
             return narrowed(scoped, base_count=BaseCount.ROWS)
         return scoped
 
-    def run(self, scoped: ScopedQuery, run: Runner) -> list[Row]:
+    def run(self, scoped: ScopedQuery, run: QueryRunner) -> list[Row]:
         """The rows of ``scoped``, with disclosure bases exact wherever they are under the threshold."""
         first = self.first(scoped)
         rows = list(run(first))
@@ -74,7 +81,7 @@ class BaseCounting:
         years = query.period.last // 100 - query.period.first // 100 + 1
         return per_year * years
 
-    def _refined(self, first: ScopedQuery, rows: list[Row], bound: int, run: Runner) -> list[Row]:
+    def _refined(self, first: ScopedQuery, rows: list[Row], bound: int, run: QueryRunner) -> list[Row]:
         query = first.query
         bases = [f"n_{c.measure}" for c in query.measures if c.spec.aggregation in BOUNDED]
         lower: list[Row] = [{**row, **{n: _at_least(row[n], bound) for n in bases}} for row in rows]

@@ -26,9 +26,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from koes.query.assemble import CellKey, Number, StandardWeights, Stratum
-from koes.query.planner import CITIZENS
-from koes.semantic.model import AT_RISK, DerivedKind, Measure
+from koes.domain.cells import CellKey
+from koes.query.assemble import Number, StandardWeights, Stratum
+from koes.semantic.model import AT_RISK, CITIZENS, DerivedKind, Measure
 
 Z95 = 1.959963984540054
 Published = Mapping[str, Mapping[CellKey, Number | None]]  # base measure → cell → value (None: hidden)

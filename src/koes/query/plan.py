@@ -9,7 +9,7 @@ plan can become SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from koes.query.geography import AS_IT_WAS_CHOICE, GeographyChoice
@@ -34,6 +34,24 @@ class BaseCount(Enum):
     ROWS = "rows"  # the rows that add to the measure: cheap, and never fewer than the persons
 
 
+class QueryRole(StrEnum):
+    """What an aggregate query's rows are for: only ``VALUES`` rows are cells that disclosure control reads."""
+
+    VALUES = "values"  # the measures asked for
+    CITIZENS = "citizens"  # the citizens behind rates over the cross-section
+    STRATA = "strata"  # a standardised measure per stratum
+    CITIZEN_STRATA = "citizen_strata"  # the citizens per stratum, the standardised rate's denominator
+
+
+class AreaId(StrEnum):
+    """The comparison areas, in the id the API and the pages show for each area row."""
+
+    KOMMUNE = "kommune"  # the own municipality
+    REGION = "region"  # its region (as it was, or as it is)
+    LAND = "land"  # the whole country
+    LIGNENDE = "lignende"  # the municipalities nearest in population size
+
+
 # Rows where at least one of these dimensions (by id) takes one of its listed values.
 Narrowing = tuple[tuple[str, tuple[Any, ...]], ...]
 
@@ -42,7 +60,7 @@ Narrowing = tuple[tuple[str, tuple[Any, ...]], ...]
 class Area:
     """A comparison area: own municipality, its region, the country, similar municipalities."""
 
-    id: str  # kommune | region | land | lignende
+    id: AreaId
     kommuner: frozenset[int]
     label_da: str
     label_en: str
@@ -77,7 +95,7 @@ class Population:
 
 @dataclass(frozen=True)
 class AggregateQuery:
-    role: str  # values | citizens | strata | citizen_strata
+    role: QueryRole
     source: Source
     dimensions: tuple[Dimension, ...]  # everything grouped by in any grouping set
     grouping_sets: tuple[tuple[str, ...], ...]  # dimension ids

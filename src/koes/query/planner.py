@@ -33,12 +33,14 @@ from dataclasses import dataclass
 
 from koes.domain.geography import Geography
 from koes.query.geography import GeographyChoice, own_region, resolve
-from koes.query.plan import AggregateQuery, Area, MeasureColumn, Plan, Population
+from koes.query.plan import AggregateQuery, Area, AreaId, MeasureColumn, Plan, Population, QueryRole
 from koes.query.request import AnalysisRequest, FieldProblem, Period, RequestError
 from koes.semantic.model import (
     AT_RISK,
     CITIZEN_TIME,
     POPULATION_MEMBERS,
+    STANDARD_STRATA,
+    TIME_DIMENSIONS,
     Aggregation,
     Catalog,
     DerivedKind,
@@ -51,10 +53,7 @@ from koes.semantic.model import (
     TimeUnit,
 )
 
-CITIZENS = "borgere"
 DENOMINATORS = frozenset({CITIZEN_TIME, AT_RISK})  # of rates over time: queried as citizens
-STRATA = ("koen", "aldersgruppe_5")
-TIME_DIMENSIONS = frozenset({"aar", "kvartal", "maaned"})
 
 
 @dataclass(frozen=True)
@@ -243,24 +242,26 @@ class _Planner:
             source = self._route(measure, dimensions, self.filters, repr(measure.id))
             by_source.setdefault(source.id, []).append(measure)
         for source_id, measures in by_source.items():
-            out.append(self._query("values", self.catalog.sources[source_id], dimensions, measures, self.filters, area))
+            out.append(
+                self._query(QueryRole.VALUES, self.catalog.sources[source_id], dimensions, measures, self.filters, area)
+            )
         for measure in (m for m in base if m.id in DENOMINATORS):
-            out.append(self._citizens("citizens", measure, dimensions, area))
+            out.append(self._citizens(QueryRole.CITIZENS, measure, dimensions, area))
         standardised = [m for m in requested if m.derived is DerivedKind.STANDARDISED_RATE]
         if standardised:
-            strata = tuple(self.catalog.dimensions[d] for d in STRATA)
+            strata = tuple(self.catalog.dimensions[d] for d in STANDARD_STRATA)
             for numerator in dict.fromkeys(m.numerator for m in standardised if m.numerator):
                 measure = self.base[numerator]
                 what = f"{measure.id!r} (standardised by sex and age)"
                 source = self._route(measure, dimensions + strata, self.filters, what)
-                out.append(self._query("strata", source, dimensions, [measure], self.filters, area, strata))
+                out.append(self._query(QueryRole.STRATA, source, dimensions, [measure], self.filters, area, strata))
             for denominator in dict.fromkeys(m.denominator for m in standardised if m.denominator):
-                out.append(self._citizens("citizen_strata", self.base[denominator], dimensions, area, strata))
+                out.append(self._citizens(QueryRole.CITIZEN_STRATA, self.base[denominator], dimensions, area, strata))
         return out
 
     def _citizens(
         self,
-        role: str,
+        role: QueryRole,
         measure: Measure,
         dimensions: tuple[Dimension, ...],
         area: Area | None,
@@ -276,7 +277,7 @@ class _Planner:
         try:
             source = self._route(measure, kept + strata, (), "citizens")
         except RequestError:
-            time = [d.id for d in kept if d.id in TIME_DIMENSIONS and d.id != "aar"]
+            time = [d.id for d in kept if d.id in TIME_DIMENSIONS and d.id != TimeUnit.YEAR]
             if not self._by_person or not time:
                 raise
             raise RequestError(
@@ -293,7 +294,7 @@ class _Planner:
 
     def _query(
         self,
-        role: str,
+        role: QueryRole,
         source: Source,
         dimensions: tuple[Dimension, ...],
         measures: list[Measure],
@@ -408,10 +409,10 @@ def _areas(
         )
     similar = _similar(own, context, similar_count)
     return (
-        Area("kommune", frozenset({own.code}), own.name, own.name),
+        Area(AreaId.KOMMUNE, frozenset({own.code}), own.name, own.name),
         _region_area(own, context, period, geography),
-        Area("land", frozenset(context.municipalities), "Hele landet", "Denmark"),
-        Area("lignende", similar, "Sammenlignelige kommuner", "Similar municipalities"),
+        Area(AreaId.LAND, frozenset(context.municipalities), "Hele landet", "Denmark"),
+        Area(AreaId.LIGNENDE, similar, "Sammenlignelige kommuner", "Similar municipalities"),
     )
 
 
@@ -420,12 +421,12 @@ def _region_area(own: Municipality, context: PlanContext, period: Period, geogra
     label names them in time order: "Region Hovedstaden → Region Østdanmark")."""
     if context.geography is None:
         region = frozenset(m.code for m in context.municipalities.values() if m.region == own.region)
-        return Area("region", region, context.regions[own.region], context.regions[own.region])
+        return Area(AreaId.REGION, region, context.regions[own.region], context.regions[own.region])
     area = own_region(context.geography, geography, own.code, period.years)
     names = [context.geography.region(code) for code in area.regions]
     label = " → ".join(r.name_da for r in names)  # regions go by their Danish names in both languages
     by_year = area.runs if len(area.runs) > 1 else ()
-    return Area("region", area.kommuner, label, label, by_year)
+    return Area(AreaId.REGION, area.kommuner, label, label, by_year)
 
 
 def _similar(own: Municipality, context: PlanContext, count: int) -> frozenset[int]:

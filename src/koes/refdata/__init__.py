@@ -2,7 +2,7 @@
 
 The files in ``data/`` are copies of ``shared/refdata`` (sources and licences in README.md,
 section "Reference data"). Loading is explicit: call :func:`load_refdata` once at the edge and
-pass the result down.
+pass the result down. It imports only the foundations (``domain``, ``settings``).
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ import yaml
 
 from koes.reports.model import Report, ReportBook, Series, SeriesKind, Variant
 from koes.semantic.loader import CatalogError, CatalogProblem, bilingual, default_catalog
-from koes.semantic.model import Catalog, DerivedKind, Label
+from koes.semantic.model import TIME_DIMENSIONS, Catalog, DerivedKind, Label
 
 FILE = "reports.yaml"
 VARIANT_KEYS = frozenset({"id", "label", "perspective", "measures", "standardised", "filters", "segment", "breakdown"})
-TIME_GRAINS = frozenset({"maaned", "kvartal", "aar"})
+TIME_GRAINS = TIME_DIMENSIONS  # a series runs by one of the time dimensions
 AGE_DIMENSIONS = frozenset({"aldersgruppe", "aldersgruppe_5", "aldersgruppe_bred", "aldersgruppe_aeldre"})
 # Chosen on every report page, so a report may not fix them.
 PAGE_FILTERS = frozenset({"kommune", "region", "koen", "aar", "kvartal", "maaned"})

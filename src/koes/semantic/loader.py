@@ -21,11 +21,13 @@ from koes.semantic.expressions import ExpressionError, columns_of, parse_express
 from koes.semantic.model import (
     AT_RISK,
     CITIZEN_TIME,
+    CITIZENS,
     EVENTS_PREFIX,
     KEY_PREFIX,
     LARGEST_PREFIX,
     PER_PLACEHOLDER,
     POPULATION_MEMBERS,
+    STANDARD_STRATA,
     Aggregation,
     Catalog,
     Condition,
@@ -405,8 +407,12 @@ def _cross_check(catalog: Catalog, reader: _Reader) -> None:
                 reader.problem(FILES[2], element, f"unknown measure {ref!r}")
             elif not target.is_base:
                 reader.problem(FILES[2], element, f"{ref!r} is derived; derive only from base measures")
-    if "borgere" not in catalog.measures:
-        reader.problem(FILES[2], "measure 'borgere'", "missing: rates need the citizens measure")
+    if CITIZENS not in catalog.measures:
+        reader.problem(FILES[2], f"measure {CITIZENS!r}", "missing: rates need the citizens measure")
+    if any(m.derived is DerivedKind.STANDARDISED_RATE for m in catalog.measures.values()):
+        for stratum in STANDARD_STRATA:
+            if stratum not in catalog.dimensions:
+                reader.problem(FILES[0], f"dimension {stratum!r}", "missing: standardised rates are stratified by it")
     if any(m.over_time for m in catalog.measures.values()):
         for needed in (CITIZEN_TIME, AT_RISK):
             if needed not in catalog.measures:

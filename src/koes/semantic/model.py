@@ -97,6 +97,12 @@ class TimeUnit(StrEnum):
         }[self]
 
 
+TIME_DIMENSIONS = frozenset(TimeUnit)  # the catalog's time dimensions, by id: one per time unit
+
+# The catalog's special ids, which the planner, the assembly and the pages rely on (the loader checks
+# that the catalog declares them). The citizens measure: the denominator of rates over the cross-section.
+CITIZENS = "borgere"
+STANDARD_STRATA = ("koen", "aldersgruppe_5")  # the dimensions a standardised rate is stratified by
 # The denominators of rates over time: catalog measures in no perspective, so never offered.
 CITIZEN_TIME = "borgertid"  # of events and amounts: citizen-years (-quarters, -months)
 AT_RISK = "borgere_i_risiko"  # of persons: the persons who could be counted, once per time unit

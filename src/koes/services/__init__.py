@@ -1,1 +1,3 @@
-"""Use cases: the one path from a request to an answer. CLI and web call these, nothing lower."""
+"""The use cases: the one path plan → scope → execute → protect → audit, and user, cohort, token and
+report administration. The CLI and the web call these and nothing lower. It may import every layer
+below it (engines, storage and the app database included); never ``web`` or ``cli``."""

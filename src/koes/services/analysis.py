@@ -49,7 +49,6 @@ from koes.services.cohort_population import (
     CohortLookup,
     CohortNotFoundError,
     GivenPopulation,
-    ResolvingEngine,
     check_size,
     picked_groups,
 )
@@ -60,7 +59,7 @@ from koes.services.disclosure import Control, Exactness, protect
 from koes.services.noise import disclosure_control
 from koes.services.pinning import pinned_release
 from koes.services.results import AnalysisResult, Provenance
-from koes.settings import Settings
+from koes.settings import EngineName, Settings
 from koes.storage.releases import Release, ReleaseError, ReleaseStore
 
 
@@ -267,19 +266,16 @@ class AnalysisService:
             page[("guarded", request.cohort, picked)] = True
         return cast(GivenPopulation, given)
 
-    def population_engine(self) -> ResolvingEngine:
+    def population_engine(self) -> Engine:
         """The release's engine, for a query with a table of the caller's registered beside it."""
-        engine = self._open().engine
-        if not hasattr(engine, "execute_with"):
-            raise AnalysisFailedError(f"the {engine.dialect} engine cannot analyse a cohort")
-        return cast(ResolvingEngine, engine)
+        return self._open().engine
 
     def _execute(self, scoped: ScopedPlan, opened: _Opened, given: GivenPopulation | None = None) -> AnalysisResult:
         def run(query: ScopedQuery) -> list[Row]:
             sql = to_sql(query, opened.engine.dialect, pretty=False)
             if given is None:
                 return opened.engine.execute(sql)
-            return list(self.population_engine().execute_with(sql, given.tables))
+            return opened.engine.execute_with(sql, given.tables)
 
         try:
             rows: list[Sequence[Row]] = [opened.counting.run(q, run) for q in scoped.queries]
@@ -530,7 +526,7 @@ def rows_per_person_year(manifest: Mapping[str, Any]) -> dict[str, int]:
 
 
 def open_engine(settings: Settings, release: Release) -> Engine:
-    if settings.engine == "spark":
+    if settings.engine == EngineName.SPARK:
         try:
             from koes.engines.spark import SparkEngine  # imported only when chosen: pyspark is optional
         except ImportError:

@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import pyarrow as pa
 
 from koes.appdb.database import AppDatabase
 from koes.cohorts.population import CohortPopulation
+from koes.engines.base import Engine
 from koes.privacy.access import Principal
 from koes.query.plan import (
     POPULATION_GROUP,
@@ -126,10 +127,6 @@ def cohort_store(settings: Settings, database: AppDatabase | None) -> CohortLook
     return StoredCohorts(CohortService(settings, AuditTrail(database)))
 
 
-class ResolvingEngine(Protocol):
-    def execute_with(self, sql: str, tables: Mapping[str, Any]) -> list[Mapping[str, Any]]: ...
-
-
 @dataclass(frozen=True)
 class GivenPopulation:
     """A cohort resolved on a release: what the planner, the engine and the audit need of it."""
@@ -149,7 +146,7 @@ class GivenPopulation:
         return {POPULATION_TABLE: self.table}
 
 
-def resolve(cohort: CohortPopulation, engine: ResolvingEngine) -> GivenPopulation:
+def resolve(cohort: CohortPopulation, engine: Engine) -> GivenPopulation:
     """The cohort's members found in the release, as the population table of the query layer."""
     rows = engine.execute_with(RESOLVE_SQL, {MEMBERS: cohort.member_table()})
     table = pa.table(

@@ -27,14 +27,15 @@ import yaml
 
 from koes.cohorts.population import CohortPopulation
 from koes.cohorts.standardise import Comparison, compare, expected, reading
+from koes.domain.cells import TOTAL
 from koes.domain.periods import load_age_band_schemes
 from koes.privacy.access import Principal
-from koes.query.assemble import TOTAL
+from koes.semantic.model import STANDARD_STRATA
 from koes.services.analysis import AnalysisService
 from koes.services.results import AnalysisResult
 
 AGE_SCHEME = "fem_aar"  # the bands of the dimension aldersgruppe_5
-STRATA = ["koen", "aldersgruppe_5"]
+STRATA = list(STANDARD_STRATA)
 Stratum = tuple[int, str]
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from koes.cohorts.population import CohortPopulation
 from koes.cohorts.standardise import Z
+from koes.domain.cells import TOTAL
 from koes.privacy.access import Principal
-from koes.query.assemble import TOTAL
 from koes.services.analysis import AnalysisService
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.results import AnalysisResult

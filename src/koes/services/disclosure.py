@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from koes.domain.cells import CellKey
 from koes.privacy.suppression import DisclosureRule, Grid, Quantity, Suppression, round_count, suppress
-from koes.query.assemble import Aggregate, Block, CellKey, Number, StandardWeights, Stratum, cells_of
+from koes.query.assemble import Aggregate, Block, Number, StandardWeights, Stratum, cells_of
 from koes.query.derive import derive, inputs_of
 from koes.query.plan import Area, Plan
 from koes.semantic.model import Aggregation, Measure, Noise, Unit

@@ -14,18 +14,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from koes.query.assemble import TOTAL, CellKey, Number
+from koes.domain.cells import TOTAL, CellKey
+from koes.query.assemble import Number
 from koes.query.plan import Plan
 from koes.query.request import AnalysisRequest
 from koes.semantic.members import label_of
-from koes.semantic.model import Dimension, Measure
+from koes.semantic.model import Dimension, Measure, TimeUnit
 from koes.services.disclosure import CellStatus, ProtectedBlock
 
 TOTAL_LABEL = {"da": "I alt", "en": "Total"}
 AREA_LABEL = {"da": "Område", "en": "Area"}
 NOT_APPLICABLE = "not_applicable"
 NOT_APPLICABLE_LABEL = {"da": "ikke relevant efter {year}", "en": "not applicable after {year}"}
-TIME_DIMENSIONS = {"aar": 1, "kvartal": 10, "maaned": 100}  # id → divisor of a member to its year
+YEAR_DIVISORS: dict[str, int] = {TimeUnit.YEAR: 1, TimeUnit.QUARTER: 10, TimeUnit.MONTH: 100}  # of a member to its year
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class AnalysisResult:
             if index == TOTAL:
                 continue
             for dimension, value in zip(dims, keys[index], strict=True):
-                divisor = TIME_DIMENSIONS.get(dimension.id)
+                divisor = YEAR_DIVISORS.get(dimension.id)
                 if divisor is not None and value is not None:
                     years = {int(value) // divisor}
         return years

@@ -10,7 +10,7 @@ from koes.domain.periods import YearRange
 from koes.domain.rules import load_rules
 from koes.etl.pipeline import LoadError, LoadRequest, LoadResult, ProgressCallback, load
 from koes.refdata import load_refdata
-from koes.settings import Settings
+from koes.settings import EngineName, Settings
 from koes.storage.releases import LoadRunningError, ReleaseError, ReleaseStore
 
 __all__ = [
@@ -44,7 +44,7 @@ def load_extracts(
     period: YearRange | None = None,
     progress: ProgressCallback | None = None,
     *,
-    engine: str = "duckdb",
+    engine: EngineName = EngineName.DUCKDB,
     spark_master: str = "local[2]",
 ) -> LoadResult:
     """Load extracts into a new current release, on DuckDB or (``engine="spark"``) on Spark."""

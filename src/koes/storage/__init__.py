@@ -1,1 +1,3 @@
-"""Releases on disk: the only place that knows the warehouse folder layout and opens DuckDB files."""
+"""Releases on disk: the warehouse folder, its releases and the ``current`` pointer, loads made atomic.
+The only place that knows the warehouse layout, and one of the three packages that open DuckDB files.
+It may import only the foundations (``domain``, ``settings``, ``metrics``) and ``refdata``."""

@@ -1,4 +1,3 @@
-"""The web app: a FastAPI app factory, the JSON API (and, later, sign-in and pages).
-
-The web package calls ``koes.services`` only, never an engine or storage (DESIGN §3).
-"""
+"""The web app: the FastAPI app factory, sign-in and the gate, the JSON API (``api/``) and the
+server-rendered pages (``pages/``). Thin over the services: it imports ``koes.services`` and the
+layers' plain types, never an engine, storage or the app database (DESIGN §3)."""

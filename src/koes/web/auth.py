@@ -34,11 +34,12 @@ from koes.privacy.roles import Access, allowed
 from koes.services.analysis import AnalysisService
 from koes.services.audit import AuditTrail, denied_event
 from koes.services.tokens import TokenService
+from koes.settings import ApiAuth
 from koes.web.errors import ApiError
 
 logger = logging.getLogger("koes.web")
 
-API_AUTH_MODES = ("token", "local")
+API_AUTH_MODES = tuple(ApiAuth)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="koes"'}
 DATA_PERMISSIONS = frozenset({"catalog", "analysis", "export", "individual_rows"})
 
@@ -47,14 +48,14 @@ EndpointTable = Mapping[tuple[str, str], Access]
 
 @dataclass(frozen=True)
 class Authenticator:
-    mode: str  # token | local
+    mode: ApiAuth
     tokens: TokenService
     analysis: AnalysisService
     trail: AuditTrail | None
     table: EndpointTable
 
     def principal(self, request: Request) -> Principal | None:
-        if self.mode == "local":
+        if self.mode == ApiAuth.LOCAL:
             return self.analysis.local_principal()
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from koes.query.assemble import TOTAL
-from koes.query.planner import TIME_DIMENSIONS
+from koes.domain.cells import TOTAL
 from koes.semantic.members import label_of
-from koes.semantic.model import Dimension, Measure
+from koes.semantic.model import TIME_DIMENSIONS, Dimension, Measure
 from koes.services.disclosure import ProtectedBlock
 from koes.services.export import KRONER  # hidden amounts say "skjult", as in the downloads
 from koes.services.results import AnalysisResult

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from koes.privacy.suppression import TOTAL, CellKey, DisclosureRule, Grid, Suppression, round_count, suppress
+from koes.domain.cells import TOTAL, CellKey
+from koes.privacy.suppression import DisclosureRule, Grid, Suppression, round_count, suppress
 
 T = TOTAL
 

@@ -13,16 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attack.solver import System, integer_ranges
-from koes.privacy.suppression import (
-    TOTAL,
-    CellKey,
-    DisclosureRule,
-    Grid,
-    Quantity,
-    Suppression,
-    exposed_cells,
-    suppress,
-)
+from koes.domain.cells import TOTAL, CellKey
+from koes.privacy.suppression import DisclosureRule, Grid, Quantity, Suppression, exposed_cells, suppress
 
 T = TOTAL
 RULE = DisclosureRule()

@@ -6,10 +6,9 @@ import math
 
 import pytest
 
-from koes.query.assemble import TOTAL
+from koes.domain.cells import TOTAL
 from koes.query.derive import Z95, derive
-from koes.query.planner import CITIZENS
-from koes.semantic.model import DerivedKind, Label, Measure, Unit
+from koes.semantic.model import CITIZENS, DerivedKind, Label, Measure, Unit
 
 CELL = (TOTAL, TOTAL)
 WEIGHTS = {(1, "0-4"): 0.25, (2, "0-4"): 0.25, (1, "85+"): 0.25, (2, "85+"): 0.25}

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from koes.query.plan import Area
 from koes.query.planner import PlanContext, available_dimensions, plan_request
 from koes.query.request import RequestError, parse_request
 from koes.semantic.model import Catalog
@@ -104,7 +105,7 @@ def test_comparison_areas(catalog: Catalog, context: PlanContext) -> None:
         catalog,
     )
     planned = plan_request(request, catalog, context)
-    areas = {a.id: a for a in planned.areas}
+    areas: dict[str, Area] = {a.id: a for a in planned.areas}
     assert list(areas) == ["kommune", "region", "land", "lignende"]
     assert areas["kommune"].kommuner == {101}
     assert 101 in areas["region"].kommuner and len(areas["region"].kommuner) == 29

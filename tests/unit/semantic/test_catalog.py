@@ -20,6 +20,7 @@ from koes.semantic.loader import (
     release_problems,
 )
 from koes.semantic.members import label_of, members
+from koes.semantic.model import CITIZENS
 from koes.services.warehouse import LoadResult
 
 PERSPECTIVES = {"somatik", "psykiatri", "sygesikring", "medicin", "pleje", "beskaeftigelse", "befolkning"}
@@ -109,3 +110,15 @@ def test_catalog_reference_is_current() -> None:
     """docs/reference/catalog.md is generated; regenerate with `python -m koes.semantic.docs`."""
     path = Path(__file__).resolve().parents[3] / "docs" / "reference" / "catalog.md"
     assert path.read_text(encoding="utf-8") == catalog_markdown(default_catalog())
+
+
+def test_a_catalog_without_its_special_ids_names_each_one(tmp_path: Path) -> None:
+    folder = tmp_path / "catalog"
+    shutil.copytree(default_catalog_dir(), folder)
+    for name, key, gone in (("measures.yaml", "measures", CITIZENS), ("dimensions.yaml", "dimensions", "koen")):
+        data = yaml.safe_load((folder / name).read_text(encoding="utf-8"))
+        data[key] = [item for item in data[key] if item["id"] != gone]
+        (folder / name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    problems = [str(p) for p in catalog_problems(folder)]
+    assert "measures.yaml: measure 'borgere': missing: rates need the citizens measure" in problems
+    assert "dimensions.yaml: dimension 'koen': missing: standardised rates are stratified by it" in problems

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from koes.domain.cells import TOTAL, CellKey
 from koes.privacy.suppression import DEFAULT_RULE
-from koes.query.assemble import TOTAL, Aggregate, Block, CellKey
+from koes.query.assemble import Aggregate, Block
 from koes.query.plan import Plan
 from koes.query.request import Period, parse_request
 from koes.semantic.loader import default_catalog

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from handmade import Extracts, Warehouse, build, cpr, d
+from koes.domain.cells import TOTAL
 from koes.domain.periods import YearRange
 from koes.privacy.access import Organisation, Principal
-from koes.query.assemble import TOTAL
 from koes.services.analysis import AnalysisService
 from koes.synthetic.writer import ExtractFormat
 from support import TOTAL_KEY, result_cells

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from koes.settings import Settings
+from koes.settings import ApiAuth, Settings
 from koes.web.api import accounts
 from koes.web.app import create_app
 from support import api_token, bearer
@@ -53,7 +53,7 @@ def test_a_token_reaches_the_catalog(settings: Settings) -> None:
 
 
 def test_local_mode_acts_as_the_local_principal(settings: Settings) -> None:
-    local = replace(settings, api_auth="local", local_org="kommune:751", local_role="individ")
+    local = replace(settings, api_auth=ApiAuth.LOCAL, local_org="kommune:751", local_role="individ")
     with TestClient(create_app(local)) as client:
         me = client.get("/api/v1/me").json()
         assert (me["username"], me["organisation"], me["roles"]) == ("lokal", "kommune:751", ["individ"])
@@ -64,7 +64,7 @@ def test_local_mode_acts_as_the_local_principal(settings: Settings) -> None:
 
 def test_a_bad_api_auth_fails_at_start(settings: Settings) -> None:
     with pytest.raises(ValueError, match="api_auth"):
-        create_app(replace(settings, api_auth="none"))
+        create_app(replace(settings, api_auth="none"))  # type: ignore[arg-type]  # a misspelt value
 
 
 def test_misconfigured_single_sign_on_fails_at_start(settings: Settings) -> None:

@@ -19,7 +19,7 @@ from koes.privacy.access import Principal
 from koes.query.scope import ScopeDeniedError
 from koes.services.analysis import AnalysisService
 from koes.services.results import AnalysisResult
-from koes.settings import Settings
+from koes.settings import ApiAuth, Settings
 from koes.web.app import create_app
 from koes.web.errors import SECURITY_HEADERS
 
@@ -53,7 +53,7 @@ class StubService(AnalysisService):
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # The local principal answers every call: these tests are about errors, not tokens (see test_auth.py).
-    return Settings(data_dir=tmp_path, threads=1, memory_limit="1GB", api_auth="local")
+    return Settings(data_dir=tmp_path, threads=1, memory_limit="1GB", api_auth=ApiAuth.LOCAL)
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from koes.services.cohort_jobs import PROFILE, SERIES, profile_work, series_work
 from koes.services.cohort_population import CohortNotFoundError
 from koes.services.cohort_profile import Figure, Profile, UseFigure, cohort_profile
 from koes.services.cohort_series import ALL, MEASURES, Series, cohort_series
+from koes.services.disclosure import CellStatus
 from koes.services.errors import ForbiddenError
 from koes.services.jobs import Work
 from koes.services.sessions import WebSession
@@ -152,9 +153,12 @@ def _context(profile: Profile, lang: str) -> dict[str, Any]:
     }
 
 
+_SHOWN_AS: dict[str, str] = {CellStatus.PRIMARY: "<5", CellStatus.SECONDARY: "x", CellStatus.DERIVED: "x"}
+
+
 def _value(value: float | None, decimals: int, lang: str, status: str = "ok") -> str:
     if value is None:
-        return "x" if status in ("secondary", "derived") else "<5" if status == "primary" else "–"
+        return _SHOWN_AS.get(status, "–")
     return number(value, decimals, lang)
 
 

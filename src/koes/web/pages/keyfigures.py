@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from koes.query.assemble import TOTAL
+from koes.domain.cells import TOTAL
+from koes.query.plan import AreaId
 from koes.semantic.definitions import definition
 from koes.semantic.model import Measure
 from koes.services.disclosure import ProtectedBlock
@@ -23,7 +24,7 @@ from koes.web.i18n import Translator
 from koes.web.views import Shown, shown
 
 MOST_TILES = 4
-COMPARED = ("region", "land")  # comparison areas a tile sets the own municipality against
+COMPARED = (AreaId.REGION, AreaId.LAND)  # comparison areas a tile sets the own municipality against
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def tiles(result: AnalysisResult, chosen_measure: str, year: int, lang: str) -> 
     """Up to ``MOST_TILES`` tiles: the chosen measure first, then the variant's rates, then the rest."""
     t = Translator(lang)
     blocks = {b.area.id: b for b in result.blocks if b.area is not None}
-    own = blocks.get("kommune")
+    own = blocks.get(AreaId.KOMMUNE)
     if own is None:
         return []
     columns = {int(key[0]): c for c, key in enumerate(own.col_keys)}
@@ -74,7 +75,7 @@ def _comparable(measure: Measure) -> bool:
 def _tile(
     result: AnalysisResult,
     measure: Measure,
-    blocks: dict[str, ProtectedBlock],
+    blocks: dict[AreaId, ProtectedBlock],
     own: ProtectedBlock,
     columns: dict[int, int],
     year: int,
