@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, cast
 
+from koes.cohorts.population import CohortPopulation
 from koes.domain.geography import Geography
 from koes.domain.rules import rules_by_year
 from koes.engines.base import Engine, EngineError, Row
@@ -136,13 +137,16 @@ class AnalysisService:
         language: str = "da",
         action: str = "report",
         progress: Callable[[int], None] | None = None,
+        cohort: CohortPopulation | None = None,
     ) -> dict[str, AnalysisResult]:
         """Answer several requests that make one page (a Standard report's map, series, comparison …)
         and write **one** audit record for them (``action``, ``summary``), whatever the outcome.
-        ``progress`` hears the percentage of the requests answered (a background job's)."""
+        ``progress`` hears how far it is (a job's); a ``cohort`` just read for ``principal`` is not read again."""
         try:
             results: dict[str, AnalysisResult] = {}
             page: dict[object, Any] = {}  # one page uses a cohort once: fetched, resolved and guarded once
+            if cohort is not None:
+                page[("cohort", cohort.id)] = (cohort, resolve_cohort(cohort, self.population_engine()))
             for name, raw in raws.items():
                 results[name] = self._run(raw, principal, language, page)
                 if progress is not None:

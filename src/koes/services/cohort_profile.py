@@ -161,7 +161,7 @@ def cohort_profile(
     home = principal.home_municipality
     raws = _requests(cohort_id, year, home)
     summary = f"cohort profile {cohort_id} {year}"
-    results = service.run_views(raws, principal, summary, language, "cohort_profile", progress)
+    results = service.run_views(raws, principal, summary, language, "cohort_profile", progress, cohort)
     return _profile(service, cohort, year, home, results, language)
 
 
