@@ -45,11 +45,11 @@ def _bound(expected: float, variance: float) -> int:
 
 def test_one_count_for_skew_keeps_false_alarms_near_the_3_sigma_level() -> None:
     """Poisson (rare hits: the most skewed) and binomial counts with the chances seen in the attack."""
-    lambdas = np.arange(8, 501)
+    lambdas = range(8, 501)
     over = [poisson.sf(_bound(lam, lam), lam) for lam in lambdas]
     without = [poisson.sf(math.floor(lam + 3 * math.sqrt(lam)), lam) for lam in lambdas]
     for p in (0.1, 0.2, 0.33):
-        ns = np.arange(30, 1501)
+        ns = range(30, 1501)
         over += [binom.sf(_bound(n * p, n * p * (1 - p)), n, p) for n in ns]
         without += [binom.sf(math.floor(n * p + 3 * math.sqrt(n * p * (1 - p))), n, p) for n in ns]
     assert CONTINUITY == 1
