@@ -40,7 +40,7 @@ def test_the_chance_of_a_hit_is_the_share_of_cell_keys_that_give_it(table: PTabl
 
 
 def _bound(expected: float, variance: float) -> int:
-    return math.floor(Allowance(0, 0, 0, expected, variance).bound)
+    return math.floor(Allowance(0, 0, 0, 0, expected, variance).bound)
 
 
 def test_one_count_for_skew_keeps_false_alarms_near_the_3_sigma_level() -> None:
