@@ -27,7 +27,9 @@ from koes.services.analysis import AnalysisService
 from koes.services.disclosure import CellStatus
 
 SMALL = "<5"
-Shown = int | str  # a published value, or "<5"
+HIDDEN = "x"  # hidden by secondary suppression (the unperturbed release the criteria are checked on)
+Shown = int | str  # a published value, "<5" or "x"
+SHOWN_AS: dict[CellStatus, Shown] = {CellStatus.PRIMARY: SMALL, CellStatus.SECONDARY: HIDDEN}
 
 
 def likelihood(table: PTable, shown: Shown, original: int) -> float:
@@ -69,6 +71,8 @@ class Attack:
         before = self.shown.setdefault(cell, shown)
         if before != shown:
             self.conflicts.append((cell, before, shown))
+            if isinstance(shown, int):  # hidden in one table, published in another: the attacker has it
+                self.shown[cell] = shown
         self.truth[cell] = true
 
 
@@ -90,7 +94,7 @@ def collect(service: AnalysisService, requests: list[dict[str, Any]]) -> Attack:
                     if not cell.kommuner:
                         continue
                     status, value = block.status(measure, key), block.values[measure][key]
-                    seen: Shown = SMALL if status == CellStatus.PRIMARY else int(value or 0)
+                    seen: Shown = SHOWN_AS[status] if status else int(value or 0)
                     attack.see(cell, seen, int(exact.values[measure][key] or 0))
     for cell in attack.shown:  # differencing pairs: a set of municipalities, it without one, and the one
         for k in cell.kommuner if len(cell.kommuner) > 2 else ():

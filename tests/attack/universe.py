@@ -94,6 +94,15 @@ def requests(region: frozenset[int], comparison: tuple[int, ...]) -> Iterator[di
             yield {**base, "rows": ["aldersgruppe"], "comparison": {"municipality": municipality}}
 
 
+def differencing_requests(region: frozenset[int]) -> Iterator[dict[str, Any]]:
+    """The tables every differencing pair comes from: the region, the region without each of its
+    municipalities and each municipality alone, by age group × sex (with margins), per period."""
+    for request in requests(region, ()):
+        by_age_and_sex = request.get("rows") == ["aldersgruppe"] and request.get("columns") == ["koen"]
+        if by_age_and_sex and list(request.get("filters", {})) == ["kommune"]:
+            yield request
+
+
 def cells_of(
     block: ProtectedBlock,
     request: Mapping[str, Any],
