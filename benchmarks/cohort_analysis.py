@@ -5,8 +5,8 @@ a CSV (``benchmarks.cohorts.write_csv``, persons drawn from the CPR extract the 
 loaded from), then times, through the services the web app uses:
 
 - **upload**: ``CohortService.upload``: reading, validation, pseudonymisation, linkage to the
-  current release, the differencing guard and keeping the members (SQLite app database in
-  DATA_DIR), as one user of København holding ``individ``;
+  current release, the differencing guard and keeping the members (a fresh SQLite app database
+  for each run), as one user of København holding ``individ``;
 - **profile**: ``cohort_profile``, every figure through the one path (first run: a cold cache);
 - **series**: ``cohort_series`` of contacts 12 months before and after the index dates, per group.
 
@@ -48,7 +48,14 @@ def _timed(work: Callable[[], T]) -> tuple[T, float, float]:
 
 
 def measure(extracts: Path, data_dir: Path) -> dict[str, object]:
-    settings = Settings(data_dir=data_dir, threads=2, memory_limit="4GB")
+    with tempfile.TemporaryDirectory(prefix="koes-cohort-app-") as app_dir:
+        # A fresh app database each run: cohorts kept by an earlier run would sit beside this one
+        # in the differencing guard and make the runs unlike each other.
+        settings = Settings(data_dir=data_dir, threads=2, memory_limit="4GB", app_db_url=f"sqlite:///{app_dir}/app.db")
+        return _measure(extracts, settings)
+
+
+def _measure(extracts: Path, settings: Settings) -> dict[str, object]:
     database = open_app_database(settings)
     trail = AuditTrail(database)
     users = UserService(trail)

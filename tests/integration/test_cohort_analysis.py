@@ -266,28 +266,6 @@ def test_the_profile_puts_use_beside_the_expected(service: AnalysisService, coho
     assert "times as many somatic admissions as expected" in english["use"][0]["references"]["land"]["reading"]
 
 
-def test_the_profile_reads_the_cohorts_members_once(small_settings: Settings, cohort: CohortPopulation) -> None:
-    """Reading 100,000 members back took 1.6 s at national scale, and the profile read them twice
-    (once itself, once for its page of figures), recording two uses of the cohort."""
-
-    class Counted(InMemoryCohorts):
-        reads = 0
-
-        def population(self, principal: Principal, cohort_id: str) -> CohortPopulation:
-            Counted.reads += 1
-            return super().population(principal, cohort_id)
-
-    counted = Counted()
-    counted.add(cohort, "kollega")
-    service = AnalysisService(small_settings, cohorts=counted)
-    try:
-        profile = cohort_profile(service, analyst(), cohort.id)
-    finally:
-        service.close()
-    assert profile.cohort_id == cohort.id and profile.members > 0
-    assert Counted.reads == 1
-
-
 def test_the_api_gives_the_profile_to_those_who_may_use_the_cohort(
     client: TestClient, cohort: CohortPopulation, small_settings: Settings, service: AnalysisService
 ) -> None:
