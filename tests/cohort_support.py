@@ -39,6 +39,13 @@ def residents_on(extracts: Path, day: date = DAY) -> dict[str, str | None]:
     return where
 
 
+def copenhageners(extracts: Path) -> list[str]:
+    """The persons of the CPR extract whose current address is in København (an open period in
+    0101), sorted: the residents that cohort tests upload as the user's own citizens."""
+    periods = pq.read_table(extracts / "cpr_adresser.parquet").to_pylist()
+    return sorted({p["pnr"] for p in periods if p["kommunekode"] == "0101" and p["til_dato"] is None})
+
+
 def make_cohort(
     settings: Settings,
     folder: Path,

@@ -23,11 +23,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import inspect, text
 
+from cohort_support import copenhageners
 from koes.appdb.database import AppDatabase
 from koes.domain.cpr import mask_cpr
 from koes.privacy.access import Principal
@@ -132,8 +132,7 @@ def cohort_csv(people: list[str]) -> bytes:
 
 @pytest.fixture(scope="module")
 def release_people(small_extracts: Path) -> list[str]:
-    periods = pq.read_table(small_extracts / "cpr_adresser.parquet").to_pylist()
-    return sorted({p["pnr"] for p in periods if p["kommunekode"] == "0101" and p["til_dato"] is None})[:12]
+    return copenhageners(small_extracts)[:12]
 
 
 @pytest.fixture

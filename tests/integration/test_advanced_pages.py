@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 from fastapi import FastAPI
 
+from cohort_support import copenhageners
 from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
@@ -68,8 +68,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def people(small_extracts: Path) -> list[str]:
-    periods = pq.read_table(small_extracts / "cpr_adresser.parquet").to_pylist()
-    return sorted({p["pnr"] for p in periods if p["kommunekode"] == "0101" and p["til_dato"] is None})[:40]
+    return copenhageners(small_extracts)[:40]
 
 
 @pytest.fixture

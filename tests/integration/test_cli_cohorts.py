@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from cohort_files import write_csv
+from cohort_support import copenhageners
 from koes.services.appdb import open_app_database
 from koes.services.audit import AuditTrail
 from koes.services.users import OPERATOR, UserService
@@ -20,8 +20,7 @@ from support import fast_passwords, koes
 
 @pytest.fixture(scope="module")
 def people(small_extracts: Path) -> list[str]:
-    periods = pq.read_table(small_extracts / "cpr_adresser.parquet").to_pylist()
-    return sorted({p["pnr"] for p in periods if p["kommunekode"] == "0101" and p["til_dato"] is None})[:40]
+    return copenhageners(small_extracts)[:40]
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import text
 
 from cohort_files import write_csv
+from cohort_support import copenhageners
 from koes.privacy.access import Principal
 from koes.query.request import RequestError
 from koes.refdata import RefData
@@ -86,8 +86,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def people(small_extracts: Path) -> list[str]:
-    periods = pq.read_table(small_extracts / "cpr_adresser.parquet").to_pylist()
-    home = sorted({p["pnr"] for p in periods if p["kommunekode"] == "0101" and p["til_dato"] is None})
+    home = copenhageners(small_extracts)
     return home[:120]
 
 

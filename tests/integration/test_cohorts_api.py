@@ -15,10 +15,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 from fastapi import FastAPI
 
+from cohort_support import copenhageners
 from koes.services.analysis import AnalysisService
 from koes.services.audit import AuditTrail
 from koes.services.users import OPERATOR, UserService
@@ -60,8 +60,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def people(small_extracts: Path) -> list[str]:
-    periods = pq.read_table(small_extracts / "cpr_adresser.parquet").to_pylist()
-    return sorted({p["pnr"] for p in periods if p["kommunekode"] == "0101" and p["til_dato"] is None})[:60]
+    return copenhageners(small_extracts)[:60]
 
 
 @pytest.fixture

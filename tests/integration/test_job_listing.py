@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from cohort_files import write_csv
+from cohort_support import copenhageners
 from koes.privacy.access import Organisation, Principal
 from koes.query.request import FieldProblem, RequestError
 from koes.refdata import RefData
@@ -198,8 +198,7 @@ def site(
 
 
 def _residents(extracts: Path, count: int) -> list[str]:
-    periods = pq.read_table(extracts / "cpr_adresser.parquet").to_pylist()
-    return sorted({p["pnr"] for p in periods if p["kommunekode"] == "0101" and p["til_dato"] is None})[:count]
+    return copenhageners(extracts)[:count]
 
 
 def test_a_jobs_result_goes_with_its_cohort_deleted_or_expired(

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 from fastapi import FastAPI
 
+from cohort_support import copenhageners
 from koes.appdb.jobs import JobRow, insert_job
 from koes.privacy.access import Organisation, Principal
 from koes.refdata import RefData
@@ -82,8 +82,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def people(small_extracts: Path) -> list[str]:
-    periods = pq.read_table(small_extracts / "cpr_adresser.parquet").to_pylist()
-    return sorted({p["pnr"] for p in periods if p["kommunekode"] == "0101" and p["til_dato"] is None})[:80]
+    return copenhageners(small_extracts)[:80]
 
 
 @pytest.fixture
