@@ -6,7 +6,6 @@ import dataclasses
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -24,7 +23,7 @@ from koes.settings import Settings
 from koes.synthetic.context import ChunkContext
 from koes.synthetic.generate import GenerationRequest, generate
 from koes.synthetic.population import PnrRegistry, Population, generate_population
-from support import make_context
+from support import free_port, make_context
 
 SMALL_PERSONS = 4000
 SMALL_YEARS = YearRange(2022, 2023)
@@ -100,13 +99,6 @@ def _postgres_bindir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL cluster for the session (initdb + pg_ctl in a temporary folder); its URL.
@@ -136,7 +128,7 @@ def postgres_url() -> Iterator[str]:
         run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         port = 0
         for _attempt in range(3):  # another process may take the port between choosing and binding it
-            port = _free_port()
+            port = free_port()
             options = f"-k {folder} -p {port} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off"
             try:
                 run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")

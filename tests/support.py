@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -12,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -274,3 +280,45 @@ def largest_noise() -> int:
     params = shipped_ptable().params
     assert params is not None
     return params.max_noise
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def koes_serving(
+    data_dir: Path, env: Mapping[str, str], *options: str, ready: str = "/api/v1/health", timeout: float = 60
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``koes serve`` as its own process on a free port, with ``KOES_*`` from ``env`` only (none of the
+    caller's), until ``ready`` answers 200; its base URL and process. Stopped (killed if need be) after."""
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("KOES_", "PROMETHEUS_", "FORWARDED_"))}
+    command = [sys.executable, "-c", "from koes.cli.main import main; main()", "--data-dir", str(data_dir)]
+    command += ["serve", "--port", str(port), "--no-prewarm", *options]
+    process = subprocess.Popen(command, env=clean | dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            try:
+                if httpx.get(f"{base}{ready}").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.2)
+        yield base, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()

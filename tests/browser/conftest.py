@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -34,7 +33,7 @@ from koes.services.users import OPERATOR, UserService
 from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.app import create_app
-from support import fast_passwords
+from support import fast_passwords, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,12 +57,6 @@ class Server:
     settings: Settings
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def server(
     small_load: LoadResult, small_settings: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -85,7 +78,7 @@ def server(
         )
     finally:
         database.dispose()
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", ws="none")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, name="koes-uvicorn", daemon=True)

@@ -17,7 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
-from browser.conftest import CprScan, _free_port
+from browser.conftest import CprScan
 from browser.test_signin import check_page
 from cohort_support import InMemoryCohorts, make_cohort, residents_on
 from koes.services.users import OPERATOR
@@ -25,7 +25,7 @@ from koes.services.warehouse import LoadResult
 from koes.settings import Settings
 from koes.web.app import create_app
 from koes.web.pages.common import SESSION_COOKIE
-from support import fast_passwords
+from support import fast_passwords, free_port
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -74,7 +74,7 @@ def site(
 
 @contextmanager
 def _served(app: FastAPI) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none"))
     thread = threading.Thread(target=server.run, name="koes-cohort-uvicorn", daemon=True)
     thread.start()

@@ -8,7 +8,6 @@ page after it has to move on by itself for the new session cookie to count.
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from koes.settings import Settings
 from koes.web.app import create_app
 from koes.web.pages.common import SESSION_COOKIE
 from oidc_support import PUBLIC_CLIENT, SCOPES, running_provider
-from support import fast_passwords
+from support import fast_passwords, free_port
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -37,17 +36,11 @@ ACCOUNTS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def sso_url(
     small_load: LoadResult, small_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with running_provider([f"{url}/login/sso/callback"], ACCOUNTS, host="localhost") as broker:
         settings = Settings(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from koes.services.results import AnalysisResult
 from koes.settings import ApiAuth, Settings
 from koes.web.app import create_app
 from koes.web.errors import SECURITY_HEADERS
-from support import api_token, bearer
+from support import api_token, bearer, free_port
 
 with warnings.catch_warnings():  # Starlette prefers httpx2 to httpx; either drives the TestClient
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -374,16 +373,9 @@ def test_export_refuses_a_view_only_dimension(client: TestClient, axis: str, fmt
 # --- a real server ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_koes_serve_answers_a_real_http_post(small_settings: Settings, analysis: AnalysisService) -> None:
     token = api_token(small_settings, ["aggregeret"], "national")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOES_")}
     command = [
         sys.executable,

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -22,16 +18,10 @@ from koes.etl.pipeline import LoadResult
 from koes.services.audit import AuditQuery, AuditTrail
 from koes.settings import ApiAuth, Settings
 from koes.storage.releases import ReleaseStore
+from support import koes_serving
 
 REQUEST = {"perspective": "somatik", "measures": ["indlaeggelser"], "rows": ["koen"]}
 CALLS = 40
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -52,34 +42,9 @@ def deployment(small_load: LoadResult, small_settings: Settings, tmp_path: Path,
 
 @pytest.fixture
 def server(deployment: Settings) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KOES_", "PROMETHEUS_"))}
-    env |= {"KOES_API_AUTH": "local", "KOES_APP_DB_URL": deployment.app_db_url, "KOES_THREADS": "1"}
-    command = [sys.executable, "-c", "from koes.cli.main import main; main()", "--data-dir", str(deployment.data_dir)]
-    command += ["serve", "--port", str(port), "--workers", "2", "--no-prewarm"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-            try:
-                if httpx.get(f"{base}/api/v1/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the workers did not come up"
-            time.sleep(0.3)
-        yield base, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+    env = {"KOES_API_AUTH": "local", "KOES_APP_DB_URL": deployment.app_db_url, "KOES_THREADS": "1"}
+    with koes_serving(deployment.data_dir, env, "--workers", "2", ready="/api/v1/ready", timeout=120) as served:
+        yield served
 
 
 @pytest.mark.slow

@@ -9,11 +9,6 @@ from 127.0.0.1 on its own.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -25,6 +20,7 @@ import pytest
 from koes.settings import Settings
 from koes.web.app import create_app
 from koes.web.client_address import address_allowed, client_address
+from support import koes_serving
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
@@ -84,43 +80,13 @@ def test_the_client_address_read_from_the_right() -> None:
 # --- through `koes serve` --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(params=["", "127.0.0.1"], ids=["no-proxy", "loopback-proxy"])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """``koes serve`` on a free port, reached from 127.0.0.1, trusting the proxies of the parameter."""
     trusted: str = request.param
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KOES_", "PROMETHEUS_", "FORWARDED_"))}
-    env |= {"KOES_METRICS_ALLOW": CLIENT_NET, "KOES_TRUSTED_PROXIES": trusted, "KOES_THREADS": "1"}
-    command = [sys.executable, "-c", "from koes.cli.main import main; main()", "--data-dir", str(tmp_path)]
-    command += ["serve", "--port", str(port), "--no-prewarm"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-            try:
-                httpx.get(f"{base}/api/v1/health")
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.2)
+    env = {"KOES_METRICS_ALLOW": CLIENT_NET, "KOES_TRUSTED_PROXIES": trusted, "KOES_THREADS": "1"}
+    with koes_serving(tmp_path, env) as (base, _process):
         yield base, trusted
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if process.stdout:
-            process.stdout.close()
 
 
 def test_koes_serve_believes_the_header_only_from_a_trusted_proxy(served: tuple[str, str]) -> None:
